@@ -1,0 +1,131 @@
+// File-system and ledger side effects of a dropped file: claim, stat, archive, report, record.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Database, FileStatus, LoadMode } from '../src/db/types';
+import type { Logger } from '../src/log/logger';
+import { archivePath } from '../src/drop-folders';
+import type { FailureType } from '../src/errors';
+
+export interface FileActivityDeps {
+  db: Database;
+  log: Logger;
+  dropRoot: string;
+  now?: () => Date;
+}
+
+export interface ErrorReport {
+  file: string;
+  originalPath: string;
+  category: FailureType;
+  message: string;
+  details: unknown;
+  workflowId: string;
+  loadId: string | null;
+  time: string;
+}
+
+export function createFileActivities(deps: FileActivityDeps) {
+  const now = deps.now ?? (() => new Date());
+
+  /** Refuses paths that leave the drop root, directly or through a symbolic link. */
+  async function assertInsideDropRoot(filePath: string): Promise<void> {
+    const root = await fs.realpath(deps.dropRoot);
+    const rel = path.relative(root, path.resolve(filePath));
+    if (rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw ApplicationFailure.nonRetryable(`${filePath} is outside the drop root ${root}`, 'UnsafePath');
+    }
+    const st = await fs.lstat(filePath).catch(() => null);
+    if (st?.isSymbolicLink()) throw ApplicationFailure.nonRetryable(`${filePath} is a symbolic link; copy the file in instead`, 'UnsafePath');
+  }
+
+  return {
+    async registerFile(input: { filePath: string; workflowId: string; loadType: LoadMode; referenceData: boolean }): Promise<number> {
+      const st = await fs.stat(input.filePath).catch(() => null);
+      const rec = await deps.db.upsertTracking({
+        filePath: input.filePath,
+        fileName: path.basename(input.filePath),
+        fileSize: st?.size ?? null,
+        loadType: input.loadType,
+        isReferenceData: input.referenceData,
+        workflowId: input.workflowId,
+        status: 'waiting',
+        errorMessage: null,
+        processedAt: null,
+      });
+      deps.log.info({ event: 'file.claimed', filePath: input.filePath, workflowId: input.workflowId, trackingId: rec.id }, 'file claimed');
+      return rec.id;
+    },
+
+    async statFile(filePath: string): Promise<{ size: number; mtimeMs: number } | null> {
+      const st = await fs.stat(filePath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
+        throw err;
+      });
+      return st && st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+    },
+
+    /** A file that vanished before it was processed leaves no tracking row behind. */
+    async forgetFile(filePath: string): Promise<void> {
+      await deps.db.deleteTracking(filePath);
+      deps.log.info({ event: 'file.vanished', filePath }, 'file vanished before it was stable; nothing to do');
+    },
+
+    /** Moves the file into processed/ or error/; returns the new path, or null if there was nothing to move. */
+    async archiveFile(input: { filePath: string; folder: 'processed' | 'error'; at: number }): Promise<string | null> {
+      const target = archivePath(input.filePath, input.folder, new Date(input.at));
+      await fs.mkdir(path.dirname(target), { recursive: true });
+      try {
+        await assertInsideDropRoot(input.filePath);
+        await fs.rename(input.filePath, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A retry after a rename that succeeded finds the file already moved.
+        if (code === 'ENOENT') return (await exists(target)) ? target : null;
+        if (err instanceof ApplicationFailure) {
+          deps.log.warn({ filePath: input.filePath, err: err.message }, 'refusing to move a file outside the drop root');
+          return null;
+        }
+        throw err;
+      }
+      deps.log.info({ event: `file.archived.${input.folder}`, filePath: input.filePath, archivedTo: target }, `file moved to ${input.folder}/`);
+      return target;
+    },
+
+    async writeErrorReport(input: {
+      archivedPath: string; originalPath: string; workflowId: string; loadId: string | null; type: FailureType; message: string; details: unknown;
+    }): Promise<string> {
+      const report: ErrorReport = {
+        file: path.basename(input.originalPath),
+        originalPath: input.originalPath,
+        category: input.type,
+        message: input.message,
+        details: input.details,
+        workflowId: input.workflowId,
+        loadId: input.loadId,
+        time: now().toISOString(),
+      };
+      const reportPath = `${input.archivedPath}.error.json`;
+      const tmp = `${reportPath}.tmp`;
+      await fs.writeFile(tmp, JSON.stringify(report, null, 2));
+      await fs.rename(tmp, reportPath);
+      return reportPath;
+    },
+
+    async recordOutcome(input: { filePath: string; status: FileStatus; rowsLoaded: number; archivedTo: string | null; errorMessage?: string }): Promise<void> {
+      await deps.db.upsertTracking({
+        filePath: input.filePath,
+        status: input.status,
+        rowsLoaded: input.rowsLoaded,
+        processedAt: now(),
+        errorMessage: input.errorMessage ?? null,
+      });
+      const level = input.status === 'loaded' ? 'info' : 'warn';
+      deps.log[level]({ event: `file.${input.status}`, filePath: input.filePath, rows: input.rowsLoaded, archivedTo: input.archivedTo, error: input.errorMessage }, `file ${input.status}`);
+    },
+  };
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(() => true, () => false);
+}

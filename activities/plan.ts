@@ -1,0 +1,132 @@
+// Planning a load: read a sample, detect the format, name the table, check it against an existing table.
+import fs from 'node:fs';
+import crypto from 'node:crypto';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { ApplicationFailure } from '@temporalio/activity';
+import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
+import type { Logger } from '../src/log/logger';
+import { buildPlan, CsvFormatError, matchSchema, type SchemaMatch } from '../src/csv';
+import { isReservedTable } from '../src/db/load-names';
+import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
+
+export const SAMPLE_BYTES = 1024 * 1024;
+
+/** What the ingest step needs to know about a file: small enough for workflow history. */
+export interface LoadPlan {
+  table: TableRef;
+  loadType: LoadMode;
+  referenceData: boolean;
+  encoding: string;
+  delimiter: string;
+  quote: string;
+  newline: string;
+  hasHeader: boolean;
+  preambleLines: number;
+  headers: string[];
+  columns: ColumnSpec[];
+  fileSize: number;
+  fileHash: string;
+  rowCountEstimate: number | null;
+  match: SchemaMatch | null;
+}
+
+export interface PlanActivityDeps {
+  db: Database;
+  log: Logger;
+}
+
+export async function readSample(filePath: string, bytes = SAMPLE_BYTES): Promise<{ sample: Buffer; size: number }> {
+  const handle = await fs.promises.open(filePath, 'r');
+  try {
+    const { size } = await handle.stat();
+    const buf = Buffer.alloc(Math.min(bytes, size));
+    const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+    return { sample: buf.subarray(0, bytesRead), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function sha256File(filePath: string): Promise<string> {
+  const hash = crypto.createHash('sha256');
+  await pipeline(fs.createReadStream(filePath), hash);
+  return hash.digest('hex');
+}
+
+export function tableSchemaFor(referenceData: boolean): string {
+  return referenceData ? 'ref' : 'data';
+}
+
+/** Plans a file without loading it; `describeTable` (optional) checks it against an existing table. */
+export async function planFile(
+  input: { filePath: string; loadType: LoadMode; referenceData: boolean },
+  describeTable: Database['describeTable'] | null,
+): Promise<LoadPlan> {
+      const { sample, size } = await readSample(input.filePath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') throw ApplicationFailure.nonRetryable(`${input.filePath} disappeared before it could be read`, 'InvalidFile');
+        throw err;
+      });
+      let csv;
+      try {
+        csv = buildPlan({ fileName: path.basename(input.filePath), sample, sampleIsWholeFile: sample.length >= size });
+      } catch (err) {
+        if (err instanceof CsvFormatError) {
+          throw ApplicationFailure.nonRetryable(err.message, 'InvalidFile', { code: err.code, row: err.row, column: err.column });
+        }
+        throw err;
+      }
+      if (isReservedTable(csv.table)) {
+        throw ApplicationFailure.nonRetryable(`table name "${csv.table}" belongs to refdata itself; rename the file`, 'ReservedTable');
+      }
+      const table = { schema: tableSchemaFor(input.referenceData), name: csv.table };
+      const existing = describeTable ? await describeTable(table) : null;
+      let match: SchemaMatch | null = null;
+      if (existing && existing.length > 0) {
+        match = matchSchema(csv.columnNames, existing.map((c) => c.name).filter((c) => c !== LOAD_ID_COLUMN));
+        if (input.loadType === 'append' && !match.isAcceptable) {
+          throw ApplicationFailure.nonRetryable(
+            `only ${match.percent}% of the file's columns match ${table.schema}.${table.name} (70% needed); missing: ${match.missing.join(', ') || 'none'}; extra: ${match.extra.join(', ') || 'none'}`,
+            'SchemaMismatch',
+            match,
+          );
+        }
+      }
+      const plan: LoadPlan = {
+        table,
+        loadType: input.loadType,
+        referenceData: input.referenceData,
+        encoding: csv.encoding,
+        delimiter: csv.delimiter,
+        quote: csv.quote,
+        newline: csv.newline,
+        hasHeader: csv.hasHeader,
+        preambleLines: csv.preambleLines,
+        headers: csv.headers,
+        columns: csv.columns,
+        fileSize: size,
+        fileHash: await sha256File(input.filePath),
+        rowCountEstimate: csv.rowCountEstimate,
+        match,
+      };
+      return plan;
+}
+
+export function createPlanActivities(deps: PlanActivityDeps) {
+  return {
+    async planLoad(input: { filePath: string; loadType: LoadMode; referenceData: boolean }): Promise<LoadPlan> {
+      const plan = await planFile(input, (t) => deps.db.describeTable(t));
+      const { table } = plan;
+      await deps.db.upsertTracking({
+        filePath: input.filePath,
+        fileHash: plan.fileHash,
+        fileSize: plan.fileSize,
+        tableName: table.name,
+        detectedDelimiter: plan.delimiter,
+        detectedHeaders: plan.headers,
+      });
+      deps.log.info({ event: 'file.planned', filePath: input.filePath, table: `${table.schema}.${table.name}`, delimiter: plan.delimiter, columns: plan.columns.length }, 'file planned');
+      return plan;
+    },
+  };
+}

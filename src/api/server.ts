@@ -1,0 +1,42 @@
+// The API server: fastify with one plugin per resource, OpenAPI document and UI at /docs.
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Client } from '@temporalio/client';
+import type { Database } from '../db/types';
+import type { Logger } from '../log/logger';
+import { healthPlugin } from './health';
+import { filesPlugin } from './files';
+import { ErrorBody } from './schemas';
+
+export interface ApiDeps {
+  db: Database;
+  client: Client;
+  log: Logger;
+  dropRoot: string;
+  adminKey?: string;
+}
+
+export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }), disableRequestLogging: true }) as unknown as FastifyInstance;
+  app.addSchema(ErrorBody);
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'refdata API', version: '0.1.0', description: 'Reference-data ingestion, sync and distribution.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
+    const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : (err.code ?? 'ERROR'), message: status >= 500 ? 'internal error; see the API log' : err.message } });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+
+  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
+  await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
+  return app;
+}

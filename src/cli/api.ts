@@ -1,0 +1,17 @@
+// `refdata api`: serves the REST API and its OpenAPI docs.
+import { Command } from 'commander';
+import { baseServices, openDb, openTemporal } from '../runtime';
+import { buildApi } from '../api/server';
+import { onShutdown } from './shutdown';
+
+export function apiCommand(): Command {
+  return new Command('api').description('serve the REST API (OpenAPI docs at /docs)').action(async () => {
+    const { config, log } = baseServices();
+    const db = await openDb(config, log);
+    const { connection, client } = await openTemporal(config);
+    const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: config.api.adminKey });
+    await app.listen({ host: config.api.host, port: config.api.port });
+    log.info(`API on http://${config.api.host}:${config.api.port} (docs at /docs)`);
+    await onShutdown(log, [['api', () => app.close()], ['temporal', () => connection.close()], ['database', () => db.close()]]);
+  });
+}

@@ -1,0 +1,78 @@
+// `refdata dev` (= `npm start`): Temporal dev server, migrations, worker, API and watcher in one command.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command } from 'commander';
+import { baseServices, ensureAdminKey, openDb, openTemporal } from '../runtime';
+import { resolveTemporalCli } from '../temporal/cli-path';
+import { startDevServer, type DevServer } from '../temporal/dev-server';
+import { devServerSearchAttributeArgs } from '../ids';
+import { startWorker } from '../../workers/worker';
+import { buildApi } from '../api/server';
+import { startWatcher } from '../watcher';
+import { onShutdown } from './shutdown';
+
+export function devCommand(): Command {
+  return new Command('dev').description('run everything locally: Temporal dev server, worker, API, watcher').action(async () => {
+    const { config, log } = baseServices();
+    fs.mkdirSync(config.stateDir, { recursive: true });
+    let devServer: DevServer | null = null;
+    if (!config.temporal.address) {
+      devServer = await startDevServer({
+        cliPath: resolveTemporalCli(),
+        port: config.temporal.devPort,
+        uiPort: config.temporal.devUiPort,
+        dbFilename: path.join(config.stateDir, 'temporal.db'),
+        namespace: config.temporal.namespace,
+        searchAttributeArgs: devServerSearchAttributeArgs(),
+        logFile: path.join(config.stateDir, 'temporal.log'),
+      });
+      log.info({ address: devServer.address }, 'Temporal dev server started');
+    }
+    const stopServer = async () => devServer?.stop();
+    try {
+      const db = await openDb(config, log);
+      const { connection, client, address } = await openTemporal(config);
+      const admin = ensureAdminKey(config);
+      const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key });
+      await app.listen({ host: config.api.host, port: config.api.port });
+      const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });
+
+      const apiUrl = `http://${config.api.host === '0.0.0.0' ? 'localhost' : config.api.host}:${config.api.port}`;
+      process.stdout.write(
+        [
+          '',
+          'refdata is running',
+          `  Temporal Web UI  ${devServer?.uiUrl ?? config.temporal.uiUrl}`,
+          `  API              ${apiUrl}   (OpenAPI docs: ${apiUrl}/docs, health: ${apiUrl}/health)`,
+          `  drop folder      ${config.dropoffDir}/{reference_data_table,none_reference_data_table}/{fullload,append}/`,
+          `  database         ${db.kind === 'embedded' ? `embedded PGlite in ${path.join(config.stateDir, 'pgdata')}` : db.kind}`,
+          `  admin key        ${admin.key}${admin.generated ? '   (generated; kept in ' + path.join(config.stateDir, 'admin-key') + ')' : ''}`,
+          '  Ctrl-C stops everything.',
+          '',
+        ].join('\n'),
+      );
+      await Promise.race([
+        onShutdown(log, [
+          ['watcher', () => watcher.close()],
+          ['api', () => app.close()],
+          ['worker', () => worker.shutdown()],
+          ['temporal client', () => connection.close()],
+          ['database', () => db.close()],
+          ['Temporal dev server', stopServer],
+        ]),
+        worker.done.then(async () => {
+          log.error('worker stopped unexpectedly; shutting down');
+          await watcher.close();
+          await app.close();
+          await db.close();
+          await stopServer();
+          process.exitCode = 1;
+        }),
+      ]);
+    } catch (err) {
+      await stopServer();
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,27 @@
+// The `refdata` command line: one subcommand per file in this folder.
+import { Command } from 'commander';
+import { ConfigError } from '../config';
+import { devCommand } from './dev';
+import { workerCommand } from './worker';
+import { apiCommand } from './api';
+import { watchCommand } from './watch';
+import { migrateCommand } from './migrate';
+import { planCommand } from './plan';
+import { configCommand } from './config';
+
+const program = new Command('refdata')
+  .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
+  .showHelpAfterError();
+
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand()]) {
+  program.addCommand(cmd);
+}
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`refdata: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`refdata: ${(err as Error).message ?? String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,147 @@
+// Detects delimiter, quote, line ending, preamble and header of decoded CSV text by scoring candidate dialects
+// on how regular the table they produce is (CleverCSV's pattern score × type score), not by counting characters.
+import { CsvFormatError } from './errors';
+import { countPreambleRecords, looksLikeHeader, modalWidth } from './header';
+import { type Delimiter, type Newline, type Quote, isBlankRecord, parseRecords } from './parse';
+import { cellGroup, classifyCell } from './values';
+
+export type { Delimiter, Newline, Quote } from './parse';
+
+export interface Dialect {
+  delimiter: Delimiter;
+  quote: Quote;
+  newline: Newline;
+  hasHeader: boolean;
+  /** Physical lines before the header (or the first data row): titles, comments, blank lines. */
+  preambleLines: number;
+}
+
+/** In order of preference when candidates score the same. */
+export const DELIMITERS: readonly Delimiter[] = [',', ';', '\t', '|'];
+const QUOTES: readonly Quote[] = ['"', "'"];
+/** PostgreSQL's column limit; SQL Server's is lower (1024) and is that dialect's to enforce. */
+export const MAX_COLUMNS = 1600;
+
+// Scoring looks at the top of the sample only: enough rows to see the pattern, bounded work on wide files.
+const SCORING_CHARS = 256 * 1024;
+const SCORING_RECORDS = 1000;
+// CleverCSV's weight for one-field rows: such rows say almost nothing about a delimiter.
+const SINGLE_FIELD_WEIGHT = 0.001;
+
+const DIRTY_RE = /[,;|\t]/;
+
+interface BreakCounts {
+  crlf: number;
+  lf: number;
+  cr: number;
+}
+
+function countBreaks(text: string, quoteAware: boolean): BreakCounts | null {
+  const counts: BreakCounts = { crlf: 0, lf: 0, cr: 0 };
+  let inQuotes = false;
+  const end = Math.min(text.length, SCORING_CHARS);
+  for (let i = 0; i < end; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 34 && quoteAware) inQuotes = !inQuotes;
+    else if (inQuotes) continue;
+    else if (code === 13) {
+      if (text.charCodeAt(i + 1) === 10) {
+        counts.crlf++;
+        i++;
+      } else counts.cr++;
+    } else if (code === 10) counts.lf++;
+  }
+  return inQuotes && end === text.length ? null : counts;
+}
+
+/** The line ending of the records; breaks inside "quoted" fields are ignored when the quotes balance. */
+export function detectNewline(text: string): Newline {
+  const c = countBreaks(text, true) ?? countBreaks(text, false) ?? { crlf: 0, lf: 0, cr: 0 };
+  if (c.crlf >= c.lf && c.crlf >= c.cr && c.crlf > 0) return '\r\n';
+  return c.cr > c.lf ? '\r' : '\n';
+}
+
+/** How regular the row widths are: few distinct widths, many fields each (CleverCSV's pattern score). */
+function patternScore(rows: string[][]): number {
+  const widths = new Map<number, number>();
+  for (const row of rows) widths.set(row.length, (widths.get(row.length) ?? 0) + 1);
+  let sum = 0;
+  for (const [width, count] of widths) sum += count * Math.max(SINGLE_FIELD_WEIGHT, (width - 1) / width);
+  return sum / widths.size / Math.max(1, rows.length);
+}
+
+/** Share of cells that look like clean values: no stray delimiters of another candidate, no leftover quotes. */
+function typeScore(rows: string[][]): number {
+  let cells = 0;
+  let clean = 0;
+  for (const row of rows) {
+    for (const cell of row) {
+      cells++;
+      const first = cell.charCodeAt(0);
+      const last = cell.charCodeAt(cell.length - 1);
+      const strayQuote = first === 34 || first === 39 || last === 34 || last === 39;
+      if ((!strayQuote && !DIRTY_RE.test(cell)) || cellGroup(classifyCell(cell)) === 'numeric') clean++;
+    }
+  }
+  return cells === 0 ? 0 : clean / cells;
+}
+
+interface Candidate {
+  delimiter: Delimiter;
+  quote: Quote;
+  rows: string[][];
+  lines: number[];
+  score: number;
+}
+
+function scoreCandidates(text: string, newline: Newline): Candidate | null {
+  const truncated = text.length > SCORING_CHARS;
+  const scoringText = truncated ? text.slice(0, SCORING_CHARS) : text;
+  const quotes = QUOTES.filter((q) => q === '"' || scoringText.includes(q));
+  let best: Candidate | null = null;
+  for (const delimiter of DELIMITERS.filter((d) => scoringText.includes(d))) {
+    for (const quote of quotes) {
+      const parsed = parseRecords(scoringText, { delimiter, quote, newline, preview: SCORING_RECORDS });
+      // A record cut by the scoring window would look ragged; it is not evidence.
+      if (truncated && parsed.rows.length > 1 && parsed.rows.length < SCORING_RECORDS) parsed.rows.pop();
+      const rows = parsed.rows.filter((r) => !isBlankRecord(r));
+      if (modalWidth(rows) < 2) continue;
+      const score = patternScore(rows) * typeScore(rows);
+      if (!best || score > best.score + 1e-12) best = { delimiter, quote, rows: parsed.rows, lines: parsed.lines, score };
+    }
+  }
+  return best;
+}
+
+/** Single-column files: any delimiter that never occurs keeps each line one field. */
+function singleColumn(text: string, newline: Newline): Candidate {
+  const delimiter = DELIMITERS.find((d) => !text.includes(d)) ?? ',';
+  const parsed = parseRecords(text.slice(0, SCORING_CHARS), { delimiter, quote: '"', newline, preview: SCORING_RECORDS });
+  return { delimiter, quote: '"', rows: parsed.rows, lines: parsed.lines, score: 0 };
+}
+
+export function detectDialect(text: string): Dialect {
+  if (text.trim() === '') throw new CsvFormatError('EMPTY_FILE', 'The file is empty: it holds no rows, only blank space.');
+  if (text.includes('\u0000')) {
+    throw new CsvFormatError('BINARY_CONTENT', 'The file contains NUL characters, so it is binary data, not a CSV text file.');
+  }
+  const newline = detectNewline(text);
+  const best = scoreCandidates(text, newline) ?? singleColumn(text, newline);
+  const width = modalWidth(best.rows);
+  if (width > MAX_COLUMNS) {
+    throw new CsvFormatError(
+      'TOO_MANY_COLUMNS',
+      `The file has ${width} columns; at most ${MAX_COLUMNS} are supported. Split it into narrower files.`,
+    );
+  }
+  const preamble = countPreambleRecords(best.rows, width);
+  const rest = best.rows.slice(preamble).filter((r) => !isBlankRecord(r));
+  const [first = [], ...body] = rest;
+  return {
+    delimiter: best.delimiter,
+    quote: best.quote,
+    newline,
+    hasHeader: looksLikeHeader(first, body.filter((r) => r.length === width)),
+    preambleLines: preamble > 0 ? (best.lines[preamble] ?? 1) - 1 : 0,
+  };
+}

@@ -1,0 +1,128 @@
+// Recognises how a file's bytes are encoded (and whether they are text at all) from a sample, and decodes them.
+import { isUtf8 } from 'node:buffer';
+import iconv from 'iconv-lite';
+
+export type Encoding = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be' | 'windows-1252' | 'latin1';
+export type Compression = 'gzip' | 'zip';
+
+const BOMS: { encoding: Encoding; bytes: number[] }[] = [
+  { encoding: 'utf-8-bom', bytes: [0xef, 0xbb, 0xbf] },
+  { encoding: 'utf-16le', bytes: [0xff, 0xfe] },
+  { encoding: 'utf-16be', bytes: [0xfe, 0xff] },
+];
+
+const ICONV_NAMES: Record<Encoding, string> = {
+  'utf-8': 'utf8',
+  'utf-8-bom': 'utf8',
+  'utf-16le': 'utf16le',
+  'utf-16be': 'utf16be',
+  'windows-1252': 'win1252',
+  latin1: 'latin1',
+};
+
+// Bytes windows-1252 leaves undefined; a file holding them was written as ISO-8859-1 (C1 controls survive there).
+const UNDEFINED_IN_1252 = new Set([0x81, 0x8d, 0x8f, 0x90, 0x9d]);
+
+// Formats people rename to .csv by mistake; any of them means "not a text table".
+const BINARY_MAGIC: number[][] = [
+  [0x25, 0x50, 0x44, 0x46], // %PDF
+  [0x89, 0x50, 0x4e, 0x47], // PNG
+  [0xd0, 0xcf, 0x11, 0xe0], // OLE2: legacy .xls
+  [0x7f, 0x45, 0x4c, 0x46], // ELF
+];
+
+function startsWith(sample: Buffer, bytes: number[]): boolean {
+  return sample.length >= bytes.length && bytes.every((b, i) => sample[i] === b);
+}
+
+function bomOf(sample: Buffer): Encoding | null {
+  return BOMS.find((bom) => startsWith(sample, bom.bytes))?.encoding ?? null;
+}
+
+/** UTF-16 without a BOM shows as a NUL in every other byte for Latin text; the side of the NULs gives the order. */
+function guessUtf16(sample: Buffer): 'utf-16le' | 'utf-16be' | null {
+  const pairs = Math.floor(Math.min(sample.length, 4096) / 2);
+  if (pairs < 2) return null;
+  let evenZeros = 0;
+  let oddZeros = 0;
+  for (let i = 0; i < pairs; i++) {
+    if (sample[2 * i] === 0) evenZeros++;
+    if (sample[2 * i + 1] === 0) oddZeros++;
+  }
+  if (oddZeros / pairs > 0.3 && evenZeros / pairs < 0.05) return 'utf-16le';
+  if (evenZeros / pairs > 0.3 && oddZeros / pairs < 0.05) return 'utf-16be';
+  return null;
+}
+
+/** Length of a multi-byte UTF-8 sequence cut off at the end of a sample, which is not an encoding error. */
+function truncatedUtf8Tail(sample: Buffer): number {
+  for (let back = 1; back <= Math.min(3, sample.length); back++) {
+    const byte = sample[sample.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue;
+    const needed = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return needed > back ? back : 0;
+  }
+  return 0;
+}
+
+export function detectEncoding(sample: Buffer): Encoding {
+  const bom = bomOf(sample);
+  if (bom) return bom;
+  const utf16 = guessUtf16(sample);
+  if (utf16) return utf16;
+  if (isUtf8(sample.subarray(0, sample.length - truncatedUtf8Tail(sample)))) return 'utf-8';
+  // jschardet guesses poorly on short, mostly-ASCII CSV samples (cp862 for French text), while the two single-byte
+  // Western encodings differ only in 0x80–0x9F, so the bytes themselves decide.
+  for (const byte of sample) if (UNDEFINED_IN_1252.has(byte)) return 'latin1';
+  return 'windows-1252';
+}
+
+/**
+ * BOM bytes to skip. With `head` (the file's first bytes) the answer is what is really there, which matters for
+ * UTF-16 recognised without a BOM; without it, the BOM length that encoding has when written with one.
+ */
+export function bomLength(encoding: Encoding, head?: Buffer): number {
+  const bom = BOMS.find((b) => b.encoding === encoding);
+  if (!bom) return 0;
+  if (head && !startsWith(head, bom.bytes)) return 0;
+  return bom.bytes.length;
+}
+
+export function decode(buf: Buffer, encoding: Encoding): string {
+  const skip = bomLength(encoding, buf);
+  return iconv.decode(buf.subarray(skip), ICONV_NAMES[encoding], { stripBOM: false });
+}
+
+export function detectCompression(sample: Buffer): Compression | null {
+  if (startsWith(sample, [0x1f, 0x8b])) return 'gzip';
+  if (sample.length >= 4 && startsWith(sample, [0x50, 0x4b]) && [0x0304, 0x0506, 0x0708].includes(sample.readUInt16BE(2))) return 'zip';
+  return null;
+}
+
+function isControlCode(code: number): boolean {
+  // Tab, LF, FF, CR and the DOS end-of-file mark occur in real text exports.
+  return (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d && code !== 0x1a) || code === 0x7f;
+}
+
+/** True for archives, known binary formats, NULs in non-UTF-16 data, or more than 5 % control characters. */
+export function isProbablyBinary(sample: Buffer): boolean {
+  if (detectCompression(sample) !== null) return true;
+  if (BINARY_MAGIC.some((magic) => startsWith(sample, magic))) return true;
+  const encoding = detectEncoding(sample);
+  if (encoding === 'utf-16le' || encoding === 'utf-16be') {
+    const text = decode(sample, encoding);
+    let controls = 0;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      if (code === 0) return true;
+      if (isControlCode(code)) controls++;
+    }
+    return text.length > 0 && controls / text.length > 0.05;
+  }
+  let controls = 0;
+  for (const byte of sample) {
+    if (byte === 0) return true;
+    if (isControlCode(byte)) controls++;
+  }
+  return sample.length > 0 && controls / sample.length > 0.05;
+}

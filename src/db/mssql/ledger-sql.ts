@@ -1,0 +1,123 @@
+// T-SQL for the ledgers: ref.file_monitor_tracking (one row per dropped file) and ref.reference_data_cfg.
+import type { ReferenceConfigInput, TrackingFilter, TrackingUpdate } from '../types';
+import { bigintParam, bitParam, datetimeParam, intParam, textParam, type Param, type Statement } from './statement';
+
+type TrackingField = Exclude<keyof TrackingUpdate, 'filePath'>;
+
+/** Every writable tracking field: its column and how its value is bound. Headers are stored as a JSON array. */
+const trackingFields: { [K in TrackingField]-?: { column: string; param: (value: NonNullable<TrackingUpdate[K]> | null) => Param } } = {
+  fileName: { column: 'file_name', param: textParam },
+  fileSize: { column: 'file_size', param: bigintParam },
+  fileHash: { column: 'file_hash', param: textParam },
+  loadType: { column: 'load_type', param: textParam },
+  tableName: { column: 'table_name', param: textParam },
+  detectedDelimiter: { column: 'detected_delimiter', param: textParam },
+  detectedHeaders: { column: 'detected_headers', param: (v) => textParam(v === null ? null : JSON.stringify(v)) },
+  isReferenceData: { column: 'is_reference_data', param: bitParam },
+  referenceConfigInserted: { column: 'reference_config_inserted', param: bitParam },
+  status: { column: 'status', param: textParam },
+  processedAt: { column: 'processed_at', param: datetimeParam },
+  errorMessage: { column: 'error_message', param: textParam },
+  workflowId: { column: 'workflow_id', param: textParam },
+  rowsLoaded: { column: 'rows_loaded', param: bigintParam },
+};
+
+export const TRACKING_COLUMNS = [
+  'id',
+  'file_path',
+  'created_at',
+  ...Object.values(trackingFields).map((f) => f.column),
+] as const;
+
+const selectList = (prefix = '') => TRACKING_COLUMNS.map((c) => `${prefix}[${c}]`).join(', ');
+
+function bindField<K extends TrackingField>(key: K, value: TrackingUpdate[K]): Param {
+  const bind = trackingFields[key].param as (v: TrackingUpdate[K] | null) => Param;
+  return bind(value ?? null);
+}
+
+/**
+ * Insert-or-update keyed by file_path. MERGE alone is not safe under concurrency; HOLDLOCK makes two callers
+ * for the same new path serialise instead of both inserting. Only the given fields are written; a new row
+ * starts as `waiting` unless a status is given.
+ */
+export function upsertTrackingSql(update: TrackingUpdate): Statement {
+  const params: Record<string, Param> = { file_path: textParam(update.filePath) };
+  const given = (Object.keys(trackingFields) as TrackingField[]).filter((k) => update[k] !== undefined);
+  for (const key of given) params[trackingFields[key].column] = bindField(key, update[key]);
+  const sets = given.map((k) => `t.[${trackingFields[k].column}] = @${trackingFields[k].column}`);
+  if (!params.status) params.status = textParam('waiting');
+  const insertColumns = ['file_path', ...given.map((k) => trackingFields[k].column)];
+  if (!given.includes('status')) insertColumns.push('status');
+  return {
+    text: [
+      'MERGE ref.file_monitor_tracking WITH (HOLDLOCK) AS t',
+      'USING (SELECT @file_path AS file_path) AS s ON t.[file_path] = s.[file_path]',
+      // A no-op SET still lets OUTPUT return the existing row when nothing but the path was given.
+      `WHEN MATCHED THEN UPDATE SET ${sets.length > 0 ? sets.join(', ') : 't.[file_path] = t.[file_path]'}`,
+      `WHEN NOT MATCHED THEN INSERT (${insertColumns.map((c) => `[${c}]`).join(', ')}) VALUES (${insertColumns.map((c) => `@${c}`).join(', ')})`,
+      `OUTPUT ${selectList('inserted.')};`,
+    ].join('\n'),
+    params,
+  };
+}
+
+export function selectTrackingSql(by: { id: number } | { filePath: string }): Statement {
+  const [where, params] =
+    'id' in by ? ['[id] = @id', { id: intParam(by.id) }] : ['[file_path] = @file_path', { file_path: textParam(by.filePath) }];
+  return { text: `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE ${where}`, params };
+}
+
+export const DEFAULT_TRACKING_LIMIT = 100;
+export const MAX_TRACKING_LIMIT = 1000;
+
+/** Newest first; id breaks ties between rows created in the same tick so pages are stable. */
+export function listTrackingSql(filter: TrackingFilter): Statement {
+  const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_TRACKING_LIMIT), 1), MAX_TRACKING_LIMIT);
+  const params: Record<string, Param> = { limit: intParam(limit) };
+  const where: string[] = [];
+  if (filter.status !== undefined) {
+    where.push('[status] = @status');
+    params.status = textParam(filter.status);
+  }
+  if (filter.table !== undefined) {
+    where.push('[table_name] = @table_name');
+    params.table_name = textParam(filter.table);
+  }
+  return {
+    text:
+      `SELECT TOP (@limit) ${selectList()} FROM ref.file_monitor_tracking` +
+      (where.length > 0 ? `\nWHERE ${where.join(' AND ')}` : '') +
+      '\nORDER BY [created_at] DESC, [id] DESC',
+    params,
+  };
+}
+
+export function deleteTrackingSql(filePath: string): Statement {
+  return { text: 'DELETE FROM ref.file_monitor_tracking WHERE [file_path] = @file_path', params: { file_path: textParam(filePath) } };
+}
+
+/**
+ * Insert-or-refresh keyed by (schema_name, table_name); a refresh re-activates the row and keeps the stored
+ * key column unless a new one is given (as the PostgreSQL dialect does).
+ */
+export function upsertReferenceConfigSql(input: ReferenceConfigInput): Statement {
+  return {
+    text: [
+      'MERGE ref.reference_data_cfg WITH (HOLDLOCK) AS t',
+      'USING (SELECT @schema_name AS schema_name, @table_name AS table_name) AS s',
+      '  ON t.[schema_name] = s.[schema_name] AND t.[table_name] = s.[table_name]',
+      'WHEN MATCHED THEN UPDATE SET t.[source_file] = @source_file, t.[load_type] = @load_type,',
+      '  t.[key_column] = COALESCE(@key_column, t.[key_column]), t.[is_active] = 1, t.[updated_at] = SYSUTCDATETIME()',
+      'WHEN NOT MATCHED THEN INSERT ([schema_name], [table_name], [source_file], [load_type], [key_column])',
+      '  VALUES (@schema_name, @table_name, @source_file, @load_type, @key_column);',
+    ].join('\n'),
+    params: {
+      schema_name: textParam(input.table.schema),
+      table_name: textParam(input.table.name),
+      source_file: textParam(input.sourceFile),
+      load_type: textParam(input.loadType),
+      key_column: textParam(input.keyColumn ?? null),
+    },
+  };
+}

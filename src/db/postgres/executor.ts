@@ -1,0 +1,17 @@
+// What the PostgreSQL dialect needs from a driver: node-postgres for servers, PGlite for the embedded default.
+
+export type SqlValue = string | number | boolean | Date | null;
+export type Row = Record<string, unknown>;
+
+export interface PgSession {
+  query<R extends Row = Row>(sql: string, params?: SqlValue[]): Promise<R[]>;
+  /** Runs `COPY … FROM STDIN` (the SQL says where) feeding it the CSV text. */
+  copyFromCsv(copySql: string, csv: string): Promise<void>;
+  /** Several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface PgExecutor extends PgSession {
+  transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

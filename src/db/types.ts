@@ -1,0 +1,150 @@
+// The database port: intentions the activities need, implemented by each dialect (PostgreSQL, SQL Server)
+// and by the embedded default (PGlite through the PostgreSQL dialect). No query strings cross this line.
+
+/** Column types refdata creates; each dialect maps them to its own SQL types. */
+export type ColumnType =
+  | { kind: 'integer' }
+  | { kind: 'bigint' }
+  | { kind: 'decimal'; precision: number; scale: number }
+  | { kind: 'boolean' }
+  | { kind: 'date' }
+  | { kind: 'datetime' }
+  | { kind: 'text'; maxLength?: number };
+
+export interface ColumnSpec {
+  /** Normalised, safe identifier (lowercase, [a-z0-9_], not starting with a digit). */
+  name: string;
+  type: ColumnType;
+}
+
+/** A column as it exists in the database. */
+export interface TableColumn {
+  name: string;
+  /** The dialect's type name as reported by its catalog, e.g. `integer`, `numeric(10,2)`, `nvarchar(50)`. */
+  dataType: string;
+  nullable: boolean;
+}
+
+export interface TableRef {
+  schema: string;
+  name: string;
+}
+
+export type LoadMode = 'fullload' | 'append';
+export type FileStatus = 'waiting' | 'loading' | 'loaded' | 'error' | 'cancelled' | 'duplicate' | 'vanished';
+
+/** One row of ref.file_monitor_tracking (the audit ledger of dropped files). */
+export interface TrackingRecord {
+  id: number;
+  filePath: string;
+  fileName: string;
+  fileSize: number | null;
+  fileHash: string | null;
+  loadType: LoadMode | null;
+  tableName: string | null;
+  detectedDelimiter: string | null;
+  detectedHeaders: string[] | null;
+  isReferenceData: boolean | null;
+  referenceConfigInserted: boolean;
+  status: FileStatus;
+  createdAt: Date;
+  processedAt: Date | null;
+  errorMessage: string | null;
+  workflowId: string | null;
+  rowsLoaded: number | null;
+}
+
+/** Fields written when a file is claimed or moves on; `filePath` is the key. */
+export type TrackingUpdate = Partial<Omit<TrackingRecord, 'id' | 'createdAt' | 'filePath'>> & { filePath: string };
+
+export interface TrackingFilter {
+  status?: FileStatus;
+  table?: string;
+  limit?: number;
+}
+
+/** A load in ref.loads: the checkpoint that a retried ingest resumes from. */
+export interface LoadRecord {
+  loadId: string;
+  target: TableRef;
+  /** Where rows go while loading: a shadow table for fullload, the target itself for append. */
+  staging: TableRef;
+  mode: LoadMode;
+  filePath: string;
+  fileHash: string | null;
+  status: 'loading' | 'loaded' | 'aborted' | 'reverted';
+  rowsCommitted: number;
+  byteOffset: number;
+  batches: number;
+  backup: TableRef | null;
+  startedAt: Date;
+  finishedAt: Date | null;
+}
+
+export interface BeginLoadInput {
+  loadId: string;
+  target: TableRef;
+  mode: LoadMode;
+  columns: ColumnSpec[];
+  filePath: string;
+  fileHash: string | null;
+}
+
+export interface Checkpoint {
+  rowsCommitted: number;
+  byteOffset: number;
+}
+
+export interface ReferenceConfigInput {
+  table: TableRef;
+  sourceFile: string;
+  loadType: LoadMode;
+  keyColumn?: string | null;
+}
+
+export interface MigrationStatus {
+  version: number;
+  name: string;
+  appliedAt: Date | null;
+}
+
+/** The port. Every method is idempotent where the text says so; activities rely on that for retries. */
+export interface Database {
+  readonly kind: 'postgres' | 'mssql' | 'embedded';
+  /** Applies pending migrations, each in its own transaction; refuses a schema newer than the code. */
+  migrate(): Promise<MigrationStatus[]>;
+  migrationStatus(): Promise<MigrationStatus[]>;
+  /** Cheap round trip for health checks. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+
+  /** Inserts the row for `filePath` or updates the given fields of the existing one. */
+  upsertTracking(update: TrackingUpdate): Promise<TrackingRecord>;
+  getTracking(id: number): Promise<TrackingRecord | null>;
+  getTrackingByPath(filePath: string): Promise<TrackingRecord | null>;
+  listTracking(filter: TrackingFilter): Promise<TrackingRecord[]>;
+  /** Removes the tracking row of a file that vanished before it was claimed. */
+  deleteTracking(filePath: string): Promise<void>;
+
+  describeTable(table: TableRef): Promise<TableColumn[] | null>;
+  countRows(table: TableRef): Promise<number>;
+
+  /**
+   * Starts (or, for an existing loadId, returns) a load. fullload: creates an empty shadow table with the
+   * columns plus `refdata_load_id`. append: creates the target if missing, adds missing columns as nullable.
+   */
+  beginLoad(input: BeginLoadInput): Promise<LoadRecord>;
+  getLoad(loadId: string): Promise<LoadRecord | null>;
+  /**
+   * Writes one batch of rows (values as text, null for empty) into the load's staging table and advances its
+   * checkpoint, in one transaction. `expected` must equal the stored checkpoint (guards a stale retry).
+   */
+  writeBatch(loadId: string, columns: string[], rows: (string | null)[][], expected: Checkpoint, next: Checkpoint): Promise<void>;
+  /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */
+  finishLoad(loadId: string): Promise<LoadRecord>;
+  /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
+  abortLoad(loadId: string): Promise<void>;
+
+  /** Inserts or refreshes the ref.reference_data_cfg row of a reference-data table. */
+  upsertReferenceConfig(input: ReferenceConfigInput): Promise<void>;
+}

@@ -1,0 +1,51 @@
+// Connecting to Temporal and starting file workflows: shared by the watcher, the API and the CLI.
+import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
+import path from 'node:path';
+import { fileWorkflowId, searchAttributes, taskQueues } from '../ids';
+import { fileChangedSignal, fileLifecycle, type FileLifecycleInput, type StabilityOptions } from '../../workflows/file-lifecycle';
+import { classifyPath } from '../drop-folders';
+
+export async function connectTemporal(address: string, namespace: string): Promise<{ connection: Connection; client: Client }> {
+  const connection = await Connection.connect({ address });
+  return { connection, client: new Client({ connection, namespace }) };
+}
+
+export interface StartFileOptions {
+  dropRoot: string;
+  filePath: string;
+  stability: StabilityOptions;
+  skipStability?: boolean;
+}
+
+/**
+ * Signal-with-start: starts the file's workflow, or tells the running one that the file changed.
+ * Returns null (and the reason) for a path that is not an input.
+ */
+export async function signalFileWorkflow(client: Client, opts: StartFileOptions): Promise<{ workflowId: string; runId: string } | { ignored: string }> {
+  const c = classifyPath(opts.dropRoot, opts.filePath);
+  if (c.kind === 'ignored') return { ignored: c.reason };
+  const input: FileLifecycleInput = {
+    filePath: path.resolve(opts.filePath),
+    relativePath: c.relativePath,
+    referenceData: c.referenceData,
+    loadType: c.loadType,
+    stability: opts.stability,
+    skipStability: opts.skipStability,
+  };
+  const workflowId = fileWorkflowId(c.relativePath);
+  const handle = await client.workflow.signalWithStart(fileLifecycle, {
+    workflowId,
+    taskQueue: taskQueues.ingest,
+    args: [input],
+    signal: fileChangedSignal,
+    signalArgs: [],
+    typedSearchAttributes: [
+      { key: searchAttributes.FilePath, value: c.relativePath },
+      { key: searchAttributes.LoadType, value: c.loadType },
+    ],
+    staticSummary: `Load ${c.fileName} (${c.referenceData ? 'reference data' : 'non-reference data'}, ${c.loadType})`,
+  });
+  return { workflowId, runId: handle.signaledRunId };
+}
+
+export { WorkflowIdConflictPolicy };

@@ -1,0 +1,133 @@
+// One contract for the database port, run against PostgreSQL, the embedded PGlite, and SQL Server when MSSQL_URL is set.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Database } from '../../src/db/types';
+import { createPostgresDatabase } from '../../src/db/postgres';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { createPgliteExecutor } from '../../src/db/postgres/pglite';
+import { createTestDatabase } from '../support/pg';
+
+interface Target {
+  name: string;
+  skip: boolean;
+  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
+}
+
+const targets: Target[] = [
+  {
+    name: 'postgres',
+    skip: false,
+    async open() {
+      const tdb = await createTestDatabase(inject('pgUrl'));
+      const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
+      return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
+    },
+  },
+  {
+    name: 'embedded',
+    skip: false,
+    async open() {
+      const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
+      return { db, cleanup: () => db.close() };
+    },
+  },
+  {
+    name: 'mssql',
+    skip: !process.env.MSSQL_URL,
+    async open() {
+      const { createMssqlDatabase } = await import('../../src/db/mssql');
+      const db = await createMssqlDatabase(process.env.MSSQL_URL!);
+      return { db, cleanup: () => db.close() };
+    },
+  },
+];
+
+for (const target of targets) {
+  describe.skipIf(target.skip)(`database port contract: ${target.name}`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    const suffix = Math.random().toString(36).slice(2, 8);
+    const table = { schema: 'data', name: `contract_${suffix}` };
+
+    beforeAll(async () => {
+      ({ db, cleanup } = await target.open());
+      await db.migrate();
+    });
+    afterAll(async () => cleanup?.());
+
+    it('migrates idempotently and reports every migration applied', async () => {
+      const again = await db.migrate();
+      expect(again.length).toBeGreaterThan(0);
+      expect(again.every((m) => m.appliedAt instanceof Date)).toBe(true);
+    });
+
+    it('tracking rows upsert by file path and list newest first with filters', async () => {
+      const a = await db.upsertTracking({ filePath: `/drop/a_${suffix}.csv`, fileName: 'a.csv', status: 'waiting' });
+      expect(a.status).toBe('waiting');
+      expect(a.referenceConfigInserted).toBe(false);
+      const b = await db.upsertTracking({ filePath: `/drop/a_${suffix}.csv`, status: 'loaded', rowsLoaded: 3, detectedHeaders: ['x', 'y'] });
+      expect(b.id).toBe(a.id);
+      expect(b.fileName).toBe('a.csv');
+      expect(b.rowsLoaded).toBe(3);
+      expect(b.detectedHeaders).toEqual(['x', 'y']);
+      await db.upsertTracking({ filePath: `/drop/b_${suffix}.csv`, fileName: 'b.csv', status: 'error', tableName: `t_${suffix}` });
+      const errors = await db.listTracking({ status: 'error', table: `t_${suffix}` });
+      expect(errors.map((r) => r.fileName)).toEqual(['b.csv']);
+      const all = await db.listTracking({ limit: 2 });
+      expect(all[0].fileName).toBe('b.csv');
+      await db.deleteTracking(`/drop/b_${suffix}.csv`);
+      expect(await db.getTrackingByPath(`/drop/b_${suffix}.csv`)).toBeNull();
+    });
+
+    it('fullload keeps the old rows in bkp and swaps atomically', async () => {
+      const columns = [{ name: 'code', type: { kind: 'text' as const } }, { name: 'qty', type: { kind: 'integer' as const } }];
+      const first = await db.beginLoad({ loadId: `l1${suffix}`, target: table, mode: 'fullload', columns, filePath: '/f1', fileHash: 'h1' });
+      expect(await db.describeTable(table)).toBeNull();
+      await db.writeBatch(first.loadId, ['code', 'qty'], [['a', '1'], ['b', null]], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 2, byteOffset: 10 });
+      await db.finishLoad(first.loadId);
+      expect(await db.countRows(table)).toBe(2);
+
+      const second = await db.beginLoad({ loadId: `l2${suffix}`, target: table, mode: 'fullload', columns, filePath: '/f2', fileHash: 'h2' });
+      await db.writeBatch(second.loadId, ['code', 'qty'], [['c', '3']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 5 });
+      expect(await db.countRows(table)).toBe(2);
+      const done = await db.finishLoad(second.loadId);
+      expect(await db.countRows(table)).toBe(1);
+      expect(done.backup?.schema).toBe('bkp');
+      expect(await db.countRows(done.backup!)).toBe(2);
+      expect((await db.finishLoad(second.loadId)).status).toBe('loaded');
+    });
+
+    it('a stale checkpoint is refused and the batch is not written', async () => {
+      const load = await db.beginLoad({ loadId: `l3${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f3', fileHash: null });
+      await db.writeBatch(load.loadId, ['code'], [['x']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
+      await expect(
+        db.writeBatch(load.loadId, ['code'], [['y']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 }),
+      ).rejects.toThrow(/checkpoint moved/);
+      expect(await db.countRows(table)).toBe(2);
+      expect((await db.getLoad(load.loadId))?.rowsCommitted).toBe(1);
+    });
+
+    it('aborting an append deletes exactly its rows, and is idempotent', async () => {
+      const load = await db.beginLoad({ loadId: `l4${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }, { name: 'extra', type: { kind: 'date' } }], filePath: '/f4', fileHash: null });
+      await db.writeBatch(load.loadId, ['code', 'extra'], [['z', '2024-01-02']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
+      expect(await db.countRows(table)).toBe(3);
+      expect((await db.describeTable(table))?.map((c) => c.name)).toContain('extra');
+      await db.abortLoad(load.loadId);
+      await db.abortLoad(load.loadId);
+      expect(await db.countRows(table)).toBe(2);
+      expect((await db.getLoad(load.loadId))?.status).toBe('aborted');
+    });
+
+    it('aborting a fullload drops its shadow and leaves the live table alone', async () => {
+      const load = await db.beginLoad({ loadId: `l5${suffix}`, target: table, mode: 'fullload', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f5', fileHash: null });
+      await db.writeBatch(load.loadId, ['code'], [['q']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
+      await db.abortLoad(load.loadId);
+      expect(await db.describeTable(load.staging)).toBeNull();
+      expect(await db.countRows(table)).toBe(2);
+    });
+
+    it('reference config rows are inserted once per table and refreshed', async () => {
+      await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/a.csv', loadType: 'fullload' });
+      await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/b.csv', loadType: 'append' });
+    });
+  });
+}

@@ -1,0 +1,63 @@
+// The worker: connects to Temporal, wires dependencies into activity factories, runs the task queues, drains on stop.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { Config } from '../src/config';
+import type { Database } from '../src/db/types';
+import type { Logger } from '../src/log/logger';
+import { taskQueues } from '../src/ids';
+import { createFileActivities } from '../activities/files';
+import { createPlanActivities } from '../activities/plan';
+import { createIngestActivities } from '../activities/ingest';
+import { ingestProgressSignal } from '../workflows/file-lifecycle';
+
+export interface WorkerDeps {
+  address: string;
+  namespace: string;
+  client: Client;
+  db: Database;
+  log: Logger;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'>;
+  /** A prebuilt workflow bundle (tests share one); bundled from source otherwise. */
+  workflowBundlePath?: string;
+}
+
+export interface RunningWorker {
+  /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client'>) {
+  return {
+    ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir }),
+    ...createPlanActivities({ db: deps.db, log: deps.log }),
+    ...createIngestActivities({
+      db: deps.db,
+      log: deps.log,
+      batchRows: deps.config.batchRows,
+      notifyProgress: async (workflowId, progress) => {
+        await deps.client.workflow.getHandle(workflowId).signal(ingestProgressSignal, progress);
+      },
+    }),
+  };
+}
+
+export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: deps.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: deps.namespace,
+    taskQueue: taskQueues.ingest,
+    ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
+    activities: buildActivities(deps),
+  });
+  const done = worker.run().finally(() => connection.close());
+  deps.log.info({ taskQueue: taskQueues.ingest }, 'worker running');
+  return {
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}

@@ -1,0 +1,205 @@
+// Workflow `fileLifecycle`: one dropped file from "seen" to "loaded and archived" (or "in error/ with a report").
+import {
+  ApplicationFailure, CancellationScope, defineQuery, defineSignal, isCancellation, proxyActivities,
+  setHandler, sleep, workflowInfo, upsertSearchAttributes, setCurrentDetails,
+} from '@temporalio/workflow';
+import type { createFileActivities } from '../activities/files';
+import type { createPlanActivities } from '../activities/plan';
+import type { createIngestActivities } from '../activities/ingest';
+import type { LoadMode } from '../src/db/types';
+import type { FailureType } from '../src/errors';
+import { searchAttributes } from '../src/ids';
+
+type FileActivities = ReturnType<typeof createFileActivities>;
+type PlanActivities = ReturnType<typeof createPlanActivities>;
+type IngestActivities = ReturnType<typeof createIngestActivities>;
+
+export interface StabilityOptions {
+  checks: number;
+  intervalMs: number;
+  maxWaitMs: number;
+}
+
+export interface FileLifecycleInput {
+  filePath: string;
+  relativePath: string;
+  referenceData: boolean;
+  loadType: LoadMode;
+  stability: StabilityOptions;
+  /** `refdata load FILE` runs a file now, without the stability wait. */
+  skipStability?: boolean;
+}
+
+export type FileOutcome = 'loaded' | 'error' | 'cancelled' | 'vanished' | 'duplicate';
+
+export interface FileLifecycleResult {
+  status: FileOutcome;
+  table: string | null;
+  rows: number;
+  loadId: string | null;
+  archivedTo: string | null;
+  error: { type: FailureType; message: string } | null;
+}
+
+export type Phase = 'waiting' | 'planning' | 'loading' | 'finishing' | 'archiving' | 'compensating' | 'done';
+
+export interface FileProgress {
+  phase: Phase;
+  stableChecks: number;
+  requiredChecks: number;
+  table: string | null;
+  loadId: string | null;
+  rows: number;
+  bytes: number;
+  totalBytes: number | null;
+  batches: number;
+  rowsPerSecond: number;
+  outcome: FileOutcome | null;
+}
+
+export interface IngestProgress {
+  rows: number;
+  bytes: number;
+  batches: number;
+  rowsPerSecond: number;
+}
+
+export const fileChangedSignal = defineSignal('fileChanged');
+export const ingestProgressSignal = defineSignal<[IngestProgress]>('ingestProgress');
+export const progressQuery = defineQuery<FileProgress>('progress');
+
+const files = proxyActivities<FileActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
+});
+const planning = proxyActivities<PlanActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+const ingest = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '12 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+});
+const cleanup = proxyActivities<IngestActivities & FileActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
+});
+
+export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLifecycleResult> {
+  const progress: FileProgress = {
+    phase: 'waiting', stableChecks: 0, requiredChecks: input.stability.checks, table: null, loadId: null,
+    rows: 0, bytes: 0, totalBytes: null, batches: 0, rowsPerSecond: 0, outcome: null,
+  };
+  let changed = false;
+  setHandler(progressQuery, () => progress);
+  setHandler(fileChangedSignal, () => {
+    changed = true;
+  });
+  setHandler(ingestProgressSignal, (p) => {
+    Object.assign(progress, p);
+    enter(progress, progress.phase);
+  });
+
+  const loadId = `load_${workflowInfo().runId}`;
+  await files.registerFile({ filePath: input.filePath, workflowId: workflowInfo().workflowId, loadType: input.loadType, referenceData: input.referenceData });
+
+  try {
+    if (!input.skipStability) {
+      const stable = await waitUntilStable(input, progress, () => {
+        const was = changed;
+        changed = false;
+        return was;
+      });
+      if (!stable) {
+        await files.forgetFile(input.filePath);
+        return finish(progress, { status: 'vanished', table: null, rows: 0, loadId: null, archivedTo: null, error: null });
+      }
+    }
+
+    enter(progress, 'planning');
+    const plan = await planning.planLoad({ filePath: input.filePath, loadType: input.loadType, referenceData: input.referenceData });
+    progress.table = plan.table.name;
+    progress.totalBytes = plan.fileSize;
+    upsertSearchAttributes([{ key: searchAttributes.TableName, value: plan.table.name }]);
+
+    enter(progress, 'loading');
+    progress.loadId = loadId;
+    const loaded = await ingest.ingestFile({ loadId, filePath: input.filePath, plan, workflowId: workflowInfo().workflowId });
+    progress.rows = loaded.rows;
+
+    enter(progress, 'finishing');
+    await ingest.finishLoad({ loadId, plan, filePath: input.filePath });
+
+    enter(progress, 'archiving');
+    const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
+    await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, archivedTo });
+    return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, loadId, archivedTo, error: null });
+  } catch (err) {
+    const cancelled = isCancellation(err);
+    const failure = describeFailure(err, cancelled);
+    enter(progress, 'compensating');
+    // Cleanup must run even though the workflow itself was cancelled.
+    const archivedTo = await CancellationScope.nonCancellable(async () => {
+      await cleanup.abortLoad({ loadId });
+      const to = await cleanup.archiveFile({ filePath: input.filePath, folder: 'error', at: Date.now() });
+      if (to) {
+        await cleanup.writeErrorReport({ archivedPath: to, originalPath: input.filePath, workflowId: workflowInfo().workflowId, loadId, ...failure });
+      }
+      await cleanup.recordOutcome({ filePath: input.filePath, status: cancelled ? 'cancelled' : 'error', rowsLoaded: 0, archivedTo: to, errorMessage: failure.message });
+      return to;
+    });
+    finish(progress, { status: cancelled ? 'cancelled' : 'error', table: progress.table, rows: 0, loadId, archivedTo, error: failure });
+    if (cancelled) throw err;
+    throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true, details: [failure] });
+  }
+}
+
+/** Stats the file until it is unchanged for `checks` intervals in a row; false if it vanished. */
+async function waitUntilStable(input: FileLifecycleInput, progress: FileProgress, takeChangedFlag: () => boolean): Promise<boolean> {
+  const { checks, intervalMs, maxWaitMs } = input.stability;
+  const startedAt = Date.now();
+  let last = await files.statFile(input.filePath);
+  while (last !== null && progress.stableChecks < checks) {
+    if (Date.now() - startedAt > maxWaitMs) {
+      throw ApplicationFailure.nonRetryable(
+        `file was still changing after ${Math.round(maxWaitMs / 1000)} s; finish writing it elsewhere and move it in whole`,
+        'UnstableFile',
+      );
+    }
+    if (intervalMs > 0) await sleep(intervalMs);
+    const next = await files.statFile(input.filePath);
+    const unchanged = next !== null && next.size === last.size && next.mtimeMs === last.mtimeMs;
+    progress.stableChecks = unchanged && !takeChangedFlag() ? progress.stableChecks + 1 : 0;
+    last = next;
+  }
+  return last !== null;
+}
+
+function describeFailure(err: unknown, cancelled: boolean): { type: FailureType; message: string; details: unknown } {
+  if (cancelled) return { type: 'Cancelled', message: 'cancelled by an operator; nothing of this file was kept', details: null };
+  let cause: unknown = err;
+  // Activity failures wrap the ApplicationFailure that carries our type.
+  while (cause instanceof Error && !(cause instanceof ApplicationFailure) && (cause as { cause?: unknown }).cause) {
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  if (cause instanceof ApplicationFailure) {
+    const type = (cause.type ?? 'Internal') as FailureType;
+    return { type, message: cause.message, details: cause.details?.[0] ?? null };
+  }
+  return { type: 'Internal', message: err instanceof Error ? err.message : String(err), details: null };
+}
+
+/** Moves to a phase and says so on the run's page in the Temporal Web UI. */
+function enter(progress: FileProgress, phase: Phase): void {
+  progress.phase = phase;
+  const table = progress.table ? ` into \`${progress.table}\`` : '';
+  setCurrentDetails(`**${phase}**${table}; rows so far: ${progress.rows}`);
+}
+
+function finish(progress: FileProgress, result: FileLifecycleResult): FileLifecycleResult {
+  progress.phase = 'done';
+  setCurrentDetails(`**${result.status}**; rows: ${result.rows}${result.archivedTo ? `; archived to ${result.archivedTo}` : ''}`);
+  progress.outcome = result.status;
+  return result;
+}
