@@ -9,7 +9,7 @@ export const RESERVED_COLUMN = 'refdata_load_id';
 // Extensions removed after the last one, so `airports.csv.gz` names the same table as `airports.csv`.
 const DATA_EXTENSIONS = new Set(['csv', 'tsv', 'txt', 'psv', 'dat', 'gz', 'zip']);
 
-const DATE = '(?:19|20)\\d{2}(?:(0[1-9]|1[0-2])(0[1-9]|[12]\\d|3[01])|([-_])(0[1-9]|1[0-2])\\4(0[1-9]|[12]\\d|3[01]))';
+const DATE = '(?:19|20)\\d{2}(?:(0[1-9]|1[0-2])(0[1-9]|[12]\\d|3[01])|([-_])(0[1-9]|1[0-2])\\3(0[1-9]|[12]\\d|3[01]))';
 const TIME = '(?:[t_\\- ]?(?:[01]\\d|2[0-3])(?:[-_:]?[0-5]\\d){1,2}(?:\\.\\d+)?)?';
 // Stamps count only when no digit touches them: `orders_12345678` is not a date.
 const DATE_STAMP_RE = new RegExp(`(?<!\\d)${DATE}${TIME}(?!\\d)`, 'g');
@@ -22,12 +22,16 @@ function baseName(fileName: string): string {
   return parts.join('.');
 }
 
+// Latin letters that Unicode decomposition leaves alone but readers expect spelled out.
+const LETTERS: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', đ: 'd', ł: 'l', þ: 'th' };
+
 /** Lowercases, folds accents (é → e) and collapses everything outside [a-z0-9] into single underscores. */
 function toSnake(text: string): string {
   return text
     .normalize('NFKD')
     .replace(/\p{M}/gu, '')
     .toLowerCase()
+    .replace(/[ßæœøđłþ]/g, (ch) => LETTERS[ch] ?? '_')
     .replace(/[^a-z0-9]+/g, '_')
     .replace(/^_+|_+$/g, '');
 }

@@ -107,6 +107,9 @@ export function describeTableSql(table: TableRef): Statement {
   };
 }
 
+/** The server's clock names backups, so workers with skewed clocks agree. */
+export const serverTimeSql = 'SELECT SYSUTCDATETIME() AS now';
+
 export function countRowsSql(table: TableRef): string {
   return `SELECT COUNT_BIG(*) AS row_count FROM ${qualified(table)}`;
 }
@@ -137,6 +140,19 @@ export function deleteLoadRowsSql(table: TableRef, loadId: string): Statement {
   return {
     text: `DELETE FROM ${qualified(table)} WHERE ${quoteIdent(LOAD_ID_COLUMN)} = @load_id`,
     params: { load_id: text(loadId) },
+  };
+}
+
+/** Tables in `schemas` whose name starts with `prefix`: lets a test suite find and drop what it created. */
+export function tablesWithPrefixSql(schemas: string[], prefix: string): Statement {
+  if (prefix.length === 0) throw new Error('a table prefix must not be empty');
+  const params: Statement['params'] = { prefix: text(prefix) };
+  schemas.forEach((schema, i) => (params[`schema_${i}`] = text(schema)));
+  return {
+    text:
+      'SELECT s.name AS schema_name, t.name AS table_name FROM sys.tables t JOIN sys.schemas s ON s.schema_id = t.schema_id\n' +
+      `WHERE s.name IN (${schemas.map((_, i) => `@schema_${i}`).join(', ')}) AND LEFT(t.name, LEN(@prefix)) = @prefix`,
+    params,
   };
 }
 

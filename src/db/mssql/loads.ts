@@ -1,0 +1,129 @@
+// The load lifecycle on SQL Server: staging tables, bulk batches with their checkpoint, the swap, the undo.
+import sql from 'mssql';
+import type { BeginLoadInput, Checkpoint, LoadRecord, TableColumn, TableRef } from '../types';
+import { backupTableOf, shadowTableOf } from '../load-names';
+import { buildBulkTable, bulkColumnOf } from './bulk';
+import { catalogColumnsFrom, tableColumnOf } from './catalog';
+import { rowsOf, run, type Runner } from './client';
+import { loadFromRow } from './rows';
+import {
+  LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createTableSql, deleteLoadRowsSql,
+  describeTableSql, dropTableIfExistsSql, ensureSchemaSql, finishLoadRecordSql, insertLoadSql, selectLoadSql, serverTimeSql, swapSql,
+  tableExistsSql,
+} from './sql';
+
+const nameOf = (t: TableRef) => `${t.schema}.${t.name}`;
+/** The default collation compares names case-insensitively, so we do too. */
+const key = (name: string) => name.toLowerCase();
+
+export async function tableExists(on: Runner, table: TableRef): Promise<boolean> {
+  const [row] = await rowsOf(on, tableExistsSql(table));
+  return row?.object_id !== null && row?.object_id !== undefined;
+}
+
+async function catalogOf(on: Runner, table: TableRef) {
+  return catalogColumnsFrom(await rowsOf(on, describeTableSql(table)));
+}
+
+export async function describeTable(on: Runner, table: TableRef): Promise<TableColumn[] | null> {
+  const columns = await catalogOf(on, table);
+  if (columns.length === 0) return (await tableExists(on, table)) ? [] : null;
+  return columns.map(tableColumnOf);
+}
+
+export async function getLoad(on: Runner, loadId: string, forUpdate = false): Promise<LoadRecord | null> {
+  const [row] = await rowsOf(on, selectLoadSql(loadId, forUpdate));
+  return row ? loadFromRow(row) : null;
+}
+
+async function lockedLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
+  const load = await getLoad(tx, loadId, true);
+  if (!load) throw new Error(`load ${loadId} does not exist; begin it first`);
+  return load;
+}
+
+/** Idempotent: an existing load id returns its record and creates nothing. */
+export async function beginLoad(tx: sql.Transaction, input: BeginLoadInput): Promise<LoadRecord> {
+  const existing = await getLoad(tx, input.loadId, true);
+  if (existing) return existing;
+  const staging = input.mode === 'fullload' ? shadowTableOf(input.target, input.loadId) : input.target;
+  await run(tx, ensureSchemaSql(input.target.schema));
+  if (input.mode === 'fullload') {
+    // A shadow left by a crashed attempt of this very load is stale: start it empty.
+    await run(tx, dropTableIfExistsSql(staging));
+    await run(tx, createTableSql(staging, input.columns));
+  } else {
+    const current = await describeTable(tx, input.target);
+    if (current === null) {
+      await run(tx, createTableSql(input.target, input.columns));
+    } else {
+      const have = new Set(current.map((c) => key(c.name)));
+      if (!have.has(LOAD_ID_COLUMN)) await run(tx, addLoadIdColumnSql(input.target));
+      for (const c of input.columns) if (!have.has(key(c.name))) await run(tx, addColumnSql(input.target, c));
+    }
+  }
+  const [row] = await rowsOf(tx, insertLoadSql({ ...input, staging }));
+  return loadFromRow(row);
+}
+
+/**
+ * One batch and its checkpoint in one transaction. The load row is locked first, so a stale retry racing a
+ * live attempt waits, then finds the checkpoint moved and writes nothing.
+ */
+export async function writeBatch(
+  tx: sql.Transaction,
+  loadId: string,
+  columns: string[],
+  rows: (string | null)[][],
+  expected: Checkpoint,
+  next: Checkpoint,
+): Promise<void> {
+  const load = await lockedLoad(tx, loadId);
+  if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading; no batch was written`);
+  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+    throw new Error(
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, ` +
+        `found ${load.rowsCommitted} / ${load.byteOffset}; resume from the stored checkpoint`,
+    );
+  }
+  if (rows.length > 0) {
+    const catalog = new Map((await catalogOf(tx, load.staging)).map((c) => [key(c.column_name), c]));
+    const bulkColumns = columns.map((name) => {
+      const c = catalog.get(key(name));
+      if (!c || key(name) === LOAD_ID_COLUMN) throw new Error(`column ${name} is not a loadable column of ${nameOf(load.staging)}`);
+      return bulkColumnOf(c);
+    });
+    const table = buildBulkTable(load.staging, bulkColumns, rows, loadId);
+    // keepNulls: an empty cell is NULL even where a column has a default, as with COPY on PostgreSQL.
+    await new sql.Request(tx).bulk(table, { keepNulls: true, checkConstraints: true });
+  }
+  const updated = await run(tx, advanceCheckpointSql(loadId, expected, next));
+  if (updated.rowsAffected[0] !== 1) throw new Error(`load ${loadId} checkpoint moved while the batch was written`);
+}
+
+/** fullload: swaps the shadow in and keeps the previous table in bkp; append: just marks the load done. */
+export async function finishLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
+  const load = await lockedLoad(tx, loadId);
+  if (load.status === 'loaded') return load;
+  if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
+  let backup: TableRef | null = null;
+  if (load.mode === 'fullload') {
+    const [row] = await rowsOf(tx, serverTimeSql);
+    if (await tableExists(tx, load.target)) backup = backupTableOf(load.target, loadId, row?.now as Date);
+    await run(tx, swapSql(load.target, load.staging, backup));
+  }
+  await run(tx, finishLoadRecordSql(loadId, backup));
+  return lockedLoad(tx, loadId);
+}
+
+/** Undoes an unfinished load; a missing, finished or already aborted load is left as it is. */
+export async function abortLoad(tx: sql.Transaction, loadId: string): Promise<void> {
+  const load = await getLoad(tx, loadId, true);
+  if (!load || load.status !== 'loading') return;
+  if (load.mode === 'fullload') {
+    await run(tx, dropTableIfExistsSql(load.staging));
+  } else if (await tableExists(tx, load.staging)) {
+    await run(tx, deleteLoadRowsSql(load.staging, loadId));
+  }
+  await run(tx, abortLoadRecordSql(loadId));
+}

@@ -1,0 +1,114 @@
+// Starts the real system for a test file: database, Temporal client and worker on the run's dev server, watcher, API.
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import type { Client, Connection } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Database } from '../../src/db/types';
+import { createPostgresDatabase } from '../../src/db/postgres';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { createPgliteExecutor } from '../../src/db/postgres/pglite';
+import { connectTemporal } from '../../src/temporal/client';
+import { startWorker, type RunningWorker } from '../../workers/worker';
+import { startWatcher } from '../../src/watcher';
+import { buildApi } from '../../src/api/server';
+import { silentLogger } from '../../src/log/logger';
+import { createTestDatabase } from '../support/pg';
+import type { StabilityOptions } from '../../workflows/file-lifecycle';
+
+export interface System {
+  dropRoot: string;
+  db: Database;
+  client: Client;
+  namespace: string;
+  api: FastifyInstance;
+  adminKey: string;
+  stability: StabilityOptions;
+  /** Starts a watcher over the drop root; tests that drive workflows themselves keep it off. */
+  watch(): Promise<{ close(): Promise<void> }>;
+  stop(): Promise<void>;
+}
+
+/** Namespace of a test file: created by the global setup, one per file, so workers never share a task queue. */
+export function namespaceFor(testFile: string): string {
+  return `test-${path.basename(testFile).replace(/\.test\.ts$/, '').replace(/[^a-z0-9-]/gi, '-')}`;
+}
+
+export async function startSystem(opts: {
+  testFile: string;
+  database: 'postgres' | 'embedded';
+  stability?: StabilityOptions;
+  batchRows?: number;
+}): Promise<System> {
+  const dropRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-drop-'));
+  const log = silentLogger();
+  let dropDb: () => Promise<void> = async () => undefined;
+  let db: Database;
+  if (opts.database === 'postgres') {
+    const tdb = await createTestDatabase(inject('pgUrl'));
+    dropDb = tdb.drop;
+    db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
+  } else {
+    db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
+  }
+  await db.migrate();
+  const namespace = namespaceFor(opts.testFile);
+  const address = inject('temporalAddress');
+  const { connection, client }: { connection: Connection; client: Client } = await connectTemporal(address, namespace);
+  const stability = opts.stability ?? { checks: 2, intervalMs: 100, maxWaitMs: 60_000 };
+  const worker: RunningWorker = await startWorker({
+    address, namespace, client, db, log,
+    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000 },
+    workflowBundlePath: inject('workflowBundlePath') || undefined,
+  });
+  const watchers: Array<{ close(): Promise<void> }> = [];
+  const adminKey = 'test-admin-key-0123456789';
+  const api = await buildApi({ db, client, log, dropRoot, adminKey });
+  return {
+    dropRoot, db, client, namespace, api, adminKey, stability,
+    async watch() {
+      const w = await startWatcher({ client, dropRoot, stability, log });
+      watchers.push(w);
+      return w;
+    },
+    async stop() {
+      for (const w of watchers) await w.close();
+      await api.close();
+      await worker.shutdown();
+      await connection.close();
+      await db.close();
+      await dropDb();
+      await fs.rm(dropRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown = null;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+/** A deterministic instrument-style CSV with `rows` data rows. */
+export function instrumentCsv(rows: number, opts: { delimiter?: string; header?: boolean } = {}): string {
+  const d = opts.delimiter ?? ',';
+  const lines = opts.header === false ? [] : [['instrument_key', 'symbol', 'lot_size', 'tick_size', 'expiry', 'active'].join(d)];
+  for (let i = 1; i <= rows; i++) {
+    lines.push([`NSE_EQ|INE${String(i).padStart(6, '0')}`, `SYM${i}`, String((i % 50) + 1), (0.05 * ((i % 4) + 1)).toFixed(2), `2025-${String((i % 12) + 1).padStart(2, '0')}-15`, i % 3 === 0 ? 'false' : 'true'].join(d));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export async function listDir(dir: string): Promise<string[]> {
+  return fs.readdir(dir).catch(() => []);
+}

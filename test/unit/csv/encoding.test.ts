@@ -1,0 +1,87 @@
+import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { type Encoding, bomLength, decode, detectCompression, detectEncoding, isProbablyBinary } from '../../../src/csv';
+
+const TEXT = 'id,city,price\n1,Zürich,12.50\n2,São Paulo,7.00\n3,Besançon,€3\n';
+
+function encodeAs(text: string, encoding: Encoding): Buffer {
+  switch (encoding) {
+    case 'utf-8':
+      return Buffer.from(text, 'utf8');
+    case 'utf-8-bom':
+      return Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(text, 'utf8')]);
+    case 'utf-16le':
+      return Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(text, 'utf16le')]);
+    case 'utf-16be':
+      return Buffer.concat([Buffer.from([0xfe, 0xff]), iconv.encode(text, 'utf16be')]);
+    case 'windows-1252':
+      return iconv.encode(text, 'win1252');
+    case 'latin1':
+      return iconv.encode(text, 'latin1');
+  }
+}
+
+describe('detectEncoding and decode', () => {
+  it.each<Encoding>(['utf-8', 'utf-8-bom', 'utf-16le', 'utf-16be', 'windows-1252'])('round-trips %s text', (encoding) => {
+    const bytes = encodeAs(TEXT, encoding);
+    expect(detectEncoding(bytes)).toBe(encoding);
+    expect(decode(bytes, encoding)).toBe(TEXT);
+  });
+
+  it('reads the windows-1252 byte 0xE9 as é', () => {
+    const bytes = Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a]);
+    expect(detectEncoding(bytes)).toBe('windows-1252');
+    expect(decode(bytes, 'windows-1252')).toBe('café\n');
+  });
+
+  it('chooses latin1 when bytes undefined in windows-1252 occur', () => {
+    const bytes = Buffer.from([0x61, 0x81, 0xe9, 0x0a]);
+    expect(detectEncoding(bytes)).toBe('latin1');
+    expect(decode(bytes, 'latin1')).toBe('a\u0081é\n');
+  });
+
+  it('treats pure ASCII as utf-8', () => {
+    expect(detectEncoding(Buffer.from('a,b\n1,2\n'))).toBe('utf-8');
+  });
+
+  it('accepts a UTF-8 sequence cut off by the end of the sample', () => {
+    const bytes = Buffer.from('name\nZürich\nMünchen', 'utf8');
+    expect(detectEncoding(bytes.subarray(0, bytes.length - 5))).toBe('utf-8');
+  });
+
+  it.each<['utf-16le' | 'utf-16be']>([['utf-16le'], ['utf-16be']])('recognises %s without a BOM', (encoding) => {
+    const bytes = iconv.encode(TEXT, encoding);
+    expect(detectEncoding(bytes)).toBe(encoding);
+    expect(bomLength(encoding, bytes)).toBe(0);
+    expect(decode(bytes, encoding)).toBe(TEXT);
+  });
+
+  it.each<[Encoding, number]>([
+    ['utf-8', 0],
+    ['utf-8-bom', 3],
+    ['utf-16le', 2],
+    ['utf-16be', 2],
+    ['windows-1252', 0],
+    ['latin1', 0],
+  ])('bomLength(%s) is %i', (encoding, length) => {
+    expect(bomLength(encoding)).toBe(length);
+  });
+});
+
+describe('isProbablyBinary and detectCompression', () => {
+  const zip = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00, 0x00, 0x00]);
+  it.each<[string, Buffer, boolean, 'gzip' | 'zip' | null]>([
+    ['plain CSV', Buffer.from(TEXT), false, null],
+    ['UTF-16LE CSV (NULs are part of the encoding)', encodeAs(TEXT, 'utf-16le'), false, null],
+    ['gzip', gzipSync(Buffer.from(TEXT)), true, 'gzip'],
+    ['zip / xlsx', zip, true, 'zip'],
+    ['NUL bytes in UTF-8 text', Buffer.from('a,b\n1,\u0000\u0000\u0000x\n2,y\n'), true, null],
+    ['PDF', Buffer.from('%PDF-1.7\n...'), true, null],
+    ['mostly control characters', Buffer.from(Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 0x01 : 0x41))), true, null],
+    ['empty', Buffer.alloc(0), false, null],
+  ])('%s', (_name, sample, binary, compression) => {
+    expect(isProbablyBinary(sample)).toBe(binary);
+    expect(detectCompression(sample)).toBe(compression);
+  });
+});

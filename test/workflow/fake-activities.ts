@@ -1,0 +1,51 @@
+// In-memory stand-ins for the file activities, so workflow tests exercise only workflow logic on a real dev server.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { buildActivities } from '../../workers/worker';
+import type { LoadPlan } from '../../activities/plan';
+
+type Activities = ReturnType<typeof buildActivities>;
+
+export interface FakeFile {
+  size: number;
+  mtimeMs: number;
+}
+
+export interface FakeWorld {
+  files: Map<string, FakeFile | null>;
+  calls: string[];
+  planError?: { message: string; type: string };
+  ingestDelayMs?: number;
+  rows: number;
+}
+
+export function fakePlan(): LoadPlan {
+  return {
+    table: { schema: 'ref', name: 'airports' }, loadType: 'fullload', referenceData: true, encoding: 'utf-8', delimiter: ',', quote: '"',
+    newline: '\n', hasHeader: true, preambleLines: 0, headers: ['code'], columns: [{ name: 'code', type: { kind: 'text' } }],
+    fileSize: 10, fileHash: 'f'.repeat(64), rowCountEstimate: 3, match: null,
+  };
+}
+
+export function fakeActivities(world: FakeWorld): Activities {
+  const note = (s: string) => world.calls.push(s);
+  return {
+    async registerFile() { note('registerFile'); return 1; },
+    async statFile(filePath: string) { note('statFile'); return world.files.get(filePath) ?? null; },
+    async forgetFile() { note('forgetFile'); },
+    async archiveFile(input: { folder: string; filePath: string }) { note(`archiveFile:${input.folder}`); return `/archive/${input.folder}/x.csv`; },
+    async writeErrorReport() { note('writeErrorReport'); return '/archive/error/x.csv.error.json'; },
+    async recordOutcome(input: { status: string }) { note(`recordOutcome:${input.status}`); },
+    async planLoad() {
+      note('planLoad');
+      if (world.planError) throw ApplicationFailure.nonRetryable(world.planError.message, world.planError.type);
+      return fakePlan();
+    },
+    async ingestFile() {
+      note('ingestFile');
+      if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
+      return { rows: world.rows, batches: 1 };
+    },
+    async finishLoad() { note('finishLoad'); },
+    async abortLoad() { note('abortLoad'); },
+  } as unknown as Activities;
+}

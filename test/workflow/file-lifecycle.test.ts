@@ -1,0 +1,113 @@
+// fileLifecycle on a real dev server with in-memory activities: the steps, their order, and compensation.
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { fileChangedSignal, fileLifecycle, progressQuery, type FileLifecycleInput } from '../../workflows/file-lifecycle';
+import { fakeActivities, type FakeWorld } from './fake-activities';
+import { namespaceFor, waitFor } from '../e2e/harness';
+
+const taskQueue = 'ingest';
+let connection: Connection;
+let client: Client;
+let nativeConnection: NativeConnection;
+let world: FakeWorld;
+let worker: Worker;
+let running: Promise<void>;
+
+beforeAll(async () => {
+  const address = inject('temporalAddress');
+  const namespace = namespaceFor(__filename);
+  connection = await Connection.connect({ address });
+  client = new Client({ connection, namespace });
+  nativeConnection = await NativeConnection.connect({ address });
+  world = { files: new Map(), calls: [], rows: 3 };
+  worker = await Worker.create({
+    connection: nativeConnection,
+    namespace,
+    taskQueue,
+    ...(inject('workflowBundlePath') ? { workflowBundle: { codePath: inject('workflowBundlePath') } } : { workflowsPath: require.resolve('../../workflows') }),
+    activities: fakeActivities(world),
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await nativeConnection?.close();
+  await connection?.close();
+});
+
+function input(filePath: string, checks = 3, intervalMs = 50): FileLifecycleInput {
+  return { filePath, relativePath: `reference_data_table/fullload/${path.basename(filePath)}`, referenceData: true, loadType: 'fullload', stability: { checks, intervalMs, maxWaitMs: 60_000 } };
+}
+
+function reset(): void {
+  world.calls.length = 0;
+  world.files.clear();
+  world.planError = undefined;
+  world.ingestDelayMs = undefined;
+}
+
+describe('fileLifecycle', () => {
+  it('waits for N unchanged checks, then plans, ingests, swaps in, archives to processed/ and records', async () => {
+    reset();
+    world.files.set('/drop/a.csv', { size: 10, mtimeMs: 1 });
+    const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-a-${Date.now()}`, args: [input('/drop/a.csv')] });
+    expect(result).toMatchObject({ status: 'loaded', table: 'airports', rows: 3, archivedTo: '/archive/processed/x.csv' });
+    expect(world.calls).toEqual([
+      'registerFile', 'statFile', 'statFile', 'statFile', 'statFile', 'planLoad', 'ingestFile', 'finishLoad', 'archiveFile:processed', 'recordOutcome:loaded',
+    ]);
+  });
+
+  it('a change (size, mtime or signal) resets the count of stable checks', async () => {
+    reset();
+    world.files.set('/drop/b.csv', { size: 10, mtimeMs: 1 });
+    const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `wf-b-${Date.now()}`, args: [input('/drop/b.csv', 6, 100)] });
+    await waitFor('two stable checks', async () => (await handle.query(progressQuery)).stableChecks >= 2);
+    world.files.set('/drop/b.csv', { size: 20, mtimeMs: 2 });
+    await waitFor('reset', async () => (await handle.query(progressQuery)).stableChecks === 0);
+    await waitFor('two stable checks again', async () => (await handle.query(progressQuery)).stableChecks >= 2);
+    await handle.signal(fileChangedSignal);
+    await waitFor('reset by signal', async () => (await handle.query(progressQuery)).stableChecks === 0);
+    expect((await handle.result()).status).toBe('loaded');
+    expect(world.calls.filter((c) => c === 'statFile').length).toBeGreaterThan(10);
+  });
+
+  it('bad input fails the run, compensates, and archives to error/ with a report', async () => {
+    reset();
+    world.files.set('/drop/c.csv', { size: 10, mtimeMs: 1 });
+    world.planError = { message: 'the file is empty', type: 'InvalidFile' };
+    const err = await client.workflow
+      .execute(fileLifecycle, { taskQueue, workflowId: `wf-c-${Date.now()}`, args: [input('/drop/c.csv', 1)] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(((err as WorkflowFailedError).cause as { type?: string }).type).toBe('InvalidFile');
+    expect(world.calls.slice(-4)).toEqual(['abortLoad', 'archiveFile:error', 'writeErrorReport', 'recordOutcome:error']);
+  });
+
+  it('cancellation during ingest runs the same compensation and ends the run cancelled', async () => {
+    reset();
+    world.files.set('/drop/d.csv', { size: 10, mtimeMs: 1 });
+    world.ingestDelayMs = 5_000;
+    const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `wf-d-${Date.now()}`, args: [input('/drop/d.csv', 1)] });
+    await waitFor('loading', async () => (await handle.query(progressQuery)).phase === 'loading');
+    await handle.cancel();
+    await expect(handle.result()).rejects.toThrow();
+    expect((await handle.describe()).status.name).toBe('CANCELLED');
+    expect(world.calls).toContain('abortLoad');
+    expect(world.calls.slice(-3)).toEqual(['archiveFile:error', 'writeErrorReport', 'recordOutcome:cancelled']);
+  });
+
+  it.skipIf(process.env.RECORD_HISTORIES !== '1')('records a history for the replay test (RECORD_HISTORIES=1)', async () => {
+    reset();
+    world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
+    const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: 'replay-file-lifecycle-loaded', args: [input('/drop/h.csv', 2, 10)] });
+    await handle.result();
+    const history = await handle.fetchHistory();
+    fs.writeFileSync(path.join(__dirname, 'histories/file-lifecycle-loaded.json'), historyToJSON(history));
+  });
+});
