@@ -22,6 +22,7 @@ function invalid(message: string, details: { row?: number; column?: string; code
 /** Turns one parsed record into database text values, or says exactly what is wrong with it. */
 function toValues(record: string[], plan: LoadPlan, rowNumber: number): (string | null)[] {
   const cols = plan.columns;
+  if (plan.trailingDelimiter && record.length === cols.length + 1 && record[cols.length] === '') record.pop();
   if (record.length !== cols.length) {
     throw invalid(`row ${rowNumber} has ${record.length} fields, expected ${cols.length}`, { row: rowNumber, code: 'RAGGED_ROWS' });
   }

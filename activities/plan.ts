@@ -23,6 +23,8 @@ export interface LoadPlan {
   newline: string;
   hasHeader: boolean;
   preambleLines: number;
+  /** Every line ends with a delimiter: the empty last field is not a column. */
+  trailingDelimiter: boolean;
   headers: string[];
   columns: ColumnSpec[];
   fileSize: number;
@@ -72,7 +74,7 @@ export async function planFile(
         csv = buildPlan({ fileName: path.basename(input.filePath), sample, sampleIsWholeFile: sample.length >= size });
       } catch (err) {
         if (err instanceof CsvFormatError) {
-          throw ApplicationFailure.nonRetryable(err.message, 'InvalidFile', { code: err.code, row: err.row, column: err.column });
+          throw ApplicationFailure.nonRetryable(err.message, 'InvalidFile', { code: err.code, ...err.location });
         }
         throw err;
       }
@@ -102,6 +104,7 @@ export async function planFile(
         newline: csv.newline,
         hasHeader: csv.hasHeader,
         preambleLines: csv.preambleLines,
+        trailingDelimiter: csv.trailingDelimiter,
         headers: csv.headers,
         columns: csv.columns,
         fileSize: size,

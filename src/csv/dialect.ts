@@ -94,12 +94,12 @@ interface Candidate {
   score: number;
 }
 
-function scoreCandidates(text: string, newline: Newline): Candidate | null {
+function scoreCandidates(text: string, newline: Newline, delimiters: readonly Delimiter[]): Candidate | null {
   const truncated = text.length > SCORING_CHARS;
   const scoringText = truncated ? text.slice(0, SCORING_CHARS) : text;
   const quotes = QUOTES.filter((q) => q === '"' || scoringText.includes(q));
   let best: Candidate | null = null;
-  for (const delimiter of DELIMITERS.filter((d) => scoringText.includes(d))) {
+  for (const delimiter of delimiters.filter((d) => scoringText.includes(d))) {
     for (const quote of quotes) {
       const parsed = parseRecords(scoringText, { delimiter, quote, newline, preview: SCORING_RECORDS });
       // A record cut by the scoring window would look ragged; it is not evidence.
@@ -113,20 +113,54 @@ function scoreCandidates(text: string, newline: Newline): Candidate | null {
   return best;
 }
 
-/** Single-column files: any delimiter that never occurs keeps each line one field. */
+/**
+ * Single-column files: prefer a delimiter that never occurs, so each line stays one field; among the choices, the
+ * one leaving the most one-field rows and the fewest stray quotes.
+ */
 function singleColumn(text: string, newline: Newline): Candidate {
-  const delimiter = DELIMITERS.find((d) => !text.includes(d)) ?? ',';
-  const parsed = parseRecords(text.slice(0, SCORING_CHARS), { delimiter, quote: '"', newline, preview: SCORING_RECORDS });
-  return { delimiter, quote: '"', rows: parsed.rows, lines: parsed.lines, score: 0 };
+  const scoringText = text.slice(0, SCORING_CHARS);
+  const absent = DELIMITERS.filter((d) => !scoringText.includes(d));
+  let best: Candidate | null = null;
+  for (const delimiter of absent.length > 0 ? absent.slice(0, 1) : DELIMITERS) {
+    for (const quote of QUOTES) {
+      const parsed = parseRecords(scoringText, { delimiter, quote, newline, preview: SCORING_RECORDS });
+      const rows = parsed.rows.filter((r) => !isBlankRecord(r));
+      const single = rows.filter((r) => r.length === 1).length / Math.max(1, rows.length);
+      // Unsplit rows decide; stray quotes only choose between quote characters.
+      const score = single + typeScore(rows) / 1000;
+      if (!best || score > best.score + 1e-12) best = { delimiter, quote, rows: parsed.rows, lines: parsed.lines, score };
+    }
+  }
+  return best ?? { delimiter: ',', quote: '"', rows: [], lines: [], score: 0 };
 }
+
+/**
+ * A candidate that splits rows into many different widths, where keeping each line whole gives clean values
+ * (`1,503,152` in a one-column file), is a delimiter seen in the data, not between fields. Broken multi-column files
+ * keep their candidate: their whole lines are not clean values, and RAGGED_ROWS tells the operator.
+ */
+function isBetterAsOneColumn(candidate: Candidate, text: string, newline: Newline): boolean {
+  const rows = candidate.rows.filter((r) => !isBlankRecord(r));
+  const width = modalWidth(rows);
+  if (rows.filter((r) => r.length === width).length >= 0.9 * rows.length) return false;
+  const whole = singleColumn(text, newline).rows.filter((r) => !isBlankRecord(r));
+  return whole.filter((r) => r.length === 1).length >= 0.95 * whole.length && typeScore(whole) >= 0.9;
+}
+
+// Excel writes `sep=;` as the first line to name the delimiter; it is a hint and a preamble line.
+const SEP_HINT_RE = /^sep=([,;|\t])[ \t]*(\r\n|\n|\r)/i;
 
 export function detectDialect(text: string): Dialect {
   if (text.trim() === '') throw new CsvFormatError('EMPTY_FILE', 'The file is empty: it holds no rows, only blank space.');
   if (text.includes('\u0000')) {
     throw new CsvFormatError('BINARY_CONTENT', 'The file contains NUL characters, so it is binary data, not a CSV text file.');
   }
-  const newline = detectNewline(text);
-  const best = scoreCandidates(text, newline) ?? singleColumn(text, newline);
+  const hint = SEP_HINT_RE.exec(text);
+  const body = hint ? text.slice(hint[0].length) : text;
+  const newline = hint ? (hint[2] as Newline) : detectNewline(body);
+  const delimiters = hint ? [hint[1] as Delimiter] : DELIMITERS;
+  const multi = scoreCandidates(body, newline, delimiters);
+  const best = multi && !isBetterAsOneColumn(multi, body, newline) ? multi : singleColumn(body, newline);
   const width = modalWidth(best.rows);
   if (width > MAX_COLUMNS) {
     throw new CsvFormatError(
@@ -136,12 +170,12 @@ export function detectDialect(text: string): Dialect {
   }
   const preamble = countPreambleRecords(best.rows, width);
   const rest = best.rows.slice(preamble).filter((r) => !isBlankRecord(r));
-  const [first = [], ...body] = rest;
+  const [first = [], ...rows] = rest;
   return {
-    delimiter: best.delimiter,
+    delimiter: hint ? (hint[1] as Delimiter) : best.delimiter,
     quote: best.quote,
     newline,
-    hasHeader: looksLikeHeader(first, body.filter((r) => r.length === width)),
-    preambleLines: preamble > 0 ? (best.lines[preamble] ?? 1) - 1 : 0,
+    hasHeader: looksLikeHeader(first, rows.filter((r) => r.length === width)),
+    preambleLines: (hint ? 1 : 0) + (preamble > 0 ? (best.lines[preamble] ?? 1) - 1 : 0),
   };
 }

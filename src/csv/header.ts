@@ -9,10 +9,14 @@ const HEADER_BODY_ROWS = 1000;
 
 type Group = ReturnType<typeof cellGroup>;
 
-/** The field count most records share: the width of the table body. */
+/** The field count most records share: the width of the table body (leading one-field title lines aside). */
 export function modalWidth(rows: string[][], limit = 5000): number {
+  // In a short file the title lines can outnumber the data rows; they must not set the width.
+  let start = 0;
+  while (start < Math.min(rows.length, MAX_PREAMBLE_RECORDS) && (rows[start]?.length ?? 0) <= 1) start++;
+  if (start === rows.length) start = 0;
   const counts = new Map<number, number>();
-  for (const row of rows.slice(0, limit)) {
+  for (const row of rows.slice(start, start + limit)) {
     if (!isBlankRecord(row)) counts.set(row.length, (counts.get(row.length) ?? 0) + 1);
   }
   let best = 1;
@@ -30,16 +34,18 @@ function isCommentRecord(row: string[]): boolean {
 
 /** Spreadsheet exports pad a title line with delimiters: only the first cell has text. */
 function isPaddedTitle(row: string[], width: number): boolean {
-  return width >= 3 && row.length === width && (row[0] ?? '').trim() !== '' && row.slice(1).every((c) => c.trim() === '');
+  return width >= 3 && row.length >= 2 && (row[0] ?? '').trim() !== '' && row.slice(1).every((c) => c.trim() === '');
 }
 
-/** Leading records to skip: blank, comment, or narrower-than-body title lines before the header. */
+/** Leading records to skip: blank, comment, or title lines (at most half as wide as the body) before the header. */
 export function countPreambleRecords(rows: string[][], width: number): number {
   if (width < 2) return 0;
   let skip = 0;
   while (skip < Math.min(rows.length - 1, MAX_PREAMBLE_RECORDS)) {
     const row = rows[skip] ?? [];
-    const isPreamble = isBlankRecord(row) || isCommentRecord(row) || row.length < width || isPaddedTitle(row, width);
+    // Titles are much narrower than the body; a header only a column or two short is a header with a problem.
+    const isNarrow = row.length <= Math.max(1, Math.floor(width / 2));
+    const isPreamble = isBlankRecord(row) || isCommentRecord(row) || isNarrow || isPaddedTitle(row, width);
     if (!isPreamble) break;
     skip++;
   }
@@ -68,12 +74,14 @@ function columnVote(head: string, values: string[]): number {
   const h = head.trim();
   if (h === '') return 0;
   const headGroup = cellGroup(classifyCell(h));
+  // Names like `n`, `y` or `active` spell booleans; over a column of another kind they are words.
+  const headIsWord = headGroup === 'text' || headGroup === 'boolean';
   const body = dominantGroup(values);
   if (body === 'numeric' || body === 'temporal' || body === 'boolean') {
     if (headGroup === body) return -1;
-    return headGroup === 'text' ? 1 : -0.5;
+    return headIsWord ? 1 : -0.5;
   }
-  if (headGroup !== 'text') return body === 'empty' ? 0 : -1;
+  if (!headIsWord) return body === 'empty' ? 0 : -1;
   if (values.includes(head)) return -1;
   const lengths = new Set(values.filter((v) => v !== '').map((v) => v.length));
   // Fixed-width codes (LHR, EUR, DE) under a header of another length are a strong header sign.
@@ -90,12 +98,12 @@ export function looksLikeHeader(first: string[], body: string[][]): boolean {
   const cells = first.map((c) => c.trim());
   const filled = cells.filter((c) => c !== '');
   if (filled.length === 0 || filled.length * 2 < cells.length) return false;
-  const words = filled.filter((c) => cellGroup(classifyCell(c)) === 'text');
+  const words = filled.filter((c) => ['text', 'boolean'].includes(cellGroup(classifyCell(c))));
   if (body.length === 0) return words.length === filled.length;
   const sample = body.slice(0, HEADER_BODY_ROWS);
   let score = 0;
   for (let c = 0; c < cells.length; c++) score += columnVote(first[c] ?? '', sample.map((row) => row[c] ?? ''));
   const distinct = new Set(filled.map((c) => c.toLowerCase())).size === filled.length;
-  if (!distinct) score -= 1;
+  if (!distinct) score -= 0.5;
   return score > 0 || (score === 0 && words.length === filled.length && distinct);
 }

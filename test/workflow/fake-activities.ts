@@ -21,7 +21,7 @@ export interface FakeWorld {
 export function fakePlan(): LoadPlan {
   return {
     table: { schema: 'ref', name: 'airports' }, loadType: 'fullload', referenceData: true, encoding: 'utf-8', delimiter: ',', quote: '"',
-    newline: '\n', hasHeader: true, preambleLines: 0, headers: ['code'], columns: [{ name: 'code', type: { kind: 'text' } }],
+    newline: '\n', hasHeader: true, preambleLines: 0, trailingDelimiter: false, headers: ['code'], columns: [{ name: 'code', type: { kind: 'text' } }],
     fileSize: 10, fileHash: 'f'.repeat(64), rowCountEstimate: 3, match: null,
   };
 }

@@ -2,6 +2,7 @@
 import sql from 'mssql';
 import type { TableRef } from '../types';
 import type { CatalogColumn } from './catalog';
+import { exactDecimal, scaleDecimal } from './exact-decimal';
 import { LOAD_ID_COLUMN, qualified, quoteIdent } from './sql';
 
 /** How a column's text is converted before it goes over the wire. */
@@ -15,6 +16,10 @@ export interface BulkColumn {
   sqlType: sql.ISqlType;
   /** Bounds of an integer column narrower than bigint. */
   range?: readonly [number, number];
+  /** decimal(precision, scale) of a decimal column. */
+  decimal?: { precision: number; scale: number };
+  /** Characters a sized text column holds; the server's own refusal ("invalid column length") names neither. */
+  maxLength?: number;
 }
 
 const INT_RANGE = {
@@ -22,6 +27,15 @@ const INT_RANGE = {
   smallint: [-32768, 32767],
   tinyint: [0, 255],
 } as const;
+
+function textColumn(name: string, dataType: string, length: number | null): BulkColumn {
+  const sized = length !== null && length !== -1;
+  // The server refuses to load a sized column into a max one, so max is declared as max.
+  const size = sized ? length : sql.MAX;
+  const sqlType =
+    dataType === 'nvarchar' ? sql.NVarChar(size) : dataType === 'varchar' ? sql.VarChar(size) : dataType === 'nchar' ? sql.NChar(length ?? 1) : sql.Char(length ?? 1);
+  return sized ? { name, kind: 'text', sqlType, maxLength: length } : { name, kind: 'text', sqlType };
+}
 
 export function bulkColumnOf(c: CatalogColumn): BulkColumn {
   const name = c.column_name;
@@ -35,8 +49,10 @@ export function bulkColumnOf(c: CatalogColumn): BulkColumn {
     case 'bigint':
       return { name, kind: 'bigint', sqlType: sql.BigInt() };
     case 'decimal':
-    case 'numeric':
-      return { name, kind: 'decimal', sqlType: sql.Decimal(c.numeric_precision ?? 18, c.numeric_scale ?? 0) };
+    case 'numeric': {
+      const decimal = { precision: c.numeric_precision ?? 18, scale: c.numeric_scale ?? 0 };
+      return { name, kind: 'decimal', sqlType: exactDecimal(decimal.precision, decimal.scale), decimal };
+    }
     case 'float':
       return { name, kind: 'float', sqlType: sql.Float() };
     case 'real':
@@ -50,12 +66,10 @@ export function bulkColumnOf(c: CatalogColumn): BulkColumn {
     case 'datetime':
       return { name, kind: 'datetime', sqlType: sql.DateTime() };
     case 'nvarchar':
-    case 'nchar':
-      // The server refuses to load a sized column into a max one, so max is declared as max.
-      return { name, kind: 'text', sqlType: sql.NVarChar(c.max_length === -1 || c.max_length === null ? sql.MAX : c.max_length) };
     case 'varchar':
+    case 'nchar':
     case 'char':
-      return { name, kind: 'text', sqlType: sql.VarChar(c.max_length === -1 || c.max_length === null ? sql.MAX : c.max_length) };
+      return textColumn(name, c.data_type, c.max_length);
     default:
       throw new Error(`column ${name} has type ${c.data_type}, which refdata cannot bulk load; change the column or load into a new table`);
   }
@@ -93,8 +107,8 @@ function parseDateTime(value: string): Date | null {
 
 /**
  * Text as the loader produced it (null for empty) to the value the driver sends. Times without an offset are
- * wall-clock values stored as written (the driver writes Dates in UTC). Decimals and bigints stay strings so
- * the driver, not us, decides the binary form.
+ * wall-clock values stored as written (the driver writes Dates in UTC). Decimals and bigints stay strings: a
+ * double would lose their digits (decimals are encoded exactly by exact-decimal.ts, bigints by the driver).
  */
 export function toBulkValue(column: BulkColumn, value: string | null): BulkValue {
   if (value === null) return null;
@@ -103,6 +117,9 @@ export function toBulkValue(column: BulkColumn, value: string | null): BulkValue
     new Error(`column ${column.name}: '${t.length > 50 ? `${t.slice(0, 50)}…` : t}' is not a valid ${column.kind} value`);
   switch (column.kind) {
     case 'text':
+      if (column.maxLength !== undefined && value.length > column.maxLength) {
+        throw new Error(`column ${column.name}: a value of ${value.length} characters does not fit in ${column.maxLength}`);
+      }
       return value;
     case 'int': {
       if (!INTEGER.test(t)) throw invalid();
@@ -117,9 +134,16 @@ export function toBulkValue(column: BulkColumn, value: string | null): BulkValue
       if (n < -(2n ** 63n) || n > 2n ** 63n - 1n) throw invalid();
       return n.toString();
     }
-    case 'decimal':
+    case 'decimal': {
+      const { precision, scale } = column.decimal ?? { precision: 38, scale: 0 };
       if (!DECIMAL.test(t)) throw invalid();
+      try {
+        scaleDecimal(t, precision, scale);
+      } catch {
+        throw new Error(`column ${column.name}: ${t} does not fit decimal(${precision},${scale})`);
+      }
       return t;
+    }
     case 'float': {
       const n = Number(t);
       if (t === '' || !Number.isFinite(n)) throw invalid();

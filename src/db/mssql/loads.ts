@@ -95,7 +95,7 @@ export async function writeBatch(
     });
     const table = buildBulkTable(load.staging, bulkColumns, rows, loadId);
     // keepNulls: an empty cell is NULL even where a column has a default, as with COPY on PostgreSQL.
-    await new sql.Request(tx).bulk(table, { keepNulls: true, checkConstraints: true });
+    await tx.request().bulk(table, { keepNulls: true, checkConstraints: true });
   }
   const updated = await run(tx, advanceCheckpointSql(loadId, expected, next));
   if (updated.rowsAffected[0] !== 1) throw new Error(`load ${loadId} checkpoint moved while the batch was written`);

@@ -262,4 +262,7 @@ export function migrationLockSql(timeoutMs: number): Statement {
   };
 }
 
-export { upsertTrackingSql, selectTrackingSql, listTrackingSql, deleteTrackingSql, upsertReferenceConfigSql } from './ledger-sql';
+export {
+  DEFAULT_TRACKING_LIMIT, MAX_TRACKING_LIMIT, TRACKING_COLUMNS, deleteTrackingSql, listTrackingSql, selectTrackingSql, upsertReferenceConfigSql,
+  upsertTrackingSql,
+} from './ledger-sql';

@@ -1,3 +1,4 @@
+// Dialect detection: delimiter, quote, line ending, preamble and header on hand-written samples.
 import { describe, expect, it } from 'vitest';
 import { CsvFormatError, type Delimiter, type Newline, detectDialect, detectNewline } from '../../../src/csv';
 
@@ -72,6 +73,10 @@ describe('detectDialect', () => {
     const dialect = detectDialect(text);
     expect(dialect.hasHeader).toBe(header);
     expect(text.includes(dialect.delimiter)).toBe(false);
+  });
+
+  it('follows an Excel sep= line and counts it as preamble', () => {
+    expect(detectDialect('sep=;\r\na;b\r\n1;2,5\r\n')).toEqual({ delimiter: ';', quote: '"', newline: '\r\n', hasHeader: true, preambleLines: 1 });
   });
 
   it('reads a header-only line as a header', () => {

@@ -1,3 +1,4 @@
+// Encoding detection, decoding, and recognition of binary or compressed samples.
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+// Table and column naming: file names and header cells to safe identifiers.
 import { describe, expect, it } from 'vitest';
 import { CsvFormatError, deriveTableName, normalizeColumnNames, normalizeIdentifier } from '../../../src/csv';
 

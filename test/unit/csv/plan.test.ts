@@ -1,0 +1,126 @@
+// Load plans from whole samples, and every way a file can be refused.
+import { gzipSync } from 'node:zlib';
+import iconv from 'iconv-lite';
+import { describe, expect, it } from 'vitest';
+import { type CsvErrorCode, CsvFormatError, type PlanInput, buildPlan } from '../../../src/csv';
+
+const AIRPORTS = 'code,name,lat,opened,active\nLHR,Heathrow,51.4700,1946-05-31,yes\nCDG,Charles de Gaulle,49.0097,1974-03-08,no\nAMS,Schiphol,52.3105,1916-09-19,yes\n';
+
+const plan = (text: string | Buffer, extra: Partial<PlanInput> = {}) =>
+  buildPlan({ fileName: 'airports_20241201.csv', sample: Buffer.isBuffer(text) ? text : Buffer.from(text), sampleIsWholeFile: true, ...extra });
+
+function codeOf(run: () => unknown): { code: CsvErrorCode; message: string; line?: number; row?: number } {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CsvFormatError) return { code: error.code, message: error.message, ...error.location };
+    throw error;
+  }
+  throw new Error('expected a CsvFormatError');
+}
+
+describe('buildPlan', () => {
+  it('plans a plain file', () => {
+    expect(plan(AIRPORTS)).toEqual({
+      encoding: 'utf-8', delimiter: ',', quote: '"', newline: '\n', hasHeader: true, preambleLines: 0,
+      headers: ['code', 'name', 'lat', 'opened', 'active'],
+      columnNames: ['code', 'name', 'lat', 'opened', 'active'],
+      columns: [
+        { name: 'code', type: { kind: 'text', maxLength: 3 } },
+        { name: 'name', type: { kind: 'text', maxLength: 17 } },
+        { name: 'lat', type: { kind: 'decimal', precision: 6, scale: 4 } },
+        { name: 'opened', type: { kind: 'date' } },
+        { name: 'active', type: { kind: 'boolean' } },
+      ],
+      table: 'airports', sampleRows: 3, rowCountEstimate: 3, trailingDelimiter: false, raggedRows: [],
+    });
+  });
+
+  it.each<[string, Buffer, string]>([
+    ['UTF-8 with BOM', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(AIRPORTS)]), 'utf-8-bom'],
+    ['UTF-16LE with BOM', Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode(AIRPORTS, 'utf16le')]), 'utf-16le'],
+    ['UTF-16BE with BOM', Buffer.concat([Buffer.from([0xfe, 0xff]), iconv.encode(AIRPORTS, 'utf16be')]), 'utf-16be'],
+    ['windows-1252', iconv.encode(AIRPORTS.replace('Heathrow', 'Héathrow'), 'win1252'), 'windows-1252'],
+  ])('reads %s', (_name, bytes, encoding) => {
+    const p = plan(bytes);
+    expect(p.encoding).toBe(encoding);
+    expect(p.headers[0]).toBe('code');
+    expect(p.rowCountEstimate).toBe(3);
+  });
+
+  it('makes duplicate and empty headers unique and keeps the originals', () => {
+    const p = plan('Id,ID,,Name\n1,2,3,x\n4,5,6,y\n');
+    expect(p.headers).toEqual(['Id', 'ID', '', 'Name']);
+    expect(p.columnNames).toEqual(['id', 'id_2', 'column_3', 'name']);
+  });
+
+  it('numbers the columns of a headerless file', () => {
+    const p = plan('1,2.5,2024-01-01\n2,3.5,2024-01-02\n');
+    expect(p).toMatchObject({ hasHeader: false, headers: ['column_1', 'column_2', 'column_3'], rowCountEstimate: 2 });
+    expect(p.columns.map((c) => c.type.kind)).toEqual(['integer', 'decimal', 'date']);
+  });
+
+  it('skips preamble lines and blank lines', () => {
+    const p = plan(`Airport list\nExported 2024-12-01\n\n${AIRPORTS}\n\n`);
+    expect(p).toMatchObject({ preambleLines: 3, rowCountEstimate: 3, headers: ['code', 'name', 'lat', 'opened', 'active'] });
+  });
+
+  it('drops a trailing delimiter on every line', () => {
+    const p = plan('a;b;\n1;x;\n2;y;\n');
+    expect(p).toMatchObject({ columnNames: ['a', 'b'], trailingDelimiter: true, raggedRows: [] });
+  });
+
+  it('drops the cut-off last line of a partial sample and estimates the row count', () => {
+    const full = `id,name\n${Array.from({ length: 1000 }, (_, i) => `${i},"name ${i}\nsecond line"`).join('\n')}\n`;
+    const sample = Buffer.from(full).subarray(0, 4000);
+    const p = plan(sample, { sampleIsWholeFile: false, fileSize: Buffer.byteLength(full) });
+    expect(p.columns.map((c) => c.type.kind)).toEqual(['integer', 'text']);
+    expect(p.rowCountEstimate).toBeGreaterThan(900);
+    expect(p.rowCountEstimate).toBeLessThan(1100);
+    expect(plan(sample, { sampleIsWholeFile: false }).rowCountEstimate).toBeNull();
+  });
+
+  it('tolerates a few ragged rows and lists them', () => {
+    const rows = Array.from({ length: 200 }, (_, i) => (i === 49 ? `${i},x,extra` : `${i},x`));
+    const p = plan(`id,name\n${rows.join('\n')}\n`);
+    expect(p.raggedRows).toEqual([{ row: 50, line: 51, fields: 3 }]);
+  });
+
+  it('infers types from at most 20,000 rows but counts them all', () => {
+    const rows = Array.from({ length: 25_000 }, (_, i) => (i < 20_000 ? `${i}` : 'text'));
+    const p = plan(`n\n${rows.join('\n')}\n`);
+    expect(p).toMatchObject({ sampleRows: 20_000, rowCountEstimate: 25_000 });
+    expect(p.columns[0]!.type).toEqual({ kind: 'integer' });
+  });
+
+  const wide = (n: number) => `${Array.from({ length: n }, (_, i) => `c${i}`).join(',')}\n${Array.from({ length: n }, (_, i) => i).join(',')}\n`;
+  it.each<[string, () => unknown, CsvErrorCode, RegExp]>([
+    ['an empty file', () => plan(''), 'EMPTY_FILE', /empty/],
+    ['a file of blank lines', () => plan('\r\n\r\n'), 'EMPTY_FILE', /empty/],
+    ['a header without rows', () => plan('code,name,lat\n'), 'HEADER_ONLY', /header \(code, name, lat\) but no data rows/],
+    ['binary data', () => plan(Buffer.from([0x00, 0x01, 0x02, 0x03, 0x41, 0x00, 0x10, 0x00])), 'BINARY_CONTENT', /binary/],
+    ['NUL bytes inside text', () => plan(`${AIRPORTS}5,\u0000x\n`), 'BINARY_CONTENT', /binary/],
+    ['a gzip file named .csv', () => plan(gzipSync(Buffer.from(AIRPORTS))), 'COMPRESSED', /gzip-compressed/],
+    ['an xlsx named .csv', () => plan(Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0, 0, 0, 8, 0])), 'COMPRESSED', /ZIP/],
+    ['an unterminated quote', () => plan(`id,name\n1,a\n2,"b\n${'3,c\n'.repeat(300)}`), 'UNTERMINATED_QUOTE', /starts on line 3 .* never closed/],
+    ['ragged rows', () => plan('id,name\n1,a\n2,b,c\n3,c\n'), 'RAGGED_ROWS', /Row 2 \(line 3\) .* has 3 fields but the header has 2/],
+    ['duplicate headers when asked to refuse', () => plan('id,ID\n1,2\n', { duplicateHeaders: 'error' }), 'DUPLICATE_HEADERS', /"id" and "ID"/],
+    ['5000 columns', () => plan(wide(5000)), 'TOO_MANY_COLUMNS', /5000 columns; at most 1600/],
+    ['a field over 1 MiB', () => plan(`id,blob\n1,"${'x'.repeat(1024 * 1024 + 1)}"\n`), 'FIELD_TOO_LARGE', /Field 2 on line 2/],
+    ['a partial sample without a line end', () => plan('x'.repeat(5000), { sampleIsWholeFile: false }), 'FIELD_TOO_LARGE', /does not end/],
+    ['a file name with no usable characters', () => plan(AIRPORTS, { fileName: '2024-12-01.csv' }), 'INVALID_NAME', /table name/],
+  ])('refuses %s', (_name, run, code, message) => {
+    const error = codeOf(run);
+    expect(error.code).toBe(code);
+    expect(error.message).toMatch(message);
+  });
+
+  it('does not mistake a header one name short for a title line', () => {
+    const error = codeOf(() => plan('id,name,price\n1,a,2.5,x\n2,b,3.5,y\n'));
+    expect(error).toMatchObject({ code: 'RAGGED_ROWS', row: 1, line: 2 });
+  });
+
+  it('reports where an unterminated quote starts', () => {
+    expect(codeOf(() => plan('id,name\n1,a\n2,"b\n3,c\n'))).toMatchObject({ code: 'UNTERMINATED_QUOTE', line: 3 });
+  });
+});
