@@ -124,3 +124,6 @@ export function configTableMarkdown(): string {
   const rows = settingDocs.map((d) => `| \`${d.name}\` | ${d.default} | ${d.description} |`);
   return ['| variable | default | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
+
+/** Every variable the schema reads (tests check each is documented). */
+export const configVariables: string[] = Object.keys(schema.shape);

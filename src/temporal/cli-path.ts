@@ -1,5 +1,5 @@
 // Finds the `temporal` CLI binary that scripts/ensure-tools provided, so the dev server and tests need no configuration.
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 
@@ -27,7 +27,7 @@ export function readToolsEnv(env: NodeJS.ProcessEnv = process.env): Record<strin
 function isExecutable(path: string): boolean {
   try {
     accessSync(path, constants.X_OK);
-    return true;
+    return statSync(path).isFile(); // directories pass X_OK too
   } catch {
     return false;
   }

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   dbFilename?: string;
   /** Namespace to create besides `default`. */
   namespace?: string;
+  /** More namespaces to create (e.g. one per test file). */
+  namespaces?: string[];
   /** e.g. `['--search-attribute', 'FilePath=Keyword', …]` from devServerSearchAttributeArgs(). */
   searchAttributeArgs: string[];
   /** Appends the server's stdout and stderr here. */
@@ -32,6 +34,7 @@ export interface DevServer {
 
 const READY_TIMEOUT_MS = 60_000;
 const READY_POLL_MS = 250;
+const PROBE_TIMEOUT_MS = 2_000;
 const STOP_GRACE_MS = 10_000;
 const OUTPUT_TAIL_CHARS = 4_000;
 const SETPRIV = '/usr/bin/setpriv';
@@ -57,7 +60,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const child = spawnServer(opts.cliPath, devServerArgs(opts));
   const output = captureOutput(child, opts.logFile);
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const spawnFailed = new Promise<Error>((resolve) => child.once('error', resolve));
+  const spawnFailed = new Promise<Error>((resolve) => child.on('error', resolve)); // 'on': a later error must not go unhandled
 
   // Without this the server would keep running after `refdata dev` or a test run exits normally.
   const killOnExit = (): void => {
@@ -81,7 +84,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   };
 
   try {
-    await waitUntilReady(address, opts.namespace, exited, spawnFailed);
+    await waitUntilReady(address, extraNamespaces(opts), exited, spawnFailed);
   } catch (err) {
     await stop();
     const reason = err instanceof Error ? err.message : String(err);
@@ -98,9 +101,14 @@ function devServerArgs(opts: DevServerOptions): string[] {
   if (opts.headless) args.push('--headless');
   else if (opts.uiPort !== undefined) args.push('--ui-port', String(opts.uiPort));
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
-  if (opts.namespace && opts.namespace !== 'default') args.push('--namespace', opts.namespace);
+  for (const namespace of extraNamespaces(opts)) args.push('--namespace', namespace);
   args.push('--log-level', 'warn', ...opts.searchAttributeArgs);
   return args;
+}
+
+function extraNamespaces(opts: DevServerOptions): string[] {
+  const names = [opts.namespace, ...(opts.namespaces ?? [])].filter((n): n is string => !!n && n !== 'default');
+  return [...new Set(names)];
 }
 
 /**
@@ -144,7 +152,7 @@ function captureOutput(child: ChildProcess, logFile?: string): { tail(): string;
 
 async function waitUntilReady(
   address: string,
-  namespace: string | undefined,
+  namespaces: string[],
   exited: Promise<void>,
   spawnFailed: Promise<Error>,
 ): Promise<void> {
@@ -156,7 +164,7 @@ async function waitUntilReady(
   while (Date.now() < deadline) {
     if (done) throw new Error(done);
     try {
-      await probe(address, namespace);
+      await probe(address, namespaces);
       return;
     } catch (err) {
       lastError = err;
@@ -168,12 +176,17 @@ async function waitUntilReady(
   throw new Error(`no answer within ${READY_TIMEOUT_MS / 1000} s${detail}`);
 }
 
-/** One readiness check: the frontend answers, and the extra namespace exists (created during start-up). */
-async function probe(address: string, namespace: string | undefined): Promise<void> {
-  const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+/** One readiness check: the frontend answers, and the extra namespaces exist (created during start-up). */
+async function probe(address: string, namespaces: string[]): Promise<void> {
+  // Connection.connect() would leak its gRPC channel when the first call fails (it keeps the event loop
+  // alive, retrying); lazy() + ensureConnected() lets us close the connection on every attempt.
+  const connection = Connection.lazy({ address, connectTimeout: PROBE_TIMEOUT_MS });
   try {
-    await connection.workflowService.getSystemInfo({});
-    if (namespace) await connection.workflowService.describeNamespace({ namespace });
+    await connection.ensureConnected();
+    await connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, async () => {
+      await connection.workflowService.getSystemInfo({});
+      for (const namespace of namespaces) await connection.workflowService.describeNamespace({ namespace });
+    });
   } finally {
     await connection.close();
   }

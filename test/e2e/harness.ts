@@ -15,6 +15,7 @@ import { startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
+import { namespaceForTestFile } from '../support/namespaces';
 import type { StabilityOptions } from '../../workflows/file-lifecycle';
 
 export interface System {
@@ -31,9 +32,7 @@ export interface System {
 }
 
 /** Namespace of a test file: created by the global setup, one per file, so workers never share a task queue. */
-export function namespaceFor(testFile: string): string {
-  return `test-${path.basename(testFile).replace(/\.test\.ts$/, '').replace(/[^a-z0-9-]/gi, '-')}`;
-}
+export const namespaceFor = namespaceForTestFile;
 
 export async function startSystem(opts: {
   testFile: string;

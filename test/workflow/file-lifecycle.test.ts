@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { execFileSync } from 'node:child_process';
+import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { fileChangedSignal, fileLifecycle, progressQuery, type FileLifecycleInput } from '../../workflows/file-lifecycle';
 import { fakeActivities, type FakeWorld } from './fake-activities';
 import { namespaceFor, waitFor } from '../e2e/harness';
@@ -107,7 +108,10 @@ describe('fileLifecycle', () => {
     world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
     const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: 'replay-file-lifecycle-loaded', args: [input('/drop/h.csv', 2, 10)] });
     await handle.result();
-    const history = await handle.fetchHistory();
-    fs.writeFileSync(path.join(__dirname, 'histories/file-lifecycle-loaded.json'), historyToJSON(history));
+    // The CLI writes the canonical JSON form that Worker.runReplayHistory reads.
+    const json = execFileSync(resolveTemporalCli(), [
+      'workflow', 'show', '--workflow-id', handle.workflowId, '--namespace', namespaceFor(__filename), '--address', inject('temporalAddress'), '--output', 'json',
+    ]);
+    fs.writeFileSync(path.join(__dirname, 'histories/file-lifecycle-loaded.json'), json);
   });
 });

@@ -1,0 +1,21 @@
+# Image for refdata's worker, API and watcher (docker-compose.yml picks the subcommand); TypeScript runs through tsx, no build step.
+FROM node:20-bookworm-slim
+
+ENV NODE_ENV=production
+WORKDIR /app
+
+# Dependencies first, so a source change does not reinstall them. tsx is a runtime dependency, so --omit=dev is enough.
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY bin ./bin
+COPY src ./src
+COPY workflows ./workflows
+COPY activities ./activities
+COPY workers ./workers
+COPY sql ./sql
+
+# Runs as root: ./dropoff is bind-mounted from the host and may be owned by anyone (Docker creates it as root when missing).
+ENTRYPOINT ["node", "bin/refdata"]
+CMD ["--help"]
