@@ -1,5 +1,5 @@
 // The worker: connects to Temporal, wires dependencies into activity factories, runs the task queues, drains on stop.
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { Database } from '../src/db/types';
@@ -42,7 +42,21 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
   };
 }
 
+let runtimeInstalled = false;
+
+/** The SDK logs bundling and state changes at INFO to the console; keep its console output to warnings. */
+function installRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed (tests create several workers in one process).
+  }
+}
+
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
+  installRuntime();
   const connection = await NativeConnection.connect({ address: deps.address });
   const worker = await Worker.create({
     connection,

@@ -18,7 +18,7 @@ export interface ApiDeps {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }), disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }) }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {

@@ -52,24 +52,25 @@ export function devCommand(): Command {
           '',
         ].join('\n'),
       );
-      await Promise.race([
-        onShutdown(log, [
-          ['watcher', () => watcher.close()],
-          ['api', () => app.close()],
-          ['worker', () => worker.shutdown()],
-          ['temporal client', () => connection.close()],
-          ['database', () => db.close()],
-          ['Temporal dev server', stopServer],
-        ]),
-        worker.done.then(async () => {
-          log.error('worker stopped unexpectedly; shutting down');
-          await watcher.close();
-          await app.close();
-          await db.close();
-          await stopServer();
-          process.exitCode = 1;
-        }),
-      ]);
+      let stopping = false;
+      const steps: Array<[string, () => Promise<unknown>]> = [
+        ['watcher', () => watcher.close()],
+        ['api', () => app.close()],
+        ['worker', () => worker.shutdown()],
+        ['temporal client', () => connection.close()],
+        ['database', () => db.close()],
+        ['Temporal dev server', stopServer],
+      ];
+      const stopped = onShutdown(log, [['begin', async () => (stopping = true)], ...steps]);
+      // A worker that dies on its own (not through Ctrl-C) takes the rest down with it, with a non-zero exit.
+      const crashed = worker.done.then(async () => {
+        if (stopping) return;
+        stopping = true;
+        log.error('worker stopped unexpectedly; shutting down');
+        for (const [, step] of steps) await step().catch(() => undefined);
+        process.exitCode = 1;
+      });
+      await Promise.race([stopped, crashed]);
     } catch (err) {
       await stopServer();
       throw err;
