@@ -1,5 +1,5 @@
 // The worker: connects to Temporal, wires dependencies into activity factories, runs the task queues, drains on stop.
-import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { Database } from '../src/db/types';
@@ -58,19 +58,24 @@ function installRuntime(): void {
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   installRuntime();
   const connection = await NativeConnection.connect({ address: deps.address });
-  const worker = await Worker.create({
-    connection,
-    namespace: deps.namespace,
-    taskQueue: taskQueues.ingest,
-    ...(deps.workflowBundlePath ? { workflowBundle: { codePath: deps.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: buildActivities(deps),
-  });
-  const done = worker.run().finally(() => connection.close());
-  deps.log.info({ taskQueue: taskQueues.ingest }, 'worker running');
+  // Bundle once, then one Worker per task queue: each queue is polled on its own, so bulk work on one
+  // (a big file) never starves another (a delivery).
+  const workflowBundle = deps.workflowBundlePath
+    ? { codePath: deps.workflowBundlePath }
+    : await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
+  const activities = buildActivities(deps);
+  const queues = Object.values(taskQueues);
+  const workers = await Promise.all(
+    queues.map((taskQueue) => Worker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities })),
+  );
+  const done = Promise.all(workers.map((w) => w.run())).then(
+    () => undefined,
+  ).finally(() => connection.close());
+  deps.log.info({ taskQueues: queues }, 'worker running');
   return {
     done,
     async shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
+      for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
       await done;
     },
   };

@@ -63,7 +63,7 @@ export function devCommand(): Command {
       ];
       const stopped = onShutdown(log, [['begin', async () => (stopping = true)], ...steps]);
       // A worker that dies on its own (not through Ctrl-C) takes the rest down with it, with a non-zero exit.
-      const crashed = worker.done.then(async () => {
+      const crashed = worker.done.catch((err: Error) => log.error({ err: err.message }, 'worker failed')).then(async () => {
         if (stopping) return;
         stopping = true;
         log.error('worker stopped unexpectedly; shutting down');

@@ -5,7 +5,7 @@ import { startWorker } from '../../workers/worker';
 import { onShutdown } from './shutdown';
 
 export function workerCommand(): Command {
-  return new Command('worker').description('run the Temporal worker (task queue ingest)').action(async () => {
+  return new Command('worker').description('run the Temporal worker (task queues ingest, sync, distribution, delivery)').action(async () => {
     const { config, log } = baseServices();
     const db = await openDb(config, log);
     const { connection, client, address } = await openTemporal(config);
