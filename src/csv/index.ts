@@ -9,3 +9,5 @@ export * from './dialect';
 export * from './types';
 export * from './schema-match';
 export * from './plan';
+export * from './copy-compat';
+export * from './record-boundaries';

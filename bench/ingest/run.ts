@@ -1,0 +1,81 @@
+// bench/ingest: a 1M-row × 12-column CSV through the whole fileLifecycle workflow vs `psql \copy`, in one run.
+// Usage: npx tsx bench/ingest/run.ts [--rows 1000000] [--batch 50000]   → JSON on stdout
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { createPostgresDatabase } from '../../src/db/postgres';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { createTableSql } from '../../src/db/postgres/sql';
+import { silentLogger } from '../../src/log/logger';
+import { planFile } from '../../activities/plan';
+import { startWorker } from '../../workers/worker';
+import { fileLifecycle } from '../../workflows/file-lifecycle';
+import { taskQueues } from '../../src/ids';
+import { generateCsv } from './generate';
+import { createBenchDatabase, psql, sampleRss, startBenchTemporal, timed } from '../lib/env';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' }, batch: { type: 'string', default: '50000' } } });
+  const rows = Number(values.rows);
+  const batchRows = Number(values.batch);
+  const dropRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-'));
+  const leaf = path.join(dropRoot, 'none_reference_data_table/fullload');
+  fs.mkdirSync(leaf, { recursive: true });
+  const file = path.join(leaf, 'bench_instruments.csv');
+  const bytes = await generateCsv(file, rows);
+
+  const bdb = await createBenchDatabase();
+  const db = createPostgresDatabase(createNodePgExecutor(bdb.url), 'postgres');
+  await db.migrate();
+  const server = await startBenchTemporal();
+  try {
+    // Baseline: the same column types our planner picks, loaded by psql's client-side COPY.
+    const plan = await planFile({ filePath: file, loadType: 'fullload', referenceData: false }, null);
+    const baseline = { schema: 'data', name: 'psql_baseline' };
+    psql(bdb.url, createTableSql(baseline, plan.columns));
+    const cols = plan.columns.map((c) => `"${c.name}"`).join(', ');
+    const psqlRun = await timed(async () => psql(bdb.url, `\\copy data.psql_baseline (${cols}) FROM '${file}' WITH (FORMAT csv, HEADER true)`));
+
+    const connection = await Connection.connect({ address: server.address });
+    const client = new Client({ connection });
+    const worker = await startWorker({ address: server.address, namespace: 'default', client, db, log: silentLogger(), config: { dropoffDir: dropRoot, batchRows } });
+    const rss = sampleRss();
+    const ours = await timed(() =>
+      client.workflow.execute(fileLifecycle, {
+        taskQueue: taskQueues.ingest,
+        workflowId: `bench-ingest-${Date.now()}`,
+        args: [{ filePath: file, relativePath: 'none_reference_data_table/fullload/bench_instruments.csv', referenceData: false, loadType: 'fullload', stability: { checks: 0, intervalMs: 0, maxWaitMs: 60_000 }, skipStability: true }],
+      }),
+    );
+    const peakRssMb = rss.stop();
+    await worker.shutdown();
+    await connection.close();
+    const loaded = await db.countRows({ schema: 'data', name: 'bench_instruments' });
+    const out = {
+      bench: 'ingest',
+      rows,
+      bytes,
+      batchRows,
+      psql: { seconds: round(psqlRun.seconds), rowsPerSecond: Math.round(rows / psqlRun.seconds) },
+      refdata: { seconds: round(ours.seconds), rowsPerSecond: Math.round(rows / ours.seconds), status: ours.result.status, rowsLoaded: loaded },
+      ratio: round(psqlRun.seconds / ours.seconds),
+      peakRssMb,
+      target: { ratio: 0.7, aim: 0.9, peakRssMb: 300 },
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    await db.close();
+    await server.stop();
+    await bdb.drop();
+    fs.rmSync(dropRoot, { recursive: true, force: true });
+  }
+}
+
+const round = (n: number) => Math.round(n * 1000) / 1000;
+
+main().catch((err) => {
+  process.stderr.write(`bench/ingest failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+// Shared bench plumbing: test PostgreSQL URL, a private database, a dev server, RSS sampling, timing.
+import { execFileSync } from 'node:child_process';
+import { Client } from 'pg';
+import { readToolsEnv, resolveTemporalCli } from '../../src/temporal/cli-path';
+import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
+import { devServerSearchAttributeArgs } from '../../src/ids';
+
+export function basePgUrl(): string {
+  const url = process.env.REFDATA_TEST_PG_URL || readToolsEnv().REFDATA_TEST_PG_URL;
+  if (!url) throw new Error('no PostgreSQL: run scripts/ensure-tools --for test first (or set REFDATA_TEST_PG_URL)');
+  return url;
+}
+
+export async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = basePgUrl();
+  const name = `refdata_bench_${process.pid}_${Date.now().toString(36)}`;
+  const admin = new Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new Client({ connectionString: base });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export async function startBenchTemporal(): Promise<DevServer> {
+  return startDevServer({ cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true, searchAttributeArgs: devServerSearchAttributeArgs() });
+}
+
+/** Samples this process's RSS until stopped; returns the peak in MB. */
+export function sampleRss(intervalMs = 50): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const t = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), intervalMs);
+  return {
+    stop() {
+      clearInterval(t);
+      return Math.round(Math.max(peak, process.memoryUsage().rss) / 1024 / 1024);
+    },
+  };
+}
+
+export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: number }> {
+  const start = process.hrtime.bigint();
+  const result = await fn();
+  return { result, seconds: Number(process.hrtime.bigint() - start) / 1e9 };
+}
+
+export function psql(url: string, command: string): void {
+  execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
