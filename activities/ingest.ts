@@ -1,30 +1,45 @@
 // Streaming, checkpointed ingest of a planned file; finishing (swap-in) and undoing a load.
+//
+// Hot path: whole records cut from the decoded text go to the database's own CSV reader (COPY) unparsed.
+// A batch COPY rejects (a bad value, a ragged row) is parsed and converted here instead, which finds the
+// exact row and column and applies the invalid-row policy. Each batch commits with its checkpoint, so a
+// retried activity resumes from the last committed byte.
+import crypto from 'node:crypto';
+import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
-import type { Database, LoadRecord } from '../src/db/types';
+import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
+import { DataError } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { convertValue, CsvFormatError } from '../src/csv';
-import type { LoadPlan } from './plan';
+import { convertValue, CsvFormatError, RecordBoundaryScanner } from '../src/csv';
+import { bomBytes, decodedText, textByteLength } from '../src/record-stream';
+import { sha256File, type LoadPlan } from './plan';
 import type { IngestProgress } from '../workflows/file-lifecycle';
-import { streamRecords } from '../src/record-stream';
+
+export type InvalidRowPolicy = { mode: 'reject-file' } | { mode: 'quarantine'; maxErrorRatio: number };
 
 export interface IngestActivityDeps {
   db: Database;
   log: Logger;
   batchRows: number;
+  /** The longest record accepted, in characters; a longer one fails the file (a runaway quote or a giant field). */
+  maxRecordChars?: number;
+  policyFor?: (plan: LoadPlan) => InvalidRowPolicy;
   /** Tells the workflow how far the load is (a signal in production); optional in tests. */
   notifyProgress?: (workflowId: string, progress: IngestProgress) => Promise<void>;
 }
 
-function invalid(message: string, details: { row?: number; column?: string; code?: string }): ApplicationFailure {
+const DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024;
+
+function invalid(message: string, details: { row?: number; line?: number; column?: string; code?: string }): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'InvalidFile', details);
 }
 
-/** Turns one parsed record into database text values, or says exactly what is wrong with it. */
-function toValues(record: string[], plan: LoadPlan, rowNumber: number): (string | null)[] {
+/** Converts one parsed record to database text values, or explains exactly what is wrong with it. */
+export function toValues(record: string[], plan: LoadPlan, row: number, line: number): (string | null)[] {
   const cols = plan.columns;
   if (plan.trailingDelimiter && record.length === cols.length + 1 && record[cols.length] === '') record.pop();
   if (record.length !== cols.length) {
-    throw invalid(`row ${rowNumber} has ${record.length} fields, expected ${cols.length}`, { row: rowNumber, code: 'RAGGED_ROWS' });
+    throw invalid(`row ${row} (line ${line}) has ${record.length} fields, expected ${cols.length}`, { row, line, code: 'RAGGED_ROWS' });
   }
   const out: (string | null)[] = new Array(cols.length);
   for (let i = 0; i < cols.length; i++) {
@@ -32,7 +47,7 @@ function toValues(record: string[], plan: LoadPlan, rowNumber: number): (string 
       out[i] = convertValue(record[i], cols[i].type);
     } catch (err) {
       if (err instanceof CsvFormatError) {
-        throw invalid(`row ${rowNumber}, column ${plan.headers[i] ?? cols[i].name}: ${err.message}`, { row: rowNumber, column: cols[i].name, code: err.code });
+        throw invalid(`row ${row} (line ${line}), column ${plan.headers[i] ?? cols[i].name}: ${err.message}`, { row, line, column: cols[i].name, code: err.code });
       }
       throw err;
     }
@@ -40,65 +55,142 @@ function toValues(record: string[], plan: LoadPlan, rowNumber: number): (string 
   return out;
 }
 
+interface Batch {
+  /** Whole records, in the chunks they were read in (joined only if the slow path needs one string). */
+  chunks: string[];
+  rows: number;
+  blank: number;
+  bytes: number;
+}
+
 export function createIngestActivities(deps: IngestActivityDeps) {
+  const maxRecordChars = deps.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
+  const policyFor = deps.policyFor ?? (() => ({ mode: 'reject-file' }) as InvalidRowPolicy);
+
+  /** The slow path for one batch: parse, convert, apply the policy; returns the rows kept. */
+  async function loadParsed(load: LoadRecord, plan: LoadPlan, batch: Batch, committed: Checkpoint, next: Checkpoint, policy: InvalidRowPolicy, quarantined: { n: number }): Promise<number> {
+    const parsed = Papa.parse<string[]>(batch.chunks.join(''), { delimiter: plan.delimiter, quoteChar: plan.quote, escapeChar: plan.quote, newline: plan.newline, skipEmptyLines: true });
+    const leading = plan.preambleLines + (plan.hasHeader ? 1 : 0);
+    const good: (string | null)[][] = [];
+    const bad: InvalidRecordInput[] = [];
+    parsed.data.forEach((record, i) => {
+      const row = committed.rowsCommitted + i + 1;
+      try {
+        good.push(toValues(record, plan, row, row + leading));
+      } catch (err) {
+        if (policy.mode === 'reject-file' || !(err instanceof ApplicationFailure)) throw err;
+        bad.push({ source: 'file', sourceRef: load.loadId, recordId: load.filePath, rowNumber: row, rawText: Papa.unparse([record], { delimiter: plan.delimiter }), errors: [err.message] });
+      }
+    });
+    quarantined.n += bad.length;
+    await deps.db.writeBatch(load.loadId, plan.columns.map((c) => c.name), good, committed, { ...next, rowsCommitted: committed.rowsCommitted + parsed.data.length }, bad);
+    return parsed.data.length;
+  }
+
   return {
     /** Loads every data row of the file; resumes after the last committed batch when retried. */
-    async ingestFile(input: { loadId: string; filePath: string; plan: LoadPlan; workflowId: string }): Promise<{ rows: number; batches: number }> {
+    async ingestFile(input: { loadId: string; filePath: string; plan: LoadPlan; workflowId: string }): Promise<{ rows: number; batches: number; quarantined: number; fileHash: string }> {
       const { plan, loadId } = input;
       const ctx = Context.current();
-      const load: LoadRecord = await deps.db.beginLoad({
-        loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash,
-      });
-      if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches };
+      const load = await deps.db.beginLoad({ loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash });
+      if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: 0, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
       const log = deps.log.child({ loadId, filePath: input.filePath });
+      const policy = policyFor(plan);
       const columnNames = plan.columns.map((c) => c.name);
-      let committed = { rowsCommitted: load.rowsCommitted, byteOffset: load.byteOffset };
+      const fastPath = Boolean(deps.db.copyCsvBatch) && plan.copyCompatible && !plan.trailingDelimiter;
+      let committed: Checkpoint = { rowsCommitted: load.rowsCommitted, byteOffset: load.byteOffset };
       let batches = load.batches;
-      if (committed.rowsCommitted > 0) log.info({ resumeFrom: committed.rowsCommitted }, 'resuming load after the last committed batch');
+      const quarantined = { n: 0 };
+      if (committed.byteOffset > 0) log.info({ resumeFrom: committed }, 'resuming load after the last committed batch');
 
       const started = Date.now();
-      const stream = streamRecords(input.filePath, plan);
+      const startRows = committed.rowsCommitted;
+      const resuming = committed.byteOffset > 0;
+      // Hashing as we read saves a second pass over the file; a resumed load hashes the file again at the end.
+      const hash = resuming ? null : crypto.createHash('sha256');
 
-      const skipLeading = plan.preambleLines + (plan.hasHeader ? 1 : 0);
-      let seen = 0;
-      let dataRow = 0;
-      let batch: (string | null)[][] = [];
+      /** Cuts the decoded text into batches of whole records; runs one batch ahead of the database. */
+      async function* batchesOfRecords(): AsyncGenerator<Batch> {
+        const scanner = new RecordBoundaryScanner(plan.quote, plan.newline, resuming ? 0 : plan.preambleLines + (plan.hasHeader ? 1 : 0));
+        let pending: string[] = [];
+        let b: Batch = { chunks: [], rows: 0, blank: 0, bytes: resuming ? 0 : bomBytes(plan.encoding) };
+        let yielded = false;
+        const take = (r: { text: string; records: number; blankRecords: number; skippedChars: string }) => {
+          if (r.text) pending.push(r.text);
+          b.rows += r.records;
+          b.blank += r.blankRecords;
+          b.bytes += textByteLength(r.text, plan.encoding) + (r.skippedChars ? textByteLength(r.skippedChars, plan.encoding) : 0);
+        };
+        const cut = (): Batch => {
+          const out = { ...b, chunks: pending };
+          pending = [];
+          b = { chunks: [], rows: 0, blank: 0, bytes: 0 };
+          yielded = true;
+          return out;
+        };
+        for await (const chunk of decodedText(input.filePath, plan.encoding, committed.byteOffset, hash ? (raw) => hash.update(raw) : undefined)) {
+          take(scanner.push(chunk));
+          if (scanner.pendingLength > maxRecordChars) {
+            throw invalid(`a record after row ${committed.rowsCommitted + b.rows} is longer than ${maxRecordChars} characters (an unclosed quote or a giant field)`, { code: 'FIELD_TOO_LARGE' });
+          }
+          if (b.rows >= deps.batchRows) yield cut();
+        }
+        const last = scanner.finish();
+        if (last.unterminatedQuote) throw invalid('a quoted field near the end of the file is never closed', { code: 'UNTERMINATED_QUOTE' });
+        take(last);
+        if (b.rows > 0 || !yielded) yield cut();
+      }
 
-      const flush = async () => {
-        const next = { rowsCommitted: committed.rowsCommitted + batch.length, byteOffset: stream.bytesRead() };
-        await deps.db.writeBatch(loadId, columnNames, batch, committed, next);
+      const flush = async (b: Batch) => {
+        const next: Checkpoint = { rowsCommitted: committed.rowsCommitted + b.rows - b.blank, byteOffset: committed.byteOffset + b.bytes };
+        let done = false;
+        if (fastPath && b.blank === 0) {
+          try {
+            await deps.db.copyCsvBatch!(loadId, columnNames, b.chunks, { delimiter: plan.delimiter, quote: plan.quote }, committed, next);
+            done = true;
+          } catch (err) {
+            if (!(err instanceof DataError)) throw err;
+            log.debug({ err: err.message }, 'COPY refused the batch; converting it row by row');
+          }
+        }
+        if (!done) next.rowsCommitted = committed.rowsCommitted + (await loadParsed(load, plan, b, committed, next, policy, quarantined));
         committed = next;
         batches++;
-        batch = [];
+        if (policy.mode === 'quarantine' && committed.rowsCommitted >= 1000 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
+          throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
+        }
         const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
-        const progress = { rows: committed.rowsCommitted, bytes: stream.bytesRead(), batches, rowsPerSecond: Math.round((dataRow - load.rowsCommitted) / elapsed) };
+        const progress = { rows: committed.rowsCommitted, bytes: committed.byteOffset, batches, rowsPerSecond: Math.round((committed.rowsCommitted - startRows) / elapsed) };
         ctx.heartbeat(progress);
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('load cancelled');
-        await deps.notifyProgress?.(input.workflowId, progress).catch((err: Error) => log.debug({ err: err.message }, 'progress signal not delivered'));
+        void deps.notifyProgress?.(input.workflowId, progress).catch((err: Error) => log.debug({ err: err.message }, 'progress signal not delivered'));
       };
 
+      const producer = batchesOfRecords();
+      let upcoming = producer.next();
       try {
-        for await (const record of stream.records) {
-          seen++;
-          if (seen <= skipLeading) continue;
-          dataRow++;
-          if (dataRow <= load.rowsCommitted) continue;
-          batch.push(toValues(record, plan, seen));
-          if (batch.length >= deps.batchRows) await flush();
+        for (;;) {
+          const r = await upcoming;
+          if (r.done) break;
+          upcoming = producer.next();
+          await flush(r.value);
         }
-        if (batch.length > 0 || batches === 0) await flush();
-      } finally {
-        stream.close();
+      } catch (err) {
+        upcoming.catch(() => undefined);
+        void producer.return(undefined).catch(() => undefined);
+        throw err;
       }
-      if (committed.rowsCommitted === 0 && plan.hasHeader) {
-        throw invalid('the file has a header but no data rows', { code: 'HEADER_ONLY' });
+      if (policy.mode === 'quarantine' && committed.rowsCommitted > 0 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
+        throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
       }
-      log.info({ event: 'load.ingested', rows: committed.rowsCommitted, batches }, 'rows ingested');
-      return { rows: committed.rowsCommitted, batches };
+      const fileHash = hash ? hash.digest('hex') : await sha256File(input.filePath);
+      log.info({ event: 'load.ingested', rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fastPath }, 'rows ingested');
+      return { rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fileHash };
     },
 
-    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string }): Promise<void> {
-      const load = await deps.db.finishLoad(input.loadId);
+    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {
+      const load = await deps.db.finishLoad(input.loadId, input.fileHash);
+      if (input.fileHash) await deps.db.upsertTracking({ filePath: input.filePath, fileHash: input.fileHash });
       if (input.plan.referenceData) {
         await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
         await deps.db.upsertTracking({ filePath: input.filePath, referenceConfigInserted: true });

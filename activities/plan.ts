@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { buildPlan, CsvFormatError, matchSchema, type SchemaMatch } from '../src/csv';
+import { buildPlan, CsvFormatError, decode, isCopyCompatible, matchSchema, parseRecords, type CsvPlan, type SchemaMatch } from '../src/csv';
 import { isReservedTable } from '../src/db/load-names';
 import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
 
@@ -20,15 +20,20 @@ export interface LoadPlan {
   encoding: string;
   delimiter: string;
   quote: string;
-  newline: string;
+  newline: '\r\n' | '\n' | '\r';
   hasHeader: boolean;
   preambleLines: number;
   /** Every line ends with a delimiter: the empty last field is not a column. */
   trailingDelimiter: boolean;
+  /** The sampled values are all in forms the database's COPY reads exactly as our converter would. */
+  copyCompatible: boolean;
   headers: string[];
   columns: ColumnSpec[];
   fileSize: number;
-  fileHash: string;
+  /** SHA-256, when planning needed it (a possible duplicate, or a small file); otherwise computed while loading. */
+  fileHash: string | null;
+  /** The load that already put this exact content into this table. */
+  duplicateOf: string | null;
   rowCountEstimate: number | null;
   match: SchemaMatch | null;
 }
@@ -54,6 +59,14 @@ export async function sha256File(filePath: string): Promise<string> {
   const hash = crypto.createHash('sha256');
   await pipeline(fs.createReadStream(filePath), hash);
   return hash.digest('hex');
+}
+
+/** Data rows of the sample (a cut-off last line dropped), for checking value forms. */
+function sampleRows(sample: Buffer, csv: CsvPlan, whole: boolean): string[][] {
+  const text = decode(sample, csv.encoding);
+  const { rows } = parseRecords(text, { delimiter: csv.delimiter, quote: csv.quote, newline: csv.newline, preview: 20_000 + csv.preambleLines + 2 });
+  const data = rows.slice(csv.preambleLines + (csv.hasHeader ? 1 : 0)).filter((r) => !(r.length === 1 && r[0] === ''));
+  return whole ? data : data.slice(0, -1);
 }
 
 export function tableSchemaFor(referenceData: boolean): string {
@@ -105,20 +118,33 @@ export async function planFile(
         hasHeader: csv.hasHeader,
         preambleLines: csv.preambleLines,
         trailingDelimiter: csv.trailingDelimiter,
+        copyCompatible: isCopyCompatible(csv.columns, sampleRows(sample, csv, sample.length >= size)),
         headers: csv.headers,
         columns: csv.columns,
         fileSize: size,
-        fileHash: await sha256File(input.filePath),
+        fileHash: null,
+        duplicateOf: null,
         rowCountEstimate: csv.rowCountEstimate,
         match,
       };
       return plan;
 }
 
+const HASH_UPFRONT_BYTES = 8 * 1024 * 1024;
+
 export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     async planLoad(input: { filePath: string; loadType: LoadMode; referenceData: boolean }): Promise<LoadPlan> {
       const plan = await planFile(input, (t) => deps.db.describeTable(t));
+      // A full hash costs a pass over the file: pay it up front only when a duplicate is possible (a loaded
+      // file of the same size in this table) or the file is small; otherwise the loader hashes as it reads.
+      const sameSize = plan.fileSize > HASH_UPFRONT_BYTES
+        ? (await deps.db.listTracking({ table: plan.table.name, status: 'loaded', limit: 1000 })).some((r) => r.fileSize === plan.fileSize)
+        : true;
+      if (sameSize) {
+        plan.fileHash = await sha256File(input.filePath);
+        plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash))?.loadId ?? null;
+      }
       const { table } = plan;
       await deps.db.upsertTracking({
         filePath: input.filePath,

@@ -1,47 +1,60 @@
-// Streams the records of a planned CSV file: raw bytes → decoded text → papaparse, with a running byte count.
+// Streams a planned file as decoded text from a byte offset, and measures text back in the file's bytes.
 import fs from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
-import Papa from 'papaparse';
-
-export interface StreamDialect {
-  encoding: string;
-  delimiter: string;
-  quote: string;
-}
+import { RecordBoundaryScanner } from './csv/record-boundaries';
 
 const iconvName: Record<string, string> = {
-  'utf-8': 'utf8',
-  'utf-8-bom': 'utf8',
   'utf-16le': 'utf16le',
   'utf-16be': 'utf16be',
   'windows-1252': 'win1252',
   latin1: 'latin1',
 };
 
-export interface RecordStream {
-  records: AsyncIterable<string[]>;
-  /** Raw bytes read from the file so far. */
-  bytesRead(): number;
-  close(): void;
+export function bomBytes(encoding: string): number {
+  return encoding === 'utf-8-bom' ? 3 : encoding === 'utf-16le' || encoding === 'utf-16be' ? 2 : 0;
 }
 
-export function streamRecords(filePath: string, d: StreamDialect): RecordStream {
-  let bytes = 0;
-  const source = fs.createReadStream(filePath, { highWaterMark: 1 << 20 });
-  source.on('data', (chunk) => (bytes += chunk.length));
-  const parser = Papa.parse(Papa.NODE_STREAM_INPUT, { delimiter: d.delimiter, quoteChar: d.quote, escapeChar: d.quote, skipEmptyLines: true });
-  const records = source.pipe(iconv.decodeStream(iconvName[d.encoding] ?? 'utf8')).pipe(parser) as unknown as AsyncIterable<string[]>;
-  return { records, bytesRead: () => bytes, close: () => source.destroy() };
+/** How many bytes of the file `text` came from (exact for valid input in the file's encoding). */
+export function textByteLength(text: string, encoding: string): number {
+  if (encoding === 'utf-8' || encoding === 'utf-8-bom') return Buffer.byteLength(text, 'utf8');
+  if (encoding === 'utf-16le' || encoding === 'utf-16be') return text.length * 2;
+  return text.length;
 }
 
-/** Data rows of a file (records after preamble and header), counted by the same parser the loader uses. */
-export async function countDataRows(filePath: string, d: StreamDialect & { preambleLines: number; hasHeader: boolean }): Promise<number> {
-  const s = streamRecords(filePath, d);
-  let n = 0;
+/** Decoded text of the file from byte `start` (a record boundary), in chunks of about 1 MiB; `onBytes` sees the raw bytes. */
+export async function* decodedText(filePath: string, encoding: string, start = 0, onBytes?: (raw: Buffer) => void): AsyncGenerator<string> {
+  const bytes = fs.createReadStream(filePath, { start, highWaterMark: 1 << 20 });
+  const utf8 = encoding === 'utf-8' || encoding === 'utf-8-bom';
+  const decoder = utf8 ? new StringDecoder('utf8') : iconv.getDecoder(iconvName[encoding] ?? 'latin1', { stripBOM: start === 0 });
+  let first = start === 0;
   try {
-    for await (const _ of s.records) n++;
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      onBytes?.(chunk);
+      let text = decoder.write(chunk);
+      if (first && utf8 && text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      if (text) {
+        first = false;
+        yield text;
+      }
+    }
+    const rest = decoder.end();
+    if (rest) yield rest;
   } finally {
-    s.close();
+    bytes.destroy();
   }
-  return Math.max(0, n - d.preambleLines - (d.hasHeader ? 1 : 0));
+}
+
+/** Data rows of a file (records after preamble and header, blank lines not counted), counted without parsing fields. */
+export async function countDataRows(
+  filePath: string,
+  d: { encoding: string; quote: string; newline: '\r\n' | '\n' | '\r'; preambleLines: number; hasHeader: boolean },
+): Promise<number> {
+  const scanner = new RecordBoundaryScanner(d.quote, d.newline, d.preambleLines + (d.hasHeader ? 1 : 0));
+  let n = 0;
+  for await (const chunk of decodedText(filePath, d.encoding)) {
+    const r = scanner.push(chunk);
+    n += r.records - r.blankRecords;
+  }
+  return n + scanner.finish().records;
 }

@@ -122,6 +122,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     progress.table = plan.table.name;
     progress.totalBytes = plan.fileSize;
     upsertSearchAttributes([{ key: searchAttributes.TableName, value: plan.table.name }]);
+    if (plan.duplicateOf) return await archiveDuplicate(input, progress, plan.table.name, plan.duplicateOf);
 
     enter(progress, 'loading');
     progress.loadId = loadId;
@@ -129,7 +130,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     progress.rows = loaded.rows;
 
     enter(progress, 'finishing');
-    await ingest.finishLoad({ loadId, plan, filePath: input.filePath });
+    await ingest.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
 
     enter(progress, 'archiving');
     const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
@@ -153,6 +154,14 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     if (cancelled) throw err;
     throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true, details: [failure] });
   }
+}
+
+/** The same content is already in this table: archive it without loading, and say which load has it. */
+async function archiveDuplicate(input: FileLifecycleInput, progress: FileProgress, table: string, duplicateOf: string): Promise<FileLifecycleResult> {
+  enter(progress, 'archiving');
+  const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
+  await files.recordOutcome({ filePath: input.filePath, status: 'duplicate', rowsLoaded: 0, archivedTo, errorMessage: `same content as load ${duplicateOf}; not loaded again` });
+  return finish(progress, { status: 'duplicate', table, rows: 0, loadId: duplicateOf, archivedTo, error: null });
 }
 
 /** Stats the file until it is unchanged for `checks` intervals in a row; false if it vanished. */

@@ -1,2 +1,3 @@
 // Every workflow the worker registers.
 export * from './file-lifecycle';
+export * from './instrument-sync';

@@ -27,7 +27,7 @@ export async function generateCsv(filePath: string, rows: number): Promise<numbe
   for (let i = 0; i < rows; i++) {
     buf.push(rowAt(i));
     if (buf.length === 10_000) {
-      if (!out.write(`${buf.join('\n')}\n`)) await new Promise((r) => out.once('drain', r));
+      if (!out.write(`${buf.join('\n')}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
       buf = [];
     }
   }

@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
     const worker = await startWorker({ address: server.address, namespace: 'default', client, db, log: silentLogger(), config: { dropoffDir: dropRoot, batchRows } });
+    const rssBeforeMb = Math.round(process.memoryUsage().rss / 1024 / 1024);
     const rss = sampleRss();
     const ours = await timed(() =>
       client.workflow.execute(fileLifecycle, {
@@ -50,6 +51,14 @@ async function main(): Promise<void> {
       }),
     );
     const peakRssMb = rss.stop();
+    if (process.env.BENCH_TRACE) {
+      const hist = await client.workflow.getHandle(ours.result.loadId ? (await client.workflow.list({ query: 'WorkflowType = "fileLifecycle"' })[Symbol.asyncIterator]().next()).value.workflowId : '').fetchHistory();
+      const t0 = Number(hist.events![0].eventTime!.seconds) * 1000 + (hist.events![0].eventTime!.nanos ?? 0) / 1e6;
+      for (const e of hist.events!) {
+        const t = Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6 - t0;
+        process.stderr.write(`${t.toFixed(0).padStart(6)} ${e.eventType} ${e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''}\n`);
+      }
+    }
     await worker.shutdown();
     await connection.close();
     const loaded = await db.countRows({ schema: 'data', name: 'bench_instruments' });
@@ -62,6 +71,7 @@ async function main(): Promise<void> {
       refdata: { seconds: round(ours.seconds), rowsPerSecond: Math.round(rows / ours.seconds), status: ours.result.status, rowsLoaded: loaded },
       ratio: round(psqlRun.seconds / ours.seconds),
       peakRssMb,
+      rssBeforeRunMb: rssBeforeMb,
       target: { ratio: 0.7, aim: 0.9, peakRssMb: 300 },
     };
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

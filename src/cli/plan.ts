@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { ApplicationFailure } from '@temporalio/common';
 import { loadConfig } from '../config';
 import { classifyPath } from '../drop-folders';
-import { planFile, type LoadPlan } from '../../activities/plan';
+import { planFile, sha256File, type LoadPlan } from '../../activities/plan';
 import { countDataRows } from '../record-stream';
 import { openDatabase } from '../db';
 import type { Database, LoadMode } from '../db/types';
@@ -29,7 +29,7 @@ export interface PlanJson {
   match: { table: string; percent: number; missing: string[]; extra: string[] } | null;
 }
 
-export function toPlanJson(filePath: string, plan: LoadPlan, rowCount: number): PlanJson {
+export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string }, rowCount: number): PlanJson {
   return {
     file: filePath,
     encoding: plan.encoding,
@@ -58,7 +58,8 @@ export async function planForCli(file: string, opts: { loadType?: LoadMode; refe
   const loadType = opts.loadType ?? (c.kind === 'input' ? c.loadType : 'fullload');
   const referenceData = opts.referenceData ?? (c.kind === 'input' ? c.referenceData : false);
   const plan = await planFile({ filePath: abs, loadType, referenceData }, opts.db ? (t) => opts.db!.describeTable(t) : null);
-  return toPlanJson(abs, plan, await countDataRows(abs, plan));
+  const fileHash = plan.fileHash ?? (await sha256File(abs));
+  return toPlanJson(abs, { ...plan, fileHash }, await countDataRows(abs, plan));
 }
 
 function describe(p: PlanJson): string {

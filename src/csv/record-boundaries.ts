@@ -9,6 +9,8 @@ export interface ScannedText {
   records: number;
   /** Records in `text` that are empty lines. */
   blankRecords: number;
+  /** Characters of skipped leading records consumed by this call (they count for byte offsets). */
+  skippedChars: string;
 }
 
 export class RecordBoundaryScanner {
@@ -72,10 +74,11 @@ export class RecordBoundaryScanner {
       break;
     }
     const text = lastEnd > emitFrom ? s.slice(emitFrom, lastEnd) : '';
+    const skippedChars = emitFrom > 0 ? s.slice(0, emitFrom) : '';
     this.carry = s.slice(lastEnd);
     this.scanPos = i - lastEnd;
     this.inQuotes = inQ;
-    return { text, records, blankRecords: blank };
+    return { text, records, blankRecords: blank, skippedChars };
   }
 
   /** At end of input: the last record if the file does not end with a newline. */
@@ -84,12 +87,12 @@ export class RecordBoundaryScanner {
     const unterminatedQuote = this.inQuotes;
     this.carry = '';
     this.scanPos = 0;
-    if (rest.length === 0 || /^[\r\n]*$/.test(rest)) return { text: '', records: 0, blankRecords: 0, unterminatedQuote };
+    if (rest.length === 0 || /^[\r\n]*$/.test(rest)) return { text: '', records: 0, blankRecords: 0, skippedChars: rest, unterminatedQuote };
     if (this.toSkip > 0) {
       this.toSkip--;
-      return { text: '', records: 0, blankRecords: 0, unterminatedQuote };
+      return { text: '', records: 0, blankRecords: 0, skippedChars: rest, unterminatedQuote };
     }
-    return { text: `${rest}${this.terminator === '\r' ? '\r' : '\n'}`, records: 1, blankRecords: 0, unterminatedQuote };
+    return { text: `${rest}${this.terminator === '\r' ? '\r' : '\n'}`, records: 1, blankRecords: 0, skippedChars: '', unterminatedQuote };
   }
 
   /** Characters held back because their record is not complete yet. */

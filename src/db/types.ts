@@ -1,5 +1,6 @@
 // The database port: intentions the activities need, implemented by each dialect (PostgreSQL, SQL Server)
 // and by the embedded default (PGlite through the PostgreSQL dialect). No query strings cross this line.
+import type { InstrumentStore } from './instruments';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -95,11 +96,34 @@ export interface Checkpoint {
   byteOffset: number;
 }
 
+/** How the pass-through path describes a batch of raw CSV records to the database's own CSV reader. */
+export interface CsvBatchFormat {
+  delimiter: string;
+  quote: string;
+}
+
 export interface ReferenceConfigInput {
   table: TableRef;
   sourceFile: string;
   loadType: LoadMode;
   keyColumn?: string | null;
+}
+
+export interface InvalidRecordInput {
+  source: string;
+  sourceRef: string;
+  recordId: string | null;
+  rowNumber: number | null;
+  rawText: string | null;
+  errors: string[];
+}
+
+/** A database error caused by the data itself (bad value, wrong field count): not worth retrying. */
+export class DataError extends Error {
+  constructor(message: string, readonly code: string, readonly line?: number, readonly column?: string) {
+    super(message);
+    this.name = 'DataError';
+  }
 }
 
 export interface MigrationStatus {
@@ -137,14 +161,38 @@ export interface Database {
   getLoad(loadId: string): Promise<LoadRecord | null>;
   /**
    * Writes one batch of rows (values as text, null for empty) into the load's staging table and advances its
-   * checkpoint, in one transaction. `expected` must equal the stored checkpoint (guards a stale retry).
+   * checkpoint (and the batch's quarantined rows, if any), in one transaction. `expected` must equal the stored
+   * checkpoint (guards a stale retry).
    */
-  writeBatch(loadId: string, columns: string[], rows: (string | null)[][], expected: Checkpoint, next: Checkpoint): Promise<void>;
+  writeBatch(
+    loadId: string, columns: string[], rows: (string | null)[][], expected: Checkpoint, next: Checkpoint, invalid?: InvalidRecordInput[],
+  ): Promise<void>;
+  /**
+   * The fast path: hands complete CSV records (text, one batch) to the database's own CSV reader, with the
+   * checkpoint, in one transaction. Returns the rows the database read. Dialects without a CSV reader omit it.
+   * A data error (bad value, wrong field count) rejects with a DataError and leaves nothing of the batch.
+   */
+  copyCsvBatch?(loadId: string, columns: string[], csv: readonly string[], format: CsvBatchFormat, expected: Checkpoint, next: Checkpoint): Promise<number>;
   /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */
-  finishLoad(loadId: string): Promise<LoadRecord>;
+  finishLoad(loadId: string, fileHash?: string): Promise<LoadRecord>;
   /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
   abortLoad(loadId: string): Promise<void>;
+  /**
+   * Undoes a finished load: fullload → the bkp copy becomes the live table again (the reverted contents are kept
+   * in bkp); append → the load's rows are deleted. Refuses when a later load of the same table would be undone.
+   */
+  revertLoad(loadId: string): Promise<LoadRecord>;
+  /** Finished loads of a table whose file had this SHA-256 (duplicate detection). */
+  findLoadedByHash(target: TableRef, fileHash: string): Promise<LoadRecord | null>;
+  listLoads(filter: { table?: string; status?: LoadRecord['status']; limit?: number }): Promise<LoadRecord[]>;
+  /** Drops bkp tables older than the cutoff; returns their names. */
+  dropBackupsOlderThan(cutoff: Date): Promise<string[]>;
+  /** Quarantined rows and invalid records, written in bulk. */
+  insertInvalidRecords(records: InvalidRecordInput[]): Promise<void>;
 
   /** Inserts or refreshes the ref.reference_data_cfg row of a reference-data table. */
   upsertReferenceConfig(input: ReferenceConfigInput): Promise<void>;
+
+  /** The instrument master and its sync runs (src/db/instruments.ts). */
+  readonly instruments: InstrumentStore;
 }

@@ -60,7 +60,7 @@ describe('a dropped file loads end to end', () => {
     });
   }
 
-  it('a file whose row 2501 has an extra field ends in error/ with its report, and no rows remain', async () => {
+  it('a file whose row 2500 has an extra field ends in error/ with its report, and no rows remain', async () => {
     const folder = path.join(sys.dropRoot, 'none_reference_data_table/append');
     const file = path.join(folder, 'ragged_rows.csv');
     const good = instrumentCsv(3000).split('\n');
@@ -68,7 +68,7 @@ describe('a dropped file loads end to end', () => {
     await fs.writeFile(file, good.join('\n'));
     const rec = await tracked(file, ['error', 'loaded']);
     expect(rec.status).toBe('error');
-    expect(rec.errorMessage).toMatch(/row 2501 has 7 fields, expected 6/);
+    expect(rec.errorMessage).toMatch(/row 2500 \(line 2501\) has 7 fields, expected 6/);
     // Two batches of 1000 were committed before the bad row; compensation removed them.
     expect(await sys.db.countRows({ schema: 'data', name: 'ragged_rows' })).toBe(0);
     const errors = await listDir(path.join(folder, 'error'));
@@ -77,8 +77,9 @@ describe('a dropped file loads end to end', () => {
     expect(errors.some((f) => f.endsWith('_ragged_rows.csv'))).toBe(true);
     const body = JSON.parse(await fs.readFile(path.join(folder, 'error', report!), 'utf8'));
     expect(body.category).toBe('InvalidFile');
-    expect(body.message).toMatch(/row 2501/);
-    expect(body.details.row).toBe(2501);
+    expect(body.message).toMatch(/row 2500/);
+    expect(body.details.row).toBe(2500);
+    expect(body.details.line).toBe(2501);
     expect(body.time).toMatch(/^\d{4}-\d{2}-\d{2}T/);
   });
 

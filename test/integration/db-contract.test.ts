@@ -102,14 +102,15 @@ for (const target of targets) {
       await expect(
         db.writeBatch(load.loadId, ['code'], [['y']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 }),
       ).rejects.toThrow(/checkpoint moved/);
-      expect(await db.countRows(table)).toBe(2);
+      expect(await db.countRows(load.staging)).toBe(load.staging.name === table.name ? 2 : 1);
       expect((await db.getLoad(load.loadId))?.rowsCommitted).toBe(1);
+      await db.finishLoad(load.loadId);
+      expect(await db.countRows(table)).toBe(2);
     });
 
     it('aborting an append deletes exactly its rows, and is idempotent', async () => {
       const load = await db.beginLoad({ loadId: `l4${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }, { name: 'extra', type: { kind: 'date' } }], filePath: '/f4', fileHash: null });
       await db.writeBatch(load.loadId, ['code', 'extra'], [['z', '2024-01-02']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
-      expect(await db.countRows(table)).toBe(3);
       expect((await db.describeTable(table))?.map((c) => c.name)).toContain('extra');
       await db.abortLoad(load.loadId);
       await db.abortLoad(load.loadId);
@@ -123,6 +124,31 @@ for (const target of targets) {
       await db.abortLoad(load.loadId);
       expect(await db.describeTable(load.staging)).toBeNull();
       expect(await db.countRows(table)).toBe(2);
+    });
+
+    it('reverting an append deletes its rows; reverting a fullload brings the bkp copy back', async () => {
+      const before = await db.countRows(table);
+      const load = await db.beginLoad({ loadId: `l6${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f6', fileHash: 'h6' });
+      await db.writeBatch(load.loadId, ['code'], [['r1'], ['r2']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 2, byteOffset: 6 });
+      await db.finishLoad(load.loadId);
+      expect(await db.countRows(table)).toBe(before + 2);
+      expect((await db.findLoadedByHash(table, 'h6'))?.loadId).toBe(load.loadId);
+      expect((await db.revertLoad(load.loadId)).status).toBe('reverted');
+      expect(await db.countRows(table)).toBe(before);
+      expect(await db.findLoadedByHash(table, 'h6')).toBeNull();
+
+      const t2 = { schema: 'data', name: `revert_${suffix}` };
+      const cols = [{ name: 'code', type: { kind: 'text' as const } }];
+      const a = await db.beginLoad({ loadId: `l7${suffix}`, target: t2, mode: 'fullload', columns: cols, filePath: '/a', fileHash: null });
+      await db.writeBatch(a.loadId, ['code'], [['old1'], ['old2'], ['old3']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 3, byteOffset: 9 });
+      await db.finishLoad(a.loadId);
+      const b = await db.beginLoad({ loadId: `l8${suffix}`, target: t2, mode: 'fullload', columns: cols, filePath: '/b', fileHash: null });
+      await db.writeBatch(b.loadId, ['code'], [['new']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 3 });
+      await db.finishLoad(b.loadId);
+      await expect(db.revertLoad(a.loadId)).rejects.toThrow(/later fullload/);
+      await db.revertLoad(b.loadId);
+      expect(await db.countRows(t2)).toBe(3);
+      expect((await db.listLoads({ table: t2.name })).map((l) => l.status)).toEqual(['reverted', 'loaded']);
     });
 
     it('reference config rows are inserted once per table and refreshed', async () => {

@@ -21,8 +21,8 @@ export interface FakeWorld {
 export function fakePlan(): LoadPlan {
   return {
     table: { schema: 'ref', name: 'airports' }, loadType: 'fullload', referenceData: true, encoding: 'utf-8', delimiter: ',', quote: '"',
-    newline: '\n', hasHeader: true, preambleLines: 0, trailingDelimiter: false, headers: ['code'], columns: [{ name: 'code', type: { kind: 'text' } }],
-    fileSize: 10, fileHash: 'f'.repeat(64), rowCountEstimate: 3, match: null,
+    newline: '\n', hasHeader: true, preambleLines: 0, trailingDelimiter: false, copyCompatible: true, headers: ['code'], columns: [{ name: 'code', type: { kind: 'text' } }],
+    fileSize: 10, fileHash: 'f'.repeat(64), duplicateOf: null, rowCountEstimate: 3, match: null,
   };
 }
 
@@ -43,7 +43,7 @@ export function fakeActivities(world: FakeWorld): Activities {
     async ingestFile() {
       note('ingestFile');
       if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
-      return { rows: world.rows, batches: 1 };
+      return { rows: world.rows, batches: 1, quarantined: 0, fileHash: 'f'.repeat(64) };
     },
     async finishLoad() { note('finishLoad'); },
     async abortLoad() { note('abortLoad'); },

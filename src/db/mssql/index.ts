@@ -8,7 +8,7 @@ import * as loads from './loads';
 import { assertSchemaKnown, migrate, migrationStatus } from './migrations';
 import { trackingFromRow } from './rows';
 import {
-  countRowsSql, deleteTrackingSql, dropTableIfExistsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
+  countRowsSql, deleteTrackingSql, dropTableIfExistsSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
   upsertTrackingSql,
 } from './sql';
 import { parseMssqlUrl } from './url';
@@ -83,6 +83,19 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
       withTransaction(pool, (tx) => loads.writeBatch(tx, loadId, columns, rows, expected, next)),
     finishLoad: (loadId) => withTransaction(pool, (tx) => loads.finishLoad(tx, loadId)),
     abortLoad: (loadId) => withTransaction(pool, (tx) => loads.abortLoad(tx, loadId)),
+    revertLoad: (loadId) => withTransaction(pool, (tx) => loads.revertLoad(tx, loadId)),
+    findLoadedByHash: (target, fileHash) => loads.findLoadedByHash(pool, target, fileHash),
+    listLoads: (filter) => loads.listLoads(pool, filter),
+    dropBackupsOlderThan: (cutoff) => loads.dropBackupsOlderThan(pool, cutoff),
+
+    async insertInvalidRecords(records) {
+      const statements = insertInvalidRecordsSql(records);
+      if (statements.length === 0) return;
+      // All chunks or none: a retried activity then writes the records once.
+      await withTransaction(pool, async (tx) => {
+        for (const stmt of statements) await run(tx, stmt);
+      });
+    },
 
     async upsertReferenceConfig(input) {
       await run(pool, upsertReferenceConfigSql(input));

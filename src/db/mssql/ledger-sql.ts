@@ -1,5 +1,5 @@
-// T-SQL for the ledgers: ref.file_monitor_tracking (one row per dropped file) and ref.reference_data_cfg.
-import type { ReferenceConfigInput, TrackingFilter, TrackingUpdate } from '../types';
+// T-SQL for the ledgers: ref.file_monitor_tracking (one row per dropped file), ref.reference_data_cfg, ref.invalid_records.
+import type { InvalidRecordInput, ReferenceConfigInput, TrackingFilter, TrackingUpdate } from '../types';
 import { bigintParam, bitParam, datetimeParam, intParam, textParam, type Param, type Statement } from './statement';
 
 type TrackingField = Exclude<keyof TrackingUpdate, 'filePath'>;
@@ -120,4 +120,37 @@ export function upsertReferenceConfigSql(input: ReferenceConfigInput): Statement
       key_column: textParam(input.keyColumn ?? null),
     },
   };
+}
+
+/** Parameters each invalid record binds. */
+export const INVALID_RECORD_PARAMS = 6;
+/**
+ * A request carries at most 2,100 parameters and a VALUES list at most 1,000 rows; 333 rows (1,998
+ * parameters) stays under both with room for the driver's own.
+ */
+export const MAX_INVALID_RECORDS_PER_STATEMENT = Math.floor(2000 / INVALID_RECORD_PARAMS);
+
+/** Multi-row INSERTs into ref.invalid_records, one per chunk; run them in one transaction. Errors are a JSON array. */
+export function insertInvalidRecordsSql(records: InvalidRecordInput[], chunkSize = MAX_INVALID_RECORDS_PER_STATEMENT): Statement[] {
+  if (!Number.isInteger(chunkSize) || chunkSize < 1 || chunkSize > MAX_INVALID_RECORDS_PER_STATEMENT) {
+    throw new Error(`invalid record chunk size must be 1..${MAX_INVALID_RECORDS_PER_STATEMENT}, got ${chunkSize}`);
+  }
+  const statements: Statement[] = [];
+  for (let start = 0; start < records.length; start += chunkSize) {
+    const params: Record<string, Param> = {};
+    const tuples = records.slice(start, start + chunkSize).map((r, i) => {
+      params[`source_${i}`] = textParam(r.source);
+      params[`source_ref_${i}`] = textParam(r.sourceRef);
+      params[`record_id_${i}`] = textParam(r.recordId);
+      params[`row_number_${i}`] = bigintParam(r.rowNumber);
+      params[`raw_text_${i}`] = textParam(r.rawText);
+      params[`errors_${i}`] = textParam(JSON.stringify(r.errors));
+      return `(@source_${i}, @source_ref_${i}, @record_id_${i}, @row_number_${i}, @raw_text_${i}, @errors_${i})`;
+    });
+    statements.push({
+      text: `INSERT INTO ref.invalid_records ([source], [source_ref], [record_id], [row_number], [raw_text], [errors])\nVALUES ${tuples.join(',\n       ')}`,
+      params,
+    });
+  }
+  return statements;
 }

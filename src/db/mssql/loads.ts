@@ -1,10 +1,13 @@
-// The load lifecycle on SQL Server: staging tables, bulk batches with their checkpoint, the swap, the undo.
+// The load lifecycle on SQL Server: staging tables, bulk batches with their checkpoint, the swap, the undo, the revert.
 import sql from 'mssql';
 import type { BeginLoadInput, Checkpoint, LoadRecord, TableColumn, TableRef } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
 import { buildBulkTable, bulkColumnOf } from './bulk';
 import { catalogColumnsFrom, tableColumnOf } from './catalog';
 import { rowsOf, run, type Runner } from './client';
+import {
+  BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, laterFullloadSql, listLoadsSql, revertLoadRecordSql, revertSwapSql,
+} from './load-history-sql';
 import { loadFromRow } from './rows';
 import {
   LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createTableSql, deleteLoadRowsSql,
@@ -126,4 +129,57 @@ export async function abortLoad(tx: sql.Transaction, loadId: string): Promise<vo
     await run(tx, deleteLoadRowsSql(load.staging, loadId));
   }
   await run(tx, abortLoadRecordSql(loadId));
+}
+
+/**
+ * Undoes a finished load. fullload: the live table is parked in bkp and the backup becomes the live table again;
+ * refused when a later fullload was swapped in after it or when retention dropped the backup. append: wrote
+ * straight into the target, so its rows are deleted by their load id. A reverted load is returned as it is.
+ */
+export async function revertLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
+  const load = await lockedLoad(tx, loadId);
+  if (load.status === 'reverted') return load;
+  if (load.status !== 'loaded') throw new Error(`load ${loadId} is ${load.status}; only a loaded load can be reverted`);
+  if (load.mode === 'fullload') {
+    await revertSwap(tx, load);
+  } else if (await tableExists(tx, load.target)) {
+    await run(tx, deleteLoadRowsSql(load.target, loadId));
+  }
+  await run(tx, revertLoadRecordSql(loadId));
+  return lockedLoad(tx, loadId);
+}
+
+async function revertSwap(tx: sql.Transaction, load: LoadRecord): Promise<void> {
+  const [later] = await rowsOf(tx, laterFullloadSql(load.loadId));
+  if (later) {
+    throw new Error(
+      `load ${load.loadId} was replaced by a later fullload (${String(later.load_id)}) of ${nameOf(load.target)}; revert that one first`,
+    );
+  }
+  if (load.backup && !(await tableExists(tx, load.backup))) {
+    throw new Error(
+      `the backup ${nameOf(load.backup)} of load ${load.loadId} no longer exists (retention dropped it); the load cannot be reverted`,
+    );
+  }
+  const [row] = await rowsOf(tx, serverTimeSql);
+  // The reverted contents stay in bkp under their own stamp; `rv` keeps the name apart from the load's own backup.
+  const parked = (await tableExists(tx, load.target)) ? backupTableOf(load.target, `rv${load.loadId}`, row?.now as Date) : null;
+  if (parked || load.backup) await run(tx, revertSwapSql(load.target, parked, load.backup));
+}
+
+export async function findLoadedByHash(on: Runner, target: TableRef, fileHash: string): Promise<LoadRecord | null> {
+  const [row] = await rowsOf(on, findLoadedByHashSql(target, fileHash));
+  return row ? loadFromRow(row) : null;
+}
+
+export async function listLoads(on: Runner, filter: Parameters<typeof listLoadsSql>[0]): Promise<LoadRecord[]> {
+  return (await rowsOf(on, listLoadsSql(filter))).map(loadFromRow);
+}
+
+/** Drops the bkp tables stamped before `cutoff`, one by one (each drop stands alone); returns their names. */
+export async function dropBackupsOlderThan(on: Runner, cutoff: Date): Promise<string[]> {
+  const names = (await rowsOf(on, backupTablesSql())).map((r) => String(r.table_name));
+  const expired = expiredBackups(names, cutoff);
+  for (const name of expired) await run(on, dropTableIfExistsSql({ schema: BACKUP_SCHEMA, name }));
+  return expired;
 }

@@ -158,7 +158,8 @@ export function tablesWithPrefixSql(schemas: string[], prefix: string): Statemen
 
 // ---- ref.loads -------------------------------------------------------------------------------------------
 
-const LOAD_COLUMNS =
+/** The ref.loads columns `loadFromRow` reads, in table order. */
+export const LOAD_COLUMNS =
   'load_id, target_schema, target_table, staging_schema, staging_table, mode, file_path, file_hash, status, ' +
   'rows_committed, byte_offset, batches, backup_schema, backup_table, started_at, finished_at';
 
@@ -263,6 +264,6 @@ export function migrationLockSql(timeoutMs: number): Statement {
 }
 
 export {
-  DEFAULT_TRACKING_LIMIT, MAX_TRACKING_LIMIT, TRACKING_COLUMNS, deleteTrackingSql, listTrackingSql, selectTrackingSql, upsertReferenceConfigSql,
-  upsertTrackingSql,
+  DEFAULT_TRACKING_LIMIT, INVALID_RECORD_PARAMS, MAX_INVALID_RECORDS_PER_STATEMENT, MAX_TRACKING_LIMIT, TRACKING_COLUMNS, deleteTrackingSql,
+  insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, upsertReferenceConfigSql, upsertTrackingSql,
 } from './ledger-sql';

@@ -6,10 +6,11 @@ import type {
   TrackingFilter, TrackingRecord, TrackingUpdate,
 } from '../types';
 import { assertNotNewer, migrationsRoot, readMigrations } from '../migration-files';
-import { backupTableOf, shadowTableOf } from '../load-names';
 import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
-import { LOAD_ID_COLUMN, addColumnSql, copyCsvSql, createTableSql, qualified, swapSql } from './sql';
-import { trackingFromRow, trackingColumns, loadFromRow } from './rows';
+import { qualified } from './sql';
+import { createPgLoads, insertInvalid, tableExists } from './loads';
+import { trackingFromRow, trackingColumns } from './rows';
+import { createPostgresInstrumentStore } from './instruments';
 
 const MIGRATION_LOCK = 7233001;
 
@@ -36,11 +37,6 @@ export function createPostgresDatabase(
     return known.map((m) => ({ version: m.version, name: m.name, appliedAt: applied.get(m.version) ?? null }));
   }
 
-  async function tableExists(s: PgSession, t: TableRef): Promise<boolean> {
-    const rows = await s.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [t.schema, t.name]);
-    return rows.length > 0;
-  }
-
   async function describe(s: PgSession, t: TableRef): Promise<TableColumn[] | null> {
     const rows = await s.query<{ column_name: string; data_type: string; is_nullable: string; numeric_precision: number | null; numeric_scale: number | null }>(
       `SELECT column_name, data_type, is_nullable, numeric_precision, numeric_scale
@@ -55,14 +51,9 @@ export function createPostgresDatabase(
     }));
   }
 
-  async function loadOrThrow(s: PgSession, loadId: string, lock = false): Promise<LoadRecord> {
-    const rows = await s.query(`SELECT * FROM ref.loads WHERE load_id = $1${lock ? ' FOR UPDATE' : ''}`, [loadId]);
-    if (rows.length === 0) throw new Error(`load ${loadId} does not exist`);
-    return loadFromRow(rows[0]);
-  }
-
   const db: Database = {
     kind,
+    instruments: createPostgresInstrumentStore(exec, kind),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);
@@ -133,87 +124,9 @@ export function createPostgresDatabase(
       return Number(rows[0].n);
     },
 
-    async beginLoad(input: BeginLoadInput) {
-      return exec.transaction(async (tx) => {
-        const existing = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1', [input.loadId]);
-        if (existing.length > 0) return loadFromRow(existing[0]);
-        const staging = input.mode === 'fullload' ? shadowTableOf(input.target, input.loadId) : input.target;
-        if (input.mode === 'fullload') {
-          await tx.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
-          await tx.exec(createTableSql(staging, input.columns));
-        } else {
-          const current = await describe(tx, input.target);
-          if (current === null) {
-            await tx.exec(createTableSql(input.target, input.columns));
-          } else {
-            const have = new Set(current.map((c) => c.name));
-            if (!have.has(LOAD_ID_COLUMN)) await tx.exec(addColumnSql(input.target, { name: LOAD_ID_COLUMN, type: { kind: 'text' } }));
-            for (const c of input.columns) if (!have.has(c.name)) await tx.exec(addColumnSql(input.target, c));
-          }
-        }
-        const rows = await tx.query(
-          `INSERT INTO ref.loads (load_id, target_schema, target_table, staging_schema, staging_table, mode, file_path, file_hash, status)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'loading') RETURNING *`,
-          [input.loadId, input.target.schema, input.target.name, staging.schema, staging.name, input.mode, input.filePath, input.fileHash],
-        );
-        return loadFromRow(rows[0]);
-      });
-    },
-    async getLoad(loadId) {
-      const rows = await exec.query('SELECT * FROM ref.loads WHERE load_id = $1', [loadId]);
-      return rows[0] ? loadFromRow(rows[0]) : null;
-    },
-    async writeBatch(loadId, columns, rows, expected: Checkpoint, next: Checkpoint) {
-      await exec.transaction(async (tx) => {
-        const load = await loadOrThrow(tx, loadId, true);
-        if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
-        if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
-          throw new Error(
-            `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, found ${load.rowsCommitted} / ${load.byteOffset}`,
-          );
-        }
-        if (rows.length > 0) {
-          const csv = Papa.unparse(rows.map((r) => [...r, loadId]), { newline: '\n', header: false });
-          await tx.copyFromCsv(copyCsvSql(load.staging, columns), `${csv}\n`);
-        }
-        await tx.query(
-          'UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, batches = batches + 1 WHERE load_id = $1',
-          [loadId, next.rowsCommitted, next.byteOffset],
-        );
-      });
-    },
-    async finishLoad(loadId) {
-      return exec.transaction(async (tx) => {
-        const load = await loadOrThrow(tx, loadId, true);
-        if (load.status === 'loaded') return load;
-        if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
-        let backup: TableRef | null = null;
-        if (load.mode === 'fullload') {
-          const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);
-          backup = (await tableExists(tx, load.target)) ? backupTableOf(load.target, loadId, now) : null;
-          for (const stmt of swapSql(load.target, load.staging, backup)) await tx.exec(stmt);
-        }
-        const rows = await tx.query(
-          `UPDATE ref.loads SET status = 'loaded', finished_at = now(), backup_schema = $2, backup_table = $3 WHERE load_id = $1 RETURNING *`,
-          [loadId, backup?.schema ?? null, backup?.name ?? null],
-        );
-        return loadFromRow(rows[0]);
-      });
-    },
-    async abortLoad(loadId) {
-      await exec.transaction(async (tx) => {
-        const rows = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
-        if (rows.length === 0) return;
-        const load = loadFromRow(rows[0]);
-        if (load.status !== 'loading') return;
-        if (load.mode === 'fullload') {
-          await tx.exec(`DROP TABLE IF EXISTS ${qualified(load.staging)}`);
-        } else if (await tableExists(tx, load.staging)) {
-          await tx.query(`DELETE FROM ${qualified(load.staging)} WHERE ${LOAD_ID_COLUMN} = $1`, [loadId]);
-        }
-        await tx.query(`UPDATE ref.loads SET status = 'aborted', finished_at = now() WHERE load_id = $1`, [loadId]);
-      });
-    },
+    ...createPgLoads(exec),
+
+    insertInvalidRecords: (records) => insertInvalid(exec, records),
 
     async upsertReferenceConfig(input: ReferenceConfigInput) {
       await exec.query(

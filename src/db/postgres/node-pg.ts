@@ -11,9 +11,11 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
       const res = await client.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string): Promise<void> {
+    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
       const stream = (client as PoolClient).query(copyFrom(copySql));
-      await pipeline(Readable.from([csv]), stream);
+      // Chunks stream in as they are, so the server parses while the rest is still on its way.
+      await pipeline(Readable.from(typeof csv === 'string' ? [csv] : csv), stream);
+      return stream.rowCount;
     },
     async exec(sql: string): Promise<void> {
       await client.query(sql);
@@ -30,10 +32,10 @@ export function createNodePgExecutor(url: string, opts: { max?: number; applicat
       const res = await pool.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string): Promise<void> {
+    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
       const client = await pool.connect();
       try {
-        await sessionOf(client).copyFromCsv(copySql, csv);
+        return await sessionOf(client).copyFromCsv(copySql, csv);
       } finally {
         client.release();
       }

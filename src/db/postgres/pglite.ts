@@ -12,8 +12,9 @@ function sessionOf(q: Queryable): PgSession {
       const res = await q.query<R>(sql, params);
       return res.rows;
     },
-    async copyFromCsv(copySql: string, csv: string): Promise<void> {
-      await q.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob([csv]) });
+    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
+      const res = await q.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob(typeof csv === 'string' ? [csv] : [...csv]) });
+      return res.affectedRows ?? 0;
     },
     async exec(sql: string): Promise<void> {
       await q.exec(sql);

@@ -32,10 +32,37 @@ export function columnTypeSql(type: ColumnType): string {
   }
 }
 
-export function createTableSql(t: TableRef, columns: ColumnSpec[]): string {
+/** Load ids are ours (`load_<uuid>`); checked anyway because DDL cannot take parameters. */
+export function loadIdLiteral(loadId: string): string {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(loadId)) throw new Error(`invalid load id ${JSON.stringify(loadId)}`);
+  return `'${loadId}'`;
+}
+
+/** The loaded table; with `loadId`, its load-id column defaults to it so COPY of raw records tags every row. */
+export function createTableSql(t: TableRef, columns: ColumnSpec[], loadId?: string): string {
   const cols = columns.map((c) => `${quoteIdent(c.name)} ${columnTypeSql(c.type)}`);
-  cols.push(`${quoteIdent(LOAD_ID_COLUMN)} varchar(64)`);
+  cols.push(`${quoteIdent(LOAD_ID_COLUMN)} varchar(64)${loadId ? ` DEFAULT ${loadIdLiteral(loadId)}` : ''}`);
   return `CREATE TABLE ${qualified(t)} (${cols.join(', ')})`;
+}
+
+/** An unlogged copy of the target's shape that an append load fills before moving its rows in at once. */
+export function createStageSql(stage: TableRef, target: TableRef, loadId: string): string[] {
+  return [
+    `CREATE UNLOGGED TABLE ${qualified(stage)} (LIKE ${qualified(target)} INCLUDING DEFAULTS)`,
+    `ALTER TABLE ${qualified(stage)} ALTER COLUMN ${quoteIdent(LOAD_ID_COLUMN)} SET DEFAULT ${loadIdLiteral(loadId)}`,
+  ];
+}
+
+function charLiteral(c: string): string {
+  if (c.length !== 1) throw new Error(`invalid CSV character ${JSON.stringify(c)}`);
+  if (c === '\t') return "E'\\t'";
+  return `'${c.replace(/'/g, "''")}'`;
+}
+
+/** COPY of raw CSV records: the server parses fields; quoted empty fields are NULL too, as in our converter. */
+export function copyRawCsvSql(t: TableRef, columns: string[], delimiter: string, quote: string): string {
+  const cols = columns.map(quoteIdent).join(', ');
+  return `COPY ${qualified(t)} (${cols}) FROM STDIN WITH (FORMAT csv, DELIMITER ${charLiteral(delimiter)}, QUOTE ${charLiteral(quote)}, ESCAPE ${charLiteral(quote)}, FORCE_NULL (${cols}))`;
 }
 
 export function addColumnSql(t: TableRef, c: ColumnSpec): string {

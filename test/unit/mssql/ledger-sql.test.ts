@@ -1,7 +1,8 @@
-// Unit tests of the ledger statements: tracking upsert, lookups, newest-first listing, reference config upsert.
+// Unit tests of the ledger statements: tracking upsert, lookups, newest-first listing, reference config upsert, invalid records.
 import { describe, expect, it } from 'vitest';
+import type { InvalidRecordInput } from '../../../src/db/types';
 import {
-  DEFAULT_TRACKING_LIMIT, MAX_TRACKING_LIMIT, deleteTrackingSql, listTrackingSql, selectTrackingSql, upsertReferenceConfigSql, upsertTrackingSql,
+  DEFAULT_TRACKING_LIMIT, INVALID_RECORD_PARAMS, MAX_INVALID_RECORDS_PER_STATEMENT, MAX_TRACKING_LIMIT, deleteTrackingSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, upsertReferenceConfigSql, upsertTrackingSql,
 } from '../../../src/db/mssql/sql';
 import { expectParamsConsistent } from './statement-check';
 
@@ -90,5 +91,57 @@ describe('upsertReferenceConfigSql', () => {
     expect(stmt.params.key_column?.value).toBeNull();
     expect(upsertReferenceConfigSql({ table: { schema: 'ref', name: 'c' }, sourceFile: '/a', loadType: 'append', keyColumn: 'code' }).params.key_column?.value).toBe('code');
     expectParamsConsistent(stmt);
+  });
+});
+
+describe('insertInvalidRecordsSql', () => {
+  const record = (i: number): InvalidRecordInput => ({
+    source: 'csv', sourceRef: `/drop/f${i}.csv`, recordId: i % 2 ? `r${i}` : null, rowNumber: i, rawText: i % 3 ? `a,b,${i}` : null, errors: [`bad ${i}`, 'x"y'],
+  });
+
+  it('writes nothing for no records', () => {
+    expect(insertInvalidRecordsSql([])).toEqual([]);
+  });
+
+  it('inserts every field as a parameter, the errors as a JSON text array', () => {
+    const [stmt, ...rest] = insertInvalidRecordsSql([record(1), record(2)]);
+    expect(rest).toEqual([]);
+    expect(stmt!.text).toBe(
+      'INSERT INTO ref.invalid_records ([source], [source_ref], [record_id], [row_number], [raw_text], [errors])\n' +
+        'VALUES (@source_0, @source_ref_0, @record_id_0, @row_number_0, @raw_text_0, @errors_0),\n' +
+        '       (@source_1, @source_ref_1, @record_id_1, @row_number_1, @raw_text_1, @errors_1)',
+    );
+    expect(stmt!.params).toMatchObject({
+      source_0: { type: 'nvarchar', value: 'csv' },
+      record_id_0: { value: 'r1' },
+      record_id_1: { value: null },
+      row_number_1: { type: 'bigint', value: 2 },
+      raw_text_1: { value: 'a,b,2' },
+      errors_0: { type: 'nvarchar', value: '["bad 1","x\\"y"]' },
+    });
+    expect(JSON.parse(String(stmt!.params.errors_1!.value))).toEqual(['bad 2', 'x"y']);
+    expectParamsConsistent(stmt!);
+  });
+
+  it('chunks so no statement exceeds 2,100 parameters or 1,000 rows, and keeps every record once, in order', () => {
+    const records = Array.from({ length: 1000 }, (_, i) => record(i));
+    const statements = insertInvalidRecordsSql(records);
+    expect(statements.map((s) => Object.keys(s.params).length / INVALID_RECORD_PARAMS)).toEqual([333, 333, 333, 1]);
+    for (const s of statements) {
+      expect(Object.keys(s.params).length).toBeLessThan(2100);
+      expectParamsConsistent(s);
+    }
+    const refs = statements.flatMap((s) => Object.entries(s.params).filter(([k]) => k.startsWith('source_ref_')).map(([, p]) => p.value));
+    expect(refs).toEqual(records.map((r) => r.sourceRef));
+    expect(MAX_INVALID_RECORDS_PER_STATEMENT * INVALID_RECORD_PARAMS).toBeLessThanOrEqual(2000);
+  });
+
+  it('a hostile value stays a parameter: the text is the same whatever the values', () => {
+    const evil: InvalidRecordInput = { source: "x'); DROP TABLE ref.loads; --", sourceRef: ']', recordId: "'", rowNumber: 1, rawText: 'a', errors: ["'); --"] };
+    expect(insertInvalidRecordsSql([evil])[0]!.text).toBe(insertInvalidRecordsSql([record(1)])[0]!.text);
+  });
+
+  it.each([0, 334, 1.5])('refuses a chunk size of %d', (size) => {
+    expect(() => insertInvalidRecordsSql([record(1)], size)).toThrow(/chunk size/);
   });
 });

@@ -1,51 +1,8 @@
 // The load lifecycle's decisions, against a scripted transaction: what it runs, in which order, and what it refuses.
-import type sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { shadowTableOf } from '../../../src/db/load-names';
 import { abortLoad, beginLoad, finishLoad, writeBatch } from '../../../src/db/mssql/loads';
-
-type Row = Record<string, unknown>;
-interface Reply {
-  recordset?: Row[];
-  rowsAffected?: number[];
-}
-
-/** Records every statement and bulk table; answers queries from `respond`. */
-class ScriptedTransaction {
-  readonly statements: { text: string; params: Row }[] = [];
-  readonly bulks: sql.Table[] = [];
-  constructor(private readonly respond: (text: string, params: Row) => Reply = () => ({})) {}
-
-  request() {
-    const params: Row = {};
-    const run = async (text: string) => {
-      this.statements.push({ text, params });
-      const reply = this.respond(text, params);
-      return { recordset: reply.recordset ?? [], rowsAffected: reply.rowsAffected ?? [0] };
-    };
-    const request = {
-      input: (name: string, _type: unknown, value: unknown) => {
-        params[name] = value;
-        return request;
-      },
-      query: run,
-      batch: run,
-      bulk: async (table: sql.Table) => {
-        this.bulks.push(table);
-        return { rowsAffected: table.rows.length };
-      },
-    };
-    return request;
-  }
-
-  get tx(): sql.Transaction {
-    return this as unknown as sql.Transaction;
-  }
-
-  texts(): string[] {
-    return this.statements.map((s) => s.text);
-  }
-}
+import { ScriptedTransaction, type Reply, type Row } from './scripted-transaction';
 
 const target = { schema: 'data', name: 'prices' };
 const now = new Date('2024-05-06T07:08:09Z');

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import * as gen from '../../../src/db/mssql/sql';
 import type { Statement } from '../../../src/db/mssql/sql';
+import * as history from '../../../src/db/mssql/load-history-sql';
 import { expectParamsConsistent } from './statement-check';
 
 /** Values an attacker (or an unlucky file name) could supply; each is unique so its presence in text is telling. */
@@ -20,6 +21,16 @@ const statements: [string, Statement][] = [
   ['advanceCheckpointSql', gen.advanceCheckpointSql(evil('load'), { rowsCommitted: 11111, byteOffset: 22222 }, { rowsCommitted: 33333, byteOffset: 44444 })],
   ['finishLoadRecordSql', gen.finishLoadRecordSql(evil('load'), { schema: 'bkp', name: evil('backup') })],
   ['abortLoadRecordSql', gen.abortLoadRecordSql(evil('load'))],
+  ['revertSwapSql', history.revertSwapSql(table, { schema: 'bkp', name: 'p' }, { schema: 'bkp', name: 'b' })],
+  ['laterFullloadSql', history.laterFullloadSql(evil('load'))],
+  ['revertLoadRecordSql', history.revertLoadRecordSql(evil('load'))],
+  ['findLoadedByHashSql', history.findLoadedByHashSql({ schema: evil('fs'), name: evil('fn') }, evil('hash'))],
+  ['listLoadsSql', history.listLoadsSql({ table: evil('table'), status: 'loaded', limit: 77 })],
+  ['backupTablesSql', history.backupTablesSql()],
+  [
+    'insertInvalidRecordsSql',
+    gen.insertInvalidRecordsSql([{ source: evil('src'), sourceRef: evil('ref'), recordId: evil('rec'), rowNumber: 13579, rawText: evil('raw'), errors: [evil('err')] }])[0]!,
+  ],
   ['migrationAppliedSql', gen.migrationAppliedSql(12345)],
   ['recordMigrationSql', gen.recordMigrationSql(12345, evil('migration'))],
   ['migrationLockSql', gen.migrationLockSql(98765)],

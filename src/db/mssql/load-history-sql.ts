@@ -1,0 +1,119 @@
+// T-SQL for finished loads: the revert swap and its guard, duplicate lookup, listing, and backup retention.
+import type { LoadRecord, TableRef } from '../types';
+import { LOAD_COLUMNS, qualified, quoteIdent } from './sql';
+import { intParam as int, textParam as text, type Statement } from './statement';
+
+/** The schema `backupTableOf` names every backup (and every parked, reverted table) in. */
+export const BACKUP_SCHEMA = 'bkp';
+
+/**
+ * Undoes a fullload's swap: parks the live target in the backup schema as `parked` (sp_rename in place, then
+ * ALTER SCHEMA TRANSFER), then transfers `backup` into the target's schema and renames it to the target's name.
+ * `parked` is null when the live table is gone, `backup` when the load created the table. Run it inside one
+ * transaction, as with `swapSql`: readers see the reverted load's table or the restored one, never neither.
+ */
+export function revertSwapSql(target: TableRef, parked: TableRef | null, backup: TableRef | null): Statement {
+  if (!parked && !backup) throw new Error(`nothing to swap for ${target.schema}.${target.name}: no live table and no backup`);
+  const lines: string[] = [];
+  const params: Statement['params'] = {};
+  if (parked) {
+    if (parked.schema === target.schema) throw new Error('the parked table must go to another schema than the target');
+    lines.push(
+      `EXEC sp_rename @objname = @target_path, @newname = @parked_name, @objtype = N'OBJECT';`,
+      `ALTER SCHEMA ${quoteIdent(parked.schema)} TRANSFER ${qualified({ schema: target.schema, name: parked.name })};`,
+    );
+    params.target_path = text(qualified(target));
+    params.parked_name = text(parked.name);
+  }
+  if (backup) {
+    if (backup.schema === target.schema) throw new Error('the backup must be in another schema than the target');
+    lines.push(
+      `ALTER SCHEMA ${quoteIdent(target.schema)} TRANSFER ${qualified(backup)};`,
+      `EXEC sp_rename @objname = @restored_path, @newname = @target_name, @objtype = N'OBJECT';`,
+    );
+    params.restored_path = text(qualified({ schema: target.schema, name: backup.name }));
+    params.target_name = text(target.name);
+  }
+  return { text: lines.join('\n'), params };
+}
+
+/**
+ * A fullload of the same table that is loaded and swapped in after this one: reverting this one would undo it
+ * too. Swap order is finish order, so finished_at decides; compared in SQL, at the column's full precision.
+ */
+export function laterFullloadSql(loadId: string): Statement {
+  return {
+    text:
+      'SELECT TOP (1) l.load_id FROM ref.loads l JOIN ref.loads r ON r.load_id = @load_id\n' +
+      "WHERE l.target_schema = r.target_schema AND l.target_table = r.target_table AND l.mode = N'fullload' AND l.status = N'loaded'\n" +
+      '  AND l.load_id <> r.load_id AND l.finished_at > r.finished_at\n' +
+      'ORDER BY l.finished_at',
+    params: { load_id: text(loadId) },
+  };
+}
+
+export function revertLoadRecordSql(loadId: string): Statement {
+  return {
+    text: "UPDATE ref.loads SET status = N'reverted', finished_at = SYSUTCDATETIME() WHERE load_id = @load_id AND status = N'loaded'",
+    params: { load_id: text(loadId) },
+  };
+}
+
+/** The first finished load of a table from a file with this hash. */
+export function findLoadedByHashSql(target: TableRef, fileHash: string): Statement {
+  return {
+    text:
+      `SELECT TOP (1) ${LOAD_COLUMNS} FROM ref.loads\n` +
+      "WHERE target_schema = @target_schema AND target_table = @target_table AND file_hash = @file_hash AND status = N'loaded'\n" +
+      'ORDER BY started_at, load_id',
+    params: { target_schema: text(target.schema), target_table: text(target.name), file_hash: text(fileHash) },
+  };
+}
+
+export const DEFAULT_LOADS_LIMIT = 100;
+export const MAX_LOADS_LIMIT = 1000;
+
+/** Newest first; load_id breaks ties so pages are stable. */
+export function listLoadsSql(filter: { table?: string; status?: LoadRecord['status']; limit?: number }): Statement {
+  const limit = Math.min(Math.max(Math.trunc(filter.limit ?? DEFAULT_LOADS_LIMIT), 1), MAX_LOADS_LIMIT);
+  const params: Statement['params'] = { limit: int(Number.isFinite(limit) ? limit : DEFAULT_LOADS_LIMIT) };
+  const where: string[] = [];
+  if (filter.table !== undefined) {
+    where.push('target_table = @target_table');
+    params.target_table = text(filter.table);
+  }
+  if (filter.status !== undefined) {
+    where.push('status = @status');
+    params.status = text(filter.status);
+  }
+  return {
+    text:
+      `SELECT TOP (@limit) ${LOAD_COLUMNS} FROM ref.loads` +
+      (where.length > 0 ? `\nWHERE ${where.join(' AND ')}` : '') +
+      '\nORDER BY started_at DESC, load_id DESC',
+    params,
+  };
+}
+
+/** Every table in the backup schema; the catalog keeps no creation time we trust, the names carry it. */
+export function backupTablesSql(): Statement {
+  return {
+    text: 'SELECT t.name AS table_name FROM sys.tables t WHERE t.schema_id = SCHEMA_ID(@schema_name)',
+    params: { schema_name: text(BACKUP_SCHEMA) },
+  };
+}
+
+const BACKUP_SUFFIX = /__(\d{14})_[a-z0-9]+$/;
+
+/** `yyyymmddhhmmss` in UTC, as `backupTableOf` stamps names. */
+const stampOf = (at: Date) => at.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+
+/** Backup names stamped before `cutoff`, sorted; names without a stamp are not ours to judge and are kept. */
+export function expiredBackups(names: string[], cutoff: Date): string[] {
+  if (Number.isNaN(cutoff.getTime())) throw new Error('backup retention cutoff is not a valid date');
+  const cut = stampOf(cutoff);
+  return names.filter((name) => {
+    const stamp = BACKUP_SUFFIX.exec(name)?.[1];
+    return stamp !== undefined && stamp < cut;
+  }).sort();
+}

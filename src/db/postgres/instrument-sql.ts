@@ -1,0 +1,150 @@
+// PostgreSQL text for the instrument store: staging DDL, COPY rows, the apply statements and the read queries.
+import type { TableRef } from '../types';
+import type { InstrumentFilter } from '../instruments';
+import type { InvalidInstrument, StagedRow } from '../../instruments/types';
+import { qualified } from './sql';
+import type { SqlValue } from './executor';
+
+/** Columns shared by a staging table and ref.instruments, in COPY order after the staging-only ones. */
+export const INSTRUMENT_COLUMNS = [
+  'segment', 'exchange', 'instrument_type', 'name', 'trading_symbol', 'isin', 'expiry', 'strike_price', 'lot_size', 'tick_size',
+  'freeze_quantity', 'underlying_key', 'option_type', 'weekly',
+] as const;
+const STAGING_COLUMNS = ['row_number', 'instrument_key', 'is_valid', 'category', 'row_hash', ...INSTRUMENT_COLUMNS, 'source_record'];
+
+/**
+ * Unlogged: staging is rebuilt from the downloaded file if a database crash empties it (openStaging checks), so
+ * it need not pay for WAL. No indexes: every query over it is one hash join or aggregate.
+ */
+export function createStagingSql(t: TableRef): string {
+  return `CREATE UNLOGGED TABLE IF NOT EXISTS ${qualified(t)} (
+  row_number bigint NOT NULL, instrument_key varchar(255) NOT NULL, is_valid boolean NOT NULL, category varchar(10),
+  row_hash char(64), segment varchar(50), exchange varchar(50), instrument_type varchar(50), name varchar(500),
+  trading_symbol varchar(255), isin varchar(50), expiry date, strike_price numeric(20,6), lot_size numeric(20,6),
+  tick_size numeric(20,6), freeze_quantity numeric(20,6), underlying_key varchar(255), option_type varchar(10), weekly boolean,
+  source_record text)`;
+}
+
+export const copyStagingSql = (t: TableRef) => `COPY ${qualified(t)} (${STAGING_COLUMNS.join(', ')}) FROM STDIN`;
+export const copyInvalidSql = 'COPY ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors) FROM STDIN';
+
+const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+/** A value in COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
+function field(v: string | number | boolean | null): string {
+  if (v === null) return '\\N';
+  if (typeof v === 'boolean') return v ? 't' : 'f';
+  const s = typeof v === 'number' ? String(v) : v;
+  return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : s;
+}
+
+export function stagingCopyText(rows: StagedRow[]): string {
+  const lines = rows.map((r) => {
+    if (!r.valid) return [r.rowNumber, r.instrumentKey, false, ...new Array<null>(INSTRUMENT_COLUMNS.length + 3).fill(null)].map(field).join('\t');
+    const i = r.instrument;
+    return [
+      r.rowNumber, i.instrumentKey, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
+      i.expiry, i.strikePrice, i.lotSize, i.tickSize, i.freezeQuantity, i.underlyingKey, i.optionType, i.weekly, i.sourceRecord,
+    ].map(field).join('\t');
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+export function invalidCopyText(source: string, runId: string, invalid: InvalidInstrument[]): string {
+  const lines = invalid.map((r) => [source, runId, r.instrumentKey, r.rowNumber, r.rawText.replace(/\u0000/g, '\uFFFD'), JSON.stringify(r.errors)].map(field).join('\t'));
+  return `${lines.join('\n')}\n`;
+}
+
+/** Later occurrences of a key leave staging; the valid ones among them become invalid records. */
+export function moveDuplicatesSql(t: TableRef): string {
+  return `WITH firsts AS (
+  SELECT instrument_key, min(row_number) AS first_row FROM ${qualified(t)} GROUP BY instrument_key HAVING count(*) > 1
+), dups AS (
+  DELETE FROM ${qualified(t)} s USING firsts f WHERE s.instrument_key = f.instrument_key AND s.row_number > f.first_row
+  RETURNING s.instrument_key, s.row_number, s.is_valid, s.source_record, f.first_row
+), ins AS (
+  INSERT INTO ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors)
+  SELECT $2, $1, instrument_key, row_number, source_record,
+         json_build_array('instrument_key ' || instrument_key || ' appears more than once in the file (first at record ' || first_row || ')')::text
+  FROM dups WHERE is_valid
+  RETURNING 1
+)
+SELECT (SELECT count(*) FROM dups) AS duplicates, (SELECT count(*) FROM ins) AS newly_invalid`;
+}
+
+/** The guard's view of today's file: valid F&O instruments and equities in staging. */
+export function stagedCategoriesSql(t: TableRef): string {
+  return `SELECT count(*) FILTER (WHERE category = 'fno') AS fno, count(*) FILTER (WHERE category = 'equity') AS equities
+FROM ${qualified(t)} WHERE is_valid`;
+}
+
+/** Per (segment, type): active before, and what each staged instrument will be (added / updated / unchanged / reactivated). */
+export function plannedGroupsSql(t: TableRef): string {
+  return `SELECT segment, instrument_type, sum(active_before) AS active_before, sum(added) AS added, sum(updated) AS updated,
+       sum(unchanged) AS unchanged, sum(reactivated) AS reactivated, sum(deactivated) AS deactivated
+FROM (
+  SELECT segment, instrument_type, count(*) AS active_before, 0 AS added, 0 AS updated, 0 AS unchanged, 0 AS reactivated, 0 AS deactivated
+  FROM ref.instruments WHERE is_active GROUP BY 1, 2
+  UNION ALL
+  SELECT s.segment, s.instrument_type, 0, count(*) FILTER (WHERE c.instrument_key IS NULL),
+         count(*) FILTER (WHERE c.is_active AND c.row_hash <> s.row_hash), count(*) FILTER (WHERE c.is_active AND c.row_hash = s.row_hash),
+         count(*) FILTER (WHERE NOT c.is_active), 0
+  FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key WHERE s.is_valid GROUP BY 1, 2
+  UNION ALL
+  SELECT i.segment, i.instrument_type, 0, 0, 0, 0, 0, count(*)
+  FROM ref.instruments i WHERE i.is_active AND NOT EXISTS (SELECT 1 FROM ${qualified(t)} s WHERE s.instrument_key = i.instrument_key) GROUP BY 1, 2
+) g GROUP BY 1, 2`;
+}
+
+const setList = INSTRUMENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ');
+
+/** New, changed and returning instruments only: an unchanged row is neither written nor locked. $1 = run id. */
+export function upsertInstrumentsSql(t: TableRef): string {
+  return `INSERT INTO ref.instruments AS i (instrument_key, ${INSTRUMENT_COLUMNS.join(', ')}, source_record, row_hash, is_active,
+  first_seen_at, last_seen_at, updated_at, deactivated_at, last_sync_run_id)
+SELECT s.instrument_key, ${INSTRUMENT_COLUMNS.map((c) => `s.${c}`).join(', ')}, s.source_record::jsonb, s.row_hash, true,
+  now(), now(), now(), NULL, $1
+FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key
+WHERE s.is_valid AND (c.instrument_key IS NULL OR c.row_hash <> s.row_hash OR NOT c.is_active)
+ON CONFLICT (instrument_key) DO UPDATE SET ${setList}, source_record = EXCLUDED.source_record, row_hash = EXCLUDED.row_hash,
+  is_active = true, last_seen_at = EXCLUDED.last_seen_at, updated_at = EXCLUDED.updated_at, deactivated_at = NULL,
+  last_sync_run_id = EXCLUDED.last_sync_run_id`;
+}
+
+/**
+ * Soft delete of everything active that today's file lacks (a key of an invalid record counts as present).
+ * $2 = when the previous successful sync applied: the last time these instruments were seen.
+ */
+export function deactivateMissingSql(t: TableRef): string {
+  return `UPDATE ref.instruments i SET is_active = false, deactivated_at = now(), updated_at = now(),
+  last_seen_at = GREATEST(i.last_seen_at, COALESCE($2::timestamptz, i.last_seen_at)), last_sync_run_id = $1
+WHERE i.is_active AND NOT EXISTS (SELECT 1 FROM ${qualified(t)} s WHERE s.instrument_key = i.instrument_key)`;
+}
+
+export const activeGroupsSql = 'SELECT segment, instrument_type, count(*) AS active_after FROM ref.instruments WHERE is_active GROUP BY 1, 2';
+
+/** The last time any sync confirmed the active set. */
+const LAST_APPLIED = `(SELECT max(applied_at) FROM ref.instrument_sync_runs WHERE status = 'succeeded')`;
+
+export const INSTRUMENT_SELECT = `SELECT instrument_key, ${INSTRUMENT_COLUMNS.filter((c) => c !== 'expiry').join(', ')},
+  to_char(expiry, 'YYYY-MM-DD') AS expiry, is_active, source_record, first_seen_at, updated_at, deactivated_at,
+  CASE WHEN is_active THEN GREATEST(last_seen_at, COALESCE(${LAST_APPLIED}, last_seen_at)) ELSE last_seen_at END AS last_seen_at
+FROM ref.instruments`;
+
+/** `LIKE` pattern for "contains": the user's %, _ and \ match themselves. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export function instrumentWhere(f: Omit<InstrumentFilter, 'limit' | 'offset'>): { where: string; params: SqlValue[] } {
+  const params: SqlValue[] = [];
+  const clauses: string[] = [];
+  if (f.segment !== undefined) clauses.push(`segment = $${params.push(f.segment)}`);
+  if (f.instrumentType !== undefined) clauses.push(`instrument_type = $${params.push(f.instrumentType)}`);
+  if (f.nameContains !== undefined) clauses.push(`name ILIKE $${params.push(containsPattern(f.nameContains))}`);
+  if (f.expiryFrom !== undefined) clauses.push(`expiry >= $${params.push(f.expiryFrom)}::date`);
+  if (f.expiryTo !== undefined) clauses.push(`expiry <= $${params.push(f.expiryTo)}::date`);
+  if (f.active !== undefined) clauses.push(`is_active = $${params.push(f.active)}`);
+  return { where: clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '', params };
+}

@@ -1,0 +1,191 @@
+// The instrument store on PostgreSQL (server or PGlite): staging by COPY, one transaction to guard and apply.
+import type { InstrumentStore, StagingCheckpoint, SyncRunStart } from '../instruments';
+import { INVALID_RECORD_SOURCE, stagingTableOf } from '../instruments';
+import { groupFromRow, instrumentFromRow, reportFromRow, statsOf } from '../instrument-rows';
+import { breakdownsOf, totalsOf, type GroupCounts } from '../../instruments/report';
+import type { PgExecutor, PgSession, Row } from './executor';
+import { qualified } from './sql';
+import {
+  INSTRUMENT_SELECT, activeGroupsSql, copyInvalidSql, copyStagingSql, createStagingSql, deactivateMissingSql, stagedCategoriesSql,
+  instrumentWhere, invalidCopyText, moveDuplicatesSql, plannedGroupsSql, stagingCopyText, upsertInstrumentsSql,
+} from './instrument-sql';
+
+/** Serialises applies even if two runs ever reached this point (the workflow id already makes that unlikely). */
+const APPLY_LOCK = 7233002;
+
+async function runRow(s: PgSession, runId: string, lock = false): Promise<Row | null> {
+  const rows = await s.query(`SELECT * FROM ref.instrument_sync_runs WHERE run_id = $1${lock ? ' FOR UPDATE' : ''}`, [runId]);
+  return rows[0] ?? null;
+}
+
+async function lockedRun(s: PgSession, runId: string): Promise<Row> {
+  const row = await runRow(s, runId, true);
+  if (!row) throw new Error(`instrument sync run ${runId} does not exist; it must be begun first`);
+  return row;
+}
+
+const checkpointOf = (r: Row): StagingCheckpoint => ({
+  recordsRead: Number(r.records_read),
+  stagedRows: Number(r.staged_rows),
+  invalid: Number(r.invalid_records),
+  batches: Number(r.batches),
+});
+
+const sameCheckpoint = (a: StagingCheckpoint, b: StagingCheckpoint) =>
+  a.recordsRead === b.recordsRead && a.stagedRows === b.stagedRows && a.invalid === b.invalid && a.batches === b.batches;
+
+export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres' | 'embedded'): InstrumentStore {
+  return {
+    async beginSyncRun(start: SyncRunStart) {
+      await exec.query(
+        `INSERT INTO ref.instrument_sync_runs (run_id, workflow_id, trigger, source, status, forced) VALUES ($1, $2, $3, $4, 'running', $5)
+         ON CONFLICT (run_id) DO NOTHING`,
+        [start.runId, start.workflowId, start.trigger, start.source.slice(0, 2000), start.forced],
+      );
+      return reportFromRow(await runRow(exec, start.runId));
+    },
+
+    async recordSource(runId, info) {
+      await exec.query('UPDATE ref.instrument_sync_runs SET file_format = $2, file_bytes = $3, file_sha256 = $4 WHERE run_id = $1', [
+        runId, info.format, info.fileBytes, info.fileSha256,
+      ]);
+    },
+
+    async openStaging(runId) {
+      const stage = stagingTableOf(runId);
+      return exec.transaction(async (tx) => {
+        const run = await lockedRun(tx, runId);
+        await tx.exec(createStagingSql(stage));
+        const checkpoint = checkpointOf(run);
+        if (run.status !== 'running') return checkpoint;
+        const [{ n }] = await tx.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(stage)}`);
+        if (Number(n) === checkpoint.stagedRows) return checkpoint;
+        // The unlogged staging table lost rows (a database crash): stage again from the first record.
+        await tx.exec(`TRUNCATE ${qualified(stage)}`);
+        await tx.query('DELETE FROM ref.invalid_records WHERE source = $1 AND source_ref = $2', [INVALID_RECORD_SOURCE, runId]);
+        await tx.query('UPDATE ref.instrument_sync_runs SET records_read = 0, staged_rows = 0, invalid_records = 0, batches = 0 WHERE run_id = $1', [runId]);
+        return { recordsRead: 0, stagedRows: 0, invalid: 0, batches: 0 };
+      });
+    },
+
+    async writeStagingBatch(runId, rows, invalid, expected, next) {
+      const stage = stagingTableOf(runId);
+      await exec.transaction(async (tx) => {
+        const run = await lockedRun(tx, runId);
+        if (run.status !== 'running') throw new Error(`instrument sync run ${runId} is ${String(run.status)}; staging is closed`);
+        const stored = checkpointOf(run);
+        if (!sameCheckpoint(stored, expected)) {
+          throw new Error(`run ${runId} staging checkpoint moved: expected record ${expected.recordsRead}, found ${stored.recordsRead}; resume from the stored checkpoint`);
+        }
+        if (rows.length > 0) await tx.copyFromCsv(copyStagingSql(stage), stagingCopyText(rows));
+        if (invalid.length > 0) await tx.copyFromCsv(copyInvalidSql, invalidCopyText(INVALID_RECORD_SOURCE, runId, invalid));
+        await tx.query(
+          'UPDATE ref.instrument_sync_runs SET records_read = $2, staged_rows = $3, invalid_records = $4, batches = $5 WHERE run_id = $1',
+          [runId, next.recordsRead, next.stagedRows, next.invalid, next.batches],
+        );
+      });
+    },
+
+    async finishStaging(runId) {
+      const stage = stagingTableOf(runId);
+      const result = await exec.transaction(async (tx) => {
+        const run = await lockedRun(tx, runId);
+        if (run.status !== 'running') return { duplicates: Number(run.duplicates), invalid: Number(run.invalid_records) };
+        const [d] = await tx.query<{ duplicates: string; newly_invalid: string }>(moveDuplicatesSql(stage), [runId, INVALID_RECORD_SOURCE]);
+        const rows = await tx.query(
+          `UPDATE ref.instrument_sync_runs SET status = 'staged', duplicates = $2, invalid_records = invalid_records + $3,
+             staged_rows = staged_rows - $2 WHERE run_id = $1 RETURNING invalid_records`,
+          [runId, Number(d.duplicates), Number(d.newly_invalid)],
+        );
+        return { duplicates: Number(d.duplicates), invalid: Number(rows[0].invalid_records) };
+      });
+      // Fresh statistics let the planner pick hash joins for the apply's queries.
+      await exec.exec(`ANALYZE ${qualified(stage)}`);
+      return result;
+    },
+
+    async applySync(runId, decide) {
+      const stage = stagingTableOf(runId);
+      return exec.transaction(async (tx) => {
+        const run = await lockedRun(tx, runId);
+        if (run.status === 'succeeded' || run.status === 'guard_tripped') return reportFromRow(run);
+        if (run.status !== 'staged') throw new Error(`instrument sync run ${runId} is ${String(run.status)}, not staged; nothing was applied`);
+        if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
+        const planned: GroupCounts[] = (await tx.query(plannedGroupsSql(stage))).map(groupFromRow);
+        const totals = totalsOf(planned);
+        const [c] = await tx.query(stagedCategoriesSql(stage));
+        const guard = decide({ activeBefore: totals.activeBefore, wouldDeactivate: totals.deactivated, fno: Number(c.fno), equities: Number(c.equities) });
+        const counts = [totals.activeBefore, totals.added, totals.updated, totals.unchanged, totals.deactivated, totals.reactivated];
+        if (guard.tripped) {
+          const { bySegment, byType } = breakdownsOf(planned);
+          const rows = await tx.query(
+            `UPDATE ref.instrument_sync_runs SET status = 'guard_tripped', active_before = $2, added = $3, updated = $4, unchanged = $5,
+               deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, finished_at = clock_timestamp(),
+               duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE run_id = $1 RETURNING *`,
+            [runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard)],
+          );
+          return reportFromRow(rows[0]);
+        }
+        const [prev] = await tx.query<{ at: Date | null }>(`SELECT max(applied_at) AS at FROM ref.instrument_sync_runs WHERE status = 'succeeded'`);
+        await tx.query(upsertInstrumentsSql(stage), [runId]);
+        await tx.query(deactivateMissingSql(stage), [runId, prev?.at ?? null]);
+        const after: GroupCounts[] = (await tx.query(activeGroupsSql)).map(groupFromRow);
+        const { bySegment, byType } = breakdownsOf([...planned, ...after]);
+        const rows = await tx.query(
+          `UPDATE ref.instrument_sync_runs SET status = 'succeeded', active_before = $2, added = $3, updated = $4, unchanged = $5,
+             deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, active_after = $11, applied_at = now(),
+             finished_at = clock_timestamp(), duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000)
+           WHERE run_id = $1 RETURNING *`,
+          [runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard), totalsOf(after).activeAfter],
+        );
+        return reportFromRow(rows[0]);
+      });
+    },
+
+    async failSyncRun(runId, status, message) {
+      await exec.query(
+        `UPDATE ref.instrument_sync_runs SET status = $2, error_message = $3, finished_at = COALESCE(finished_at, clock_timestamp()),
+           duration_ms = COALESCE(duration_ms, floor(extract(epoch FROM clock_timestamp() - started_at) * 1000))
+         WHERE run_id = $1 AND status <> 'succeeded'`,
+        [runId, status, message.slice(0, 4000)],
+      );
+    },
+
+    async dropStaging(runId) {
+      await exec.exec(`DROP TABLE IF EXISTS ${qualified(stagingTableOf(runId))}`);
+    },
+
+    async getSyncRun(runId) {
+      const row = await runRow(exec, runId);
+      return row ? reportFromRow(row) : null;
+    },
+
+    async listSyncRuns(limit) {
+      const rows = await exec.query('SELECT * FROM ref.instrument_sync_runs ORDER BY started_at DESC, run_id LIMIT $1', [Math.min(Math.max(limit, 1), 500)]);
+      return rows.map(reportFromRow);
+    },
+
+    async getInstrument(key) {
+      const rows = await exec.query(`${INSTRUMENT_SELECT} WHERE instrument_key = $1`, [key]);
+      return rows[0] ? instrumentFromRow(rows[0]) : null;
+    },
+
+    async listInstruments(filter) {
+      const { where, params } = instrumentWhere(filter);
+      const [{ n }] = await exec.query<{ n: string }>(`SELECT count(*) AS n FROM ref.instruments${where}`, params);
+      const rows = await exec.query(
+        `${INSTRUMENT_SELECT}${where} ORDER BY instrument_key LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+        [...params, filter.limit, filter.offset],
+      );
+      return { items: rows.map(instrumentFromRow), total: Number(n) };
+    },
+
+    async stats() {
+      const rows = await exec.query<{ segment: string | null; instrument_type: string | null; is_active: boolean; n: string }>(
+        'SELECT segment, instrument_type, is_active, count(*) AS n FROM ref.instruments GROUP BY 1, 2, 3',
+      );
+      const [last] = await exec.query(`SELECT * FROM ref.instrument_sync_runs WHERE status = 'succeeded' ORDER BY applied_at DESC LIMIT 1`);
+      return statsOf(rows.map((r) => ({ segment: r.segment, instrumentType: r.instrument_type, active: Boolean(r.is_active), n: Number(r.n) })), last ? reportFromRow(last) : null);
+    },
+  };
+}

@@ -1,0 +1,244 @@
+// The PostgreSQL side of a load: staging tables, checkpointed batches (parsed rows or raw CSV), swap-in, undo.
+import Papa from 'papaparse';
+import type { Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadRecord, TableRef } from '../types';
+import { DataError } from '../types';
+import { backupTableOf, shadowTableOf } from '../load-names';
+import type { PgExecutor, PgSession } from './executor';
+import { LOAD_ID_COLUMN, addColumnSql, copyCsvSql, copyRawCsvSql, createStageSql, createTableSql, loadIdLiteral, qualified, quoteIdent, swapSql } from './sql';
+import { loadFromRow } from './rows';
+
+type LoadMethods = Pick<
+  Database,
+  'beginLoad' | 'getLoad' | 'writeBatch' | 'copyCsvBatch' | 'finishLoad' | 'abortLoad' | 'revertLoad' | 'findLoadedByHash' | 'listLoads' | 'dropBackupsOlderThan'
+>;
+
+export function stageTableOf(target: TableRef, loadId: string): TableRef {
+  const short = loadId.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase();
+  return { schema: target.schema, name: `${target.name.slice(0, 40)}__stage_${short}` };
+}
+
+export async function tableExists(s: PgSession, t: TableRef): Promise<boolean> {
+  const rows = await s.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1 AND table_name = $2', [t.schema, t.name]);
+  return rows.length > 0;
+}
+
+async function columnNames(s: PgSession, t: TableRef): Promise<string[]> {
+  const rows = await s.query<{ column_name: string }>(
+    'SELECT column_name FROM information_schema.columns WHERE table_schema = $1 AND table_name = $2 ORDER BY ordinal_position',
+    [t.schema, t.name],
+  );
+  return rows.map((r) => r.column_name);
+}
+
+async function lockLoad(s: PgSession, loadId: string): Promise<LoadRecord> {
+  const rows = await s.query('SELECT * FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
+  if (rows.length === 0) throw new Error(`load ${loadId} does not exist`);
+  return loadFromRow(rows[0]);
+}
+
+async function guardCheckpoint(s: PgSession, loadId: string, expected: Checkpoint): Promise<LoadRecord> {
+  const load = await lockLoad(s, loadId);
+  if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
+  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+    throw new Error(
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, found ${load.rowsCommitted} / ${load.byteOffset}`,
+    );
+  }
+  return load;
+}
+
+async function advance(s: PgSession, loadId: string, next: Checkpoint): Promise<void> {
+  await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, batches = batches + 1 WHERE load_id = $1', [loadId, next.rowsCommitted, next.byteOffset]);
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity) come from the file's data, not from the system. */
+export function toDataError(err: unknown): DataError | null {
+  const e = err as { code?: string; message?: string; where?: string };
+  if (typeof e?.code !== 'string' || !/^(22|23)/.test(e.code)) return null;
+  const where = /line (\d+)(?:, column ([^:]+))?/.exec(e.where ?? '');
+  return new DataError(e.message ?? 'data error', e.code, where ? Number(where[1]) : undefined, where?.[2]);
+}
+
+export async function insertInvalid(s: PgSession, records: InvalidRecordInput[]): Promise<void> {
+  // Chunks keep each statement well under PostgreSQL's 65,535 parameters.
+  for (let at = 0; at < records.length; at += 5000) {
+    const params: (string | number | null)[] = [];
+    const tuples = records.slice(at, at + 5000).map((r) => {
+      const b = params.length;
+      params.push(r.source, r.sourceRef, r.recordId, r.rowNumber, r.rawText, JSON.stringify(r.errors));
+      return `($${b + 1}, $${b + 2}, $${b + 3}, $${b + 4}, $${b + 5}, $${b + 6})`;
+    });
+    await s.query(`INSERT INTO ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors) VALUES ${tuples.join(', ')}`, params);
+  }
+}
+
+export function createPgLoads(exec: PgExecutor): LoadMethods {
+  return {
+    async beginLoad(input) {
+      return exec.transaction(async (tx) => {
+        const existing = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1', [input.loadId]);
+        if (existing.length > 0) return loadFromRow(existing[0]);
+        let staging: TableRef;
+        if (input.mode === 'fullload') {
+          staging = shadowTableOf(input.target, input.loadId);
+          await tx.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
+          await tx.exec(createTableSql(staging, input.columns, input.loadId));
+        } else {
+          const have = await columnNames(tx, input.target);
+          if (have.length === 0) {
+            await tx.exec(createTableSql(input.target, input.columns));
+          } else {
+            if (!have.includes(LOAD_ID_COLUMN)) await tx.exec(addColumnSql(input.target, { name: LOAD_ID_COLUMN, type: { kind: 'text' } }));
+            for (const c of input.columns) if (!have.includes(c.name)) await tx.exec(addColumnSql(input.target, c));
+          }
+          // Rows wait in an unlogged stage and move in at finish, so readers never see half an append.
+          staging = stageTableOf(input.target, input.loadId);
+          await tx.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
+          for (const stmt of createStageSql(staging, input.target, input.loadId)) await tx.exec(stmt);
+        }
+        const rows = await tx.query(
+          `INSERT INTO ref.loads (load_id, target_schema, target_table, staging_schema, staging_table, mode, file_path, file_hash, status)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'loading') RETURNING *`,
+          [input.loadId, input.target.schema, input.target.name, staging.schema, staging.name, input.mode, input.filePath, input.fileHash],
+        );
+        return loadFromRow(rows[0]);
+      });
+    },
+
+    async getLoad(loadId) {
+      const rows = await exec.query('SELECT * FROM ref.loads WHERE load_id = $1', [loadId]);
+      return rows[0] ? loadFromRow(rows[0]) : null;
+    },
+
+    async writeBatch(loadId, columns, rows, expected, next, invalid = []) {
+      await exec.transaction(async (tx) => {
+        const load = await guardCheckpoint(tx, loadId, expected);
+        await insertInvalid(tx, invalid);
+        if (rows.length > 0) {
+          const csv = Papa.unparse(rows.map((r) => [...r, loadId]), { newline: '\n', header: false });
+          await tx.copyFromCsv(copyCsvSql(load.staging, columns), `${csv}\n`);
+        }
+        await advance(tx, loadId, next);
+      });
+    },
+
+    async copyCsvBatch(loadId, columns, csv, format: CsvBatchFormat, expected, next) {
+      try {
+        return await exec.transaction(async (tx) => {
+          // Batch and checkpoint commit together, so a batch lost to a server crash is lost with its checkpoint
+          // and simply loaded again: no need to wait for the WAL flush here (finishLoad still does).
+          await tx.exec('SET LOCAL synchronous_commit = off');
+          const load = await guardCheckpoint(tx, loadId, expected);
+          const copied = csv.some((c) => c.length > 0) ? await tx.copyFromCsv(copyRawCsvSql(load.staging, columns, format.delimiter, format.quote), csv) : 0;
+          await advance(tx, loadId, next);
+          return copied;
+        });
+      } catch (err) {
+        throw toDataError(err) ?? err;
+      }
+    },
+
+    async finishLoad(loadId, fileHash) {
+      return exec.transaction(async (tx) => {
+        const load = await lockLoad(tx, loadId);
+        if (load.status === 'loaded') return load;
+        if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
+        let backup: TableRef | null = null;
+        if (load.mode === 'fullload') {
+          const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);
+          backup = (await tableExists(tx, load.target)) ? backupTableOf(load.target, loadId, now) : null;
+          for (const stmt of swapSql(load.target, load.staging, backup)) await tx.exec(stmt);
+          await tx.exec(`ALTER TABLE ${qualified(load.target)} ALTER COLUMN ${quoteIdent(LOAD_ID_COLUMN)} DROP DEFAULT`);
+        } else if (load.staging.name !== load.target.name) {
+          await tx.exec(`INSERT INTO ${qualified(load.target)} SELECT * FROM ${qualified(load.staging)}`);
+          await tx.exec(`DROP TABLE ${qualified(load.staging)}`);
+        }
+        const rows = await tx.query(
+          `UPDATE ref.loads SET status = 'loaded', finished_at = now(), backup_schema = $2, backup_table = $3, file_hash = COALESCE($4, file_hash)
+            WHERE load_id = $1 RETURNING *`,
+          [loadId, backup?.schema ?? null, backup?.name ?? null, fileHash ?? null],
+        );
+        return loadFromRow(rows[0]);
+      });
+    },
+
+    async abortLoad(loadId) {
+      await exec.transaction(async (tx) => {
+        const rows = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
+        if (rows.length === 0) return;
+        const load = loadFromRow(rows[0]);
+        if (load.status !== 'loading') return;
+        if (load.staging.name !== load.target.name) {
+          await tx.exec(`DROP TABLE IF EXISTS ${qualified(load.staging)}`);
+        } else if (await tableExists(tx, load.staging)) {
+          await tx.query(`DELETE FROM ${qualified(load.staging)} WHERE ${quoteIdent(LOAD_ID_COLUMN)} = $1`, [loadId]);
+        }
+        await tx.query(`DELETE FROM ref.invalid_records WHERE source = 'file' AND source_ref = $1`, [loadId]);
+        await tx.query(`UPDATE ref.loads SET status = 'aborted', finished_at = now() WHERE load_id = $1`, [loadId]);
+      });
+    },
+
+    async revertLoad(loadId) {
+      return exec.transaction(async (tx) => {
+        const load = await lockLoad(tx, loadId);
+        if (load.status === 'reverted') return load;
+        if (load.status !== 'loaded') throw new Error(`load ${loadId} is ${load.status}; only a loaded load can be reverted`);
+        if (load.mode === 'fullload') {
+          const later = await tx.query(
+            `SELECT load_id FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND mode = 'fullload' AND status = 'loaded'
+               AND load_id <> $3 AND finished_at > (SELECT finished_at FROM ref.loads WHERE load_id = $3)`,
+            [load.target.schema, load.target.name, loadId],
+          );
+          if (later.length > 0) throw new Error(`load ${loadId} was replaced by a later fullload (${String(later[0].load_id)}); revert that one first`);
+          const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);
+          const parked = backupTableOf(load.target, `rv${loadId}`, now);
+          await tx.exec(`ALTER TABLE ${qualified(load.target)} RENAME TO ${quoteIdent(parked.name)}`);
+          await tx.exec(`ALTER TABLE ${qualified({ schema: load.target.schema, name: parked.name })} SET SCHEMA bkp`);
+          if (load.backup && (await tableExists(tx, load.backup))) {
+            await tx.exec(`ALTER TABLE ${qualified(load.backup)} SET SCHEMA ${quoteIdent(load.target.schema)}`);
+            await tx.exec(`ALTER TABLE ${qualified({ schema: load.target.schema, name: load.backup.name })} RENAME TO ${quoteIdent(load.target.name)}`);
+          } else if (load.backup) {
+            throw new Error(`the backup ${load.backup.schema}.${load.backup.name} of load ${loadId} no longer exists (retention removed it)`);
+          }
+        } else {
+          await tx.query(`DELETE FROM ${qualified(load.target)} WHERE ${quoteIdent(LOAD_ID_COLUMN)} = $1`, [loadId]);
+        }
+        const rows = await tx.query(`UPDATE ref.loads SET status = 'reverted', finished_at = now() WHERE load_id = $1 RETURNING *`, [loadId]);
+        return loadFromRow(rows[0]);
+      });
+    },
+
+    async findLoadedByHash(target, fileHash) {
+      const rows = await exec.query(
+        `SELECT * FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND file_hash = $3 AND status = 'loaded' ORDER BY started_at LIMIT 1`,
+        [target.schema, target.name, fileHash],
+      );
+      return rows[0] ? loadFromRow(rows[0]) : null;
+    },
+
+    async listLoads(filter) {
+      const where: string[] = [];
+      const params: (string | number)[] = [];
+      if (filter.table) where.push(`target_table = $${params.push(filter.table)}`);
+      if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+      params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
+      const rows = await exec.query(
+        `SELECT * FROM ref.loads ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC LIMIT $${params.length}`,
+        params,
+      );
+      return rows.map(loadFromRow);
+    },
+
+    async dropBackupsOlderThan(cutoff) {
+      // Backup names end in __<yyyymmddhhmmss>_<id>; the catalog has no creation time for tables.
+      const rows = await exec.query<{ table_name: string }>(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'bkp'`);
+      const stampOf = (n: string) => /__(\d{14})_[a-z0-9]+$/.exec(n)?.[1];
+      const cut = cutoff.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+      const old = rows.map((r) => r.table_name).filter((n) => (stampOf(n) ?? '99999999999999') < cut);
+      for (const name of old) await exec.exec(`DROP TABLE IF EXISTS ${qualified({ schema: 'bkp', name })}`);
+      return old;
+    },
+  };
+}
+
+export { loadIdLiteral };
