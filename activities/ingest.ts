@@ -15,7 +15,7 @@ import { bomBytes, decodedText, textByteLength } from '../src/record-stream';
 import { sha256File, type LoadPlan } from './plan';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
-export type InvalidRowPolicy = { mode: 'reject-file' } | { mode: 'quarantine'; maxErrorRatio: number };
+import type { InvalidRowPolicy } from '../src/invalid-row-policy';
 
 export interface IngestActivityDeps {
   db: Database;

@@ -5,10 +5,16 @@ import type { Config } from '../src/config';
 import type { Database } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
 import { taskQueues } from '../src/ids';
+import { invalidRowPolicyFor } from '../src/invalid-row-policy';
 import { createFileActivities } from '../activities/files';
 import { createPlanActivities } from '../activities/plan';
 import { createIngestActivities } from '../activities/ingest';
 import { ingestProgressSignal } from '../workflows/file-lifecycle';
+import { createInstrumentActivities } from '../activities/instruments';
+import { syncProgressSignal } from '../workflows/instrument-sync';
+import { loadConfig } from '../src/config';
+import os from 'node:os';
+import path from 'node:path';
 
 export interface WorkerDeps {
   address: string;
@@ -16,7 +22,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir'>>;
   /** A prebuilt workflow bundle (tests share one); bundled from source otherwise. */
   workflowBundlePath?: string;
 }
@@ -35,8 +41,19 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       db: deps.db,
       log: deps.log,
       batchRows: deps.config.batchRows,
+      policyFor: (plan) => (deps.config.invalidRows ? invalidRowPolicyFor(deps.config.invalidRows, plan.table.name, plan.loadType) : { mode: 'reject-file' }),
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(ingestProgressSignal, progress);
+      },
+    }),
+    ...createInstrumentActivities({
+      db: deps.db,
+      log: deps.log,
+      // Callers that pass no instrument settings (tests of other flows) get the documented defaults.
+      config: deps.config.instruments ?? loadConfig({}).instruments,
+      tempDir: path.join(deps.config.stateDir ?? os.tmpdir(), 'tmp', 'instrument-sync'),
+      notifyProgress: async (workflowId, progress) => {
+        await deps.client.workflow.getHandle(workflowId).signal(syncProgressSignal, progress);
       },
     }),
   };

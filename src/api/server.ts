@@ -7,6 +7,7 @@ import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import { healthPlugin } from './health';
 import { filesPlugin } from './files';
+import { loadsPlugin } from './loads';
 import { ErrorBody } from './schemas';
 
 export interface ApiDeps {
@@ -38,5 +39,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
+  await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey }));
   return app;
 }

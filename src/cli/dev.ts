@@ -33,7 +33,7 @@ export function devCommand(): Command {
       const db = await openDb(config, log);
       const { connection, client, address } = await openTemporal(config);
       const admin = ensureAdminKey(config);
-      const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config });
+      const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle });
       const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key });
       await app.listen({ host: config.api.host, port: config.api.port });
       const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });

@@ -8,12 +8,15 @@ import { watchCommand } from './watch';
 import { migrateCommand } from './migrate';
 import { planCommand } from './plan';
 import { configCommand } from './config';
+import { bundleCommand } from './bundle';
+import { loadsCommand } from './loads';
+import { loadCommand } from './load';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand()]) {
   program.addCommand(cmd);
 }
 

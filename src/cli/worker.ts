@@ -9,7 +9,7 @@ export function workerCommand(): Command {
     const { config, log } = baseServices();
     const db = await openDb(config, log);
     const { connection, client, address } = await openTemporal(config);
-    const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config });
+    const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle });
     const stopped = onShutdown(log, [['worker', () => worker.shutdown()], ['temporal', () => connection.close()], ['database', () => db.close()]]);
     await Promise.race([worker.done, stopped]);
     await stopped.catch(() => undefined);

@@ -1,0 +1,50 @@
+// /api/v1/loads: load history, and reverting a finished load (admin).
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Database } from '../db/types';
+import { ErrorBody } from './schemas';
+import { requireAdmin } from './auth';
+import { LoadNotFound, revertLoad, toLoadView } from '../loads';
+
+const Load = Type.Object({
+  loadId: Type.String(), table: Type.String(), mode: Type.String(), status: Type.String(), filePath: Type.String(),
+  fileHash: Type.Union([Type.String(), Type.Null()]), rows: Type.Integer(), batches: Type.Integer(),
+  backup: Type.Union([Type.String(), Type.Null()]), startedAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const loadsPlugin = (deps: { db: Database; adminKey?: string }): FastifyPluginAsync => async (app) => {
+  app.get('/api/v1/loads', {
+    schema: {
+      tags: ['loads'],
+      summary: 'Recent loads, newest first',
+      querystring: Type.Object({
+        table: Type.Optional(Type.String({ maxLength: 128 })),
+        status: Type.Optional(Type.Union(['loading', 'loaded', 'aborted', 'reverted'].map((s) => Type.Literal(s)))),
+        limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+      }),
+      response: { 200: Type.Object({ items: Type.Array(Load) }) },
+    },
+  }, async (req) => {
+    const q = req.query as { table?: string; status?: 'loading' | 'loaded' | 'aborted' | 'reverted'; limit?: number };
+    return { items: (await deps.db.listLoads(q)).map(toLoadView) };
+  });
+
+  app.post('/api/v1/loads/:loadId/revert', {
+    preHandler: requireAdmin(deps.adminKey),
+    schema: {
+      tags: ['loads'],
+      summary: 'Undo a finished load: the bkp copy comes back (fullload) or its rows are deleted (append)',
+      security: [{ bearer: [] }],
+      params: Type.Object({ loadId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }) }),
+      response: { 200: Load, 404: ErrorBody, 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const { loadId } = req.params as { loadId: string };
+    try {
+      return await revertLoad(deps.db, loadId);
+    } catch (err) {
+      if (err instanceof LoadNotFound) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: err.message } });
+      return reply.code(409).send({ error: { code: 'CANNOT_REVERT', message: (err as Error).message } });
+    }
+  });
+};
