@@ -9,6 +9,7 @@ import { invalidRowPolicyFor } from '../src/invalid-row-policy';
 import { createFileActivities } from '../activities/files';
 import { createPlanActivities } from '../activities/plan';
 import { createIngestActivities } from '../activities/ingest';
+import { createCleanupActivities } from '../activities/cleanup';
 import { ingestProgressSignal } from '../workflows/file-lifecycle';
 import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
@@ -22,7 +23,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention'>>;
   /** A prebuilt workflow bundle (tests share one); bundled from source otherwise. */
   workflowBundlePath?: string;
 }
@@ -37,6 +38,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
   return {
     ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
+    ...createCleanupActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, retention: deps.config.retention ?? { archiveDays: 30, bkpDays: 30 } }),
     ...createIngestActivities({
       db: deps.db,
       log: deps.log,

@@ -28,6 +28,8 @@ export interface FileLifecycleInput {
   stability: StabilityOptions;
   /** `refdata load FILE` runs a file now, without the stability wait. */
   skipStability?: boolean;
+  /** How long the loader may go silent before it is presumed dead and retried (default 1 minute). */
+  ingestHeartbeatTimeoutMs?: number;
 }
 
 export type FileOutcome = 'loaded' | 'error' | 'cancelled' | 'vanished' | 'duplicate';
@@ -76,11 +78,13 @@ const planning = proxyActivities<PlanActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
-const ingest = proxyActivities<IngestActivities>({
-  startToCloseTimeout: '12 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
-});
+function ingestActivities(heartbeatTimeoutMs = 60_000) {
+  return proxyActivities<IngestActivities>({
+    startToCloseTimeout: '12 hours',
+    heartbeatTimeout: heartbeatTimeoutMs,
+    retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
+  });
+}
 const cleanup = proxyActivities<IngestActivities & FileActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
@@ -102,6 +106,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
   });
 
   const loadId = `load_${workflowInfo().runId}`;
+  const ingest = ingestActivities(input.ingestHeartbeatTimeoutMs);
   await files.registerFile({ filePath: input.filePath, workflowId: workflowInfo().workflowId, loadType: input.loadType, referenceData: input.referenceData });
 
   try {

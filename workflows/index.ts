@@ -1,3 +1,4 @@
 // Every workflow the worker registers.
 export * from './file-lifecycle';
 export * from './instrument-sync';
+export * from './cleanup';

@@ -15,6 +15,7 @@ export interface StartFileOptions {
   filePath: string;
   stability: StabilityOptions;
   skipStability?: boolean;
+  ingestHeartbeatTimeoutMs?: number;
 }
 
 /**
@@ -31,6 +32,7 @@ export async function signalFileWorkflow(client: Client, opts: StartFileOptions)
     loadType: c.loadType,
     stability: opts.stability,
     skipStability: opts.skipStability,
+    ingestHeartbeatTimeoutMs: opts.ingestHeartbeatTimeoutMs,
   };
   const workflowId = fileWorkflowId(c.relativePath);
   const handle = await client.workflow.signalWithStart(fileLifecycle, {
