@@ -185,7 +185,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       }
       const fileHash = hash ? hash.digest('hex') : await sha256File(input.filePath);
       log.info({ event: 'load.ingested', rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fastPath }, 'rows ingested');
-      return { rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fileHash };
+      return { rows: committed.rowsCommitted - quarantined.n, batches, quarantined: quarantined.n, fileHash };
     },
 
     async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {

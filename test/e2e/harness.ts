@@ -11,16 +11,19 @@ import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import { connectTemporal } from '../../src/temporal/client';
 import { startWorker, type RunningWorker } from '../../workers/worker';
-import { startWatcher } from '../../src/watcher';
+import { ensureDropFolders, startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
 import { namespaceForTestFile } from '../support/namespaces';
 import type { StabilityOptions } from '../../workflows/file-lifecycle';
+import type { Config } from '../../src/config';
 
 export interface System {
   dropRoot: string;
   db: Database;
+  /** URL of the test's own PostgreSQL database (null on the embedded one), for asserting with plain SQL. */
+  dbUrl: string | null;
   client: Client;
   namespace: string;
   api: FastifyInstance;
@@ -39,14 +42,18 @@ export async function startSystem(opts: {
   database: 'postgres' | 'embedded';
   stability?: StabilityOptions;
   batchRows?: number;
+  invalidRows?: Config['invalidRows'];
 }): Promise<System> {
   const dropRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-drop-'));
+  await ensureDropFolders(dropRoot);
   const log = silentLogger();
   let dropDb: () => Promise<void> = async () => undefined;
+  let dbUrl: string | null = null;
   let db: Database;
   if (opts.database === 'postgres') {
     const tdb = await createTestDatabase(inject('pgUrl'));
     dropDb = tdb.drop;
+    dbUrl = tdb.url;
     db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
   } else {
     db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
@@ -58,14 +65,14 @@ export async function startSystem(opts: {
   const stability = opts.stability ?? { checks: 2, intervalMs: 100, maxWaitMs: 60_000 };
   const worker: RunningWorker = await startWorker({
     address, namespace, client, db, log,
-    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000 },
+    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows },
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });
   const watchers: Array<{ close(): Promise<void> }> = [];
   const adminKey = 'test-admin-key-0123456789';
   const api = await buildApi({ db, client, log, dropRoot, adminKey });
   return {
-    dropRoot, db, client, namespace, api, adminKey, stability,
+    dropRoot, db, dbUrl, client, namespace, api, adminKey, stability,
     async watch() {
       const w = await startWatcher({ client, dropRoot, stability, log });
       watchers.push(w);
