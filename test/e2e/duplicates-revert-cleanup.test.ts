@@ -1,0 +1,81 @@
+// Duplicate content is archived without loading; a finished load can be reverted through the API; retention cleans up.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { instrumentCsv, listDir, startSystem, type System } from './harness';
+import { signalFileWorkflow } from '../../src/temporal/client';
+import { createCleanupActivities } from '../../activities/cleanup';
+import { silentLogger } from '../../src/log/logger';
+import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
+
+let sys: System;
+beforeAll(async () => {
+  sys = await startSystem({ testFile: __filename, database: 'postgres' });
+});
+afterAll(async () => sys?.stop());
+
+async function drop(folder: string, name: string, content: string): Promise<FileLifecycleResult> {
+  const file = path.join(sys.dropRoot, folder, name);
+  await fs.writeFile(file, content);
+  const started = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
+  if (!('workflowId' in started)) throw new Error(started.ignored);
+  return (await sys.client.workflow.getHandle(started.workflowId).result()) as FileLifecycleResult;
+}
+
+describe('duplicates', () => {
+  it('the same content into the same table is archived as a duplicate that names the first load', async () => {
+    const content = instrumentCsv(40);
+    const first = await drop('none_reference_data_table/append', 'fills_20241201.csv', content);
+    expect(first.status).toBe('loaded');
+    const again = await drop('none_reference_data_table/append', 'fills_20241202.csv', content);
+    expect(again.status).toBe('duplicate');
+    expect(again.loadId).toBe(first.loadId);
+    expect(await sys.db.countRows({ schema: 'data', name: 'fills' })).toBe(40);
+    const rec = await sys.db.getTrackingByPath(path.join(sys.dropRoot, 'none_reference_data_table/append/fills_20241202.csv'));
+    expect(rec?.status).toBe('duplicate');
+    expect(rec?.errorMessage).toContain(first.loadId!);
+    expect((await listDir(path.join(sys.dropRoot, 'none_reference_data_table/append/processed'))).some((f) => f.endsWith('fills_20241202.csv'))).toBe(true);
+  });
+
+  it('different content into the same table loads', async () => {
+    expect((await drop('none_reference_data_table/append', 'fills_20241203.csv', instrumentCsv(41))).status).toBe('loaded');
+    expect(await sys.db.countRows({ schema: 'data', name: 'fills' })).toBe(81);
+  });
+});
+
+describe('revert through the API', () => {
+  it('a fullload reverted brings the previous contents back; an append reverted removes its rows', async () => {
+    await drop('reference_data_table/fullload', 'venues_20241201.csv', instrumentCsv(10));
+    const second = await drop('reference_data_table/fullload', 'venues_20241202.csv', instrumentCsv(3));
+    expect(await sys.db.countRows({ schema: 'ref', name: 'venues' })).toBe(3);
+    const auth = { authorization: `Bearer ${sys.adminKey}` };
+    expect((await sys.api.inject({ method: 'POST', url: `/api/v1/loads/${second.loadId}/revert` })).statusCode).toBe(401);
+    const res = await sys.api.inject({ method: 'POST', url: `/api/v1/loads/${second.loadId}/revert`, headers: auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().status).toBe('reverted');
+    expect(await sys.db.countRows({ schema: 'ref', name: 'venues' })).toBe(10);
+    const again = await sys.api.inject({ method: 'POST', url: '/api/v1/loads/load_nope/revert', headers: auth });
+    expect(again.statusCode).toBe(404);
+
+    const list = await sys.api.inject({ method: 'GET', url: '/api/v1/loads?table=venues' });
+    expect(list.json().items.map((l: { status: string }) => l.status)).toEqual(['reverted', 'loaded']);
+  });
+});
+
+describe('retention cleanup', () => {
+  it('removes archived files and bkp tables past their retention, by the archive stamp rather than mtime', async () => {
+    const processed = path.join(sys.dropRoot, 'reference_data_table/fullload/processed');
+    await fs.writeFile(path.join(processed, '20200101T000000Z_ancient.csv'), 'x');
+    await fs.writeFile(path.join(processed, '20200101T000000Z_ancient.csv.error.json'), '{}');
+    const fresh = (await listDir(processed)).filter((f) => !f.includes('ancient'));
+    const env = new MockActivityEnvironment();
+    const acts = createCleanupActivities({ db: sys.db, log: silentLogger(), dropRoot: sys.dropRoot, retention: { archiveDays: 30, bkpDays: 0 }, now: () => new Date(Date.now() + 2000) });
+    const result = await env.run(acts.cleanupArchives);
+    expect(result.filesRemoved).toBe(2);
+    expect((await listDir(processed)).sort()).toEqual(fresh.sort());
+    // bkpDays 0 and a clock 2 s ahead: every backup (from the venues loads above) is past retention.
+    expect(result.backupsDropped.length).toBeGreaterThan(0);
+    expect(result.backupsDropped.every((n) => n.startsWith('venues__'))).toBe(true);
+  });
+});
