@@ -38,6 +38,8 @@ export type MetadataValue = string | number | boolean | null;
 export interface DeliveryMessage {
   /** Stable across retries and replays: the webhook-id, the email Message-ID and the dashboard notification id. */
   deliveryId: string;
+  /** ISO 8601 time the delivery was created; stable across retries, so a resent webhook body is byte-identical. */
+  createdAt: string;
   reportId: string;
   /** GENERATED_REPORT, …, REFERENCE_DATA. Channels pass it on and never branch on it, so it stays a string here. */
   reportType: string;
