@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { instrumentCsv, listDir, startSystem, type System } from './harness';
 import { signalFileWorkflow } from '../../src/temporal/client';
-import { createCleanupActivities } from '../../activities/cleanup';
+import { createCleanupActivities, type CleanupResult } from '../../activities/cleanup';
 import { silentLogger } from '../../src/log/logger';
 import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 
@@ -71,7 +71,7 @@ describe('retention cleanup', () => {
     const fresh = (await listDir(processed)).filter((f) => !f.includes('ancient'));
     const env = new MockActivityEnvironment();
     const acts = createCleanupActivities({ db: sys.db, log: silentLogger(), dropRoot: sys.dropRoot, retention: { archiveDays: 30, bkpDays: 0 }, now: () => new Date(Date.now() + 2000) });
-    const result = await env.run(acts.cleanupArchives);
+    const result = (await env.run(acts.cleanupArchives)) as CleanupResult;
     expect(result.filesRemoved).toBe(2);
     expect((await listDir(processed)).sort()).toEqual(fresh.sort());
     // bkpDays 0 and a clock 2 s ahead: every backup (from the venues loads above) is past retention.
