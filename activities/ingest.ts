@@ -10,8 +10,8 @@ import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activ
 import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
 import { DataError } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { convertValue, CsvFormatError, RecordBoundaryScanner } from '../src/csv';
-import { bomBytes, decodedText, textByteLength } from '../src/record-stream';
+import { convertValue, CsvFormatError } from '../src/csv';
+import { BatchedRecords, readTextRange, RecordTooLong, UnterminatedQuote } from '../src/batched-records';
 import { sha256File, type LoadPlan } from './plan';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
@@ -55,21 +55,17 @@ export function toValues(record: string[], plan: LoadPlan, row: number, line: nu
   return out;
 }
 
-interface Batch {
-  /** Whole records, in the chunks they were read in (joined only if the slow path needs one string). */
-  chunks: string[];
-  rows: number;
-  blank: number;
-  bytes: number;
-}
 
 export function createIngestActivities(deps: IngestActivityDeps) {
   const maxRecordChars = deps.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   const policyFor = deps.policyFor ?? (() => ({ mode: 'reject-file' }) as InvalidRowPolicy);
 
   /** The slow path for one batch: parse, convert, apply the policy; returns the rows kept. */
-  async function loadParsed(load: LoadRecord, plan: LoadPlan, batch: Batch, committed: Checkpoint, next: Checkpoint, policy: InvalidRowPolicy, quarantined: { n: number }): Promise<number> {
-    const parsed = Papa.parse<string[]>(batch.chunks.join(''), { delimiter: plan.delimiter, quoteChar: plan.quote, escapeChar: plan.quote, newline: plan.newline, skipEmptyLines: true });
+  async function loadParsed(
+    load: LoadRecord, plan: LoadPlan, text: string, skip: number, committed: Checkpoint, next: Checkpoint, policy: InvalidRowPolicy, quarantined: { n: number },
+  ): Promise<number> {
+    const parsed = Papa.parse<string[]>(text, { delimiter: plan.delimiter, quoteChar: plan.quote, escapeChar: plan.quote, newline: plan.newline, skipEmptyLines: true });
+    parsed.data.splice(0, skip);
     const leading = plan.preambleLines + (plan.hasHeader ? 1 : 0);
     const good: (string | null)[][] = [];
     const bad: InvalidRecordInput[] = [];
@@ -109,53 +105,38 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       // Hashing as we read saves a second pass over the file; a resumed load hashes the file again at the end.
       const hash = resuming ? null : crypto.createHash('sha256');
 
-      /** Cuts the decoded text into batches of whole records; runs one batch ahead of the database. */
-      async function* batchesOfRecords(): AsyncGenerator<Batch> {
-        const scanner = new RecordBoundaryScanner(plan.quote, plan.newline, resuming ? 0 : plan.preambleLines + (plan.hasHeader ? 1 : 0));
-        let pending: string[] = [];
-        let b: Batch = { chunks: [], rows: 0, blank: 0, bytes: resuming ? 0 : bomBytes(plan.encoding) };
-        let yielded = false;
-        const take = (r: { text: string; records: number; blankRecords: number; skippedChars: string }) => {
-          if (r.text) pending.push(r.text);
-          b.rows += r.records;
-          b.blank += r.blankRecords;
-          b.bytes += textByteLength(r.text, plan.encoding) + (r.skippedChars ? textByteLength(r.skippedChars, plan.encoding) : 0);
-        };
-        const cut = (): Batch => {
-          const out = { ...b, chunks: pending };
-          pending = [];
-          b = { chunks: [], rows: 0, blank: 0, bytes: 0 };
-          yielded = true;
-          return out;
-        };
-        for await (const chunk of decodedText(input.filePath, plan.encoding, committed.byteOffset, hash ? (raw) => hash.update(raw) : undefined)) {
-          take(scanner.push(chunk));
-          if (scanner.pendingLength > maxRecordChars) {
-            throw invalid(`a record after row ${committed.rowsCommitted + b.rows} is longer than ${maxRecordChars} characters (an unclosed quote or a giant field)`, { code: 'FIELD_TOO_LARGE' });
-          }
-          if (b.rows >= deps.batchRows) yield cut();
-        }
-        const last = scanner.finish();
-        if (last.unterminatedQuote) throw invalid('a quoted field near the end of the file is never closed', { code: 'UNTERMINATED_QUOTE' });
-        take(last);
-        if (b.rows > 0 || !yielded) yield cut();
-      }
+      const records = new BatchedRecords(input.filePath, {
+        encoding: plan.encoding, quote: plan.quote, newline: plan.newline, start: committed.byteOffset,
+        skip: plan.preambleLines + (plan.hasHeader ? 1 : 0), maxRecordChars, onBytes: hash ? (raw) => hash.update(raw) : undefined,
+      });
+      const format = { delimiter: plan.delimiter, quote: plan.quote };
 
-      const flush = async (b: Batch) => {
-        const next: Checkpoint = { rowsCommitted: committed.rowsCommitted + b.rows - b.blank, byteOffset: committed.byteOffset + b.bytes };
-        let done = false;
-        if (fastPath && b.blank === 0) {
+      /** One batch: streamed straight into COPY; on a refusal, re-read from disk and loaded row by row. */
+      const loadBatch = async (): Promise<void> => {
+        const batch = records.batch(deps.batchRows);
+        const nextOf = (): Checkpoint => ({ rowsCommitted: committed.rowsCommitted + batch.stats.rows - batch.stats.blank, byteOffset: committed.byteOffset + batch.stats.bytes });
+        let next: Checkpoint | null = null;
+        if (fastPath) {
           try {
-            await deps.db.copyCsvBatch!(loadId, columnNames, b.chunks, { delimiter: plan.delimiter, quote: plan.quote }, committed, next);
-            done = true;
+            await deps.db.copyCsvBatch!(loadId, columnNames, batch.chunks, format, committed, nextOf);
+            next = nextOf();
           } catch (err) {
             if (!(err instanceof DataError)) throw err;
-            log.debug({ err: err.message }, 'COPY refused the batch; converting it row by row');
+            log.debug({ err: err.message }, 'COPY refused the batch; loading it row by row');
           }
         }
-        if (!done) next.rowsCommitted = committed.rowsCommitted + (await loadParsed(load, plan, b, committed, next, policy, quarantined));
+        if (!next) {
+          await batch.drain();
+          const end = nextOf();
+          const text = await readTextRange(input.filePath, plan.encoding, committed.byteOffset, end.byteOffset);
+          const skip = committed.byteOffset === 0 ? plan.preambleLines + (plan.hasHeader ? 1 : 0) : 0;
+          next = { rowsCommitted: committed.rowsCommitted + (await loadParsed(load, plan, text, skip, committed, end, policy, quarantined)), byteOffset: end.byteOffset };
+        }
         committed = next;
         batches++;
+      };
+
+      const report = async (): Promise<void> => {
         if (policy.mode === 'quarantine' && committed.rowsCommitted >= 1000 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
           throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
         }
@@ -166,18 +147,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         void deps.notifyProgress?.(input.workflowId, progress).catch((err: Error) => log.debug({ err: err.message }, 'progress signal not delivered'));
       };
 
-      const producer = batchesOfRecords();
-      let upcoming = producer.next();
       try {
-        for (;;) {
-          const r = await upcoming;
-          if (r.done) break;
-          upcoming = producer.next();
-          await flush(r.value);
-        }
+        do {
+          await loadBatch();
+          await report();
+        } while (!records.eof);
       } catch (err) {
-        upcoming.catch(() => undefined);
-        void producer.return(undefined).catch(() => undefined);
+        if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
+        if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
         throw err;
       }
       if (policy.mode === 'quarantine' && committed.rowsCommitted > 0 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {

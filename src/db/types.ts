@@ -1,6 +1,8 @@
 // The database port: intentions the activities need, implemented by each dialect (PostgreSQL, SQL Server)
 // and by the embedded default (PGlite through the PostgreSQL dialect). No query strings cross this line.
 import type { InstrumentStore } from './instruments';
+import type { DistributionStore } from './distribution';
+import type { OutboxStore } from './outbox';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -170,9 +172,13 @@ export interface Database {
   /**
    * The fast path: hands complete CSV records (text, one batch) to the database's own CSV reader, with the
    * checkpoint, in one transaction. Returns the rows the database read. Dialects without a CSV reader omit it.
-   * A data error (bad value, wrong field count) rejects with a DataError and leaves nothing of the batch.
+   * `next` may be a function: the batch's size is known only once its stream ends. A data error (bad value,
+   * wrong field count, or a row count other than the checkpoint's) rejects with a DataError and leaves nothing.
    */
-  copyCsvBatch?(loadId: string, columns: string[], csv: readonly string[], format: CsvBatchFormat, expected: Checkpoint, next: Checkpoint): Promise<number>;
+  copyCsvBatch?(
+    loadId: string, columns: string[], csv: AsyncIterable<string> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
+    next: Checkpoint | (() => Checkpoint),
+  ): Promise<number>;
   /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */
   finishLoad(loadId: string, fileHash?: string): Promise<LoadRecord>;
   /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
@@ -195,4 +201,10 @@ export interface Database {
 
   /** The instrument master and its sync runs (src/db/instruments.ts). */
   readonly instruments: InstrumentStore;
+
+  /** Subscriptions, channels, deliveries, stats, notifications and API keys (src/db/distribution.ts). */
+  readonly distribution: DistributionStore;
+
+  /** Events waiting for the relay, and upstream events already handled (src/db/outbox.ts). */
+  readonly outbox: OutboxStore;
 }

@@ -6,7 +6,7 @@ export type Row = Record<string, unknown>;
 export interface PgSession {
   query<R extends Row = Row>(sql: string, params?: SqlValue[]): Promise<R[]>;
   /** Runs `COPY … FROM STDIN` (the SQL says where) feeding it the CSV text; returns the rows copied. */
-  copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number>;
+  copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }

@@ -11,6 +11,8 @@ import { qualified } from './sql';
 import { createPgLoads, insertInvalid, tableExists } from './loads';
 import { trackingFromRow, trackingColumns } from './rows';
 import { createPostgresInstrumentStore } from './instruments';
+import { createPostgresDistributionStore } from './distribution';
+import { createPostgresOutboxStore } from './outbox';
 
 const MIGRATION_LOCK = 7233001;
 
@@ -54,6 +56,8 @@ export function createPostgresDatabase(
   const db: Database = {
     kind,
     instruments: createPostgresInstrumentStore(exec, kind),
+    distribution: createPostgresDistributionStore(exec),
+    outbox: createPostgresOutboxStore(exec),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);

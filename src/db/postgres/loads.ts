@@ -129,8 +129,12 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
           // and simply loaded again: no need to wait for the WAL flush here (finishLoad still does).
           await tx.exec('SET LOCAL synchronous_commit = off');
           const load = await guardCheckpoint(tx, loadId, expected);
-          const copied = csv.some((c) => c.length > 0) ? await tx.copyFromCsv(copyRawCsvSql(load.staging, columns, format.delimiter, format.quote), csv) : 0;
-          await advance(tx, loadId, next);
+          const copied = await tx.copyFromCsv(copyRawCsvSql(load.staging, columns, format.delimiter, format.quote), csv);
+          const to = typeof next === 'function' ? next() : next;
+          if (copied !== to.rowsCommitted - expected.rowsCommitted) {
+            throw new DataError(`COPY read ${copied} rows where ${to.rowsCommitted - expected.rowsCommitted} records were sent`, 'ROW_COUNT');
+          }
+          await advance(tx, loadId, to);
           return copied;
         });
       } catch (err) {

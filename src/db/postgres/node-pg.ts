@@ -11,7 +11,7 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
       const res = await client.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
+    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
       const stream = (client as PoolClient).query(copyFrom(copySql));
       // Chunks stream in as they are, so the server parses while the rest is still on its way.
       await pipeline(Readable.from(typeof csv === 'string' ? [csv] : csv), stream);
@@ -23,8 +23,41 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
   };
 }
 
-export function createNodePgExecutor(url: string, opts: { max?: number; applicationName?: string } = {}): PgExecutor {
-  const pool = new Pool({ connectionString: url, max: opts.max ?? 10, application_name: opts.applicationName ?? 'refdata' });
+/**
+ * A checked-out client. pg-pool removes its own 'error' listener while a client is out, and node-pg emits
+ * 'error' when the server goes away (pg_terminate_backend, a restart), even mid-query: without a listener of
+ * ours that event would crash the process. The client is then released as broken, so the pool drops it.
+ */
+async function checkout(pool: Pool): Promise<{ client: PoolClient; lost: () => boolean; release(broken?: boolean): void }> {
+  const client = await pool.connect();
+  let lost = false;
+  const onError = () => {
+    lost = true;
+  };
+  client.on('error', onError);
+  return {
+    client,
+    lost: () => lost,
+    release(broken = false) {
+      client.removeListener('error', onError);
+      client.release(broken || lost);
+    },
+  };
+}
+
+export function createNodePgExecutor(
+  url: string,
+  opts: { max?: number; applicationName?: string; connectionTimeoutMs?: number } = {},
+): PgExecutor {
+  const pool = new Pool({
+    connectionString: url,
+    max: opts.max ?? 10,
+    application_name: opts.applicationName ?? 'refdata',
+    // A pool that cannot hand out a connection in time fails the call (a transient fault Temporal retries)
+    // instead of waiting forever; keep-alive notices a peer that vanished without closing the socket.
+    connectionTimeoutMillis: opts.connectionTimeoutMs ?? 30_000,
+    keepAlive: true,
+  });
   // An idle client that loses its server must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
   return {
@@ -32,19 +65,25 @@ export function createNodePgExecutor(url: string, opts: { max?: number; applicat
       const res = await pool.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
-      const client = await pool.connect();
+    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
+      const out = await checkout(pool);
+      let failed = false;
       try {
-        return await sessionOf(client).copyFromCsv(copySql, csv);
+        return await sessionOf(out.client).copyFromCsv(copySql, csv);
+      } catch (err) {
+        // A COPY that failed half-way may leave the protocol mid-stream: never reuse that connection.
+        failed = true;
+        throw err;
       } finally {
-        client.release();
+        out.release(failed);
       }
     },
     async exec(sql: string): Promise<void> {
       await pool.query(sql);
     },
     async transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
+      const out = await checkout(pool);
+      const { client } = out;
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -52,14 +91,18 @@ export function createNodePgExecutor(url: string, opts: { max?: number; applicat
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true;
+        // The server already ended a lost connection's transaction; ROLLBACK could only fail on it.
+        if (out.lost()) broken = true;
+        else {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true;
+          }
         }
         throw err;
       } finally {
-        client.release(broken);
+        out.release(broken);
       }
     },
     async close(): Promise<void> {

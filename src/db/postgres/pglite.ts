@@ -12,14 +12,23 @@ function sessionOf(q: Queryable): PgSession {
       const res = await q.query<R>(sql, params);
       return res.rows;
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[]): Promise<number> {
-      const res = await q.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob(typeof csv === 'string' ? [csv] : [...csv]) });
+    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
+      const res = await q.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob(await collect(csv)) });
       return res.affectedRows ?? 0;
     },
     async exec(sql: string): Promise<void> {
       await q.exec(sql);
     },
   };
+}
+
+/** PGlite reads COPY data from one blob: gather the (bounded) batch first. */
+async function collect(csv: string | readonly string[] | AsyncIterable<string>): Promise<string[]> {
+  if (typeof csv === 'string') return [csv];
+  if (Array.isArray(csv)) return [...(csv as readonly string[])];
+  const out: string[] = [];
+  for await (const c of csv as AsyncIterable<string>) out.push(c);
+  return out;
 }
 
 export async function createPgliteExecutor(dataDir?: string): Promise<PgExecutor> {

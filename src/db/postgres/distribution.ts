@@ -1,0 +1,271 @@
+// The distribution store on PostgreSQL (server or PGlite): JSON in jsonb, counters by upsert, times from now().
+import type { DistributionStore, NewChannel, NewDelivery } from '../distribution';
+import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
+import type { PgExecutor, PgSession, SqlValue } from './executor';
+
+/** Hourly buckets in UTC: date_trunc on timestamptz would follow the session's zone (Asia/Kolkata is +05:30). */
+const BUCKET = `date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
+
+type Counter = 'deliveries_attempted' | 'deliveries_successful' | 'deliveries_failed';
+
+async function count(s: PgSession, reportType: string, channel: string, counter: Counter, latencyMs = 0): Promise<void> {
+  const latency = counter === 'deliveries_successful';
+  await s.query(
+    `INSERT INTO dist.distribution_stats ("timestamp", report_type, channel, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)
+     VALUES (${BUCKET}, $1, $2, 1, $3::bigint, ${latency ? '$3::double precision' : 'NULL'})
+     ON CONFLICT ("timestamp", report_type, channel) DO UPDATE SET ${counter} = dist.distribution_stats.${counter} + 1
+     ${latency ? `, total_delivery_time_ms = dist.distribution_stats.total_delivery_time_ms + $3::bigint,
+        avg_delivery_time_ms = (dist.distribution_stats.total_delivery_time_ms + $3::bigint)::double precision / (dist.distribution_stats.deliveries_successful + 1)` : ''}`,
+    [reportType, channel, latency ? latencyMs : 0],
+  );
+}
+
+async function insertChannel(s: PgSession, c: NewChannel): Promise<void> {
+  await s.query(
+    `INSERT INTO dist.delivery_channels (channel_id, channel_type, channel_config, subscription_id, subscriber_id) VALUES ($1, $2, $3::jsonb, $4, $5)`,
+    [c.channelId, c.channelType, JSON.stringify(c.config), c.subscriptionId, c.subscriberId],
+  );
+}
+
+async function deliveryRow(s: PgSession, deliveryId: string, lock = false) {
+  const rows = await s.query(`SELECT * FROM dist.delivery_history WHERE delivery_id = $1${lock ? ' FOR UPDATE' : ''}`, [deliveryId]);
+  return rows[0] ?? null;
+}
+
+const limitOf = (n: number) => Math.min(Math.max(n, 1), 10_000);
+
+export function createPostgresDistributionStore(exec: PgExecutor): DistributionStore {
+  return {
+    async createSubscription(sub, channels) {
+      return exec.transaction(async (tx) => {
+        const rows = await tx.query(
+          `INSERT INTO dist.report_subscriptions (subscription_id, subscriber_id, subscriber_type, report_types, delivery_preferences, filters)
+           VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6::jsonb) ON CONFLICT (subscription_id) DO NOTHING RETURNING *`,
+          [sub.subscriptionId, sub.subscriberId, sub.subscriberType, JSON.stringify(sub.reportTypes), JSON.stringify(sub.deliveryPreferences), sub.filters ? JSON.stringify(sub.filters) : null],
+        );
+        if (rows.length === 0) {
+          const [existing] = await tx.query('SELECT * FROM dist.report_subscriptions WHERE subscription_id = $1', [sub.subscriptionId]);
+          return { created: false, subscription: subscriptionFromRow(existing) };
+        }
+        for (const c of channels) await insertChannel(tx, c);
+        return { created: true, subscription: subscriptionFromRow(rows[0]) };
+      });
+    },
+
+    async getSubscription(id) {
+      const rows = await exec.query('SELECT * FROM dist.report_subscriptions WHERE subscription_id = $1', [id]);
+      return rows[0] ? subscriptionFromRow(rows[0]) : null;
+    },
+
+    async listSubscriptions(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
+      if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+      params.push(limitOf(filter.limit));
+      const rows = await exec.query(
+        `SELECT * FROM dist.report_subscriptions ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, subscription_id LIMIT $${params.length}`,
+        params,
+      );
+      return rows.map(subscriptionFromRow);
+    },
+
+    async activeSubscriptionsFor(reportType) {
+      const rows = await exec.query(
+        `SELECT * FROM dist.report_subscriptions WHERE status = 'active' AND report_types @> jsonb_build_array($1::text) ORDER BY subscription_id`,
+        [reportType],
+      );
+      return rows.map(subscriptionFromRow);
+    },
+
+    async setSubscriptionStatus(id, status) {
+      return exec.transaction(async (tx) => {
+        const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
+        if (rows.length === 0) return null;
+        if (status === 'active') {
+          await tx.query('UPDATE dist.delivery_channels SET enabled = true, disabled_reason = NULL, updated_at = now() WHERE subscription_id = $1 AND NOT enabled', [id]);
+        }
+        return subscriptionFromRow(rows[0]);
+      });
+    },
+
+    async getChannel(channelId) {
+      const rows = await exec.query('SELECT * FROM dist.delivery_channels WHERE channel_id = $1', [channelId]);
+      return rows[0] ? channelFromRow(rows[0]) : null;
+    },
+
+    async listChannels(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
+      if (filter.subscriptionId) where.push(`subscription_id = $${params.push(filter.subscriptionId)}`);
+      const rows = await exec.query(`SELECT * FROM dist.delivery_channels ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params);
+      return rows.map(channelFromRow);
+    },
+
+    async disableChannel(channelId, reason) {
+      await exec.query('UPDATE dist.delivery_channels SET enabled = false, disabled_reason = $2, updated_at = now() WHERE channel_id = $1', [channelId, reason.slice(0, 2000)]);
+    },
+
+    async createDeliveries(deliveries: NewDelivery[]) {
+      if (deliveries.length === 0) return new Set();
+      const cols = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id'];
+      const params: SqlValue[] = [];
+      const tuples = deliveries.map((d) => {
+        const values: SqlValue[] = [d.deliveryId, d.subscriptionId, d.subscriberId, d.reportId, d.reportType, d.channel, d.channelId, d.priority, JSON.stringify(d.payload), d.workflowId];
+        const refs = values.map((v) => `$${params.push(v)}`);
+        refs[8] = `${refs[8]}::jsonb`;
+        return `(${refs.join(', ')}, 'pending')`;
+      });
+      const rows = await exec.query<{ delivery_id: string }>(
+        `INSERT INTO dist.delivery_history (${cols.join(', ')}, status) VALUES ${tuples.join(', ')} ON CONFLICT (delivery_id) DO NOTHING RETURNING delivery_id`,
+        params,
+      );
+      return new Set(rows.map((r) => r.delivery_id));
+    },
+
+    async getDelivery(id) {
+      const row = await deliveryRow(exec, id);
+      return row ? deliveryFromRow(row) : null;
+    },
+
+    async listDeliveries(filter) {
+      const where: string[] = [];
+      const params: SqlValue[] = [];
+      if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
+      if (filter.subscriptionId) where.push(`subscription_id = $${params.push(filter.subscriptionId)}`);
+      if (filter.status) where.push(`status = $${params.push(filter.status)}`);
+      if (filter.channel) where.push(`channel = $${params.push(filter.channel)}`);
+      if (filter.since) where.push(`updated_at >= $${params.push(filter.since)}`);
+      params.push(limitOf(filter.limit));
+      const rows = await exec.query(
+        `SELECT * FROM dist.delivery_history ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at, delivery_id LIMIT $${params.length}`,
+        params,
+      );
+      return rows.map(deliveryFromRow);
+    },
+
+    async beginAttempt(deliveryId, attempt, runId) {
+      return exec.transaction(async (tx) => {
+        const current = await deliveryRow(tx, deliveryId, true);
+        if (!current) return null;
+        let row = current;
+        // Delivered by this run already (its answer was lost with a worker): the attempt must not send again.
+        if (!(current.status === 'delivered' && current.run_id === runId)) {
+          [row] = await tx.query(
+            `UPDATE dist.delivery_history SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp() WHERE delivery_id = $1 RETURNING *`,
+            [deliveryId, Math.max(attempt - 1, 0), runId],
+          );
+          await count(tx, String(row.report_type), String(row.channel), 'deliveries_attempted');
+        }
+        const [channel] = await tx.query('SELECT * FROM dist.delivery_channels WHERE channel_id = $1', [String(row.channel_id)]);
+        const [sub] = await tx.query<{ status: string }>('SELECT status FROM dist.report_subscriptions WHERE subscription_id = $1', [String(row.subscription_id)]);
+        return {
+          delivery: deliveryFromRow(row),
+          channel: channel ? channelFromRow(channel) : null,
+          subscriptionStatus: sub ? (sub.status as 'active' | 'paused' | 'cancelled') : null,
+        };
+      });
+    },
+
+    async recordDelivered(deliveryId) {
+      return exec.transaction(async (tx) => {
+        const rows = await tx.query(
+          `UPDATE dist.delivery_history SET status = 'delivered', delivery_time = clock_timestamp(), updated_at = clock_timestamp(),
+             latency_ms = LEAST(2147483647, GREATEST(0, floor(extract(epoch FROM clock_timestamp() - requested_at) * 1000)))
+           WHERE delivery_id = $1 AND status <> 'delivered' RETURNING *`,
+          [deliveryId],
+        );
+        if (rows.length === 0) {
+          const row = await deliveryRow(tx, deliveryId);
+          return row ? deliveryFromRow(row) : null;
+        }
+        const d = deliveryFromRow(rows[0]);
+        await count(tx, d.reportType, d.channel, 'deliveries_successful', d.latencyMs ?? 0);
+        return d;
+      });
+    },
+
+    async recordFailure(deliveryId, status, errorDetails) {
+      return exec.transaction(async (tx) => {
+        const final = status !== 'retrying';
+        const rows = await tx.query(
+          `UPDATE dist.delivery_history SET status = $2, error_details = $3, updated_at = clock_timestamp()
+           WHERE delivery_id = $1 AND status NOT IN ('delivered'${final ? ", 'failed', 'cancelled'" : ''}) RETURNING *`,
+          [deliveryId, status, errorDetails.slice(0, 8000)],
+        );
+        if (rows.length === 0) {
+          const row = await deliveryRow(tx, deliveryId);
+          return row ? deliveryFromRow(row) : null;
+        }
+        const d = deliveryFromRow(rows[0]);
+        if (status === 'failed') await count(tx, d.reportType, d.channel, 'deliveries_failed');
+        return d;
+      });
+    },
+
+    async markReplayRequested(deliveryId) {
+      const rows = await exec.query(
+        `UPDATE dist.delivery_history SET status = 'pending', retry_count = 0, replay_count = replay_count + 1, requested_at = clock_timestamp(),
+           delivery_time = NULL, latency_ms = NULL, error_details = NULL, updated_at = clock_timestamp() WHERE delivery_id = $1 RETURNING *`,
+        [deliveryId],
+      );
+      return rows[0] ? deliveryFromRow(rows[0]) : null;
+    },
+
+    async statsSince(since) {
+      const rows = await exec.query(
+        `SELECT report_type, channel, sum(deliveries_attempted) AS attempted, sum(deliveries_successful) AS successful, sum(deliveries_failed) AS failed,
+                sum(total_delivery_time_ms) AS total_ms
+           FROM dist.distribution_stats WHERE "timestamp" >= $1 GROUP BY report_type, channel ORDER BY report_type, channel`,
+        [since],
+      );
+      return rows.map(statsFromRow);
+    },
+
+    async upsertNotification(n) {
+      const rows = await exec.query(
+        `INSERT INTO dist.notifications (id, subscriber_id, subscription_id, severity, report_id, report_type, title, body)
+         SELECT $1, h.subscriber_id, h.subscription_id, $2, $3, $4, $5, $6::jsonb FROM (SELECT 1) one LEFT JOIN dist.delivery_history h ON h.delivery_id = $1
+         ON CONFLICT (id) DO UPDATE SET severity = EXCLUDED.severity, title = EXCLUDED.title, body = EXCLUDED.body RETURNING *`,
+        [n.id, n.severity, n.reportId, n.reportType, n.title.slice(0, 500), JSON.stringify(n)],
+      );
+      return notificationFromRow(rows[0]);
+    },
+
+    async getNotification(id) {
+      const rows = await exec.query('SELECT * FROM dist.notifications WHERE id = $1', [id]);
+      return rows[0] ? notificationFromRow(rows[0]) : null;
+    },
+
+    async listNotifications(filter) {
+      const params: SqlValue[] = [];
+      const where = filter.subscriberId ? `WHERE subscriber_id = $${params.push(filter.subscriberId)}` : '';
+      params.push(limitOf(filter.limit));
+      const rows = await exec.query(`SELECT * FROM dist.notifications ${where} ORDER BY created_at DESC, id LIMIT $${params.length}`, params);
+      return rows.map(notificationFromRow);
+    },
+
+    async createApiKey(k) {
+      const rows = await exec.query(
+        'INSERT INTO ref.api_keys (key_id, key_hash, role, subscriber_id, label) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+        [k.keyId, k.keyHash, k.role, k.subscriberId, k.label],
+      );
+      return apiKeyFromRow(rows[0]);
+    },
+
+    async findApiKeyByHash(hash) {
+      const rows = await exec.query('SELECT * FROM ref.api_keys WHERE key_hash = $1 AND revoked_at IS NULL', [hash]);
+      return rows[0] ? apiKeyFromRow(rows[0]) : null;
+    },
+
+    async listApiKeys() {
+      return (await exec.query('SELECT * FROM ref.api_keys ORDER BY created_at, key_id')).map(apiKeyFromRow);
+    },
+
+    async revokeApiKey(keyId) {
+      const rows = await exec.query('UPDATE ref.api_keys SET revoked_at = now() WHERE key_id = $1 AND revoked_at IS NULL RETURNING key_id', [keyId]);
+      return rows.length > 0;
+    },
+  };
+}
