@@ -6,12 +6,19 @@ import type { Database, FileStatus, LoadMode } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
 import { archivePath } from '../src/drop-folders';
 import type { FailureType } from '../src/errors';
+import { audit, activityIds } from '../src/log/audit';
+import { recordFileOutcome } from '../src/metrics/registry';
+import type { Notifier } from '../src/notify/notifier';
+import { notifyFileFailed } from '../src/notify/events';
+import { outcomeCategory } from '../src/error-analysis';
 
 export interface FileActivityDeps {
   db: Database;
   log: Logger;
   dropRoot: string;
   now?: () => Date;
+  /** Operator notifications (the dashboard); none in tests that do not look. */
+  notifier?: Notifier;
 }
 
 export interface ErrorReport {
@@ -53,7 +60,7 @@ export function createFileActivities(deps: FileActivityDeps) {
         errorMessage: null,
         processedAt: null,
       });
-      deps.log.info({ event: 'file.claimed', filePath: input.filePath, workflowId: input.workflowId, trackingId: rec.id }, 'file claimed');
+      audit(deps.log, 'file.claimed', { filePath: input.filePath, workflowId: input.workflowId, trackingId: rec.id, loadType: input.loadType });
       return rec.id;
     },
 
@@ -68,7 +75,8 @@ export function createFileActivities(deps: FileActivityDeps) {
     /** A file that vanished before it was processed leaves no tracking row behind. */
     async forgetFile(filePath: string): Promise<void> {
       await deps.db.deleteTracking(filePath);
-      deps.log.info({ event: 'file.vanished', filePath }, 'file vanished before it was stable; nothing to do');
+      audit(deps.log, 'file.vanished', { filePath, note: 'vanished before it was stable; nothing to do' });
+      recordFileOutcome('vanished');
     },
 
     /** Moves the file into processed/ or error/; returns the new path, or null if there was nothing to move. */
@@ -88,7 +96,7 @@ export function createFileActivities(deps: FileActivityDeps) {
         }
         throw err;
       }
-      deps.log.info({ event: `file.archived.${input.folder}`, filePath: input.filePath, archivedTo: target }, `file moved to ${input.folder}/`);
+      audit(deps.log, `file.archived.${input.folder}`, { filePath: input.filePath, archivedTo: target });
       return target;
     },
 
@@ -112,7 +120,9 @@ export function createFileActivities(deps: FileActivityDeps) {
       return reportPath;
     },
 
-    async recordOutcome(input: { filePath: string; status: FileStatus; rowsLoaded: number; archivedTo: string | null; errorMessage?: string }): Promise<void> {
+    async recordOutcome(input: {
+      filePath: string; status: FileStatus; rowsLoaded: number; archivedTo: string | null; errorMessage?: string; errorType?: FailureType;
+    }): Promise<void> {
       await deps.db.upsertTracking({
         filePath: input.filePath,
         status: input.status,
@@ -120,8 +130,13 @@ export function createFileActivities(deps: FileActivityDeps) {
         processedAt: now(),
         errorMessage: input.errorMessage ?? null,
       });
-      const level = input.status === 'loaded' ? 'info' : 'warn';
-      deps.log[level]({ event: `file.${input.status}`, filePath: input.filePath, rows: input.rowsLoaded, archivedTo: input.archivedTo, error: input.errorMessage }, `file ${input.status}`);
+      // The category feeds error analysis (refdata errors); without errorType it is read from the error report.
+      await deps.db.failures.setCategory(input.filePath, await outcomeCategory(input));
+      audit(deps.log, `file.${input.status}`, { filePath: input.filePath, rows: input.rowsLoaded, archivedTo: input.archivedTo, error: input.errorMessage }, input.status === 'error' ? 'warn' : 'info');
+      recordFileOutcome(input.status);
+      if ((input.status === 'error' || input.status === 'cancelled') && deps.notifier) {
+        notifyFileFailed(deps.notifier, { ...activityIds(), filePath: input.filePath, status: input.status, message: input.errorMessage, archivedTo: input.archivedTo });
+      }
     },
   };
 }

@@ -9,7 +9,10 @@ import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
 import { DataError } from '../src/db/types';
+import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
+import { audit } from '../src/log/audit';
+import { recordLoadFinished } from '../src/metrics/registry';
 import { convertValue, CsvFormatError } from '../src/csv';
 import { BatchedRecords, readTextRange, RecordTooLong, UnterminatedQuote } from '../src/batched-records';
 import { sha256File, type LoadPlan } from './plan';
@@ -88,7 +91,9 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     async ingestFile(input: { loadId: string; filePath: string; plan: LoadPlan; workflowId: string }): Promise<{ rows: number; batches: number; quarantined: number; fileHash: string }> {
       const { plan, loadId } = input;
       const ctx = Context.current();
-      const load = await deps.db.beginLoad({ loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash });
+      // A table the file cannot make (too many columns, say) fails the file; a lost connection is retried.
+      const load = await deps.db.beginLoad({ loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash })
+        .catch((err: unknown) => { throw failureForDbError(err); });
       if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: 0, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
       const log = deps.log.child({ loadId, filePath: input.filePath });
       const policy = policyFor(plan);
@@ -98,6 +103,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       let batches = load.batches;
       const quarantined = { n: 0 };
       if (committed.byteOffset > 0) log.info({ resumeFrom: committed }, 'resuming load after the last committed batch');
+      audit(log, committed.byteOffset > 0 ? 'load.resumed' : 'load.started', { table: `${plan.table.schema}.${plan.table.name}`, mode: plan.loadType, rowsCommitted: committed.rowsCommitted });
 
       const started = Date.now();
       const startRows = committed.rowsCommitted;
@@ -155,13 +161,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
-        throw err;
+        // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
+        throw failureForDbError(err);
       }
       if (policy.mode === 'quarantine' && committed.rowsCommitted > 0 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
         throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
       }
       const fileHash = hash ? hash.digest('hex') : await sha256File(input.filePath);
-      log.info({ event: 'load.ingested', rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fastPath }, 'rows ingested');
+      audit(log, 'load.ingested', { rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fastPath });
       return { rows: committed.rowsCommitted - quarantined.n, batches, quarantined: quarantined.n, fileHash };
     },
 
@@ -172,11 +179,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
         await deps.db.upsertTracking({ filePath: input.filePath, referenceConfigInserted: true });
       }
-      deps.log.info({ event: 'load.finished', loadId: input.loadId, table: `${load.target.schema}.${load.target.name}`, backup: load.backup }, 'load finished');
+      const table = `${load.target.schema}.${load.target.name}`;
+      audit(deps.log, 'load.finished', { loadId: input.loadId, filePath: input.filePath, table, mode: load.mode, rows: load.rowsCommitted, backup: load.backup ? `${load.backup.schema}.${load.backup.name}` : null });
+      recordLoadFinished({ table, mode: load.mode, rows: load.rowsCommitted, seconds: ((load.finishedAt ?? new Date()).getTime() - load.startedAt.getTime()) / 1000 });
     },
 
     async abortLoad(input: { loadId: string }): Promise<void> {
       await deps.db.abortLoad(input.loadId);
+      audit(deps.log, 'load.aborted', { loadId: input.loadId });
     },
   };
 }

@@ -12,9 +12,9 @@ import { SourceError } from '../src/instruments/errors';
 import { describeFormat } from '../src/instruments/format';
 import { evaluateGuard, guardMessage } from '../src/instruments/guard';
 import { openSource } from '../src/instruments/read-records';
-import { validateRecord } from '../src/instruments/record';
+import { stageRecords } from '../src/instruments/stage-batches';
 import { summaryLine } from '../src/instruments/report';
-import type { InstrumentSyncReport, InvalidInstrument, StagedRow, SyncRunStatus, SyncTrigger } from '../src/instruments/types';
+import type { InstrumentSyncReport, SyncRunStatus, SyncTrigger } from '../src/instruments/types';
 import type { SyncProgress, SyncSource } from '../workflows/instrument-sync';
 
 export interface InstrumentActivityDeps {
@@ -58,6 +58,13 @@ async function withKeepAlive<T>(work: () => Promise<T>): Promise<T> {
 
 export function createInstrumentActivities(deps: InstrumentActivityDeps) {
   const store = deps.db.instruments;
+  let lastNotice = 0;
+  /** Progress signals are for people: at most one a second, never waited for, never failing the work. */
+  const notify = (workflowId: string, progress: SyncProgress) => {
+    if (!deps.notifyProgress || Date.now() - lastNotice < 1000) return;
+    lastNotice = Date.now();
+    deps.notifyProgress(workflowId, progress).catch((err: Error) => deps.log.debug({ err: err.message }, 'progress signal not delivered'));
+  };
   const downloadPath = (runId: string) => path.join(deps.tempDir, `instruments-${runId}.download`);
 
   /** Credentials go only to the configured source's origin, never to a URL someone passed in. */
@@ -76,15 +83,12 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
     const done = await fs.promises.stat(destination).catch(() => null);
     if (done) return { path: destination, bytes: done.size, sha256: await sha256Of(destination) };
     await fs.promises.mkdir(deps.tempDir, { recursive: true });
-    let lastNotice = 0;
     const got = await downloadToFile({
       url, ...headersFor(url), timeoutMs: deps.config.downloadTimeoutMs, maxBytes: deps.config.maxBytes, destination,
       signal: ctx.cancellationSignal,
       onProgress: (bytes) => {
         ctx.heartbeat({ bytes });
-        if (Date.now() - lastNotice < 1000) return;
-        lastNotice = Date.now();
-        void deps.notifyProgress?.(workflowId, { bytes, totalBytes: null, records: 0, invalid: 0, recordsPerSecond: 0 }).catch(() => undefined);
+        notify(workflowId, { bytes, totalBytes: null, records: 0, invalid: 0, recordsPerSecond: 0 });
       },
     });
     return { path: destination, bytes: got.bytes, sha256: got.sha256 };
@@ -135,43 +139,24 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
       log.info({ format: describeFormat(source.format, source.gzip) }, 'staging instruments');
       const started = Date.now();
       const resumedAt = committed.recordsRead;
-      let rows: StagedRow[] = [];
-      let invalid: InvalidInstrument[] = [];
-      let read = committed.recordsRead;
-
-      const flush = async () => {
-        const next = { recordsRead: read, stagedRows: committed.stagedRows + rows.length, invalid: committed.invalid + invalid.length, batches: committed.batches + 1 };
-        await store.writeStagingBatch(runId, rows, invalid, committed, next);
-        committed = next;
-        rows = [];
-        invalid = [];
-        const progress: SyncProgress = {
-          bytes: source.bytesRead(), totalBytes: input.bytes, records: read, invalid: committed.invalid,
-          recordsPerSecond: Math.round((read - resumedAt) / Math.max((Date.now() - started) / 1000, 0.001)),
-        };
-        ctx.heartbeat(progress);
-        if (ctx.cancellationSignal.aborted) throw new CancelledFailure('instrument sync cancelled');
-        await deps.notifyProgress?.(workflowId, progress).catch((err: Error) => log.debug({ err: err.message }, 'progress signal not delivered'));
-      };
-
       try {
-        for await (const rec of source.records) {
-          if (rec.rowNumber <= committed.recordsRead) continue;
-          read = rec.rowNumber;
-          if ('unparsable' in rec) {
-            invalid.push({ rowNumber: rec.rowNumber, instrumentKey: null, rawText: rec.rawText, errors: [rec.unparsable] });
-          } else {
-            const result = validateRecord(rec.raw, rec.rowNumber);
-            if (result.ok) rows.push({ rowNumber: rec.rowNumber, valid: true, instrument: result.instrument });
-            else {
-              invalid.push(result.invalid);
-              // Still in today's file: kept from deactivation, its bad values not written.
-              if (result.invalid.instrumentKey) rows.push({ rowNumber: rec.rowNumber, valid: false, instrumentKey: result.invalid.instrumentKey });
-            }
-          }
-          if (read - committed.recordsRead >= deps.config.batchSize) await flush();
-        }
-        if (read > committed.recordsRead || committed.batches === 0) await flush();
+        committed = await stageRecords(source.records, {
+          from: committed,
+          batchSize: deps.config.batchSize,
+          port: {
+            storedVersions: (keys) => store.storedVersions(keys),
+            writeBatch: (rows, invalid, expected, next) => store.writeStagingBatch(runId, rows, invalid, expected, next),
+          },
+          onCommitted: async (cp) => {
+            const progress: SyncProgress = {
+              bytes: source.bytesRead(), totalBytes: input.bytes, records: cp.recordsRead, invalid: cp.invalid,
+              recordsPerSecond: Math.round((cp.recordsRead - resumedAt) / Math.max((Date.now() - started) / 1000, 0.001)),
+            };
+            ctx.heartbeat(progress);
+            if (ctx.cancellationSignal.aborted) throw new CancelledFailure('instrument sync cancelled');
+            notify(workflowId, progress);
+          },
+        });
       } catch (err) {
         throw asFailure(err);
       } finally {

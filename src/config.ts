@@ -1,6 +1,9 @@
 // Every environment variable refdata reads: parsed, validated and documented in one place.
 import path from 'node:path';
 import { z } from 'zod';
+import type { ChannelType } from './channels/types';
+import type { DistributionConfig } from './distribution/types';
+import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -24,6 +27,7 @@ const schema = z.object({
   REFDATA_DROPOFF_DIR: z.string().min(1).default('./dropoff'),
   REFDATA_API_HOST: z.string().min(1).default('127.0.0.1'),
   REFDATA_API_PORT: int(0).max(65535).default(3000),
+  REFDATA_PLAN_MAX_BYTES: int(1024).default(50 * 1024 * 1024),
   REFDATA_TEMPORAL_PORT: int(1).max(65535).default(7233),
   REFDATA_TEMPORAL_UI_PORT: int(1).max(65535).default(8233),
   REFDATA_STABILITY_CHECKS: int(1).default(6),
@@ -42,6 +46,17 @@ const schema = z.object({
   REFDATA_WORKFLOW_BUNDLE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  LOG_DIR: z.string().min(1).optional(),
+  LOG_RETENTION_FILES: int(1).default(14),
+  LOG_ROTATE_SIZE: z.string().regex(/^\d+[kmg]?$/i, 'must be a size such as 50m, 500k or 1g').default('50m'),
+  LOG_ROTATE_FREQUENCY: z.enum(['daily', 'hourly']).default('daily'),
+  REFDATA_WORKER_METRICS_PORT: int(0).max(65535).default(0),
+  REFDATA_ALERT_INTERVAL_MS: int(1000).default(60_000),
+  REFDATA_ALERT_WINDOW_MINUTES: int(1).default(60),
+  REFDATA_ALERT_FILE_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  REFDATA_ALERT_MIN_FILES: int(1).default(5),
+  REFDATA_ALERT_OUTBOX_LAG_SECONDS: int(1).default(300),
+  REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES: int(1).default(60),
   INSTRUMENTS_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
   INSTRUMENTS_BEARER_TOKEN: z.string().min(1).optional(),
   INSTRUMENTS_HEADERS: z.string().transform(parseHeaders).optional(),
@@ -53,7 +68,44 @@ const schema = z.object({
   INSTRUMENTS_SYNC_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression, e.g. "0 6 * * *"').default('0 6 * * *'),
   INSTRUMENTS_SYNC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
   INSTRUMENTS_BATCH_SIZE: int(1).max(100_000).default(5000),
+  REFDATA_SECRETS_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes, e.g. `openssl rand -base64 32`').optional(),
+  REFDATA_ALLOW_PRIVATE_DESTINATIONS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  REFDATA_REPORT_ROOTS: z.string().optional(),
+  REFDATA_DELIVERY_RETRY: z.string().transform(parseRetryOverrides).optional(),
+  REFDATA_STREAM_POLL_MS: int(50).default(1000),
+  KAFKA_BROKERS: z.string().transform(parseBrokers).optional(),
+  KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('refdata'),
+  KAFKA_TOPIC_DELIVERED: kafkaTopic(true).default('reporting.{type}.delivered'),
+  KAFKA_TOPIC_REPORTS_GENERATED: kafkaTopic(false).default('reporting.reports.generated'),
+  KAFKA_CONSUMER_GROUP: z.string().min(1).default('refdata-reports'),
+  REFDATA_OUTBOX_POLL_MS: int(10).max(60_000).default(250),
+  REFDATA_OUTBOX_BATCH: int(1).max(1000).default(100),
+  REFDATA_OUTBOX_RETENTION_DAYS: int(0).default(7),
+  REFDATA_GRPC_PORT: int(0).max(65535).default(50051),
+  REFDATA_DISTRIBUTION_DIR: z.string().min(1).optional(),
+  REFDATA_DISTRIBUTION_BACKUP_DIR: z.string().min(1).optional(),
+  REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS: int(0).default(90),
+  REFDATA_DISTRIBUTION_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression, e.g. "0 1 * * *"').default('0 1 * * *'),
+  REFDATA_DISTRIBUTION_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
+  REFDATA_DISTRIBUTION_CATCHUP_HOURS: int(1).default(24),
+  REFDATA_DISTRIBUTION_DATE_LAG_DAYS: int(0).max(7).default(1),
 });
+
+/** A Kafka topic name ([A-Za-z0-9._-], ≤ 249); a template must contain `{type}`, replaced by the report type. */
+function kafkaTopic(template: boolean) {
+  const legal = z.string().regex(/^[A-Za-z0-9._{}-]{1,249}$/, 'must be a Kafka topic name: letters, digits, ".", "_", "-"');
+  return template ? legal.refine((t) => t.includes('{type}'), 'must contain {type}, e.g. reporting.{type}.delivered') : legal.refine((t) => !/[{}]/.test(t), 'must not contain { or }');
+}
+
+/** KAFKA_BROKERS: comma-separated host:port list. */
+function parseBrokers(text: string, ctx: z.RefinementCtx): string[] {
+  const brokers = text.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0 || !brokers.every((b) => /^[^\s:/]+:\d{1,5}$/.test(b) || /^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(b))) {
+    ctx.addIssue({ code: 'custom', message: 'must be a comma-separated list of host:port, e.g. kafka-1:9092,kafka-2:9092' });
+    return z.NEVER;
+  }
+  return brokers;
+}
 
 /** REFDATA_INVALID_ROWS_TABLES: a JSON object of table name → policy. */
 function parseTablePolicies(text: string, ctx: z.RefinementCtx): Record<string, 'reject-file' | 'quarantine'> {
@@ -101,6 +153,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_DROPOFF_DIR', default: './dropoff', description: 'Root of the drop-folder tree (created on start).' },
   { name: 'REFDATA_API_HOST', default: '127.0.0.1', description: 'Interface the API listens on (`0.0.0.0` in containers).' },
   { name: 'REFDATA_API_PORT', default: '3000', description: 'API port.' },
+  { name: 'REFDATA_PLAN_MAX_BYTES', default: '52428800', description: 'Largest file `POST /api/v1/plan` accepts as an upload (bigger files: plan them by path inside the drop folder).' },
   { name: 'REFDATA_TEMPORAL_PORT', default: '7233', description: 'gRPC port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_TEMPORAL_UI_PORT', default: '8233', description: 'Web UI port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_STABILITY_CHECKS', default: '6', description: 'Consecutive unchanged checks (size and mtime) before a file is processed.' },
@@ -119,6 +172,17 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_WORKFLOW_BUNDLE', default: '(unset: bundled at worker start)', description: 'A prebuilt workflow bundle (`refdata bundle --out FILE`), so a worker starts fast and small.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
   { name: 'LOG_FORMAT', default: 'auto', description: '`json`, `pretty`, or `auto` (pretty on a TTY, JSON otherwise).' },
+  { name: 'LOG_DIR', default: '(unset: stdout only)', description: 'Also write JSON logs to rotating files here, one set per command (`refdata-dev.*.log`, `refdata-worker.*.log`, …).' },
+  { name: 'LOG_RETENTION_FILES', default: '14', description: 'Rotated log files kept per command besides the active one; older ones are deleted.' },
+  { name: 'LOG_ROTATE_SIZE', default: '50m', description: 'A log file is rotated when it reaches this size (`k`, `m`, `g`).' },
+  { name: 'LOG_ROTATE_FREQUENCY', default: 'daily', description: 'A log file is also rotated at this interval: `daily` or `hourly`.' },
+  { name: 'REFDATA_WORKER_METRICS_PORT', default: '0 (off)', description: 'Port where `refdata worker` serves `/metrics` (refdata\'s and the Temporal SDK\'s) on `REFDATA_API_HOST`. Not needed with `refdata dev`: the API\'s `/metrics` has both.' },
+  { name: 'REFDATA_ALERT_INTERVAL_MS', default: '60000', description: 'How often the API evaluates alert thresholds.' },
+  { name: 'REFDATA_ALERT_WINDOW_MINUTES', default: '60', description: 'The file error rate is measured over files finished in this window.' },
+  { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
+  { name: 'REFDATA_ALERT_MIN_FILES', default: '5', description: 'The error-rate alert needs at least this many finished files in the window.' },
+  { name: 'REFDATA_ALERT_OUTBOX_LAG_SECONDS', default: '300', description: 'Alert when the oldest unpublished event in the outbox is older than this.' },
+  { name: 'REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES', default: '60', description: 'Alert on a delivery still not delivered this long after it was requested (or past its channel\'s retry deadline, if sooner).' },
   { name: 'INSTRUMENTS_URL', default: '(unset: the daily sync schedule is created paused)', description: 'The broker\'s instrument master (Upstox JSON / NDJSON, Kite CSV; gzip or not). `refdata sync --file PATH` syncs from a local file instead.' },
   { name: 'INSTRUMENTS_BEARER_TOKEN', default: '(unset)', description: 'Sent as `Authorization: Bearer …`, only to the origin of `INSTRUMENTS_URL`.' },
   { name: 'INSTRUMENTS_HEADERS', default: '(unset)', description: 'Extra request headers as a JSON object, e.g. `{"Api-Version":"2.0"}`; only sent to the origin of `INSTRUMENTS_URL`.' },
@@ -130,6 +194,27 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_SYNC_CRON', default: '0 6 * * *', description: 'When the daily instrument sync runs (cron, in `INSTRUMENTS_SYNC_TIMEZONE`).' },
   { name: 'INSTRUMENTS_SYNC_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `INSTRUMENTS_SYNC_CRON`.' },
   { name: 'INSTRUMENTS_BATCH_SIZE', default: '5000', description: 'Instruments per committed staging batch (one checkpoint each).' },
+  { name: 'REFDATA_SECRETS_KEY', default: '(unset: `npm start` generates one and keeps it in the state dir)', description: 'AES-256-GCM key (base64 of 32 bytes) sealing channel secrets in `dist.delivery_channels`; the same everywhere the API and workers run.' },
+  { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations resolve to loopback/private/link-local addresses (tests, closed networks).' },
+  { name: 'REFDATA_REPORT_ROOTS', default: '<state dir>/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
+  { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
+  { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
+  { name: 'KAFKA_BROKERS', default: '(unset: the in-process event bus)', description: 'Kafka bootstrap brokers, `host:port,host:port`. Events go through the outbox either way (docs/events.md).' },
+  { name: 'KAFKA_CLIENT_ID', default: 'refdata', description: 'Kafka client id of the relay\'s producer and the report consumer.' },
+  { name: 'KAFKA_TOPIC_DELIVERED', default: 'reporting.{type}.delivered', description: 'Topic of `report_distributed` events; `{type}` becomes the report type, e.g. `reporting.performance.delivered`.' },
+  { name: 'KAFKA_TOPIC_REPORTS_GENERATED', default: 'reporting.reports.generated', description: 'Topic of upstream report events that start deliveries.' },
+  { name: 'KAFKA_CONSUMER_GROUP', default: 'refdata-reports', description: 'Consumer group of the `KAFKA_TOPIC_REPORTS_GENERATED` consumer.' },
+  { name: 'REFDATA_OUTBOX_POLL_MS', default: '250', description: 'How often the event relay looks for unpublished events when idle (events published in-process wake it at once).' },
+  { name: 'REFDATA_OUTBOX_BATCH', default: '100', description: 'Events the relay claims and publishes at a time.' },
+  { name: 'REFDATA_OUTBOX_RETENTION_DAYS', default: '7', description: 'Published events older than this are deleted from `dist.outbox`.' },
+  { name: 'REFDATA_GRPC_PORT', default: '50051', description: 'Port of the gRPC `ReportingStream` service (on `REFDATA_API_HOST`); 0 disables it.' },
+  { name: 'REFDATA_DISTRIBUTION_DIR', default: '<state dir>/distribution', description: 'Where the nightly and intraday files are written, one folder per business date (`<dir>/YYYYMMDD/`); the workers and the API must see the same path.' },
+  { name: 'REFDATA_DISTRIBUTION_BACKUP_DIR', default: '<state dir>/distribution-backup', description: 'Where every generated file is copied after its run (`<dir>/YYYYMMDD/`).' },
+  { name: 'REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS', default: '90', description: 'Backup folders older than this many days before a run\'s business date are removed by that run; 0 keeps them all.' },
+  { name: 'REFDATA_DISTRIBUTION_CRON', default: '0 1 * * *', description: 'When the nightly distribution runs (cron, in `REFDATA_DISTRIBUTION_TIMEZONE`).' },
+  { name: 'REFDATA_DISTRIBUTION_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `REFDATA_DISTRIBUTION_CRON`, of business dates and of intraday suffixes.' },
+  { name: 'REFDATA_DISTRIBUTION_CATCHUP_HOURS', default: '24', description: 'A nightly run missed while Temporal or the workers were down still runs if they return within this many hours.' },
+  { name: 'REFDATA_DISTRIBUTION_DATE_LAG_DAYS', default: '1', description: 'The nightly run\'s business date is its scheduled local date minus this many days (01:00 sends the day that ended).' },
 ];
 
 export type DatabaseKind = 'postgres' | 'mssql' | 'embedded';
@@ -146,13 +231,41 @@ export interface InstrumentsConfig {
   batchSize: number;
 }
 
+/** Events: Kafka when brokers are set (else the in-process bus), topic names, the outbox relay. */
+export interface EventsConfig {
+  kafka: { brokers: string[]; clientId: string } | null;
+  topics: { deliveredTemplate: string; reportsGenerated: string };
+  consumerGroup: string;
+  outbox: { pollMs: number; batchSize: number; retentionDays: number };
+}
+
+/** Logging: level and format, and rotating files when `dir` is set. */
+export interface LogConfig {
+  level: string;
+  format: 'auto' | 'json' | 'pretty';
+  dir?: string;
+  retentionFiles: number;
+  rotateSize: string;
+  rotateFrequency: 'daily' | 'hourly';
+}
+
+/** Alert thresholds evaluated by the API process (src/metrics/thresholds.ts). */
+export interface AlertConfig {
+  intervalMs: number;
+  windowMinutes: number;
+  fileErrorRate: number;
+  minFiles: number;
+  outboxLagSeconds: number;
+  deliveryDeadlineMinutes: number;
+}
+
 export interface Config {
   databaseUrl?: string;
   databaseKind: DatabaseKind;
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   invalidRows: {
@@ -164,8 +277,25 @@ export interface Config {
   retention: { bkpDays: number; archiveDays: number; cleanupCron: string };
   workflowBundle?: string;
   toolsDir?: string;
-  log: { level: string; format: 'auto' | 'json' | 'pretty' };
+  log: LogConfig;
+  /** A worker's own /metrics endpoint (0 = none), on the API's interface. */
+  metrics: { workerPort: number; workerHost: string };
+  alerts: AlertConfig;
   instruments: InstrumentsConfig;
+  events: EventsConfig;
+  grpc: { port: number };
+  reporting: ReportingConfig;
+  distribution: DistributionConfig;
+}
+
+/** Report deliveries: secrets, destinations, where report files may come from, retry policies, the stream. */
+export interface ReportingConfig {
+  /** Base64 of 32 bytes; unset means the process finds or makes one (src/reporting/secrets-key.ts). */
+  secretsKey?: string;
+  allowPrivateDestinations: boolean;
+  reportRoots: string[];
+  retry: Record<ChannelType, DeliveryRetryPolicy>;
+  streamPollMs: number;
 }
 
 /** A configuration problem: names every invalid variable and why. */
@@ -202,7 +332,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,
@@ -218,7 +348,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     retention: { bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON },
     workflowBundle: e.REFDATA_WORKFLOW_BUNDLE,
     toolsDir: e.REFDATA_TOOLS_DIR,
-    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT },
+    log: {
+      level: e.LOG_LEVEL,
+      format: e.LOG_FORMAT,
+      dir: e.LOG_DIR ? path.resolve(e.LOG_DIR) : undefined,
+      retentionFiles: e.LOG_RETENTION_FILES,
+      rotateSize: e.LOG_ROTATE_SIZE.toLowerCase(),
+      rotateFrequency: e.LOG_ROTATE_FREQUENCY,
+    },
+    metrics: { workerPort: e.REFDATA_WORKER_METRICS_PORT, workerHost: e.REFDATA_API_HOST },
+    alerts: {
+      intervalMs: e.REFDATA_ALERT_INTERVAL_MS,
+      windowMinutes: e.REFDATA_ALERT_WINDOW_MINUTES,
+      fileErrorRate: e.REFDATA_ALERT_FILE_ERROR_RATE,
+      minFiles: e.REFDATA_ALERT_MIN_FILES,
+      outboxLagSeconds: e.REFDATA_ALERT_OUTBOX_LAG_SECONDS,
+      deliveryDeadlineMinutes: e.REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES,
+    },
     instruments: {
       url: e.INSTRUMENTS_URL,
       bearerToken: e.INSTRUMENTS_BEARER_TOKEN,
@@ -232,6 +378,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       schedule: { cron: e.INSTRUMENTS_SYNC_CRON, timeZone: e.INSTRUMENTS_SYNC_TIMEZONE },
       batchSize: e.INSTRUMENTS_BATCH_SIZE,
+    },
+    events: {
+      kafka: e.KAFKA_BROKERS ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : null,
+      topics: { deliveredTemplate: e.KAFKA_TOPIC_DELIVERED, reportsGenerated: e.KAFKA_TOPIC_REPORTS_GENERATED },
+      consumerGroup: e.KAFKA_CONSUMER_GROUP,
+      outbox: { pollMs: e.REFDATA_OUTBOX_POLL_MS, batchSize: e.REFDATA_OUTBOX_BATCH, retentionDays: e.REFDATA_OUTBOX_RETENTION_DAYS },
+    },
+    grpc: { port: e.REFDATA_GRPC_PORT },
+    distribution: {
+      dir: path.resolve(e.REFDATA_DISTRIBUTION_DIR ?? path.join(e.REFDATA_STATE_DIR, 'distribution')),
+      backupDir: path.resolve(e.REFDATA_DISTRIBUTION_BACKUP_DIR ?? path.join(e.REFDATA_STATE_DIR, 'distribution-backup')),
+      backupRetentionDays: e.REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS,
+      schedule: { cron: e.REFDATA_DISTRIBUTION_CRON, timeZone: e.REFDATA_DISTRIBUTION_TIMEZONE, catchupWindowMs: e.REFDATA_DISTRIBUTION_CATCHUP_HOURS * 3600_000 },
+      businessDateLagDays: e.REFDATA_DISTRIBUTION_DATE_LAG_DAYS,
+    },
+    reporting: {
+      secretsKey: e.REFDATA_SECRETS_KEY,
+      allowPrivateDestinations: e.REFDATA_ALLOW_PRIVATE_DESTINATIONS,
+      reportRoots: (e.REFDATA_REPORT_ROOTS ? e.REFDATA_REPORT_ROOTS.split(path.delimiter).filter(Boolean) : [path.join(e.REFDATA_STATE_DIR, 'reports')]).map((d) => path.resolve(d)),
+      retry: resolveRetryPolicies(e.REFDATA_DELIVERY_RETRY),
+      streamPollMs: e.REFDATA_STREAM_POLL_MS,
     },
   };
 }

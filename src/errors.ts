@@ -8,6 +8,15 @@ export const failureTypes = [
   'UnsafePath',
   'Cancelled',
   'Internal',
+  'SourceForbidden',
+  'SourceNotFound',
+  'CorruptSource',
+  'GuardTripped',
+  // Deliveries: the run's final failure, and why an attempt could not even be made.
+  'DeliveryFailed',
+  'InvalidSubscription',
+  'SubscriptionCancelled',
+  'ChannelDisabled',
 ] as const;
 
 export type FailureType = (typeof failureTypes)[number];

@@ -7,6 +7,8 @@ export const taskQueues = {
   sync: 'sync',
   distribution: 'distribution',
   delivery: 'delivery',
+  /** Priority 1 deliveries: polled by a Worker of its own, so they never wait behind bulk deliveries. */
+  deliveryPriority: 'delivery-priority',
 } as const;
 
 /** Custom search attributes registered on the dev server and set by workflows. */
@@ -18,6 +20,7 @@ export const searchAttributeTypes = {
   Channel: 'Keyword',
   ReportType: 'Keyword',
   BusinessDate: 'Keyword',
+  SyncTrigger: 'Keyword',
 } as const;
 
 export type SearchAttributeName = keyof typeof searchAttributeTypes;
@@ -32,6 +35,31 @@ export function fileWorkflowId(relativePath: string): string {
   return `file:${relativePath.split('\\').join('/')}`;
 }
 
+/**
+ * The instrument sync's one workflow id: one running execution per id is the "one sync at a time" lock, for
+ * manual, API and scheduled runs alike (scheduled runs start it from a small workflow, as a Schedule appends a
+ * timestamp to the ids it starts).
+ */
+export const instrumentSyncWorkflowId = 'instrument-sync';
+
+/** Ids of the Temporal Schedules refdata creates or updates (`refdata schedules apply`). */
+export const scheduleIds = {
+  instrumentSync: 'instrument-sync-daily',
+} as const;
+
+/** Base id of the runs a schedule starts (the server appends the scheduled time). */
+export const scheduledInstrumentSyncWorkflowId = 'instrument-sync-scheduled';
+
+/** One workflow id per delivery; a replay is a new run of the same id. */
+export function deliveryWorkflowId(deliveryId: string): string {
+  return `delivery:${deliveryId}`;
+}
+
+/** Priority 1 goes to its own queue; everything else shares `delivery`. */
+export function deliveryTaskQueue(priority: number): string {
+  return priority <= 1 ? taskQueues.deliveryPriority : taskQueues.delivery;
+}
+
 /** Typed keys for workflows and clients. */
 export const searchAttributes = {
   FilePath: defineSearchAttributeKey('FilePath', SearchAttributeType.KEYWORD),
@@ -41,4 +69,5 @@ export const searchAttributes = {
   Channel: defineSearchAttributeKey('Channel', SearchAttributeType.KEYWORD),
   ReportType: defineSearchAttributeKey('ReportType', SearchAttributeType.KEYWORD),
   BusinessDate: defineSearchAttributeKey('BusinessDate', SearchAttributeType.KEYWORD),
+  SyncTrigger: defineSearchAttributeKey('SyncTrigger', SearchAttributeType.KEYWORD),
 };

@@ -15,7 +15,7 @@ export function temporalAddressOf(config: Config): string {
 
 export function baseServices(): { config: Config; log: Logger } {
   const config = loadConfig();
-  return { config, log: createLogger({ level: config.log.level, format: config.log.format }) };
+  return { config, log: createLogger(config.log) };
 }
 
 /** PGlite is one process's database: a second process opening the same files would corrupt them. */

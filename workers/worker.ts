@@ -13,7 +13,12 @@ import { createCleanupActivities } from '../activities/cleanup';
 import { ingestProgressSignal } from '../workflows/file-lifecycle';
 import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
+import { createDeliveryActivities } from '../activities/delivery';
+import { deliveryActivityDeps, type DeliveryWiring } from '../src/reporting/delivery-wiring';
+import type { EventPublisher } from '../src/events/types';
 import { loadConfig } from '../src/config';
+import { coreTelemetryOptions, serveMetrics, useCoreMetrics } from '../src/metrics/exposition';
+import { processNotifier, type Notifier } from '../src/notify/notifier';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -23,10 +28,19 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events'>>;
+  /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
+  notifier?: Notifier;
+  /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
+  queues?: string[];
   /** A prebuilt workflow bundle (tests share one); bundled from source otherwise. */
   workflowBundlePath?: string;
+  /** Report deliveries: event publisher, in-process status feed, secrets key (src/reporting/delivery-wiring.ts). */
+  delivery?: DeliveryWiring;
 }
+
+/** Delivered events go nowhere unless a publisher is passed in `delivery.events`; the events module passes its outbox publisher. */
+const discardEvents: EventPublisher = { publish: async () => undefined };
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
@@ -34,9 +48,9 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client'>) {
+export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client' | 'notifier' | 'delivery'>) {
   return {
-    ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir }),
+    ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier() }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
     ...createCleanupActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, retention: deps.config.retention ?? { archiveDays: 30, bkpDays: 30 } }),
     ...createIngestActivities({
@@ -58,39 +72,50 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
         await deps.client.workflow.getHandle(workflowId).signal(syncProgressSignal, progress);
       },
     }),
+    ...createDeliveryActivities(deliveryActivityDeps(deps, deps.delivery ?? {}, discardEvents)),
   };
 }
 
-let runtimeInstalled = false;
+let runtimeInstalled: Promise<void> | null = null;
 
-/** The SDK logs bundling and state changes at INFO to the console; keep its console output to warnings. */
-function installRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // Already installed (tests create several workers in one process).
-  }
+/**
+ * The SDK logs bundling and state changes at INFO to the console; keep its console output to warnings. Its
+ * metrics go to a private Prometheus endpoint that /metrics merges (src/metrics/exposition.ts).
+ */
+function installRuntime(): Promise<void> {
+  runtimeInstalled ??= coreTelemetryOptions().then(({ telemetryOptions, url }) => {
+    try {
+      Runtime.install({ logger: new DefaultLogger('WARN'), telemetryOptions });
+      useCoreMetrics(url);
+    } catch {
+      // Already installed (tests create several workers in one process).
+    }
+  });
+  return runtimeInstalled;
 }
 
 export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
-  installRuntime();
+  await installRuntime();
   const connection = await NativeConnection.connect({ address: deps.address });
+  const metrics = deps.config.metrics?.workerPort ? await serveMetrics({ host: deps.config.metrics.workerHost, port: deps.config.metrics.workerPort }) : null;
   // Bundle once, then one Worker per task queue: each queue is polled on its own, so bulk work on one
   // (a big file) never starves another (a delivery).
   const workflowBundle = deps.workflowBundlePath
     ? { codePath: deps.workflowBundlePath }
     : await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new DefaultLogger('WARN') });
   const activities = buildActivities(deps);
-  const queues = Object.values(taskQueues);
+  const all: string[] = Object.values(taskQueues);
+  const unknown = (deps.queues ?? []).filter((q) => !all.includes(q));
+  if (unknown.length) throw new Error(`unknown task queue(s) ${unknown.join(', ')}; known: ${all.join(', ')}`);
+  // Each Worker costs ~60 MB (its workflow thread and V8 context): a process can serve a subset of the queues.
+  const queues = deps.queues?.length ? deps.queues : all;
   const workers = await Promise.all(
     queues.map((taskQueue) => Worker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities })),
   );
   const done = Promise.all(workers.map((w) => w.run())).then(
     () => undefined,
-  ).finally(() => connection.close());
-  deps.log.info({ taskQueues: queues }, 'worker running');
+  ).finally(() => Promise.all([connection.close(), metrics?.close()]));
+  deps.log.info({ taskQueues: queues, metrics: metrics?.url }, 'worker running');
   return {
     done,
     async shutdown() {

@@ -2,3 +2,4 @@
 export * from './file-lifecycle';
 export * from './instrument-sync';
 export * from './cleanup';
+export * from './delivery';

@@ -1,6 +1,9 @@
-// API keys: admin routes take the key as `Authorization: Bearer …`; compared in constant time.
+// API keys: admin routes take the key as `Authorization: Bearer …`; compared in constant time. Stored keys carry a role.
 import crypto from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DistributionStore } from '../db/distribution';
+import { resolveCaller } from '../reporting/api-keys';
+import type { ApiRole, Caller } from '../reporting/types';
 
 export function bearerToken(req: FastifyRequest): string | null {
   const h = req.headers.authorization;
@@ -29,4 +32,40 @@ export function requireAdmin(adminKey: string | undefined) {
 
 export function generateKey(): string {
   return `rdk_${crypto.randomBytes(24).toString('base64url')}`;
+}
+
+/** Who a request's key belongs to, set by requireRole for the handlers after it. */
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
+export interface RoleAuth {
+  /** The bootstrap REFDATA_ADMIN_KEY: always an admin, even before any key is stored. */
+  adminKey?: string;
+  keys: Pick<DistributionStore, 'findApiKeyByHash'>;
+}
+
+/**
+ * A preHandler that resolves the bearer key (bootstrap admin key, or a stored key by its SHA-256) to a role and,
+ * for subscriber keys, a subscriber id; lets `roles` through and sets `req.caller`.
+ */
+export function requireRole(auth: RoleAuth, roles: readonly ApiRole[]) {
+  return async (req: FastifyRequest, reply: FastifyReply) => {
+    const token = bearerToken(req);
+    if (!token) return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'send an API key as Authorization: Bearer <key>' } });
+    const caller = await resolveCaller(auth.keys, auth.adminKey, token);
+    if (!caller) return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'unknown or revoked API key' } });
+    if (!roles.includes(caller.role)) {
+      return reply.code(403).send({ error: { code: 'FORBIDDEN', message: `a ${caller.role} key may not do that (needs ${roles.join(' or ')})` } });
+    }
+    req.caller = caller;
+  };
+}
+
+/** The caller requireRole set; a route without it is a programming error, not a client's. */
+export function callerOf(req: FastifyRequest): Caller {
+  if (!req.caller) throw new Error(`route ${req.routeOptions.url ?? req.url} has no requireRole preHandler`);
+  return req.caller;
 }

@@ -5,6 +5,8 @@ import type { Database } from '../db/types';
 import { ErrorBody } from './schemas';
 import { requireAdmin } from './auth';
 import { LoadNotFound, revertLoad, toLoadView } from '../loads';
+import type { Notifier } from '../notify/notifier';
+import { announceLoadReverted } from '../notify/events';
 
 const Load = Type.Object({
   loadId: Type.String(), table: Type.String(), mode: Type.String(), status: Type.String(), filePath: Type.String(),
@@ -12,7 +14,7 @@ const Load = Type.Object({
   backup: Type.Union([Type.String(), Type.Null()]), startedAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]),
 });
 
-export const loadsPlugin = (deps: { db: Database; adminKey?: string }): FastifyPluginAsync => async (app) => {
+export const loadsPlugin = (deps: { db: Database; adminKey?: string; notifier?: Notifier }): FastifyPluginAsync => async (app) => {
   app.get('/api/v1/loads', {
     schema: {
       tags: ['loads'],
@@ -41,7 +43,9 @@ export const loadsPlugin = (deps: { db: Database; adminKey?: string }): FastifyP
   }, async (req, reply) => {
     const { loadId } = req.params as { loadId: string };
     try {
-      return await revertLoad(deps.db, loadId);
+      const reverted = await revertLoad(deps.db, loadId);
+      announceLoadReverted(req.log, deps.notifier, reverted);
+      return reverted;
     } catch (err) {
       if (err instanceof LoadNotFound) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: err.message } });
       return reply.code(409).send({ error: { code: 'CANNOT_REVERT', message: (err as Error).message } });

@@ -2,12 +2,21 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import { healthPlugin } from './health';
 import { filesPlugin } from './files';
+import { instrumentsPlugin } from './instruments';
 import { loadsPlugin } from './loads';
+import { tablesPlugin } from './tables';
+import { planPlugin } from './plan';
+import { errorsPlugin } from './errors';
+import { dashboardPlugin, defaultOperationsOptions, type OperationsOptions } from './dashboard';
+import { eventsPlugin } from './events';
+import { metricsPlugin } from './metrics';
+import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 
 export interface ApiDeps {
@@ -16,6 +25,10 @@ export interface ApiDeps {
   log: Logger;
   dropRoot: string;
   adminKey?: string;
+  /** Largest upload POST /api/v1/plan accepts (REFDATA_PLAN_MAX_BYTES); its documented default when absent. */
+  planMaxBytes?: number;
+  /** Dashboard links, alert thresholds, notifier (src/api/dashboard.ts); documented defaults when absent. */
+  operations?: OperationsOptions;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -28,6 +41,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Once, at the root: every WebSocket route (events, reporting) shares the one upgrade handler.
+  await app.register(websocket);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
@@ -39,6 +54,15 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
-  await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey }));
+  await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
+  await app.register(tablesPlugin({ db: deps.db }));
+  await app.register(planPlugin({ db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
+  await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
+  const operations = deps.operations ?? defaultOperationsOptions();
+  const notifier = operations.notifier ?? processNotifier();
+  await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
+  await app.register(dashboardPlugin({ adminKey: deps.adminKey, namespace: deps.client.options.namespace, operations }));
+  await app.register(eventsPlugin({ adminKey: deps.adminKey, notifier }));
+  await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
   return app;
 }

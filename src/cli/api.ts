@@ -9,7 +9,7 @@ export function apiCommand(): Command {
     const { config, log } = baseServices();
     const db = await openDb(config, log);
     const { connection, client } = await openTemporal(config);
-    const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: config.api.adminKey });
+    const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: config.api.adminKey, planMaxBytes: config.api.planMaxBytes });
     await app.listen({ host: config.api.host, port: config.api.port });
     log.info(`API on http://${config.api.host}:${config.api.port} (docs at /docs)`);
     await onShutdown(log, [['api', () => app.close()], ['temporal', () => connection.close()], ['database', () => db.close()]]);

@@ -8,6 +8,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { devServerSearchAttributeArgs } from '../ids';
 import { startWorker } from '../../workers/worker';
 import { buildApi } from '../api/server';
+import { applySchedules, scheduleSpecs } from '../temporal/schedules';
 import { startWatcher } from '../watcher';
 import { onShutdown } from './shutdown';
 
@@ -34,7 +35,8 @@ export function devCommand(): Command {
       const { connection, client, address } = await openTemporal(config);
       const admin = ensureAdminKey(config);
       const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle });
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key });
+      for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes });
       await app.listen({ host: config.api.host, port: config.api.port });
       const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });
 

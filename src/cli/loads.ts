@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { baseServices, openDb } from '../runtime';
 import { revertLoad, toLoadView } from '../loads';
+import { announceLoadReverted } from '../notify/events';
 
 export function loadsCommand(): Command {
   const cmd = new Command('loads').description('load history and undo');
@@ -31,6 +32,7 @@ export function loadsCommand(): Command {
       const db = await openDb(config, log);
       try {
         const l = await revertLoad(db, loadId);
+        announceLoadReverted(log, undefined, l);
         process.stdout.write(`reverted ${l.loadId}: ${l.mode === 'fullload' ? `${l.table} holds the previous contents again` : `${l.rows} rows deleted from ${l.table}`}\n`);
       } finally {
         await db.close();

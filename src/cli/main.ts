@@ -11,12 +11,17 @@ import { configCommand } from './config';
 import { bundleCommand } from './bundle';
 import { loadsCommand } from './loads';
 import { loadCommand } from './load';
+import { syncCommand } from './sync';
+import { schedulesCommand } from './schedules';
+import { tablesCommand } from './tables';
+import { errorsCommand } from './errors';
+import { doctorCommand } from './doctor';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand()]) {
   program.addCommand(cmd);
 }
 

@@ -2,7 +2,7 @@
 // Intentions only; each dialect owns its SQL. Timestamps come from the database clock.
 import type { TableRef } from './types';
 import type {
-  GuardInput, GuardResult, InstrumentSyncReport, InvalidInstrument, SourceFormat, StagedRow, SyncRunStatus, SyncTrigger,
+  GuardInput, GuardResult, InstrumentSyncReport, InvalidInstrument, SourceFormat, StagedRow, StoredVersion, SyncRunStatus, SyncTrigger,
 } from '../instruments/types';
 
 /** `source` of the rows the sync writes to ref.invalid_records (source_ref is the run id). */
@@ -77,6 +77,8 @@ export interface InstrumentStats {
 export interface InstrumentStore {
   /** Creates the run's report row (status running); an existing run id returns its row unchanged. */
   beginSyncRun(start: SyncRunStart): Promise<InstrumentSyncReport>;
+  /** Stored row hash and activity of these keys, for telling unchanged records during staging (absent = new). */
+  storedVersions(keys: string[]): Promise<Map<string, StoredVersion>>;
   /** What was downloaded: format, size and SHA-256 of the file. */
   recordSource(runId: string, info: { format: SourceFormat; fileBytes: number; fileSha256: string }): Promise<void>;
   /**

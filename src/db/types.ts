@@ -3,6 +3,9 @@
 import type { InstrumentStore } from './instruments';
 import type { DistributionStore } from './distribution';
 import type { OutboxStore } from './outbox';
+import type { CatalogStore } from './catalog';
+import type { FailureStore } from './failures';
+import type { DistributionRunStore } from './distribution-runs';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -140,6 +143,8 @@ export interface Database {
   /** Applies pending migrations, each in its own transaction; refuses a schema newer than the code. */
   migrate(): Promise<MigrationStatus[]>;
   migrationStatus(): Promise<MigrationStatus[]>;
+  /** Applies the down files of every applied migration above `version`, newest first, each in its own transaction. */
+  migrateDown(version: number): Promise<MigrationStatus[]>;
   /** Cheap round trip for health checks. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -207,4 +212,13 @@ export interface Database {
 
   /** Events waiting for the relay, and upstream events already handled (src/db/outbox.ts). */
   readonly outbox: OutboxStore;
+
+  /** Loaded tables with row counts, columns, last load and config row (src/db/catalog.ts). */
+  readonly catalog: CatalogStore;
+
+  /** Failure categories of files in error/, for error analysis (src/db/failures.ts). */
+  readonly failures: FailureStore;
+
+  /** Nightly and intraday distribution runs, their watermarks and exports (src/db/distribution-runs.ts). */
+  readonly distributionRuns: DistributionRunStore;
 }

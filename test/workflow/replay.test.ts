@@ -21,6 +21,8 @@ describe('workflow replay', () => {
 
   it('has at least one saved history per workflow', () => {
     expect(files.some((f) => f.startsWith('file-lifecycle-'))).toBe(true);
+    expect(files.some((f) => f.startsWith('instrument-sync-') && !f.startsWith('instrument-sync-scheduled'))).toBe(true);
+    expect(files.some((f) => f.startsWith('instrument-sync-scheduled'))).toBe(true);
   });
 
   for (const file of files) {

@@ -8,7 +8,7 @@ export type Row = Record<string, unknown>;
 /** Longest nvarchar that is not max; sized params keep plans comparable with the nvarchar(n) columns. */
 const NVARCHAR_LIMIT = 4000;
 
-function sqlTypeOf(p: Param): sql.ISqlType {
+export function sqlTypeOf(p: Param): sql.ISqlType {
   const t: ParamType = p.type;
   switch (t) {
     case 'nvarchar':

@@ -7,6 +7,13 @@ import { rowsOf, run, withTransaction } from './client';
 import * as loads from './loads';
 import { assertSchemaKnown, migrate, migrationStatus } from './migrations';
 import { trackingFromRow } from './rows';
+import { createMssqlInstrumentStore } from './instruments';
+import { createMssqlDistributionStore } from './distribution';
+import { createMssqlOutboxStore } from './outbox';
+import { createMssqlCatalogStore } from './catalog-store';
+import { createMssqlFailureStore } from './failures';
+import { createMssqlDistributionRunStore } from './distribution-runs';
+import { migrateDownMssql } from './migrate-down';
 import {
   countRowsSql, deleteTrackingSql, dropTableIfExistsSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
   upsertTrackingSql,
@@ -50,8 +57,18 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
 
   return {
     kind: 'mssql',
+    instruments: createMssqlInstrumentStore(pool),
+    distribution: createMssqlDistributionStore(pool),
+    outbox: createMssqlOutboxStore(pool),
+    catalog: createMssqlCatalogStore(pool),
+    failures: createMssqlFailureStore(pool),
+    distributionRuns: createMssqlDistributionRunStore(pool),
     migrate: () => migrate(pool, migrationsDir),
     migrationStatus: () => migrationStatus(pool, migrationsDir),
+    async migrateDown(version) {
+      await migrateDownMssql(pool, migrationsDir, version);
+      return migrationStatus(pool, migrationsDir);
+    },
     async ping() {
       await run(pool, 'SELECT 1 AS ok');
     },

@@ -9,6 +9,11 @@ export interface PgSession {
   copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * Runs `COPY … TO STDOUT`, handing its output to `sink` as it arrives (constant memory); returns the rows copied.
+   * node-postgres only: PGlite has no streaming COPY, and callers read with a cursor instead.
+   */
+  copyOut?(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number>;
 }
 
 export interface PgExecutor extends PgSession {

@@ -13,6 +13,10 @@ import { trackingFromRow, trackingColumns } from './rows';
 import { createPostgresInstrumentStore } from './instruments';
 import { createPostgresDistributionStore } from './distribution';
 import { createPostgresOutboxStore } from './outbox';
+import { createPostgresCatalogStore } from './catalog';
+import { createPostgresFailureStore } from './failures';
+import { createPostgresDistributionRunStore } from './distribution-runs';
+import { migrateDownPostgres } from './migrate-down';
 
 const MIGRATION_LOCK = 7233001;
 
@@ -58,6 +62,9 @@ export function createPostgresDatabase(
     instruments: createPostgresInstrumentStore(exec, kind),
     distribution: createPostgresDistributionStore(exec),
     outbox: createPostgresOutboxStore(exec),
+    catalog: createPostgresCatalogStore(exec),
+    failures: createPostgresFailureStore(exec),
+    distributionRuns: createPostgresDistributionRunStore(exec, kind),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);
@@ -73,6 +80,10 @@ export function createPostgresDatabase(
       return status();
     },
     migrationStatus: status,
+    async migrateDown(version) {
+      await migrateDownPostgres(exec, kind, migrationsDir, version);
+      return status();
+    },
     async ping() {
       await exec.query('SELECT 1');
     },

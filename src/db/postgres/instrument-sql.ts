@@ -10,19 +10,21 @@ export const INSTRUMENT_COLUMNS = [
   'segment', 'exchange', 'instrument_type', 'name', 'trading_symbol', 'isin', 'expiry', 'strike_price', 'lot_size', 'tick_size',
   'freeze_quantity', 'underlying_key', 'option_type', 'weekly',
 ] as const;
-const STAGING_COLUMNS = ['row_number', 'instrument_key', 'is_valid', 'category', 'row_hash', ...INSTRUMENT_COLUMNS, 'source_record'];
+const STAGING_COLUMNS = ['row_number', 'instrument_key', 'is_valid', 'has_data', 'category', 'row_hash', ...INSTRUMENT_COLUMNS, 'source_record'];
 
 /**
  * Unlogged: staging is rebuilt from the downloaded file if a database crash empties it (openStaging checks), so
- * it need not pay for WAL. No indexes: every query over it is one hash join or aggregate.
+ * it need not pay for WAL. No indexes: every query over it is one hash join or aggregate. `has_data` is false for
+ * rows staged by key only (unchanged instruments, keys of invalid records); source_record is jsonb so the JSON
+ * is parsed while batches stream in, not inside the apply transaction.
  */
 export function createStagingSql(t: TableRef): string {
   return `CREATE UNLOGGED TABLE IF NOT EXISTS ${qualified(t)} (
-  row_number bigint NOT NULL, instrument_key varchar(255) NOT NULL, is_valid boolean NOT NULL, category varchar(10),
+  row_number bigint NOT NULL, instrument_key varchar(255) NOT NULL, is_valid boolean NOT NULL, has_data boolean NOT NULL, category varchar(10),
   row_hash char(64), segment varchar(50), exchange varchar(50), instrument_type varchar(50), name varchar(500),
   trading_symbol varchar(255), isin varchar(50), expiry date, strike_price numeric(20,6), lot_size numeric(20,6),
   tick_size numeric(20,6), freeze_quantity numeric(20,6), underlying_key varchar(255), option_type varchar(10), weekly boolean,
-  source_record text)`;
+  source_record jsonb)`;
 }
 
 export const copyStagingSql = (t: TableRef) => `COPY ${qualified(t)} (${STAGING_COLUMNS.join(', ')}) FROM STDIN`;
@@ -39,17 +41,26 @@ function field(v: string | number | boolean | null): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : s;
 }
 
+const NO_DATA = new Array<null>(INSTRUMENT_COLUMNS.length + 1).fill(null);
+const NO_DATA_TEXT = ['\\N', ...NO_DATA.map(() => '\\N')].join('\t');
+
 export function stagingCopyText(rows: StagedRow[]): string {
   const lines = rows.map((r) => {
-    if (!r.valid) return [r.rowNumber, r.instrumentKey, false, ...new Array<null>(INSTRUMENT_COLUMNS.length + 3).fill(null)].map(field).join('\t');
+    if (r.kind === 'invalid') return [r.rowNumber, r.instrumentKey, false, false, null, null, ...NO_DATA].map(field).join('\t');
+    // An unchanged row needs no hash: the apply counts it as unchanged by has_data = false.
+    if (r.kind === 'unchanged') return `${r.rowNumber}\t${field(r.instrumentKey)}\tt\tf\t${r.category}\t${NO_DATA_TEXT}`;
     const i = r.instrument;
     return [
-      r.rowNumber, i.instrumentKey, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
+      r.rowNumber, i.instrumentKey, true, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
       i.expiry, i.strikePrice, i.lotSize, i.tickSize, i.freezeQuantity, i.underlyingKey, i.optionType, i.weekly, i.sourceRecord,
     ].map(field).join('\t');
   });
   return `${lines.join('\n')}\n`;
 }
+
+/** $1: the keys as a JSON array (any characters, one parameter). */
+export const storedVersionsSql =
+  'SELECT i.instrument_key, i.row_hash, i.is_active FROM jsonb_array_elements_text($1::jsonb) AS k(key) JOIN ref.instruments i ON i.instrument_key = k.key';
 
 export function invalidCopyText(source: string, runId: string, invalid: InvalidInstrument[]): string {
   const lines = invalid.map((r) => [source, runId, r.instrumentKey, r.rowNumber, r.rawText.replace(/\u0000/g, '\uFFFD'), JSON.stringify(r.errors)].map(field).join('\t'));
@@ -65,7 +76,7 @@ export function moveDuplicatesSql(t: TableRef): string {
   RETURNING s.instrument_key, s.row_number, s.is_valid, s.source_record, f.first_row
 ), ins AS (
   INSERT INTO ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors)
-  SELECT $2, $1, instrument_key, row_number, source_record,
+  SELECT $2, $1, instrument_key, row_number, source_record::text,
          json_build_array('instrument_key ' || instrument_key || ' appears more than once in the file (first at record ' || first_row || ')')::text
   FROM dups WHERE is_valid
   RETURNING 1
@@ -79,7 +90,10 @@ export function stagedCategoriesSql(t: TableRef): string {
 FROM ${qualified(t)} WHERE is_valid`;
 }
 
-/** Per (segment, type): active before, and what each staged instrument will be (added / updated / unchanged / reactivated). */
+/**
+ * Per (segment, type): active before, and what each staged instrument will be (added / updated / unchanged /
+ * reactivated). A key-only row is unchanged by construction; its segment and type are the stored ones.
+ */
 export function plannedGroupsSql(t: TableRef): string {
   return `SELECT segment, instrument_type, sum(active_before) AS active_before, sum(added) AS added, sum(updated) AS updated,
        sum(unchanged) AS unchanged, sum(reactivated) AS reactivated, sum(deactivated) AS deactivated
@@ -87,9 +101,11 @@ FROM (
   SELECT segment, instrument_type, count(*) AS active_before, 0 AS added, 0 AS updated, 0 AS unchanged, 0 AS reactivated, 0 AS deactivated
   FROM ref.instruments WHERE is_active GROUP BY 1, 2
   UNION ALL
-  SELECT s.segment, s.instrument_type, 0, count(*) FILTER (WHERE c.instrument_key IS NULL),
-         count(*) FILTER (WHERE c.is_active AND c.row_hash <> s.row_hash), count(*) FILTER (WHERE c.is_active AND c.row_hash = s.row_hash),
-         count(*) FILTER (WHERE NOT c.is_active), 0
+  SELECT CASE WHEN s.has_data THEN s.segment ELSE c.segment END, CASE WHEN s.has_data THEN s.instrument_type ELSE c.instrument_type END, 0,
+         count(*) FILTER (WHERE s.has_data AND c.instrument_key IS NULL),
+         count(*) FILTER (WHERE s.has_data AND c.is_active AND c.row_hash <> s.row_hash),
+         count(*) FILTER (WHERE NOT s.has_data OR (c.is_active AND c.row_hash = s.row_hash)),
+         count(*) FILTER (WHERE s.has_data AND NOT c.is_active), 0
   FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key WHERE s.is_valid GROUP BY 1, 2
   UNION ALL
   SELECT i.segment, i.instrument_type, 0, 0, 0, 0, 0, count(*)
@@ -103,10 +119,10 @@ const setList = INSTRUMENT_COLUMNS.map((c) => `${c} = EXCLUDED.${c}`).join(', ')
 export function upsertInstrumentsSql(t: TableRef): string {
   return `INSERT INTO ref.instruments AS i (instrument_key, ${INSTRUMENT_COLUMNS.join(', ')}, source_record, row_hash, is_active,
   first_seen_at, last_seen_at, updated_at, deactivated_at, last_sync_run_id)
-SELECT s.instrument_key, ${INSTRUMENT_COLUMNS.map((c) => `s.${c}`).join(', ')}, s.source_record::jsonb, s.row_hash, true,
+SELECT s.instrument_key, ${INSTRUMENT_COLUMNS.map((c) => `s.${c}`).join(', ')}, s.source_record, s.row_hash, true,
   now(), now(), now(), NULL, $1
 FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key
-WHERE s.is_valid AND (c.instrument_key IS NULL OR c.row_hash <> s.row_hash OR NOT c.is_active)
+WHERE s.has_data AND (c.instrument_key IS NULL OR c.row_hash <> s.row_hash OR NOT c.is_active)
 ON CONFLICT (instrument_key) DO UPDATE SET ${setList}, source_record = EXCLUDED.source_record, row_hash = EXCLUDED.row_hash,
   is_active = true, last_seen_at = EXCLUDED.last_seen_at, updated_at = EXCLUDED.updated_at, deactivated_at = NULL,
   last_sync_run_id = EXCLUDED.last_sync_run_id`;

@@ -7,7 +7,7 @@ import type { PgExecutor, PgSession, Row } from './executor';
 import { qualified } from './sql';
 import {
   INSTRUMENT_SELECT, activeGroupsSql, copyInvalidSql, copyStagingSql, createStagingSql, deactivateMissingSql, stagedCategoriesSql,
-  instrumentWhere, invalidCopyText, moveDuplicatesSql, plannedGroupsSql, stagingCopyText, upsertInstrumentsSql,
+  instrumentWhere, invalidCopyText, moveDuplicatesSql, plannedGroupsSql, stagingCopyText, storedVersionsSql, upsertInstrumentsSql,
 } from './instrument-sql';
 
 /** Serialises applies even if two runs ever reached this point (the workflow id already makes that unlikely). */
@@ -43,6 +43,12 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         [start.runId, start.workflowId, start.trigger, start.source.slice(0, 2000), start.forced],
       );
       return reportFromRow(await runRow(exec, start.runId));
+    },
+
+    async storedVersions(keys) {
+      if (keys.length === 0) return new Map();
+      const rows = await exec.query<{ instrument_key: string; row_hash: string; is_active: boolean }>(storedVersionsSql, [JSON.stringify(keys)]);
+      return new Map(rows.map((r) => [r.instrument_key, { rowHash: r.row_hash, isActive: r.is_active }]));
     },
 
     async recordSource(runId, info) {
@@ -126,10 +132,16 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
           );
           return reportFromRow(rows[0]);
         }
-        const [prev] = await tx.query<{ at: Date | null }>(`SELECT max(applied_at) AS at FROM ref.instrument_sync_runs WHERE status = 'succeeded'`);
-        await tx.query(upsertInstrumentsSql(stage), [runId]);
-        await tx.query(deactivateMissingSql(stage), [runId, prev?.at ?? null]);
-        const after: GroupCounts[] = (await tx.query(activeGroupsSql)).map(groupFromRow);
+        // The counts above are exact inside this transaction, so statements with nothing to do are skipped.
+        const writes = totals.added + totals.updated + totals.reactivated;
+        if (writes > 0) await tx.query(upsertInstrumentsSql(stage), [runId]);
+        if (totals.deactivated > 0) {
+          const [prev] = await tx.query<{ at: Date | null }>(`SELECT max(applied_at) AS at FROM ref.instrument_sync_runs WHERE status = 'succeeded'`);
+          await tx.query(deactivateMissingSql(stage), [runId, prev?.at ?? null]);
+        }
+        const after: GroupCounts[] = writes + totals.deactivated > 0
+          ? (await tx.query(activeGroupsSql)).map(groupFromRow)
+          : planned.map((g) => ({ segment: g.segment, instrumentType: g.instrumentType, activeAfter: g.activeBefore ?? 0 }));
         const { bySegment, byType } = breakdownsOf([...planned, ...after]);
         const rows = await tx.query(
           `UPDATE ref.instrument_sync_runs SET status = 'succeeded', active_before = $2, added = $3, updated = $4, unchanged = $5,

@@ -1,6 +1,6 @@
 // node-postgres driver for the PostgreSQL dialect: a pool, transactions on one client, COPY via pg-copy-streams.
 import { Pool, type PoolClient } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
@@ -19,6 +19,50 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
     },
     async exec(sql: string): Promise<void> {
       await client.query(sql);
+    },
+    async copyOut(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number> {
+      const stream = (client as PoolClient).query(copyTo(copySql));
+      try {
+        await sink(chunksOf(stream));
+      } catch (err) {
+        // The sink gave up (disk full, cancelled): read the rest so the connection is back in step for ROLLBACK.
+        if (!stream.readableEnded && !stream.destroyed) {
+          stream.resume();
+          await new Promise((resolve) => stream.once('end', resolve).once('error', resolve));
+        }
+        throw err;
+      }
+      return stream.rowCount;
+    },
+  };
+}
+
+/**
+ * The stream's chunks without its own async iterator, which destroys the stream when the reader stops early: a COPY
+ * destroyed half-way would leave the connection waiting for the rest forever.
+ */
+function chunksOf(stream: Readable): AsyncIterable<Buffer> {
+  return {
+    async *[Symbol.asyncIterator]() {
+      for (;;) {
+        const chunk = stream.read() as Buffer | null;
+        if (chunk !== null) {
+          yield chunk;
+          continue;
+        }
+        if (stream.readableEnded) return;
+        await new Promise<void>((resolve, reject) => {
+          const done = () => {
+            stream.off('readable', done).off('end', done).off('error', fail);
+            resolve();
+          };
+          const fail = (err: Error) => {
+            stream.off('readable', done).off('end', done).off('error', fail);
+            reject(err);
+          };
+          stream.on('readable', done).on('end', done).on('error', fail);
+        });
+      }
     },
   };
 }

@@ -1,0 +1,181 @@
+// Dashboard sections: files in flight (live progress), recent files, loads (revert), syncs, distributions, deliveries (replay).
+'use strict';
+(function (r) {
+  const { el, api, fmtNumber, fmtBytes, ago, duration, temporalLink, status, fillTable } = r;
+  const $ = (id) => document.getElementById(id);
+  const pick = (o, ...keys) => keys.map((k) => o[k]).find((v) => v !== undefined && v !== null);
+
+  /** A section whose route is missing (a 404 for the list itself) says so instead of erroring. */
+  function unavailable(section, on) {
+    $(section).classList.toggle('unavailable', on);
+  }
+
+  // ---------------------------------------------------------------- files in flight
+  const inflight = new Map(); // tracking id → { row, doneAt }
+  const FINAL = ['loaded', 'error', 'cancelled', 'duplicate', 'vanished'];
+
+  function percentOf(file) {
+    const p = file.progress;
+    if (FINAL.includes(file.status) || (p && p.phase === 'done')) return 100;
+    if (!p) return 0;
+    if (p.phase === 'finishing' || p.phase === 'archiving') return 100;
+    if (p.phase === 'loading' && p.totalBytes) return Math.min(99.9, (100 * p.bytes) / p.totalBytes);
+    return 0;
+  }
+
+  function phaseText(file) {
+    const p = file.progress;
+    if (FINAL.includes(file.status)) return file.status;
+    if (!p) return file.status;
+    if (p.phase === 'waiting') return 'waiting until stable (' + p.stableChecks + '/' + p.requiredChecks + ')';
+    return p.phase;
+  }
+
+  function renderInflight(file) {
+    let entry = inflight.get(file.id);
+    if (!entry) {
+      const bar = el('progress', { max: 100, value: 0, dataset: { fileId: file.id } });
+      const row = el('tr', { dataset: { fileId: file.id } },
+        el('td', { class: 'name' }, temporalLink(file.workflowId, file.fileName)),
+        el('td', { class: 'table' }), el('td', { class: 'phase' }),
+        el('td', { class: 'progress' }, bar, el('span', { class: 'pct' })),
+        el('td', { class: 'rows num' }), el('td', { class: 'rate num' }), el('td', { class: 'actions' }));
+      entry = { row, bar, doneAt: null };
+      inflight.set(file.id, entry);
+    }
+    const p = file.progress || {};
+    const pct = percentOf(file);
+    const cells = entry.row.children;
+    cells[1].textContent = pick(p, 'table') || file.tableName || '–';
+    cells[2].replaceChildren(FINAL.includes(file.status) ? status(file.status) : phaseText(file));
+    entry.bar.value = pct;
+    cells[3].querySelector('.pct').textContent = pct.toFixed(0) + ' %' + (p.totalBytes ? ' of ' + fmtBytes(p.totalBytes) : '');
+    cells[4].textContent = fmtNumber(FINAL.includes(file.status) ? file.rowsLoaded : p.rows);
+    cells[5].textContent = p.rowsPerSecond ? fmtNumber(p.rowsPerSecond) + ' rows/s' : '–';
+    entry.row.classList.toggle('done', FINAL.includes(file.status));
+    entry.row.classList.toggle('failed', file.status === 'error' || file.status === 'cancelled');
+    if (FINAL.includes(file.status)) {
+      entry.doneAt = entry.doneAt || Date.now();
+      cells[6].replaceChildren();
+    } else if (!cells[6].firstChild) {
+      cells[6].append(el('button', { class: 'small', onclick: () => cancelFile(file) }, 'Cancel'));
+    }
+  }
+
+  async function cancelFile(file) {
+    if (!confirm('Cancel ' + file.fileName + '? Its rows are removed and the file goes to error/.')) return;
+    const res = await api('POST', '/api/v1/files/' + file.id + '/cancel');
+    r.toast(res.status === 202 ? 'Cancelling ' + file.fileName : 'Could not cancel: ' + ((res.body && res.body.error && res.body.error.message) || res.status), res.status === 202 ? 'info' : 'warning');
+  }
+
+  r.refreshInflight = async function () {
+    const [waiting, loading] = await Promise.all([api('GET', '/api/v1/files?status=waiting&limit=50'), api('GET', '/api/v1/files?status=loading&limit=50')]);
+    if (waiting.status !== 200 || loading.status !== 200) return;
+    const running = [...waiting.body.items, ...loading.body.items];
+    // Files that just left the list are read once more, so their bar ends at their outcome rather than vanishing.
+    const left = [...inflight.keys()].filter((id) => !inflight.get(id).doneAt && !running.some((f) => f.id === id));
+    const details = await Promise.all([...running.map((f) => f.id), ...left].map((id) => api('GET', '/api/v1/files/' + id)));
+    for (const d of details) if (d.status === 200) renderInflight(d.body);
+    for (const [id, entry] of inflight) if (entry.doneAt && Date.now() - entry.doneAt > 60000) inflight.delete(id);
+    const rows = [...inflight.values()].map((e) => e.row);
+    fillTable($('inflight-rows'), rows, 'No file is being processed.', 7);
+  };
+
+  // ---------------------------------------------------------------- recent files and loads
+  let workflowByPath = new Map();
+
+  r.refreshFiles = async function () {
+    const res = await api('GET', '/api/v1/files?limit=25');
+    if (res.status !== 200) return;
+    workflowByPath = new Map(res.body.items.map((f) => [f.filePath, f.workflowId]));
+    const rows = res.body.items.map((f) => el('tr', { dataset: { fileId: f.id } },
+      el('td', {}, temporalLink(f.workflowId, f.fileName)), el('td', {}, status(f.status)), el('td', {}, f.tableName || '–'),
+      el('td', { class: 'num' }, fmtNumber(f.rowsLoaded)), el('td', { class: 'error-text', title: f.error || '' }, f.error || ''),
+      el('td', {}, ago(f.processedAt || f.createdAt))));
+    fillTable($('file-rows'), rows, 'No files yet.', 6);
+  };
+
+  r.refreshLoads = async function () {
+    const res = await api('GET', '/api/v1/loads?limit=25');
+    if (res.status !== 200) return;
+    const rows = res.body.items.map((l) => {
+      const took = l.finishedAt ? Date.parse(l.finishedAt) - Date.parse(l.startedAt) : null;
+      const wf = workflowByPath.get(l.filePath);
+      return el('tr', { dataset: { loadId: l.loadId } },
+        el('td', { class: 'mono' }, wf ? temporalLink(wf, l.loadId) : l.loadId), el('td', {}, l.table), el('td', {}, l.mode),
+        el('td', { class: 'load-status' }, status(l.status)), el('td', { class: 'num' }, fmtNumber(l.rows)), el('td', { class: 'num' }, duration(took)),
+        el('td', {}, ago(l.startedAt)),
+        el('td', { class: 'actions' }, l.status === 'loaded' ? el('button', { class: 'small danger revert', onclick: () => revertLoad(l) }, 'Revert') : ''));
+    });
+    fillTable($('load-rows'), rows, 'No loads yet.', 8);
+  };
+
+  async function revertLoad(l) {
+    const what = l.mode === 'fullload' ? l.table + ' gets its previous contents back from bkp' : 'its ' + l.rows + ' rows are deleted from ' + l.table;
+    if (!confirm('Revert load ' + l.loadId + '? ' + what + '.')) return;
+    const res = await api('POST', '/api/v1/loads/' + encodeURIComponent(l.loadId) + '/revert');
+    if (res.status === 200) r.toast('Reverted ' + l.loadId, 'info');
+    else r.toast('Revert refused: ' + ((res.body && res.body.error && res.body.error.message) || res.status), 'warning');
+    await r.refreshLoads();
+  }
+
+  // ---------------------------------------------------------------- instrument syncs
+  r.refreshSyncs = async function () {
+    const res = await api('GET', '/api/v1/instruments/sync?limit=10');
+    unavailable('syncs', res.status === 404);
+    if (res.status !== 200) return;
+    const rows = res.body.items.flatMap((s) => {
+      const changes = s.status === 'succeeded' ? '+' + fmtNumber(s.added) + ' ~' + fmtNumber(s.updated) + ' −' + fmtNumber(s.deactivated) + ' ↺' + fmtNumber(s.reactivated) : '';
+      const segs = Object.entries(s.bySegment || {}).map(([seg, b]) => el('li', {}, seg + ': ' + fmtNumber(b.activeAfter) + ' active, +' + b.added + ' ~' + b.updated + ' −' + b.deactivated));
+      const report = el('details', {}, el('summary', {}, 'report'), el('p', {}, s.source + (s.fileBytes ? ' · ' + fmtBytes(s.fileBytes) : '') + ' · ' + fmtNumber(s.records) + ' records, ' + fmtNumber(s.invalid) + ' invalid'), el('ul', {}, segs),
+        s.guard && s.guard.reasons.length ? el('p', { class: 'error-text' }, 'guard: ' + s.guard.reasons.join('; ')) : '');
+      return [el('tr', { dataset: { syncRunId: s.runId } },
+        el('td', { class: 'mono' }, temporalLink(s.workflowId, s.runId.slice(0, 8))), el('td', {}, status(s.status)), el('td', {}, s.trigger),
+        el('td', {}, ago(s.startedAt)), el('td', { class: 'num' }, duration(s.durationMs)), el('td', {}, changes),
+        el('td', { class: 'error-text', title: s.errorMessage || '' }, s.errorMessage || ''), el('td', {}, report))];
+    });
+    fillTable($('sync-rows'), rows, 'No syncs yet.', 8);
+  };
+
+  // ---------------------------------------------------------------- distributions and deliveries (issues 5 and 6)
+  r.refreshDistributions = async function () {
+    const res = await api('GET', '/api/v1/distribution/runs?limit=10');
+    unavailable('distributions', res.status === 404);
+    if (res.status !== 200) return;
+    const rows = (res.body.items || []).map((d) => {
+      const files = (d.files || []).map((f) => pick(f, 'name', 'fileName') + ' (' + fmtNumber(pick(f, 'rows')) + ')').join(', ');
+      const del = d.deliveries || {};
+      const dcount = Array.isArray(del) ? del.length + ' deliveries, ' + del.filter((x) => x.status === 'failed').length + ' failed' : Object.entries(del).map(([k, v]) => k + ' ' + v).join(', ');
+      return el('tr', {}, el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'runId', 'id'), pick(d, 'runId', 'id', 'workflowId'))),
+        el('td', {}, pick(d, 'businessDate', 'business_date') || '–'), el('td', {}, pick(d, 'kind') || '–'), el('td', {}, status(d.status)),
+        el('td', {}, files || '–'), el('td', {}, dcount || '–'), el('td', {}, ago(pick(d, 'startedAt', 'createdAt'))));
+    });
+    fillTable($('distribution-rows'), rows, 'No distribution runs yet.', 7);
+  };
+
+  r.refreshDeliveries = async function () {
+    const res = await api('GET', '/api/v1/reporting/deliveries?limit=50');
+    unavailable('deliveries', res.status === 404);
+    if (res.status !== 200) return;
+    const rank = { failed: 0, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };
+    const items = (res.body.items || []).slice().sort((a, b) => (rank[a.status] ?? 9) - (rank[b.status] ?? 9));
+    const rows = items.map((d) => {
+      const id = pick(d, 'deliveryId', 'delivery_id');
+      const err = pick(d, 'errorDetails', 'error_details') || '';
+      return el('tr', { dataset: { deliveryId: id }, class: d.status === 'failed' ? 'failed' : '' },
+        el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'workflow_id') || 'delivery:' + id, id)), el('td', {}, pick(d, 'channel') || '–'),
+        el('td', {}, pick(d, 'subscriberId', 'subscriber_id') || '–'), el('td', {}, pick(d, 'reportType', 'report_type') || '–'),
+        el('td', { class: 'delivery-status' }, status(d.status)), el('td', { class: 'num' }, fmtNumber(pick(d, 'retryCount', 'retry_count'))),
+        el('td', { class: 'error-text', title: err }, err), el('td', {}, ago(pick(d, 'updatedAt', 'updated_at', 'createdAt', 'created_at'))),
+        el('td', { class: 'actions' }, d.status === 'failed' || d.status === 'cancelled' ? el('button', { class: 'small replay', onclick: () => replay(id) }, 'Replay') : ''));
+    });
+    fillTable($('delivery-rows'), rows, 'No deliveries yet.', 9);
+  };
+
+  async function replay(id) {
+    const res = await api('POST', '/api/v1/reporting/delivery/' + encodeURIComponent(id) + '/replay');
+    if (res.status >= 200 && res.status < 300) r.toast('Replaying ' + id, 'info');
+    else r.toast('Replay refused: ' + ((res.body && res.body.error && res.body.error.message) || res.status), 'warning');
+    await r.refreshDeliveries();
+  }
+})(window.refdata);

@@ -1,0 +1,149 @@
+// TypeBox schemas of /api/v1/reporting (requests and responses), in the original service's snake_case.
+import { Type } from '@sinclair/typebox';
+import { channelTypes } from '../channels/types';
+import { deliveryStatuses, reportTypes, subscriptionTypes } from '../reporting/types';
+
+const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
+
+export const ReportTypeT = literals(reportTypes);
+export const ChannelTypeT = literals(channelTypes);
+const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:@-]+$' });
+const Time = Type.String({ format: 'date-time' });
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+
+export const SubscribeBody = Type.Object({
+  subscription_id: Type.Optional(Id),
+  subscriber_id: Id,
+  subscriber_type: Type.Optional(literals(subscriptionTypes)),
+  report_types: Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length }),
+  delivery_preferences: Type.Object({
+    channels: Type.Array(
+      Type.Union([
+        ChannelTypeT,
+        Type.Object({ channel_type: ChannelTypeT, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
+      ]),
+      { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' },
+    ),
+    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
+    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }, { additionalProperties: false }),
+  filters: Type.Optional(Type.Union([
+    Type.Object({
+      portfolio_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
+      metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
+    }, { additionalProperties: false }),
+    Type.Null(),
+  ])),
+}, { additionalProperties: false });
+
+export const ChannelView = Type.Object({
+  channel_id: Type.String(),
+  channel_type: Type.String(),
+  enabled: Type.Boolean(),
+  disabled_reason: Nullable(Type.String()),
+  config: Type.Unknown({ description: 'the channel config with every secret shown as "***"' }),
+});
+
+export const SubscriptionView = Type.Object({
+  subscription_id: Type.String(),
+  subscriber_id: Type.String(),
+  subscriber_type: Type.String(),
+  report_types: Type.Array(Type.String()),
+  delivery_preferences: Type.Object({
+    channels: Type.Array(ChannelView),
+    schedule: Nullable(Type.String()),
+    format_preferences: Type.Array(Type.String()),
+    notification_settings: Type.Record(Type.String(), Type.Unknown()),
+  }),
+  filters: Type.Union([Type.Object({ portfolio_ids: Type.Optional(Type.Array(Type.String())), metadata: Type.Optional(Type.Record(Type.String(), Type.String())) }), Type.Null()]),
+  status: Type.String(),
+  created_at: Time,
+  updated_at: Time,
+});
+
+export const SubscribeResponse = Type.Object({
+  subscription: SubscriptionView,
+  generated_secrets: Type.Array(Type.Object({ channel_id: Type.String(), secret: Type.String() }), { description: 'webhook signing secrets refdata generated; shown only here' }),
+});
+
+export const SubscriptionAction = Type.Object({ action: literals(['pause', 'resume', 'cancel'] as const) }, { additionalProperties: false });
+
+const Metadata = Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()]));
+
+export const DeliverBody = Type.Object({
+  report: Type.Object({
+    report_id: Id,
+    report_type: ReportTypeT,
+    title: Type.Optional(Type.String({ maxLength: 500 })),
+    summary: Type.Optional(Type.String({ maxLength: 4000 })),
+    portfolio_id: Type.Optional(Type.String({ maxLength: 100 })),
+    report_period: Type.Optional(Type.String({ maxLength: 50 })),
+    file_path: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'absolute path inside REFDATA_REPORT_ROOTS' })),
+    content: Type.Optional(Type.Object({
+      content_type: literals(['text/plain', 'text/html', 'application/json'] as const),
+      text: Type.String({ maxLength: 256 * 1024 }),
+    }, { additionalProperties: false })),
+    metadata: Type.Optional(Metadata),
+    link: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000 })),
+  }, { additionalProperties: false }),
+  priority: Type.Optional(Type.Integer({ minimum: 1, maximum: 5, description: '1 = urgent (own task queue) … 5 = bulk; default 3' })),
+  target_subscribers: Type.Optional(Type.Array(Id, { maxItems: 10_000 })),
+  channels: Type.Optional(Type.Array(ChannelTypeT, { maxItems: 6 })),
+  routing_key: Type.Optional(Type.String({ maxLength: 200 })),
+  source_service: Type.Optional(Type.String({ maxLength: 100 })),
+  encryption_required: Type.Optional(Type.Boolean()),
+  retention_days: Type.Optional(Type.Integer({ minimum: 0, maximum: 36500 })),
+}, { additionalProperties: false });
+
+export const DeliverResponse = Type.Object({
+  report_id: Type.String(),
+  deliveries: Type.Array(Type.Object({
+    delivery_id: Type.String(),
+    subscription_id: Type.String(),
+    subscriber_id: Type.String(),
+    channel: Type.String(),
+    channel_id: Type.String(),
+    workflow_id: Type.String(),
+    new: Type.Boolean({ description: 'false when the same report had already been handed to this subscription and channel' }),
+  })),
+  skipped: Type.Array(Type.Object({ subscription_id: Type.String(), channel_id: Type.String(), reason: Type.String() })),
+});
+
+export const DeliveryStatusView = Type.Object({
+  delivery_id: Type.String(),
+  subscription_id: Type.String(),
+  subscriber_id: Type.String(),
+  report_id: Type.String(),
+  report_type: Type.String(),
+  channel: Type.String(),
+  channel_id: Type.String(),
+  status: literals(deliveryStatuses),
+  delivery_time: Nullable(Time),
+  retry_count: Type.Integer(),
+  error_details: Nullable(Type.String()),
+  priority: Type.Integer(),
+  replay_count: Type.Integer(),
+  latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+  workflow_id: Type.String(),
+  run_id: Nullable(Type.String()),
+  created_at: Time,
+  updated_at: Time,
+});
+
+export const ReplayBody = Type.Union([Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }), Type.Null()]);
+
+export const ReplayResponse = Type.Object({
+  delivery_id: Type.String(),
+  workflow_id: Type.String(),
+  run_id: Type.String(),
+  replay_count: Type.Integer(),
+  replayed_run_id: Nullable(Type.String()),
+});
+
+const Stats = Type.Object({ attempted: Type.Integer(), successful: Type.Integer(), failed: Type.Integer(), avg_delivery_time_ms: Type.Union([Type.Number(), Type.Null()]) });
+
+export const ChannelStatusResponse = Type.Object({
+  channel_types: Type.Array(Type.Object({ channel_type: Type.String(), channels: Type.Integer(), enabled: Type.Integer(), last_24h: Stats })),
+  channels: Type.Array(Type.Intersect([ChannelView, Type.Object({ subscription_id: Nullable(Type.String()), subscriber_id: Nullable(Type.String()) })])),
+});

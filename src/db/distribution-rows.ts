@@ -1,0 +1,106 @@
+// Narrows result rows of the dist tables and ref.api_keys (either dialect) into the port's records, once.
+import type { ChannelType } from '../channels/types';
+import type { DashboardNotification } from '../channels/dashboard';
+import type {
+  ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryPreferences, DeliveryRecord, DeliveryStatus, ReportType,
+  SubscriptionFilters, SubscriptionRecord, SubscriptionStatus, SubscriptionType,
+} from '../reporting/types';
+import type { ChannelStats, StoredNotification } from './distribution';
+
+type Row = Record<string, unknown>;
+
+/** jsonb arrives parsed (node-postgres, PGlite); nvarchar JSON arrives as text (SQL Server). */
+function json<T>(v: unknown): T {
+  return (typeof v === 'string' ? JSON.parse(v) : v) as T;
+}
+const text = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+/** bigint and numeric arrive as text from node-postgres. */
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const date = (v: unknown): Date | null => (v === null || v === undefined ? null : new Date(v as string | Date));
+const bool = (v: unknown): boolean => v === true || v === 1 || v === '1' || v === 't';
+
+export function subscriptionFromRow(r: Row): SubscriptionRecord {
+  return {
+    subscriptionId: String(r.subscription_id),
+    subscriberId: String(r.subscriber_id),
+    subscriberType: String(r.subscriber_type) as SubscriptionType,
+    reportTypes: json<ReportType[]>(r.report_types),
+    deliveryPreferences: json<DeliveryPreferences>(r.delivery_preferences),
+    filters: r.filters === null || r.filters === undefined ? null : json<SubscriptionFilters>(r.filters),
+    status: String(r.status) as SubscriptionStatus,
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}
+
+export function channelFromRow(r: Row): ChannelRecord {
+  return {
+    channelId: String(r.channel_id),
+    channelType: String(r.channel_type) as ChannelType,
+    config: json<unknown>(r.channel_config),
+    subscriptionId: text(r.subscription_id),
+    subscriberId: text(r.subscriber_id),
+    enabled: bool(r.enabled),
+    disabledReason: text(r.disabled_reason),
+    createdAt: date(r.created_at)!,
+  };
+}
+
+export function deliveryFromRow(r: Row): DeliveryRecord {
+  return {
+    deliveryId: String(r.delivery_id),
+    subscriptionId: String(r.subscription_id),
+    subscriberId: String(r.subscriber_id),
+    reportId: String(r.report_id),
+    reportType: String(r.report_type),
+    channel: String(r.channel) as ChannelType,
+    channelId: String(r.channel_id),
+    priority: Number(r.priority),
+    status: String(r.status) as DeliveryStatus,
+    deliveryTime: date(r.delivery_time),
+    retryCount: Number(r.retry_count),
+    errorDetails: text(r.error_details),
+    payload: json<DeliveryPayload>(r.payload),
+    workflowId: String(r.workflow_id),
+    runId: text(r.run_id),
+    replayCount: Number(r.replay_count),
+    latencyMs: num(r.latency_ms),
+    requestedAt: date(r.requested_at)!,
+    createdAt: date(r.created_at)!,
+    updatedAt: date(r.updated_at)!,
+  };
+}
+
+export function statsFromRow(r: Row): ChannelStats {
+  const successful = Number(r.successful ?? 0);
+  const total = Number(r.total_ms ?? 0);
+  return {
+    reportType: String(r.report_type),
+    channel: String(r.channel),
+    attempted: Number(r.attempted ?? 0),
+    successful,
+    failed: Number(r.failed ?? 0),
+    avgDeliveryTimeMs: successful > 0 ? Math.round((total / successful) * 10) / 10 : null,
+  };
+}
+
+export function notificationFromRow(r: Row): StoredNotification {
+  return {
+    notification: json<DashboardNotification>(r.body),
+    subscriberId: text(r.subscriber_id),
+    subscriptionId: text(r.subscription_id),
+    createdAt: date(r.created_at)!,
+    readAt: date(r.read_at),
+  };
+}
+
+export function apiKeyFromRow(r: Row): ApiKeyRecord {
+  return {
+    keyId: String(r.key_id),
+    role: String(r.role) as ApiRole,
+    subscriberId: text(r.subscriber_id),
+    label: text(r.label),
+    createdAt: date(r.created_at)!,
+    revokedAt: date(r.revoked_at),
+  };
+}

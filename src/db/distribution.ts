@@ -1,0 +1,107 @@
+// The distribution store: subscriptions, channels, deliveries, stats, dashboard notifications and API keys.
+// Intentions only; each dialect owns its SQL. Timestamps come from the database clock.
+import type { ChannelType } from '../channels/types';
+import type { DashboardNotification } from '../channels/dashboard';
+import type {
+  ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryRecord, DeliveryStatus, SubscriptionRecord, SubscriptionStatus,
+} from '../reporting/types';
+
+export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
+export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason'>;
+
+export interface NewDelivery {
+  deliveryId: string;
+  subscriptionId: string;
+  subscriberId: string;
+  reportId: string;
+  reportType: string;
+  channel: ChannelType;
+  channelId: string;
+  priority: number;
+  payload: DeliveryPayload;
+  workflowId: string;
+}
+
+export interface DeliveryFilter {
+  subscriberId?: string;
+  subscriptionId?: string;
+  status?: DeliveryStatus;
+  channel?: ChannelType;
+  /** Last changed at or after. */
+  since?: Date;
+  limit: number;
+}
+
+/** What an attempt needs, read in the same transaction that records the attempt. */
+export interface AttemptContext {
+  delivery: DeliveryRecord;
+  channel: ChannelRecord | null;
+  subscriptionStatus: SubscriptionStatus | null;
+}
+
+export interface ChannelStats {
+  reportType: string;
+  channel: string;
+  attempted: number;
+  successful: number;
+  failed: number;
+  avgDeliveryTimeMs: number | null;
+}
+
+export interface StoredNotification {
+  notification: DashboardNotification;
+  subscriberId: string | null;
+  subscriptionId: string | null;
+  createdAt: Date;
+  readAt: Date | null;
+}
+
+export interface DistributionStore {
+  /** Inserts the subscription and its channels together; an existing subscription id changes nothing (created false). */
+  createSubscription(sub: NewSubscription, channels: NewChannel[]): Promise<{ created: boolean; subscription: SubscriptionRecord }>;
+  getSubscription(subscriptionId: string): Promise<SubscriptionRecord | null>;
+  listSubscriptions(filter: { subscriberId?: string; status?: SubscriptionStatus; limit: number }): Promise<SubscriptionRecord[]>;
+  /** Active subscriptions that list the report type; the caller applies the remaining filters. */
+  activeSubscriptionsFor(reportType: string): Promise<SubscriptionRecord[]>;
+  /** null when the subscription does not exist. Resuming also re-enables its channels that a GONE answer switched off. */
+  setSubscriptionStatus(subscriptionId: string, status: SubscriptionStatus): Promise<SubscriptionRecord | null>;
+
+  getChannel(channelId: string): Promise<ChannelRecord | null>;
+  listChannels(filter: { subscriberId?: string; subscriptionId?: string }): Promise<ChannelRecord[]>;
+  /** Switches a channel off (the destination is gone); idempotent. */
+  disableChannel(channelId: string, reason: string): Promise<void>;
+
+  /** Inserts the deliveries that do not exist yet; returns the ids it inserted (the rest already existed). */
+  createDeliveries(deliveries: NewDelivery[]): Promise<Set<string>>;
+  getDelivery(deliveryId: string): Promise<DeliveryRecord | null>;
+  listDeliveries(filter: DeliveryFilter): Promise<DeliveryRecord[]>;
+  /**
+   * One attempt begins: status sending, retry_count = attempt - 1, the run id, and one attempt counted in the stats;
+   * returns what the attempt needs (delivery, channel, subscription status) or null for an unknown delivery.
+   */
+  beginAttempt(deliveryId: string, attempt: number, runId: string): Promise<AttemptContext | null>;
+  /** The attempt delivered: status delivered, time and latency; counted once per run even if recorded twice. */
+  recordDelivered(deliveryId: string): Promise<DeliveryRecord | null>;
+  /**
+   * The attempt failed: `retrying` (another attempt follows) or a final `failed` / `cancelled`. A final failure is counted
+   * in the stats once; a delivery already delivered is left alone.
+   */
+  recordFailure(deliveryId: string, status: Extract<DeliveryStatus, 'retrying' | 'failed' | 'cancelled'>, errorDetails: string): Promise<DeliveryRecord | null>;
+  /** A replay was requested: pending again, retry count 0, replay_count + 1, requested now. */
+  markReplayRequested(deliveryId: string): Promise<DeliveryRecord | null>;
+
+  /** Sums per report type × channel over the hourly buckets that start at or after `since`. */
+  statsSince(since: Date): Promise<ChannelStats[]>;
+
+  /** Stores (or re-stores, same id) a dashboard notification, attributed to its delivery's subscriber. */
+  upsertNotification(notification: DashboardNotification): Promise<StoredNotification>;
+  getNotification(id: string): Promise<StoredNotification | null>;
+  listNotifications(filter: { subscriberId?: string; limit: number }): Promise<StoredNotification[]>;
+
+  createApiKey(key: { keyId: string; keyHash: string; role: ApiRole; subscriberId: string | null; label: string | null }): Promise<ApiKeyRecord>;
+  /** The live (not revoked) key with this SHA-256 hex. */
+  findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | null>;
+  listApiKeys(): Promise<ApiKeyRecord[]>;
+  /** false when no live key has this id. */
+  revokeApiKey(keyId: string): Promise<boolean>;
+}

@@ -1,0 +1,207 @@
+// Every T-SQL statement of the distribution store, as pure functions: values as @params, JSON as nvarchar text.
+import type { NewChannel, NewDelivery, NewSubscription } from '../distribution';
+import type { ApiRole, DeliveryStatus, SubscriptionStatus } from '../../reporting/types';
+import { datetimeParam as datetime, intParam as int, textParam as text, type Param, type Statement } from './statement';
+
+const BASE = "CAST('2000-01-01' AS datetime2)";
+/** The current hour in UTC: the stats bucket. */
+const BUCKET = `DATEADD(hour, DATEDIFF(hour, ${BASE}, SYSUTCDATETIME()), ${BASE})`;
+/** Milliseconds since requested_at, clamped to the int column. */
+const LATENCY = 'CAST(CASE WHEN DATEDIFF_BIG(millisecond, requested_at, SYSUTCDATETIME()) > 2147483647 THEN 2147483647 ' +
+  'WHEN DATEDIFF_BIG(millisecond, requested_at, SYSUTCDATETIME()) < 0 THEN 0 ELSE DATEDIFF_BIG(millisecond, requested_at, SYSUTCDATETIME()) END AS int)';
+const limitOf = (n: number) => int(Math.min(Math.max(n, 1), 10_000));
+
+export function insertSubscriptionSql(s: NewSubscription): Statement {
+  return {
+    text:
+      'INSERT INTO dist.report_subscriptions (subscription_id, subscriber_id, subscriber_type, report_types, delivery_preferences, filters)\n' +
+      'OUTPUT INSERTED.* SELECT @subscription_id, @subscriber_id, @subscriber_type, @report_types, @preferences, @filters\n' +
+      'WHERE NOT EXISTS (SELECT 1 FROM dist.report_subscriptions WITH (UPDLOCK, HOLDLOCK) WHERE subscription_id = @subscription_id)',
+    params: {
+      subscription_id: text(s.subscriptionId), subscriber_id: text(s.subscriberId), subscriber_type: text(s.subscriberType),
+      report_types: text(JSON.stringify(s.reportTypes)), preferences: text(JSON.stringify(s.deliveryPreferences)), filters: text(s.filters ? JSON.stringify(s.filters) : null),
+    },
+  };
+}
+
+export function insertChannelSql(c: NewChannel): Statement {
+  return {
+    text: 'INSERT INTO dist.delivery_channels (channel_id, channel_type, channel_config, subscription_id, subscriber_id) VALUES (@channel_id, @channel_type, @config, @subscription_id, @subscriber_id)',
+    params: { channel_id: text(c.channelId), channel_type: text(c.channelType), config: text(JSON.stringify(c.config)), subscription_id: text(c.subscriptionId), subscriber_id: text(c.subscriberId) },
+  };
+}
+
+export const selectSubscriptionSql = (id: string): Statement => ({
+  text: 'SELECT * FROM dist.report_subscriptions WHERE subscription_id = @subscription_id',
+  params: { subscription_id: text(id) },
+});
+
+export function listSubscriptionsSql(f: { subscriberId?: string; status?: SubscriptionStatus; limit: number }): Statement {
+  const where: string[] = [];
+  const params: Record<string, Param> = { limit: limitOf(f.limit) };
+  if (f.subscriberId) (where.push('subscriber_id = @subscriber_id'), (params.subscriber_id = text(f.subscriberId)));
+  if (f.status) (where.push('status = @status'), (params.status = text(f.status)));
+  return { text: `SELECT TOP (@limit) * FROM dist.report_subscriptions${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, subscription_id`, params };
+}
+
+export const activeSubscriptionsSql = (reportType: string): Statement => ({
+  text: "SELECT * FROM dist.report_subscriptions WHERE status = N'active' AND EXISTS (SELECT 1 FROM OPENJSON(report_types) j WHERE j.value = @report_type) ORDER BY subscription_id",
+  params: { report_type: text(reportType) },
+});
+
+export function setSubscriptionStatusSql(id: string, status: SubscriptionStatus): Statement {
+  const reenable = status === 'active'
+    ? '\nUPDATE dist.delivery_channels SET enabled = 1, disabled_reason = NULL, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id AND enabled = 0;'
+    : '';
+  return {
+    text: `UPDATE dist.report_subscriptions SET status = @status, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
+      'SELECT * FROM dist.report_subscriptions WHERE subscription_id = @subscription_id',
+    params: { subscription_id: text(id), status: text(status) },
+  };
+}
+
+export const selectChannelSql = (channelId: string): Statement => ({ text: 'SELECT * FROM dist.delivery_channels WHERE channel_id = @channel_id', params: { channel_id: text(channelId) } });
+
+export function listChannelsSql(f: { subscriberId?: string; subscriptionId?: string }): Statement {
+  const where: string[] = [];
+  const params: Record<string, Param> = {};
+  if (f.subscriberId) (where.push('subscriber_id = @subscriber_id'), (params.subscriber_id = text(f.subscriberId)));
+  if (f.subscriptionId) (where.push('subscription_id = @subscription_id'), (params.subscription_id = text(f.subscriptionId)));
+  return { text: `SELECT * FROM dist.delivery_channels${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params };
+}
+
+export const disableChannelSql = (channelId: string, reason: string): Statement => ({
+  text: 'UPDATE dist.delivery_channels SET enabled = 0, disabled_reason = @reason, updated_at = SYSUTCDATETIME() WHERE channel_id = @channel_id',
+  params: { channel_id: text(channelId), reason: text(reason.slice(0, 2000)) },
+});
+
+const DELIVERY_COLUMNS = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id'] as const;
+/** 10 parameters a row under SQL Server's 2,100-parameter limit. */
+export const DELIVERY_ROWS_PER_STATEMENT = 200;
+
+/** Inserts the deliveries that do not exist yet, in statements of at most DELIVERY_ROWS_PER_STATEMENT rows; each outputs the ids it inserted. */
+export function insertDeliveriesSql(deliveries: NewDelivery[]): Statement[] {
+  const out: Statement[] = [];
+  for (let start = 0; start < deliveries.length; start += DELIVERY_ROWS_PER_STATEMENT) {
+    const params: Record<string, Param> = {};
+    const tuples = deliveries.slice(start, start + DELIVERY_ROWS_PER_STATEMENT).map((d, i) => {
+      const values: Param[] = [
+        text(d.deliveryId), text(d.subscriptionId), text(d.subscriberId), text(d.reportId), text(d.reportType), text(d.channel), text(d.channelId),
+        int(d.priority), text(JSON.stringify(d.payload)), text(d.workflowId),
+      ];
+      return `(${values.map((p, c) => ((params[`${DELIVERY_COLUMNS[c]}_${i}`] = p), `@${DELIVERY_COLUMNS[c]}_${i}`)).join(', ')})`;
+    });
+    out.push({
+      text:
+        `INSERT INTO dist.delivery_history (${DELIVERY_COLUMNS.join(', ')}, status) OUTPUT INSERTED.delivery_id\n` +
+        `SELECT v.*, N'pending' FROM (VALUES ${tuples.join(', ')}) AS v (${DELIVERY_COLUMNS.join(', ')})\n` +
+        'WHERE NOT EXISTS (SELECT 1 FROM dist.delivery_history h WITH (UPDLOCK, HOLDLOCK) WHERE h.delivery_id = v.delivery_id)',
+      params,
+    });
+  }
+  return out;
+}
+
+export const selectDeliverySql = (id: string, lock = false): Statement => ({
+  text: `SELECT * FROM dist.delivery_history${lock ? ' WITH (UPDLOCK, HOLDLOCK)' : ''} WHERE delivery_id = @delivery_id`,
+  params: { delivery_id: text(id) },
+});
+
+export function listDeliveriesSql(f: { subscriberId?: string; subscriptionId?: string; status?: DeliveryStatus; channel?: string; since?: Date; limit: number }): Statement {
+  const where: string[] = [];
+  const params: Record<string, Param> = { limit: limitOf(f.limit) };
+  if (f.subscriberId) (where.push('subscriber_id = @subscriber_id'), (params.subscriber_id = text(f.subscriberId)));
+  if (f.subscriptionId) (where.push('subscription_id = @subscription_id'), (params.subscription_id = text(f.subscriptionId)));
+  if (f.status) (where.push('status = @status'), (params.status = text(f.status)));
+  if (f.channel) (where.push('channel = @channel'), (params.channel = text(f.channel)));
+  if (f.since) (where.push('updated_at >= @since'), (params.since = datetime(f.since)));
+  return { text: `SELECT TOP (@limit) * FROM dist.delivery_history${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at, delivery_id`, params };
+}
+
+export const startAttemptSql = (id: string, attempt: number, runId: string): Statement => ({
+  text: "UPDATE dist.delivery_history SET status = N'sending', retry_count = @retry_count, run_id = @run_id, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.* WHERE delivery_id = @delivery_id",
+  params: { delivery_id: text(id), retry_count: int(Math.max(attempt - 1, 0)), run_id: text(runId) },
+});
+
+export const subscriptionStatusSql = (id: string): Statement => ({ text: 'SELECT status FROM dist.report_subscriptions WHERE subscription_id = @subscription_id', params: { subscription_id: text(id) } });
+
+export const markDeliveredSql = (id: string): Statement => ({
+  text: `UPDATE dist.delivery_history SET status = N'delivered', delivery_time = SYSUTCDATETIME(), updated_at = SYSUTCDATETIME(), latency_ms = ${LATENCY}\n` +
+    "OUTPUT INSERTED.* WHERE delivery_id = @delivery_id AND status <> N'delivered'",
+  params: { delivery_id: text(id) },
+});
+
+export function markFailureSql(id: string, status: 'retrying' | 'failed' | 'cancelled', errorDetails: string): Statement {
+  const final = status !== 'retrying';
+  return {
+    text: `UPDATE dist.delivery_history SET status = @status, error_details = @error_details, updated_at = SYSUTCDATETIME()\n` +
+      `OUTPUT INSERTED.* WHERE delivery_id = @delivery_id AND status NOT IN (N'delivered'${final ? ", N'failed', N'cancelled'" : ''})`,
+    params: { delivery_id: text(id), status: text(status), error_details: text(errorDetails.slice(0, 8000)) },
+  };
+}
+
+export const markReplaySql = (id: string): Statement => ({
+  text: "UPDATE dist.delivery_history SET status = N'pending', retry_count = 0, replay_count = replay_count + 1, requested_at = SYSUTCDATETIME(),\n" +
+    '  delivery_time = NULL, latency_ms = NULL, error_details = NULL, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.* WHERE delivery_id = @delivery_id',
+  params: { delivery_id: text(id) },
+});
+
+export type StatsCounter = 'deliveries_attempted' | 'deliveries_successful' | 'deliveries_failed';
+
+/** One more in the current hour's bucket; HOLDLOCK makes the update-else-insert safe against a concurrent first insert. */
+export function countStatSql(reportType: string, channel: string, counter: StatsCounter, latencyMs = 0): Statement {
+  const latency = counter === 'deliveries_successful';
+  const extra = latency
+    ? ', total_delivery_time_ms = total_delivery_time_ms + @latency, avg_delivery_time_ms = CAST(total_delivery_time_ms + @latency AS float) / (deliveries_successful + 1)'
+    : '';
+  return {
+    text:
+      `DECLARE @bucket datetime2 = ${BUCKET};\n` +
+      `UPDATE dist.distribution_stats WITH (UPDLOCK, HOLDLOCK) SET ${counter} = ${counter} + 1${extra}\n` +
+      '  WHERE [timestamp] = @bucket AND report_type = @report_type AND channel = @channel;\n' +
+      `IF @@ROWCOUNT = 0 INSERT INTO dist.distribution_stats ([timestamp], report_type, channel, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)\n` +
+      `  VALUES (@bucket, @report_type, @channel, 1, @latency, ${latency ? 'CAST(@latency AS float)' : 'NULL'})`,
+    params: { report_type: text(reportType), channel: text(channel), latency: int(latency ? latencyMs : 0) },
+  };
+}
+
+export const statsSinceSql = (since: Date): Statement => ({
+  text:
+    'SELECT report_type, channel, SUM(CAST(deliveries_attempted AS bigint)) AS attempted, SUM(CAST(deliveries_successful AS bigint)) AS successful,\n' +
+    '  SUM(CAST(deliveries_failed AS bigint)) AS failed, SUM(total_delivery_time_ms) AS total_ms\n' +
+    'FROM dist.distribution_stats WHERE [timestamp] >= @since GROUP BY report_type, channel ORDER BY report_type, channel',
+  params: { since: datetime(since) },
+});
+
+export function upsertNotificationSql(n: { id: string; severity: string; reportId: string; reportType: string; title: string }, body: string): Statement {
+  return {
+    text:
+      'MERGE dist.notifications WITH (HOLDLOCK) AS t\n' +
+      'USING (SELECT @id AS id, h.subscriber_id, h.subscription_id FROM (SELECT 1 AS one) x LEFT JOIN dist.delivery_history h ON h.delivery_id = @id) AS s ON t.id = s.id\n' +
+      'WHEN MATCHED THEN UPDATE SET severity = @severity, title = @title, body = @body\n' +
+      'WHEN NOT MATCHED THEN INSERT (id, subscriber_id, subscription_id, severity, report_id, report_type, title, body)\n' +
+      '  VALUES (s.id, s.subscriber_id, s.subscription_id, @severity, @report_id, @report_type, @title, @body)\n' +
+      'OUTPUT INSERTED.*;',
+    params: { id: text(n.id), severity: text(n.severity), report_id: text(n.reportId), report_type: text(n.reportType), title: text(n.title.slice(0, 500)), body: text(body) },
+  };
+}
+
+export const selectNotificationSql = (id: string): Statement => ({ text: 'SELECT * FROM dist.notifications WHERE id = @id', params: { id: text(id) } });
+
+export function listNotificationsSql(f: { subscriberId?: string; limit: number }): Statement {
+  const params: Record<string, Param> = { limit: limitOf(f.limit) };
+  if (f.subscriberId) params.subscriber_id = text(f.subscriberId);
+  return { text: `SELECT TOP (@limit) * FROM dist.notifications${f.subscriberId ? ' WHERE subscriber_id = @subscriber_id' : ''} ORDER BY created_at DESC, id`, params };
+}
+
+export const insertApiKeySql = (k: { keyId: string; keyHash: string; role: ApiRole; subscriberId: string | null; label: string | null }): Statement => ({
+  text: 'INSERT INTO ref.api_keys (key_id, key_hash, role, subscriber_id, label) OUTPUT INSERTED.* VALUES (@key_id, @key_hash, @role, @subscriber_id, @label)',
+  params: { key_id: text(k.keyId), key_hash: text(k.keyHash), role: text(k.role), subscriber_id: text(k.subscriberId), label: text(k.label) },
+});
+
+export const findApiKeySql = (hash: string): Statement => ({ text: 'SELECT * FROM ref.api_keys WHERE key_hash = @key_hash AND revoked_at IS NULL', params: { key_hash: text(hash) } });
+export const listApiKeysSql = 'SELECT * FROM ref.api_keys ORDER BY created_at, key_id';
+export const revokeApiKeySql = (keyId: string): Statement => ({
+  text: 'UPDATE ref.api_keys SET revoked_at = SYSUTCDATETIME() OUTPUT INSERTED.key_id WHERE key_id = @key_id AND revoked_at IS NULL',
+  params: { key_id: text(keyId) },
+});

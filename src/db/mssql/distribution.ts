@@ -1,0 +1,137 @@
+// The distribution store on SQL Server: runs the statements of distribution-sql.ts, transactions where rows move together.
+import type sql from 'mssql';
+import type { DistributionStore } from '../distribution';
+import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
+import type { SubscriptionStatus } from '../../reporting/types';
+import { rowsOf, run, withTransaction, type Runner } from './client';
+import * as q from './distribution-sql';
+
+async function one(on: Runner, stmt: Parameters<typeof rowsOf>[1]) {
+  const [row] = await rowsOf(on, stmt);
+  return row ?? null;
+}
+
+export function createMssqlDistributionStore(pool: sql.ConnectionPool): DistributionStore {
+  return {
+    createSubscription: (sub, channels) =>
+      withTransaction(pool, async (tx) => {
+        const inserted = await one(tx, q.insertSubscriptionSql(sub));
+        if (!inserted) return { created: false, subscription: subscriptionFromRow((await one(tx, q.selectSubscriptionSql(sub.subscriptionId)))!) };
+        for (const c of channels) await run(tx, q.insertChannelSql(c));
+        return { created: true, subscription: subscriptionFromRow(inserted) };
+      }),
+    async getSubscription(id) {
+      const row = await one(pool, q.selectSubscriptionSql(id));
+      return row ? subscriptionFromRow(row) : null;
+    },
+    async listSubscriptions(filter) {
+      return (await rowsOf(pool, q.listSubscriptionsSql(filter))).map(subscriptionFromRow);
+    },
+    async activeSubscriptionsFor(reportType) {
+      return (await rowsOf(pool, q.activeSubscriptionsSql(reportType))).map(subscriptionFromRow);
+    },
+    setSubscriptionStatus: (id, status) =>
+      withTransaction(pool, async (tx) => {
+        // The statement's last result set is the row after the update; an unknown id selects nothing.
+        const result = await run(tx, q.setSubscriptionStatusSql(id, status));
+        const sets = (result.recordsets as unknown as Record<string, unknown>[][]) ?? [];
+        const row = sets[sets.length - 1]?.[0];
+        return row ? subscriptionFromRow(row) : null;
+      }),
+    async getChannel(channelId) {
+      const row = await one(pool, q.selectChannelSql(channelId));
+      return row ? channelFromRow(row) : null;
+    },
+    async listChannels(filter) {
+      return (await rowsOf(pool, q.listChannelsSql(filter))).map(channelFromRow);
+    },
+    async disableChannel(channelId, reason) {
+      await run(pool, q.disableChannelSql(channelId, reason));
+    },
+    async createDeliveries(deliveries) {
+      const inserted = new Set<string>();
+      // All chunks or none, so a retried request inserts each delivery once.
+      await withTransaction(pool, async (tx) => {
+        for (const stmt of q.insertDeliveriesSql(deliveries)) for (const r of await rowsOf(tx, stmt)) inserted.add(String(r.delivery_id));
+      });
+      return inserted;
+    },
+    async getDelivery(id) {
+      const row = await one(pool, q.selectDeliverySql(id));
+      return row ? deliveryFromRow(row) : null;
+    },
+    async listDeliveries(filter) {
+      return (await rowsOf(pool, q.listDeliveriesSql(filter))).map(deliveryFromRow);
+    },
+    beginAttempt: (deliveryId, attempt, runId) =>
+      withTransaction(pool, async (tx) => {
+        const current = await one(tx, q.selectDeliverySql(deliveryId, true));
+        if (!current) return null;
+        let row = current;
+        // Delivered by this run already (its answer was lost with a worker): the attempt must not send again.
+        if (!(current.status === 'delivered' && current.run_id === runId)) {
+          row = (await one(tx, q.startAttemptSql(deliveryId, attempt, runId)))!;
+          await run(tx, q.countStatSql(String(row.report_type), String(row.channel), 'deliveries_attempted'));
+        }
+        const channel = await one(tx, q.selectChannelSql(String(row.channel_id)));
+        const sub = await one(tx, q.subscriptionStatusSql(String(row.subscription_id)));
+        return {
+          delivery: deliveryFromRow(row),
+          channel: channel ? channelFromRow(channel) : null,
+          subscriptionStatus: sub ? (String(sub.status) as SubscriptionStatus) : null,
+        };
+      }),
+    recordDelivered: (deliveryId) =>
+      withTransaction(pool, async (tx) => {
+        const row = await one(tx, q.markDeliveredSql(deliveryId));
+        if (!row) {
+          const current = await one(tx, q.selectDeliverySql(deliveryId));
+          return current ? deliveryFromRow(current) : null;
+        }
+        const d = deliveryFromRow(row);
+        await run(tx, q.countStatSql(d.reportType, d.channel, 'deliveries_successful', d.latencyMs ?? 0));
+        return d;
+      }),
+    recordFailure: (deliveryId, status, errorDetails) =>
+      withTransaction(pool, async (tx) => {
+        const row = await one(tx, q.markFailureSql(deliveryId, status, errorDetails));
+        if (!row) {
+          const current = await one(tx, q.selectDeliverySql(deliveryId));
+          return current ? deliveryFromRow(current) : null;
+        }
+        const d = deliveryFromRow(row);
+        if (status === 'failed') await run(tx, q.countStatSql(d.reportType, d.channel, 'deliveries_failed'));
+        return d;
+      }),
+    async markReplayRequested(deliveryId) {
+      const row = await one(pool, q.markReplaySql(deliveryId));
+      return row ? deliveryFromRow(row) : null;
+    },
+    async statsSince(since) {
+      return (await rowsOf(pool, q.statsSinceSql(since))).map(statsFromRow);
+    },
+    async upsertNotification(n) {
+      return notificationFromRow((await one(pool, q.upsertNotificationSql(n, JSON.stringify(n))))!);
+    },
+    async getNotification(id) {
+      const row = await one(pool, q.selectNotificationSql(id));
+      return row ? notificationFromRow(row) : null;
+    },
+    async listNotifications(filter) {
+      return (await rowsOf(pool, q.listNotificationsSql(filter))).map(notificationFromRow);
+    },
+    async createApiKey(k) {
+      return apiKeyFromRow((await one(pool, q.insertApiKeySql(k)))!);
+    },
+    async findApiKeyByHash(hash) {
+      const row = await one(pool, q.findApiKeySql(hash));
+      return row ? apiKeyFromRow(row) : null;
+    },
+    async listApiKeys() {
+      return (await rowsOf(pool, q.listApiKeysSql)).map(apiKeyFromRow);
+    },
+    async revokeApiKey(keyId) {
+      return (await rowsOf(pool, q.revokeApiKeySql(keyId))).length > 0;
+    },
+  };
+}

@@ -1,0 +1,165 @@
+// Opens a downloaded instrument file (gzip or not; JSON array, NDJSON or CSV) and streams its records in constant memory.
+import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import zlib from 'node:zlib';
+import Papa from 'papaparse';
+import { SourceError, isZlibError } from './errors';
+import { detectFormat, isGzip } from './format';
+import { JsonShapeError, jsonArrayElements } from './json-array';
+import type { SourceFormat } from './types';
+
+/** One record of the file: parsed (validation comes next), or text that could not even be parsed. */
+export type SourceRecord = { rowNumber: number; raw: unknown } | { rowNumber: number; unparsable: string; rawText: string };
+
+export interface OpenedSource {
+  gzip: boolean;
+  format: SourceFormat;
+  records: AsyncIterable<SourceRecord>;
+  /** Bytes of the file read so far (compressed bytes for gzip), for progress. */
+  bytesRead(): number;
+  close(): void;
+}
+
+const HEAD_CHARS = 4096;
+const CHUNK_BYTES = 1 << 16;
+
+async function readHead(filePath: string): Promise<Buffer> {
+  const fh = await fs.promises.open(filePath, 'r');
+  try {
+    const buf = Buffer.alloc(2);
+    const { bytesRead } = await fh.read(buf, 0, 2, 0);
+    return buf.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Decoded text of the byte stream; a damaged gzip or an oversized stream ends it with a SourceError. */
+async function* textOf(bytes: Readable, maxDecompressedBytes: number): AsyncGenerator<string> {
+  const decoder = new StringDecoder('utf8');
+  let total = 0;
+  try {
+    for await (const chunk of bytes as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > maxDecompressedBytes) {
+        throw new SourceError(`the instrument file decompresses to more than ${maxDecompressedBytes} bytes; refusing it`, 'CorruptSource', 'TOO_LARGE');
+      }
+      const text = decoder.write(chunk);
+      if (text) yield text;
+    }
+  } catch (err) {
+    if (isZlibError(err)) {
+      throw new SourceError(`the gzip stream is damaged or cut off (${err.message}); nothing was changed`, 'CorruptSource', err.code);
+    }
+    throw err;
+  }
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+/** Reads text until the format is known; returns the format and the same text, nothing lost. */
+async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: SourceFormat | null; empty: boolean; text: AsyncGenerator<string> }> {
+  const head: string[] = [];
+  let length = 0;
+  while (length < HEAD_CHARS) {
+    const next = await text.next();
+    if (next.done) break;
+    head.push(next.value);
+    length += next.value.length;
+  }
+  async function* replay(): AsyncGenerator<string> {
+    yield* head;
+    yield* text;
+  }
+  const start = head.join('').slice(0, HEAD_CHARS);
+  return { format: detectFormat(start), empty: start.trim() === '', text: replay() };
+}
+
+async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+  let rowNumber = 0;
+  try {
+    for await (const raw of jsonArrayElements(text)) yield { rowNumber: ++rowNumber, raw };
+  } catch (err) {
+    if (err instanceof JsonShapeError) throw new SourceError(`${err.message} (after ${rowNumber} records); nothing was changed`, 'CorruptSource', 'BAD_JSON');
+    throw err;
+  }
+}
+
+async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+  let rowNumber = 0;
+  let pending = '';
+  const parse = (line: string, complete: boolean): SourceRecord | null => {
+    const trimmed = line.trim();
+    if (trimmed === '') return null;
+    rowNumber++;
+    try {
+      return { rowNumber, raw: JSON.parse(trimmed) as unknown };
+    } catch (err) {
+      // A last line without its newline that does not parse is a cut-off file, not one bad record.
+      if (!complete) throw new SourceError(`the NDJSON file is cut off in record ${rowNumber}; nothing was changed`, 'CorruptSource', 'TRUNCATED');
+      return { rowNumber, unparsable: `not valid JSON: ${(err as Error).message}`, rawText: trimmed.slice(0, 10_000) };
+    }
+  };
+  for await (const chunk of text) {
+    const lines = (pending + chunk).split('\n');
+    pending = lines.pop() ?? '';
+    for (const line of lines) {
+      const rec = parse(line, true);
+      if (rec) yield rec;
+    }
+  }
+  const last = parse(pending, false);
+  if (last) yield last;
+}
+
+async function* csvRecords(text: AsyncGenerator<string>): AsyncGenerator<SourceRecord> {
+  const rows = Papa.parse(Papa.NODE_STREAM_INPUT, { header: false, skipEmptyLines: 'greedy' });
+  const source = Readable.from(text);
+  source.on('error', (err) => rows.destroy(err));
+  source.pipe(rows);
+  let header: string[] | null = null;
+  let rowNumber = 0;
+  for await (const fields of rows as AsyncIterable<string[]>) {
+    if (header === null) {
+      header = fields.map((h) => h.trim().replace(/^\uFEFF/, '').toLowerCase());
+      continue;
+    }
+    rowNumber++;
+    if (fields.length !== header.length) {
+      yield { rowNumber, unparsable: `has ${fields.length} fields, the header has ${header.length}`, rawText: Papa.unparse([fields]) };
+      continue;
+    }
+    const raw: Record<string, string> = {};
+    header.forEach((h, i) => (raw[h] = fields[i]!));
+    yield { rowNumber, raw };
+  }
+}
+
+/** Opens the file, detects gzip by its magic bytes and the layout by its first characters. */
+export async function openSource(filePath: string, opts: { maxDecompressedBytes: number }): Promise<OpenedSource> {
+  const gzip = isGzip(await readHead(filePath));
+  const file = fs.createReadStream(filePath, { highWaterMark: CHUNK_BYTES });
+  const bytes: Readable = gzip ? file.pipe(zlib.createGunzip({ chunkSize: CHUNK_BYTES })) : file;
+  // pipe() does not forward errors; a read error must end the text stream, not hang it.
+  if (gzip) file.on('error', (err) => bytes.destroy(err));
+  const close = () => {
+    bytes.destroy();
+    file.destroy();
+  };
+  const { format, empty, text } = await peekFormat(textOf(bytes, opts.maxDecompressedBytes)).catch((err: unknown) => {
+    close();
+    throw err;
+  });
+  if (format === null) {
+    close();
+    if (empty) throw new SourceError('the instrument file is empty; nothing was changed', 'CorruptSource', 'EMPTY');
+    throw new SourceError(
+      'the instrument file is neither a JSON array, NDJSON nor an instrument CSV (its first characters match none of them)',
+      'CorruptSource',
+      'UNKNOWN_FORMAT',
+    );
+  }
+  const records = format === 'json-array' ? jsonArrayRecords(text) : format === 'ndjson' ? ndjsonRecords(text) : csvRecords(text);
+  return { gzip, format, records, bytesRead: () => file.bytesRead, close };
+}

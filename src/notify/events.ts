@@ -1,0 +1,100 @@
+// The notifications refdata raises, one builder each, so ids (for de-duplication) and wording stay consistent
+// wherever they are raised from: activities, the API, the ledger watch.
+import path from 'node:path';
+import { audit, type AuditLogger } from '../log/audit';
+import { recordLoadReverted } from '../metrics/registry';
+import type { Notification, Notifier } from './notifier';
+
+export function notifyFileFailed(
+  notifier: Notifier,
+  f: { workflowId?: string; runId?: string; filePath: string; status: 'error' | 'cancelled'; message?: string | null; archivedTo?: string | null; trackingId?: number },
+): Notification | null {
+  const name = path.basename(f.filePath);
+  // One notification per run of the file; without a run id (ledger watch) the tracking row's id stands in.
+  const key = f.runId ?? `tracking-${f.trackingId ?? name}`;
+  return notifier.notify({
+    id: `file.failed:${f.workflowId ?? f.filePath}:${key}`,
+    kind: 'file.failed',
+    severity: f.status === 'cancelled' ? 'info' : 'warning',
+    title: f.status === 'cancelled' ? `File ${name} cancelled` : `File ${name} failed`,
+    message: f.status === 'cancelled'
+      ? `${name} was cancelled; nothing of it was kept${f.archivedTo ? `; the file is in ${path.dirname(f.archivedTo)}` : ''}.`
+      : `${clause(f.message ?? 'load failed')}. Fix the file and drop it again${f.archivedTo ? `; the original and its .error.json are in ${path.dirname(f.archivedTo)}` : ''}.`,
+    workflowId: f.workflowId,
+    refs: compact({ filePath: f.filePath, runId: f.runId, archivedTo: f.archivedTo ?? undefined }),
+  });
+}
+
+export function notifyLoadReverted(notifier: Notifier, l: { loadId: string; table: string; mode: string; rows: number; by?: string }): Notification | null {
+  return notifier.notify({
+    id: `load.reverted:${l.loadId}`,
+    kind: 'load.reverted',
+    severity: 'info',
+    title: `Load ${l.loadId} reverted`,
+    message: l.mode === 'fullload'
+      ? `${l.table} holds its previous contents again (the reverted contents stay in bkp).`
+      : `${l.rows} rows of ${l.loadId} were deleted from ${l.table}.`,
+    refs: compact({ loadId: l.loadId, table: l.table, by: l.by }),
+  });
+}
+
+export function notifySyncFailed(
+  notifier: Notifier,
+  s: { syncRunId: string; workflowId: string; status: string; message: string },
+): Notification | null {
+  const guard = s.status === 'guard_tripped';
+  return notifier.notify({
+    id: `sync.failed:${s.syncRunId}`,
+    kind: 'sync.failed',
+    severity: 'critical',
+    title: guard ? 'Instrument sync stopped by its guard' : 'Instrument sync failed',
+    message: guard
+      ? `${clause(s.message)}. ref.instruments was not changed. Check the source file; if the change is real, run \`refdata sync --force\`.`
+      : `${clause(s.message)}. ref.instruments was not changed; yesterday's master is still in use.`,
+    workflowId: s.workflowId,
+    refs: { syncRunId: s.syncRunId, status: s.status },
+  });
+}
+
+export function notifyDistributionFailed(notifier: Notifier, d: { workflowId: string; businessDate: string; message: string }): Notification | null {
+  return notifier.notify({
+    id: `distribution.failed:${d.workflowId}:${d.businessDate}`,
+    kind: 'distribution.failed',
+    severity: 'critical',
+    title: `Distribution for ${d.businessDate} failed`,
+    message: `${clause(d.message)}. Subscribers have not received the ${d.businessDate} files.`,
+    workflowId: d.workflowId,
+    refs: { businessDate: d.businessDate },
+  });
+}
+
+export function notifyDeliveryFailed(
+  notifier: Notifier,
+  d: { deliveryId: string; channel: string; workflowId?: string; runId?: string; subscriptionId?: string; message: string },
+): Notification | null {
+  return notifier.notify({
+    id: `delivery.failed:${d.deliveryId}:${d.runId ?? ''}`,
+    kind: 'delivery.failed',
+    severity: 'warning',
+    title: `Delivery ${d.deliveryId} failed (${d.channel})`,
+    message: `${clause(d.message)}. Fix the channel or the subscription, then replay the delivery.`,
+    workflowId: d.workflowId,
+    refs: compact({ deliveryId: d.deliveryId, channel: d.channel, subscriptionId: d.subscriptionId }),
+  });
+}
+
+/** A load was reverted (API or CLI): the audit event, the metric and, where someone listens, the notification. */
+export function announceLoadReverted(log: AuditLogger, notifier: Notifier | undefined, l: { loadId: string; table: string; mode: string; rows: number; filePath: string }): void {
+  audit(log, 'load.reverted', { loadId: l.loadId, table: l.table, filePath: l.filePath, mode: l.mode, rows: l.rows });
+  recordLoadReverted();
+  if (notifier) notifyLoadReverted(notifier, l);
+}
+
+/** A message as the first clause of a sentence we continue: without its own full stop. */
+function clause(message: string): string {
+  return message.trim().replace(/[.\s]+$/, '');
+}
+
+function compact(refs: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(refs).filter((e): e is [string, string] => e[1] !== undefined));
+}

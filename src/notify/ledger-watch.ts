@@ -1,0 +1,59 @@
+// Notifications for an API that runs apart from the worker: failures recorded in the ledger (files in error,
+// failed syncs) since the last look are raised here, as the worker's activities raise them in-process.
+import type { Database } from '../db/types';
+import type { Logger } from '../log/logger';
+import type { Notifier } from './notifier';
+import { notifyFileFailed, notifySyncFailed } from './events';
+
+export interface LedgerWatchDeps {
+  db: Pick<Database, 'listTracking' | 'instruments'>;
+  notifier: Notifier;
+  log: Logger;
+  intervalMs?: number;
+  now?: () => Date;
+}
+
+/** An activity in this process notifies at the moment it records the outcome; closer than this is the same event. */
+const SAME_EVENT_MS = 10_000;
+
+export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<number>; start(): () => void } {
+  const now = deps.now ?? (() => new Date());
+  // Only what happens from now on: a restarted API must not replay yesterday's failures as news.
+  let since = now().getTime();
+
+  async function poll(): Promise<number> {
+    const from = since;
+    since = now().getTime();
+    let raised = 0;
+    const recent = deps.notifier.recent();
+    for (const r of await deps.db.listTracking({ status: 'error', limit: 50 })) {
+      const at = r.processedAt?.getTime();
+      if (at === undefined || at < from) continue;
+      const seen = recent.some((n) => n.kind === 'file.failed' && n.refs.filePath === r.filePath && Math.abs(Date.parse(n.at) - at) < SAME_EVENT_MS);
+      if (seen) continue;
+      if (notifyFileFailed(deps.notifier, { workflowId: r.workflowId ?? undefined, trackingId: r.id, filePath: r.filePath, status: 'error', message: r.errorMessage })) raised++;
+    }
+    for (const s of await deps.db.instruments.listSyncRuns(5)) {
+      const at = s.finishedAt ? Date.parse(s.finishedAt) : NaN;
+      if (!(at >= from) || (s.status !== 'failed' && s.status !== 'guard_tripped')) continue;
+      if (notifySyncFailed(deps.notifier, { syncRunId: s.runId, workflowId: s.workflowId, status: s.status, message: s.errorMessage ?? s.status })) raised++;
+    }
+    return raised;
+  }
+
+  return {
+    poll,
+    start() {
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        poll()
+          .catch((err: Error) => deps.log.debug({ err: err.message }, 'ledger watch could not read the ledger'))
+          .finally(() => (busy = false));
+      }, deps.intervalMs ?? 5000);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}

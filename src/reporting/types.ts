@@ -1,0 +1,136 @@
+// The reporting domain's vocabulary: report and subscription types, statuses, and what a delivery carries.
+import type { ChannelType, DeliveryMessage } from '../channels/types';
+
+export const reportTypes = [
+  'GENERATED_REPORT',
+  'SCHEDULED_REPORT',
+  'ALERT_REPORT',
+  'COMPLIANCE_REPORT',
+  'PERFORMANCE_REPORT',
+  'RISK_REPORT',
+  // Our own nightly files (DESIGN.md flow 3).
+  'REFERENCE_DATA',
+] as const;
+export type ReportType = (typeof reportTypes)[number];
+
+export const subscriptionTypes = ['REAL_TIME', 'SCHEDULED', 'ON_DEMAND', 'TRIGGERED'] as const;
+export type SubscriptionType = (typeof subscriptionTypes)[number];
+
+export const subscriptionStatuses = ['active', 'paused', 'cancelled'] as const;
+export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
+
+/** pending → sending → (retrying → sending)* → delivered | failed | cancelled; a replay starts again at pending. */
+export const deliveryStatuses = ['pending', 'sending', 'retrying', 'delivered', 'failed', 'cancelled'] as const;
+export type DeliveryStatus = (typeof deliveryStatuses)[number];
+
+export const apiRoles = ['admin', 'operator', 'subscriber'] as const;
+export type ApiRole = (typeof apiRoles)[number];
+
+/** Priority 1 is urgent (its own task queue); 5 is bulk. */
+export const URGENT_PRIORITY = 1;
+export const DEFAULT_PRIORITY = 3;
+
+export interface ChannelRef {
+  channelId: string;
+  channelType: ChannelType;
+}
+
+export interface DeliveryPreferences {
+  channels: ChannelRef[];
+  /** Cron expression for SCHEDULED subscriptions; kept for the scheduler, not interpreted by deliveries. */
+  schedule: string | null;
+  formatPreferences: string[];
+  notificationSettings: Record<string, unknown>;
+}
+
+/** Which reports of a subscribed type a subscription wants; absent fields match everything. */
+export interface SubscriptionFilters {
+  portfolioIds?: string[];
+  /** Every key must equal the report's metadata value (as text). */
+  metadata?: Record<string, string>;
+}
+
+export interface SubscriptionRecord {
+  subscriptionId: string;
+  subscriberId: string;
+  subscriberType: SubscriptionType;
+  reportTypes: ReportType[];
+  deliveryPreferences: DeliveryPreferences;
+  filters: SubscriptionFilters | null;
+  status: SubscriptionStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A stored channel. `config` is the stored form: secret leaves sealed (src/reporting/sealed-config.ts). */
+export interface ChannelRecord extends ChannelRef {
+  config: unknown;
+  subscriptionId: string | null;
+  subscriberId: string | null;
+  enabled: boolean;
+  disabledReason: string | null;
+  createdAt: Date;
+}
+
+/** The report fields the `report_distributed` event carries (the original event's report_data and metadata). */
+export interface ReportInfo {
+  reportId: string;
+  reportType: ReportType;
+  portfolioId: string | null;
+  reportPeriod: string | null;
+  filePath: string | null;
+  fileSizeBytes: number | null;
+  routingKey: string;
+  sourceService: string;
+  encryptionRequired: boolean;
+  retentionDays: number;
+}
+
+/** What a delivery sends, stored with it so that a retry or replay needs only the delivery id. */
+export interface DeliveryPayload {
+  message: DeliveryMessage;
+  report: ReportInfo;
+}
+
+export interface DeliveryRecord {
+  deliveryId: string;
+  subscriptionId: string;
+  subscriberId: string;
+  reportId: string;
+  reportType: string;
+  channel: ChannelType;
+  channelId: string;
+  priority: number;
+  status: DeliveryStatus;
+  deliveryTime: Date | null;
+  retryCount: number;
+  /** JSON text: the last ChannelError (`{code, message, permanent, …}`) or another failure's `{code, message}`. */
+  errorDetails: string | null;
+  payload: DeliveryPayload;
+  workflowId: string;
+  runId: string | null;
+  replayCount: number;
+  /** Accepted (or replay requested) → delivered, by the database clock. */
+  latencyMs: number | null;
+  requestedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface ApiKeyRecord {
+  keyId: string;
+  role: ApiRole;
+  subscriberId: string | null;
+  label: string | null;
+  createdAt: Date;
+  revokedAt: Date | null;
+}
+
+/** Who is calling: the API resolves a key to this; services decide what it may see. */
+export interface Caller {
+  role: ApiRole;
+  /** Set for subscriber keys: the only subscriber whose subscriptions and deliveries they see. */
+  subscriberId: string | null;
+  /** For audit lines: a key id, `bootstrap-admin` or `cli`. */
+  keyId: string;
+}

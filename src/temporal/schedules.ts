@@ -1,0 +1,97 @@
+// The Temporal Schedules refdata keeps, as a list of specs, and an idempotent create-or-update of each.
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
+import type { Config } from '../config';
+import { scheduleIds, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
+
+/** One schedule refdata owns: when, what it starts, and whether it must stay paused for now. */
+export interface ScheduleSpecEntry {
+  scheduleId: string;
+  /** Five-field cron, read in `timeZone`. */
+  cron: string;
+  timeZone: string;
+  workflowType: string;
+  workflowId: string;
+  taskQueue: string;
+  args: unknown[];
+  summary: string;
+  /** Set when configuration makes the action pointless (no source): the schedule is kept, paused, with this note. */
+  pausedReason?: string;
+}
+
+/** Notes refdata writes when it pauses a schedule itself; only those pauses does it lift again. */
+const OWN_PAUSE_PREFIX = 'refdata: ';
+
+/**
+ * Every schedule of this configuration. The nightly distribution adds its entry here. A missed run is caught up
+ * within 6 hours (a server down at 06:00 and back by noon still syncs); later ones wait for the next day rather
+ * than replaying a backlog.
+ */
+export function scheduleSpecs(config: Pick<Config, 'instruments'>): ScheduleSpecEntry[] {
+  return [
+    {
+      scheduleId: scheduleIds.instrumentSync,
+      cron: config.instruments.schedule.cron,
+      timeZone: config.instruments.schedule.timeZone,
+      workflowType: 'scheduledInstrumentSync',
+      workflowId: scheduledInstrumentSyncWorkflowId,
+      taskQueue: taskQueues.sync,
+      args: [{}],
+      summary: 'Daily instrument master sync',
+      pausedReason: config.instruments.url ? undefined : `${OWN_PAUSE_PREFIX}paused until INSTRUMENTS_URL is set`,
+    },
+  ];
+}
+
+const CATCHUP_WINDOW = 6 * 60 * 60 * 1000;
+
+function definitionOf(s: ScheduleSpecEntry) {
+  return {
+    spec: { cronExpressions: [s.cron], timezone: s.timeZone },
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: s.workflowType,
+      workflowId: s.workflowId,
+      taskQueue: s.taskQueue,
+      args: s.args,
+      staticSummary: s.summary,
+      typedSearchAttributes: [{ key: searchAttributes.SyncTrigger, value: 'schedule' }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+  };
+}
+
+/** An operator's pause is kept; refdata's own pause is set or lifted as configuration says. */
+function stateAfterUpdate(s: ScheduleSpecEntry, prev: ScheduleDescription['state']): { paused: boolean; note?: string } {
+  if (s.pausedReason) return { paused: true, note: s.pausedReason };
+  if (prev.paused && prev.note?.startsWith(OWN_PAUSE_PREFIX)) return { paused: false, note: `${OWN_PAUSE_PREFIX}resumed: configuration complete` };
+  return { paused: prev.paused, note: prev.note };
+}
+
+export interface AppliedSchedule {
+  scheduleId: string;
+  action: 'created' | 'updated';
+  paused: boolean;
+}
+
+/** Creates each schedule, or updates it in place when it exists; running twice changes nothing more. */
+export async function applySchedules(client: Client, specs: ScheduleSpecEntry[]): Promise<AppliedSchedule[]> {
+  const out: AppliedSchedule[] = [];
+  for (const s of specs) {
+    const definition = definitionOf(s);
+    try {
+      await client.schedule.create({ scheduleId: s.scheduleId, ...definition, state: { paused: Boolean(s.pausedReason), note: s.pausedReason } });
+      out.push({ scheduleId: s.scheduleId, action: 'created', paused: Boolean(s.pausedReason) });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      const handle = client.schedule.getHandle(s.scheduleId);
+      let paused = false;
+      await handle.update((prev) => {
+        const state = stateAfterUpdate(s, prev.state);
+        paused = state.paused;
+        return { ...definition, state };
+      });
+      out.push({ scheduleId: s.scheduleId, action: 'updated', paused });
+    }
+  }
+  return out;
+}
