@@ -45,7 +45,19 @@ export const instrumentSyncWorkflowId = 'instrument-sync';
 /** Ids of the Temporal Schedules refdata creates or updates (`refdata schedules apply`). */
 export const scheduleIds = {
   instrumentSync: 'instrument-sync-daily',
+  distribution: 'distribution-nightly',
 } as const;
+
+/**
+ * The distribution of one run key (`20250621`, or `20250621T143015` for an intraday delta): one running execution per
+ * business date (or intraday instant) is its lock, for scheduled, API and CLI runs alike.
+ */
+export function distributionWorkflowId(runKey: string): string {
+  return `distribution:${runKey}`;
+}
+
+/** Base id of the nightly runs the schedule starts; each starts the fixed-id `distribution:<YYYYMMDD>`. */
+export const scheduledDistributionWorkflowId = 'distribution-scheduled';
 
 /** Base id of the runs a schedule starts (the server appends the scheduled time). */
 export const scheduledInstrumentSyncWorkflowId = 'instrument-sync-scheduled';

@@ -14,6 +14,9 @@ import { ingestProgressSignal } from '../workflows/file-lifecycle';
 import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
 import { createDeliveryActivities } from '../activities/delivery';
+import { createDistributionActivities } from '../activities/distribution';
+import { distributionProgressSignal } from '../workflows/distribution';
+import { createDeliveryStarter } from '../src/distribution/delivery-starter';
 import { deliveryActivityDeps, type DeliveryWiring } from '../src/reporting/delivery-wiring';
 import type { EventPublisher } from '../src/events/types';
 import { loadConfig } from '../src/config';
@@ -28,7 +31,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
   /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
   notifier?: Notifier;
   /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
@@ -73,6 +76,16 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       },
     }),
     ...createDeliveryActivities(deliveryActivityDeps(deps, deps.delivery ?? {}, discardEvents)),
+    ...createDistributionActivities({
+      db: deps.db,
+      log: deps.log.child({ component: 'distribution' }),
+      // Without settings (tests of other flows) the documented defaults, under the state dir or the system's temp dir.
+      config: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,
+      deliveries: createDeliveryStarter({ db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry }),
+      notifyProgress: async (workflowId, progress) => {
+        await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);
+      },
+    }),
   };
 }
 

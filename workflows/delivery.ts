@@ -60,7 +60,8 @@ function activitiesFor(policy: DeliveryRetryPolicy) {
         initialInterval: policy.initialIntervalMs,
         backoffCoefficient: policy.backoffCoefficient,
         maximumInterval: policy.maximumIntervalMs,
-        maximumAttempts: policy.maximumAttempts,
+        // 0 = unlimited in our policy; the SDK wants the field absent for that.
+        maximumAttempts: policy.maximumAttempts > 0 ? policy.maximumAttempts : undefined,
       },
     }),
     // Bookkeeping must land whatever happened to the send: retried until the database answers.
@@ -110,20 +111,23 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
 function describeFailure(err: unknown, cancelled: boolean, policy: DeliveryRetryPolicy): { code: string; message: string } {
   if (cancelled) return { code: 'CANCELLED', message: 'the delivery was cancelled (its subscription was cancelled, or an operator cancelled the run)' };
   let last: { code: string; message: string } | null = null;
+  let deadline = err instanceof ActivityFailure && err.retryState === 'TIMEOUT';
   for (let cause: unknown = err instanceof ActivityFailure ? err.cause : err; cause instanceof Error && !last; cause = (cause as { cause?: unknown }).cause) {
     if (cause instanceof ApplicationFailure) {
       // Activities throw `Channel<CODE>` for channel verdicts and one of our failure types otherwise.
       last = { code: cause.type?.startsWith('Channel') ? cause.type.slice('Channel'.length) : (cause.type ?? 'INTERNAL'), message: cause.message };
     } else if (cause instanceof TimeoutFailure) {
-      last = { code: 'TIMEOUT', message: `the attempt timed out (${cause.timeoutType ?? 'unknown'}); the worker may have died` };
+      // Schedule-to-close is the overall deadline; its cause, when present, is the last attempt's failure.
+      if (cause.timeoutType === 'SCHEDULE_TO_CLOSE') deadline = true;
+      else last = { code: 'TIMEOUT', message: `an attempt timed out (${cause.timeoutType ?? 'unknown'}); the worker may have died` };
     }
   }
-  last ??= { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
-  const retryState = err instanceof ActivityFailure ? err.retryState : undefined;
-  if (retryState === 'TIMEOUT') {
-    return { code: 'DEADLINE_EXCEEDED', message: `no attempt succeeded within the deadline (${Math.round(policy.deadlineMs / 1000)} s); last: ${last.code}: ${last.message}` };
+  if (deadline) {
+    const tail = last ? `; last: ${last.code}: ${last.message}` : '';
+    return { code: 'DEADLINE_EXCEEDED', message: `no attempt succeeded within the deadline (${Math.round(policy.deadlineMs / 1000)} s)${tail}` };
   }
-  if (retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
+  last ??= { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) };
+  if (err instanceof ActivityFailure && err.retryState === 'MAXIMUM_ATTEMPTS_REACHED') {
     return { code: 'ATTEMPTS_EXHAUSTED', message: `all ${policy.maximumAttempts} attempts failed; last: ${last.code}: ${last.message}` };
   }
   return last;

@@ -3,3 +3,4 @@ export * from './file-lifecycle';
 export * from './instrument-sync';
 export * from './cleanup';
 export * from './delivery';
+export * from './distribution';

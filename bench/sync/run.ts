@@ -2,7 +2,8 @@
 // unchanged re-sync, day-2 sync), against `psql \copy` of the same rows and against only downloading and parsing.
 // The worker runs in its own process (as `refdata worker` would) so its peak RSS is its own.
 // Usage: npx tsx bench/sync/run.ts [--instruments 150000] [--batch 5000] [--queues sync]   → JSON on stdout
-// (--queues: the worker polls only those task queues, as `refdata worker --queues sync` does; default all four.)
+// (--queues: the worker polls only those task queues, as `refdata worker --queues sync` does; default all four.
+//  --node-options: NODE_OPTIONS for the worker process, e.g. "--max-old-space-size=160".)
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -38,7 +39,7 @@ function peakRssMb(pid: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { instruments: { type: 'string', default: '150000' }, batch: { type: 'string', default: '5000' }, queues: { type: 'string', default: '' } } });
+  const { values } = parseArgs({ options: { instruments: { type: 'string', default: '150000' }, batch: { type: 'string', default: '5000' }, queues: { type: 'string', default: '' }, 'node-options': { type: 'string', default: '' } } });
   const n = Number(values.instruments);
   const options = Math.round(n * 0.83);
   const spec = { equities: Math.round(n * 0.13), indices: 150, futures: Math.round(n * 0.02), options, mcx: 0 };
@@ -73,6 +74,7 @@ async function main(): Promise<void> {
     worker = await spawnWorker({
       DATABASE_URL: bdb.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default', REFDATA_STATE_DIR: tmp, REFDATA_WORKFLOW_BUNDLE: bundle,
       INSTRUMENTS_URL: broker.url('/day1.json.gz'), INSTRUMENTS_BATCH_SIZE: String(values.batch), LOG_LEVEL: 'warn', WORKER_QUEUES: values.queues,
+      ...(values['node-options'] ? { NODE_OPTIONS: values['node-options'] } : {}),
     });
     const rssIdleMb = peakRssMb(worker.pid!);
     const connection = await Connection.connect({ address: server.address });
@@ -107,6 +109,7 @@ async function main(): Promise<void> {
       instruments: n,
       batchSize: Number(values.batch),
       workerQueues: values.queues || 'all',
+      workerNodeOptions: values['node-options'] || null,
       loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
       fileBytes: { json: day1Json.length, gzip: day1Gz.length },
       seconds: {

@@ -1,13 +1,16 @@
 // The operations dashboard at `/`: static page, script and styles from src/api/dashboard/, and its session route.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { AlertConfig, Config } from '../config';
 import { loadConfig } from '../config';
+import type { Database } from '../db/types';
 import type { Notifier } from '../notify/notifier';
-import { requireAdmin } from './auth';
+import { deliveryErrorText } from '../notify/events';
+import { requireRole, type RoleAuth } from './auth';
+import { resolveCaller } from '../reporting/api-keys';
+import type { Caller } from '../reporting/types';
 import { ErrorBody } from './schemas';
 
 /** What the operations side of the API needs beyond the resource plugins: links, thresholds, notifications. */
@@ -27,19 +30,18 @@ export function defaultOperationsOptions(): OperationsOptions {
   return operationsOptions(loadConfig({}));
 }
 
-/**
- * Operator access. Until API keys with roles exist only the admin key is known, and it counts as an operator;
- * with roles this becomes `requireRole('operator')` (admins pass too).
- */
-export function requireOperator(adminKey: string | undefined): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
-  return requireAdmin(adminKey);
+/** Who runs operations: operators, and admins (the bootstrap REFDATA_ADMIN_KEY is one). Subscribers do not. */
+export const operatorRoles = ['admin', 'operator'] as const;
+
+export function requireOperator(auth: RoleAuth): (req: FastifyRequest, reply: FastifyReply) => Promise<unknown> {
+  return requireRole(auth, operatorRoles);
 }
 
-/** The same decision for a key that did not come in a header (the WebSocket's first message). */
-export function isOperatorKey(adminKey: string | undefined, key: string): boolean {
-  if (!adminKey) return false;
-  const digest = (s: string) => crypto.createHash('sha256').update(s).digest();
-  return crypto.timingSafeEqual(digest(key), digest(adminKey));
+/** The same decision for a key that did not come in a header (the WebSocket's first message): the caller, or why not. */
+export async function operatorOf(auth: RoleAuth, key: string): Promise<{ caller: Caller } | { refused: 4401 | 4403 }> {
+  const caller = await resolveCaller(auth.keys, auth.adminKey, key);
+  if (!caller) return { refused: 4401 };
+  return (operatorRoles as readonly string[]).includes(caller.role) ? { caller } : { refused: 4403 };
 }
 
 const js = 'text/javascript; charset=utf-8';
@@ -54,7 +56,7 @@ const securityHeaders = {
   'cache-control': 'no-cache',
 };
 
-export const dashboardPlugin = (deps: { adminKey?: string; namespace: string; operations: OperationsOptions }): FastifyPluginAsync => async (app) => {
+export const dashboardPlugin = (deps: { auth: RoleAuth; db: Pick<Database, 'distribution'>; namespace: string; operations: OperationsOptions }): FastifyPluginAsync => async (app) => {
   // Read once: the page is small and a restart is the deployment unit anyway.
   const dir = path.join(__dirname, 'dashboard');
   const index = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
@@ -68,15 +70,48 @@ export const dashboardPlugin = (deps: { adminKey?: string; namespace: string; op
   });
 
   app.get('/api/v1/dashboard/session', {
-    preHandler: requireOperator(deps.adminKey),
+    preHandler: requireOperator(deps.auth),
     schema: {
       tags: ['dashboard'],
       summary: 'Checks an operator key and returns what the dashboard needs to link runs to the Temporal Web UI',
       security: [{ bearer: [] }],
       response: {
         200: Type.Object({ role: Type.String(), namespace: Type.String(), temporalUiUrl: Type.String() }),
-        401: ErrorBody, 403: ErrorBody, 503: ErrorBody,
+        401: ErrorBody, 403: ErrorBody,
       },
     },
-  }, async () => ({ role: 'operator', namespace: deps.namespace, temporalUiUrl: deps.operations.temporalUiUrl.replace(/\/+$/, '') }));
+  }, async (req) => ({ role: req.caller?.role ?? 'operator', namespace: deps.namespace, temporalUiUrl: deps.operations.temporalUiUrl.replace(/\/+$/, '') }));
+
+  app.get('/api/v1/dashboard/deliveries', {
+    preHandler: requireOperator(deps.auth),
+    schema: {
+      tags: ['dashboard'],
+      summary: 'Recent deliveries of every subscriber for the dashboard: failed first, then in progress, then the rest, newest first',
+      security: [{ bearer: [] }],
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
+      response: { 200: Type.Object({ items: Type.Array(DeliveryRow) }), 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req) => {
+    const { limit } = req.query as { limit: number };
+    // Failures are what an operator acts on: read them on their own so a busy day's successes cannot push them out.
+    const [failed, recent] = await Promise.all([deps.db.distribution.listDeliveries({ status: 'failed', limit }), deps.db.distribution.listDeliveries({ limit })]);
+    const byId = new Map([...failed, ...recent].map((d) => [d.deliveryId, d]));
+    const items = [...byId.values()]
+      .sort((a, b) => (statusRank[a.status] ?? 9) - (statusRank[b.status] ?? 9) || b.updatedAt.getTime() - a.updatedAt.getTime())
+      .slice(0, limit)
+      .map((d) => ({
+        deliveryId: d.deliveryId, subscriptionId: d.subscriptionId, subscriberId: d.subscriberId, reportId: d.reportId, reportType: d.reportType,
+        channel: d.channel, status: d.status, retryCount: d.retryCount, replayCount: d.replayCount, errorDetails: deliveryErrorText(d.errorDetails),
+        workflowId: d.workflowId, latencyMs: d.latencyMs, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString(),
+      }));
+    return { items };
+  });
 };
+
+const statusRank: Record<string, number> = { failed: 0, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };
+
+const DeliveryRow = Type.Object({
+  deliveryId: Type.String(), subscriptionId: Type.String(), subscriberId: Type.String(), reportId: Type.String(), reportType: Type.String(),
+  channel: Type.String(), status: Type.String(), retryCount: Type.Integer(), replayCount: Type.Integer(), errorDetails: Type.Union([Type.String(), Type.Null()]),
+  workflowId: Type.String(), latencyMs: Type.Union([Type.Number(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String(),
+});

@@ -6,8 +6,8 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import type { Notification, Notifier } from '../notify/notifier';
-import { isOperatorKey, requireOperator } from './dashboard';
-import { bearerToken } from './auth';
+import { operatorOf, requireOperator } from './dashboard';
+import { bearerToken, type RoleAuth } from './auth';
 import { ErrorBody } from './schemas';
 
 const NotificationSchema = Type.Object({
@@ -21,19 +21,19 @@ const NotificationSchema = Type.Object({
   refs: Type.Record(Type.String(), Type.String()),
 });
 
-/** Close codes in the 4000 range (application-defined): 4401 no key in time, 4403 a key that may not read this. */
+/** Close codes in the 4000 range (application-defined): 4401 no key, or an unknown one; 4403 a key that may not read this. */
 const AUTH_TIMEOUT_MS = 5000;
 const PING_MS = 30_000;
 
-export const eventsPlugin = (deps: { adminKey?: string; notifier: Notifier }): FastifyPluginAsync => async (app) => {
+export const eventsPlugin = (deps: { auth: RoleAuth; notifier: Notifier }): FastifyPluginAsync => async (app) => {
   app.get('/api/v1/events/recent', {
-    preHandler: requireOperator(deps.adminKey),
+    preHandler: requireOperator(deps.auth),
     schema: {
       tags: ['events'],
       summary: 'Recent operator notifications (file failed, load reverted, sync failed, delivery failed, thresholds), newest first',
       security: [{ bearer: [] }],
       querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }) }),
-      response: { 200: Type.Object({ items: Type.Array(NotificationSchema) }), 401: ErrorBody, 403: ErrorBody, 503: ErrorBody },
+      response: { 200: Type.Object({ items: Type.Array(NotificationSchema) }), 401: ErrorBody, 403: ErrorBody },
     },
   }, async (req) => ({ items: deps.notifier.recent((req.query as { limit: number }).limit) }));
 
@@ -65,12 +65,17 @@ export const eventsPlugin = (deps: { adminKey?: string; notifier: Notifier }): F
       unsubscribe?.();
     });
 
+    const check = (key: string) => {
+      operatorOf(deps.auth, key).then(
+        (r) => ('caller' in r ? admit() : refuse(r.refused, r.refused === 4401 ? 'unknown or revoked API key' : 'only operator and admin keys may read the event stream')),
+        (err: Error) => {
+          req.log.error({ err: err.message }, 'event stream: the key could not be checked');
+          refuse(1011, 'the key could not be checked; try again');
+        },
+      );
+    };
     const header = bearerToken(req);
-    if (header !== null) {
-      if (isOperatorKey(deps.adminKey, header)) admit();
-      else refuse(4403, 'this key may not read the event stream');
-      return;
-    }
+    if (header !== null) return check(header);
     socket.once('message', (data) => {
       let key: unknown;
       try {
@@ -80,8 +85,7 @@ export const eventsPlugin = (deps: { adminKey?: string; notifier: Notifier }): F
         key = undefined;
       }
       if (typeof key !== 'string') return refuse(4401, 'the first message must be {"type":"auth","key":"…"}');
-      if (!isOperatorKey(deps.adminKey, key)) return refuse(4403, 'this key may not read the event stream');
-      admit();
+      check(key);
     });
   });
 };

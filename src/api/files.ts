@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
 import type { Database, TrackingRecord } from '../db/types';
 import { ErrorBody, FileItem, type FileItemT } from './schemas';
-import { requireAdmin } from './auth';
+import { requireRole } from './auth';
 import { progressQuery } from '../../workflows/file-lifecycle';
 
 const statuses = ['waiting', 'loading', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished'] as const;
@@ -58,7 +58,8 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
   });
 
   app.post('/api/v1/files/:id/cancel', {
-    preHandler: requireAdmin(deps.adminKey),
+    // Operators cancel from the dashboard; admins may too.
+    preHandler: requireRole({ adminKey: deps.adminKey, keys: deps.db.distribution }, ['admin', 'operator']),
     schema: {
       tags: ['files'],
       summary: 'Cancel the file\'s workflow; its compensation removes any rows and moves the file to error/',

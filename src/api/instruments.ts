@@ -28,6 +28,10 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; adminKey
   const store = deps.db.instruments;
 
   app.post('/api/v1/instruments/sync', {
+    // `curl -X POST` with no body means "sync from INSTRUMENTS_URL", not a malformed request.
+    preValidation: async (req) => {
+      if (req.body === undefined || req.body === null) req.body = {};
+    },
     preHandler: requireAdmin(deps.adminKey),
     schema: {
       tags: ['instruments'],

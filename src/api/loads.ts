@@ -3,7 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { Database } from '../db/types';
 import { ErrorBody } from './schemas';
-import { requireAdmin } from './auth';
+import { requireRole } from './auth';
 import { LoadNotFound, revertLoad, toLoadView } from '../loads';
 import type { Notifier } from '../notify/notifier';
 import { announceLoadReverted } from '../notify/events';
@@ -32,7 +32,8 @@ export const loadsPlugin = (deps: { db: Database; adminKey?: string; notifier?: 
   });
 
   app.post('/api/v1/loads/:loadId/revert', {
-    preHandler: requireAdmin(deps.adminKey),
+    // Operators revert from the dashboard; admins may too.
+    preHandler: requireRole({ adminKey: deps.adminKey, keys: deps.db.distribution }, ['admin', 'operator']),
     schema: {
       tags: ['loads'],
       summary: 'Undo a finished load: the bkp copy comes back (fullload) or its rows are deleted (append)',

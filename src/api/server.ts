@@ -16,6 +16,8 @@ import { errorsPlugin } from './errors';
 import { dashboardPlugin, defaultOperationsOptions, type OperationsOptions } from './dashboard';
 import { eventsPlugin } from './events';
 import { metricsPlugin } from './metrics';
+import { reportingPlugin, reportingOptionsFrom, type ReportingApiOptions } from './reporting';
+import { loadConfig } from '../config';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 
@@ -29,6 +31,8 @@ export interface ApiDeps {
   planMaxBytes?: number;
   /** Dashboard links, alert thresholds, notifier (src/api/dashboard.ts); documented defaults when absent. */
   operations?: OperationsOptions;
+  /** Report distribution: secrets key, destinations, report roots, retry policies, stream (src/api/reporting.ts); documented defaults and no secrets key when absent. */
+  reporting?: ReportingApiOptions;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -61,8 +65,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const operations = deps.operations ?? defaultOperationsOptions();
   const notifier = operations.notifier ?? processNotifier();
   await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
-  await app.register(dashboardPlugin({ adminKey: deps.adminKey, namespace: deps.client.options.namespace, operations }));
-  await app.register(eventsPlugin({ adminKey: deps.adminKey, notifier }));
+  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
+  await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
+  await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null) }));
   return app;
 }

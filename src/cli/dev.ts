@@ -11,6 +11,13 @@ import { buildApi } from '../api/server';
 import { applySchedules, scheduleSpecs } from '../temporal/schedules';
 import { startWatcher } from '../watcher';
 import { onShutdown } from './shutdown';
+import { ensureSecretsKey } from '../reporting/secrets-key';
+import { createDeliveryNotifier } from '../reporting/notifier';
+import { reportingOptionsFrom } from '../api/reporting';
+import { startEventRelay } from '../events';
+import { startDeliveriesVia } from '../events/start-deliveries';
+import { createReportingService } from '../grpc/reporting-service';
+import { startGrpcServer } from '../grpc/server';
 
 export function devCommand(): Command {
   return new Command('dev').description('run everything locally: Temporal dev server, worker, API, watcher').action(async () => {
@@ -34,10 +41,24 @@ export function devCommand(): Command {
       const db = await openDb(config, log);
       const { connection, client, address } = await openTemporal(config);
       const admin = ensureAdminKey(config);
-      const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle });
+      // One process: the worker's delivery status feed goes straight to the API's WebSocket stream.
+      const secrets = ensureSecretsKey(config).key;
+      const deliveryFeed = createDeliveryNotifier();
+      // Outbox relay to Kafka (KAFKA_BROKERS) or the in-process bus; upstream report events start deliveries.
+      const events = await startEventRelay({
+        db, config, log,
+        startDeliveries: startDeliveriesVia({ db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry }),
+      });
+      const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: secrets, feed: deliveryFeed, events: events.publisher } });
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed) });
       await app.listen({ host: config.api.host, port: config.api.port });
+      const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
+        service: createReportingService({
+          db, client, secretsKey: secrets, allowPrivateDestinations: config.reporting.allowPrivateDestinations, adminKey: admin.key, feed: deliveryFeed, pollMs: config.reporting.streamPollMs,
+        }),
+        log, host: config.api.host, port: config.grpc.port,
+      });
       const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });
 
       const apiUrl = `http://${config.api.host === '0.0.0.0' ? 'localhost' : config.api.host}:${config.api.port}`;
@@ -47,6 +68,8 @@ export function devCommand(): Command {
           'refdata is running',
           `  Temporal Web UI  ${devServer?.uiUrl ?? config.temporal.uiUrl}`,
           `  API              ${apiUrl}   (OpenAPI docs: ${apiUrl}/docs, health: ${apiUrl}/health)`,
+          `  gRPC             ${grpcServer ? `${grpcServer.address} (ReportingStream, proto/reporting.proto)` : 'off (REFDATA_GRPC_PORT=0)'}`,
+          `  events           ${events.transport === 'kafka' ? `Kafka ${config.events.kafka?.brokers.join(',')}` : 'in-process bus (KAFKA_BROKERS unset)'}, through the outbox`,
           `  drop folder      ${config.dropoffDir}/{reference_data_table,none_reference_data_table}/{fullload,append}/`,
           `  database         ${db.kind === 'embedded' ? `embedded PGlite in ${path.join(config.stateDir, 'pgdata')}` : db.kind}`,
           `  admin key        ${admin.key}${admin.generated ? '   (generated; kept in ' + path.join(config.stateDir, 'admin-key') + ')' : ''}`,
@@ -58,7 +81,9 @@ export function devCommand(): Command {
       const steps: Array<[string, () => Promise<unknown>]> = [
         ['watcher', () => watcher.close()],
         ['api', () => app.close()],
+        ['gRPC', async () => grpcServer?.stop()],
         ['worker', () => worker.shutdown()],
+        ['events', () => events.stop()],
         ['temporal client', () => connection.close()],
         ['database', () => db.close()],
         ['Temporal dev server', stopServer],

@@ -3,6 +3,9 @@ import { Command } from 'commander';
 import { baseServices, openDb, openTemporal } from '../runtime';
 import { startWorker } from '../../workers/worker';
 import { onShutdown } from './shutdown';
+import { ensureSecretsKey } from '../reporting/secrets-key';
+import { startEventRelay } from '../events';
+import { startDeliveriesVia } from '../events/start-deliveries';
 
 export function workerCommand(): Command {
   return new Command('worker')
@@ -12,8 +15,13 @@ export function workerCommand(): Command {
     const { config, log } = baseServices();
     const db = await openDb(config, log);
     const { connection, client, address } = await openTemporal(config);
-    const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, queues: opts.queues?.split(',').map((q) => q.trim()).filter(Boolean) });
-    const stopped = onShutdown(log, [['worker', () => worker.shutdown()], ['temporal', () => connection.close()], ['database', () => db.close()]]);
+    // Outbox relay (Kafka or, without KAFKA_BROKERS, the bus of this process) and the upstream report consumer.
+    const events = await startEventRelay({
+      db, config, log,
+      startDeliveries: startDeliveriesVia({ db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry }),
+    });
+    const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: ensureSecretsKey(config).key, events: events.publisher }, queues: opts.queues?.split(',').map((q) => q.trim()).filter(Boolean) });
+    const stopped = onShutdown(log, [['worker', () => worker.shutdown()], ['events', () => events.stop()], ['temporal', () => connection.close()], ['database', () => db.close()]]);
     await Promise.race([worker.done, stopped]);
     await stopped.catch(() => undefined);
   });

@@ -31,7 +31,55 @@ export interface RunningEventRelay {
   bus: InProcessBus;
   relay: OutboxRelay;
   transport: 'kafka' | 'bus';
+  /** Resolves once the report consumer is subscribed (at once without Kafka or without startDeliveries). */
+  consumerReady: Promise<void>;
   stop(): Promise<void>;
+}
+
+interface BackgroundConsumer {
+  ready: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Connects the consumer in the background, retrying with backoff: a process starts while Kafka is away. A
+ * consumer that kafkajs gives up on is replaced the same way.
+ */
+function consumeInBackground(start: (onStopped: (err: Error) => void) => Promise<RunningConsumer>, log: Logger): BackgroundConsumer {
+  let stopped = false;
+  let running: RunningConsumer | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let pending: Promise<void> = Promise.resolve();
+  const attempt = async (n: number): Promise<void> => {
+    if (stopped) return;
+    try {
+      const c = await start(() => {
+        if (stopped || running !== c) return;
+        running = null;
+        void c.stop().catch(() => undefined);
+        timer = setTimeout(() => (pending = attempt(1)), 1000);
+      });
+      if (stopped) return void (await c.stop());
+      running = c;
+      markReady();
+      if (n > 0) log.info({ attempts: n + 1 }, 'report consumer connected to Kafka');
+    } catch (err) {
+      if (n === 0 || n % 10 === 0) log.warn({ err: err instanceof Error ? err.message : String(err), attempts: n + 1 }, 'report consumer cannot reach Kafka yet; retrying');
+      timer = setTimeout(() => (pending = attempt(n + 1)), Math.min(1000 * 2 ** n, 30_000));
+    }
+  };
+  pending = attempt(0);
+  return {
+    ready,
+    async stop() {
+      stopped = true;
+      clearTimeout(timer);
+      await pending;
+      await running?.stop();
+    },
+  };
 }
 
 export async function startEventRelay(deps: EventRelayDeps): Promise<RunningEventRelay> {
@@ -51,13 +99,16 @@ export async function startEventRelay(deps: EventRelayDeps): Promise<RunningEven
   });
   const publisher = createOutboxPublisher(deps.db.outbox, { onEnqueued: () => relay.nudge() });
 
-  let consumer: RunningConsumer | null = null;
+  let consumer: BackgroundConsumer | null = null;
   let unsubscribe: (() => void) | null = null;
   if (deps.startDeliveries) {
     const handle = createReportEventHandler({ inbox: deps.db.outbox, startDeliveries: deps.startDeliveries, log });
     const topic = events.topics.reportsGenerated;
     if (kafka) {
-      consumer = await startKafkaConsumer({ kafka, groupId: events.consumerGroup, topics: [topic], log, handle: async (m) => void (await handle(m)) });
+      consumer = consumeInBackground(
+        (onStopped) => startKafkaConsumer({ kafka, groupId: events.consumerGroup, topics: [topic], log, handle: async (m) => void (await handle(m)), onStopped }),
+        log,
+      );
     } else {
       unsubscribe = bus.subscribe(topic, async (m) => void (await handle(m)));
     }
@@ -72,6 +123,7 @@ export async function startEventRelay(deps: EventRelayDeps): Promise<RunningEven
     bus,
     relay,
     transport: kafka ? 'kafka' : 'bus',
+    consumerReady: consumer?.ready ?? Promise.resolve(),
     async stop() {
       unsubscribe?.();
       await consumer?.stop();

@@ -47,11 +47,18 @@ function topicEnsurer(kafka: Kafka) {
     async ensure(topics: Iterable<string>): Promise<void> {
       const missing = [...new Set(topics)].filter((t) => !known.has(t));
       if (missing.length === 0) return;
-      if (!admin) {
-        admin = kafka.admin();
-        await admin.connect();
+      try {
+        if (!admin) {
+          admin = kafka.admin();
+          await admin.connect();
+        }
+        await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: -1, replicationFactor: -1 })), waitForLeaders: true });
+      } catch (err) {
+        // A fresh admin client next time, rather than one stuck on a broker that went away.
+        await admin?.disconnect().catch(() => undefined);
+        admin = null;
+        throw err;
       }
-      await admin.createTopics({ topics: missing.map((topic) => ({ topic, numPartitions: -1, replicationFactor: -1 })), waitForLeaders: true });
       for (const t of missing) known.add(t);
     },
     async close(): Promise<void> {
@@ -108,6 +115,8 @@ export interface KafkaConsumerOptions {
   handle(message: BusMessage): Promise<void>;
   /** Where a new consumer group starts: the latest offset (default) or the oldest kept message. */
   fromBeginning?: boolean;
+  /** kafkajs gave up on the consumer (a crash it does not restart from); the caller starts a new one. */
+  onStopped?: (err: Error) => void;
 }
 
 export interface RunningConsumer {
@@ -134,11 +143,24 @@ export function busMessageOf(topic: string, key: Buffer | null, value: Buffer | 
 export async function startKafkaConsumer(opts: KafkaConsumerOptions): Promise<RunningConsumer> {
   const log = opts.log.child({ component: 'kafka-consumer', groupId: opts.groupId });
   const topics = topicEnsurer(opts.kafka);
-  await topics.ensure(opts.topics);
-  await topics.close();
+  try {
+    await topics.ensure(opts.topics);
+  } finally {
+    await topics.close();
+  }
   const consumer: Consumer = opts.kafka.consumer({ groupId: opts.groupId, allowAutoTopicCreation: false });
-  await consumer.connect();
-  await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? false });
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: opts.topics, fromBeginning: opts.fromBeginning ?? false });
+  } catch (err) {
+    await consumer.disconnect().catch(() => undefined);
+    throw err;
+  }
+  consumer.on(consumer.events.CRASH, (event) => {
+    if (event.payload.restart) return;
+    log.error({ err: event.payload.error.message }, 'the Kafka consumer crashed and kafkajs will not restart it');
+    opts.onStopped?.(event.payload.error);
+  });
   await consumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       const decoded = busMessageOf(topic, message.key, message.value, message.headers);

@@ -4,7 +4,11 @@ import type { OutboxStore } from '../db/outbox';
 import type { BusMessage } from './bus';
 import { parseReportEvent, type ReportForDelivery, type StartDeliveries } from './report-events';
 
-export type ReportEventOutcome = { outcome: 'started'; eventId: string; deliveryIds: string[] } | { outcome: 'duplicate'; eventId: string } | { outcome: 'invalid'; eventId: string | null; problems: string[] };
+export type ReportEventOutcome =
+  | { outcome: 'started'; eventId: string; deliveryIds: string[] }
+  | { outcome: 'duplicate'; eventId: string }
+  | { outcome: 'invalid'; eventId: string | null; problems: string[] }
+  | { outcome: 'rejected'; eventId: string; reason: string };
 
 export interface ReportEventHandlerDeps {
   inbox: Pick<OutboxStore, 'receiveInbound' | 'finishInbound'>;
@@ -49,8 +53,12 @@ export function createReportEventHandler(deps: ReportEventHandlerDeps): (message
       log.debug({ eventId, reportId: report.reportId }, 'upstream report event already handled; skipped');
       return { outcome: 'duplicate', eventId };
     }
-    const { deliveryIds } = await deps.startDeliveries(report, { idempotencyKey: eventId });
+    const { deliveryIds, rejected } = await deps.startDeliveries(report, { idempotencyKey: eventId });
     await deps.inbox.finishInbound(eventId);
+    if (rejected !== undefined) {
+      log.error({ eventId, reportId: report.reportId, reason: rejected }, 'refused an upstream report; the producer must fix and resend it');
+      return { outcome: 'rejected', eventId, reason: rejected };
+    }
     log.info({ eventId, reportId: report.reportId, reportType: report.reportType, deliveries: deliveryIds.length, retried: seen === 'unfinished' }, 'started deliveries for an upstream report');
     return { outcome: 'started', eventId, deliveryIds };
   }

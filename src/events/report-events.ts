@@ -58,6 +58,11 @@ export interface ReportForDelivery {
   targetSubscribers?: string[];
   /** Only these channels, when the upstream event names them. */
   channels?: ChannelType[];
+  /** Carried into the `report_distributed` events (the original routing_key and metadata fields). */
+  routingKey?: string;
+  sourceService?: string;
+  encryptionRequired?: boolean;
+  retentionDays?: number;
   metadata: Record<string, MetadataValue>;
 }
 
@@ -65,7 +70,13 @@ export interface ReportForDelivery {
  * Starts the deliveries of one report and returns their ids: the REST `deliver` logic, injected. It must be
  * idempotent on `idempotencyKey` (the upstream event_id): a consumer that crashed mid-call calls it again.
  */
-export type StartDeliveries = (report: ReportForDelivery, ctx: { idempotencyKey: string }) => Promise<{ deliveryIds: string[] }>;
+export type StartDeliveries = (report: ReportForDelivery, ctx: { idempotencyKey: string }) => Promise<StartedDeliveries>;
+
+/** `rejected`: the report can never be delivered as sent (e.g. its file is outside the report roots); not retried. */
+export interface StartedDeliveries {
+  deliveryIds: string[];
+  rejected?: string;
+}
 
 export type ParsedReportEvent = { ok: true; eventId: string; report: ReportForDelivery } | { ok: false; eventId: string | null; problems: string[] };
 
@@ -92,5 +103,10 @@ export function parseReportEvent(raw: unknown): ParsedReportEvent {
   if (e.routing?.priority !== undefined) report.priority = e.routing.priority;
   if (e.routing?.target_subscribers?.length) report.targetSubscribers = e.routing.target_subscribers;
   if (e.routing?.delivery_channels?.length) report.channels = e.routing.delivery_channels;
+  if (e.routing?.routing_key) report.routingKey = e.routing.routing_key;
+  const m = e.metadata ?? {};
+  if (typeof m.source_service === 'string') report.sourceService = m.source_service;
+  if (typeof m.encryption_required === 'boolean') report.encryptionRequired = m.encryption_required;
+  if (typeof m.retention_days === 'number' && Number.isInteger(m.retention_days) && m.retention_days > 0) report.retentionDays = m.retention_days;
   return { ok: true, eventId: e.event_id, report };
 }

@@ -59,10 +59,12 @@ export function createReportingService(deps: ReportingServiceDeps): ReportingSer
       wake?.();
     };
     const unsubscribe = subscriptionIds.map((id) => deps.feed?.subscribe(id, push));
-    let since = new Date();
+    const opened = Date.now();
+    let since = new Date(opened);
     const poll = async () => {
       // Overlapping windows: a row committed late with an earlier updated_at is still read; repeats are dropped.
-      const from = new Date(since.getTime() - deps.pollMs * 2);
+      // Never before the stream opened: it carries changes from now on.
+      const from = new Date(Math.max(opened, since.getTime() - deps.pollMs * 2));
       since = new Date();
       for (const id of subscriptionIds) {
         for (const d of await deps.db.distribution.listDeliveries({ subscriptionId: id, since: from, limit: 1000 })) push(statusChangeOf(d));

@@ -70,7 +70,9 @@ function flatCanonical(record: Record<string, unknown>, keys: string[]): Canonic
   // A volatile field is not hashed, so it is checked on its own.
   const checked = stable.length === sorted.length ? hashed : `${hashed}${JSON.stringify(sorted.filter((k) => VOLATILE_FIELDS.has(k)).map((k) => [k, record[k]]))}`;
   if (UNSTORABLE_ESCAPE.test(checked)) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
-  return { hash: hash('sha256', hashed, 'hex'), json: () => (stable.length === sorted.length ? hashed : JSON.stringify(record, sorted)) };
+  // json() serialises again rather than keeping `hashed`: most records are unchanged and never need it, and a
+  // batch of kept strings would be promoted to the old generation for nothing.
+  return { hash: hash('sha256', hashed, 'hex'), json: () => JSON.stringify(record, sorted) };
 }
 
 /** Canonical form and row hash of a record, or the reason it cannot be stored. */

@@ -33,7 +33,7 @@ export function notifyLoadReverted(notifier: Notifier, l: { loadId: string; tabl
     title: `Load ${l.loadId} reverted`,
     message: l.mode === 'fullload'
       ? `${l.table} holds its previous contents again (the reverted contents stay in bkp).`
-      : `${l.rows} rows of ${l.loadId} were deleted from ${l.table}.`,
+      : `${l.rows.toLocaleString('en-US')} rows of ${l.loadId} were deleted from ${l.table}.`,
     refs: compact({ loadId: l.loadId, table: l.table, by: l.by }),
   });
 }
@@ -88,6 +88,17 @@ export function announceLoadReverted(log: AuditLogger, notifier: Notifier | unde
   audit(log, 'load.reverted', { loadId: l.loadId, table: l.table, filePath: l.filePath, mode: l.mode, rows: l.rows });
   recordLoadReverted();
   if (notifier) notifyLoadReverted(notifier, l);
+}
+
+/** delivery_history keeps the last error as JSON ({code, message, …}): `CODE: message` for people. */
+export function deliveryErrorText(details: string | null): string | null {
+  if (!details) return null;
+  try {
+    const e = JSON.parse(details) as { code?: unknown; message?: unknown };
+    return typeof e.message === 'string' ? `${typeof e.code === 'string' ? `${e.code}: ` : ''}${e.message}` : details;
+  } catch {
+    return details;
+  }
 }
 
 /** A message as the first clause of a sentence we continue: without its own full stop. */

@@ -1,12 +1,13 @@
-// Notifications for an API that runs apart from the worker: failures recorded in the ledger (files in error,
-// failed syncs) since the last look are raised here, as the worker's activities raise them in-process.
+// Notifications from the ledger: failures recorded since the last look (files in error, failed syncs, failed
+// deliveries) are raised here, so an API that runs apart from the worker still hears of them; the same event
+// raised in-process by an activity is not shown twice.
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import type { Notifier } from './notifier';
-import { notifyFileFailed, notifySyncFailed } from './events';
+import { deliveryErrorText, notifyDeliveryFailed, notifyFileFailed, notifySyncFailed } from './events';
 
 export interface LedgerWatchDeps {
-  db: Pick<Database, 'listTracking' | 'instruments'>;
+  db: Pick<Database, 'listTracking' | 'instruments' | 'distribution'>;
   notifier: Notifier;
   log: Logger;
   intervalMs?: number;
@@ -37,6 +38,10 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
       const at = s.finishedAt ? Date.parse(s.finishedAt) : NaN;
       if (!(at >= from) || (s.status !== 'failed' && s.status !== 'guard_tripped')) continue;
       if (notifySyncFailed(deps.notifier, { syncRunId: s.runId, workflowId: s.workflowId, status: s.status, message: s.errorMessage ?? s.status })) raised++;
+    }
+    for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
+      const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';
+      if (notifyDeliveryFailed(deps.notifier, { deliveryId: d.deliveryId, channel: d.channel, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, message })) raised++;
     }
     return raised;
   }

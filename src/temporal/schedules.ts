@@ -1,7 +1,7 @@
 // The Temporal Schedules refdata keeps, as a list of specs, and an idempotent create-or-update of each.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Config } from '../config';
-import { scheduleIds, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
+import { scheduleIds, scheduledDistributionWorkflowId, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
 
 /** One schedule refdata owns: when, what it starts, and whether it must stay paused for now. */
 export interface ScheduleSpecEntry {
@@ -16,17 +16,32 @@ export interface ScheduleSpecEntry {
   summary: string;
   /** Set when configuration makes the action pointless (no source): the schedule is kept, paused, with this note. */
   pausedReason?: string;
+  /** How late a missed action may still run (default 6 hours). */
+  catchupWindowMs?: number;
 }
 
 /** Notes refdata writes when it pauses a schedule itself; only those pauses does it lift again. */
 const OWN_PAUSE_PREFIX = 'refdata: ';
 
 /**
- * Every schedule of this configuration. The nightly distribution adds its entry here. A missed run is caught up
- * within 6 hours (a server down at 06:00 and back by noon still syncs); later ones wait for the next day rather
- * than replaying a backlog.
+ * Every schedule of this configuration. A missed sync is caught up within 6 hours (a server down at 06:00 and back
+ * by noon still syncs); later ones wait for the next day rather than replaying a backlog. The nightly distribution's
+ * window is configured (REFDATA_DISTRIBUTION_CATCHUP_HOURS, default a day), so a night missed still goes out.
  */
-export function scheduleSpecs(config: Pick<Config, 'instruments'>): ScheduleSpecEntry[] {
+export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution'>>): ScheduleSpecEntry[] {
+  const distribution: ScheduleSpecEntry[] = config.distribution
+    ? [{
+        scheduleId: scheduleIds.distribution,
+        cron: config.distribution.schedule.cron,
+        timeZone: config.distribution.schedule.timeZone,
+        workflowType: 'scheduledDistribution',
+        workflowId: scheduledDistributionWorkflowId,
+        taskQueue: taskQueues.distribution,
+        args: [{ timeZone: config.distribution.schedule.timeZone, lagDays: config.distribution.businessDateLagDays }],
+        summary: 'Nightly reference-data distribution (full, delta, cancellation, invalid files)',
+        catchupWindowMs: config.distribution.schedule.catchupWindowMs,
+      }]
+    : [];
   return [
     {
       scheduleId: scheduleIds.instrumentSync,
@@ -39,6 +54,7 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'>): ScheduleSpec
       summary: 'Daily instrument master sync',
       pausedReason: config.instruments.url ? undefined : `${OWN_PAUSE_PREFIX}paused until INSTRUMENTS_URL is set`,
     },
+    ...distribution,
   ];
 }
 
@@ -56,7 +72,7 @@ function definitionOf(s: ScheduleSpecEntry) {
       staticSummary: s.summary,
       typedSearchAttributes: [{ key: searchAttributes.SyncTrigger, value: 'schedule' }],
     },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: CATCHUP_WINDOW, pauseOnFailure: false },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: s.catchupWindowMs ?? CATCHUP_WINDOW, pauseOnFailure: false },
   };
 }
 

@@ -7,6 +7,9 @@ import WebSocket from 'ws';
 import { instrumentCsv, startSystem, waitFor, type System } from './harness';
 import { processNotifier } from '../../src/notify/notifier';
 import { fileWorkflowId } from '../../src/ids';
+import { createApiKey } from '../../src/reporting/api-keys';
+import { ChannelError } from '../../src/channels';
+import { addSubscription, scriptedSender, testSecretsKey } from '../support/reporting';
 
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = process.env.REFDATA_SKIP_CHROMIUM === '1' || !fs.existsSync(CHROMIUM);
@@ -14,11 +17,21 @@ const artifacts = path.join(__dirname, '../../test-artifacts');
 
 let sys: System;
 let baseUrl: string;
+/** Deliveries go through a scripted channel: the test decides which attempt fails and how. */
+const sender = scriptedSender();
+/** The page works with an operator key (stored, hashed, with its role); a subscriber key is refused. */
+let operatorKey: string;
+let subscriberKey: string;
 
 beforeAll(async () => {
   // A stability wait long enough to see a file wait on the page, and small batches so its bar moves in steps.
-  sys = await startSystem({ testFile: __filename, database: 'postgres', stability: { checks: 3, intervalMs: 700, maxWaitMs: 60_000 }, batchRows: 4000 });
+  sys = await startSystem({
+    testFile: __filename, database: 'postgres', stability: { checks: 3, intervalMs: 700, maxWaitMs: 60_000 }, batchRows: 4000,
+    delivery: { channels: sender, secretsKey: testSecretsKey },
+  });
   baseUrl = await sys.api.listen({ host: '127.0.0.1', port: 0 });
+  operatorKey = (await createApiKey(sys.db.distribution, { role: 'operator', label: 'dashboard test' })).key;
+  subscriberKey = (await createApiKey(sys.db.distribution, { role: 'subscriber', subscriberId: 'sub-1' })).key;
 });
 afterAll(async () => sys?.stop());
 
@@ -32,9 +45,11 @@ describe('dashboard API', () => {
     expect((await fetch(`${baseUrl}/dashboard/app.js`)).status).toBe(200);
     expect((await fetch(`${baseUrl}/dashboard/secrets.txt`)).status).toBe(404);
     expect((await fetch(`${baseUrl}/api/v1/dashboard/session`)).status).toBe(401);
-    expect((await fetch(`${baseUrl}/api/v1/dashboard/session`, { headers: { authorization: 'Bearer not-the-key-0123456789' } })).status).toBe(403);
-    const ok = await fetch(`${baseUrl}/api/v1/dashboard/session`, { headers: { authorization: `Bearer ${sys.adminKey}` } });
-    expect(await ok.json()).toEqual({ role: 'operator', namespace: sys.namespace, temporalUiUrl: 'http://localhost:8233' });
+    const session = (key: string) => fetch(`${baseUrl}/api/v1/dashboard/session`, { headers: { authorization: `Bearer ${key}` } });
+    expect((await session('not-a-key-0123456789')).status).toBe(401);
+    expect((await session(subscriberKey)).status).toBe(403);
+    expect(await (await session(operatorKey)).json()).toEqual({ role: 'operator', namespace: sys.namespace, temporalUiUrl: 'http://localhost:8233' });
+    expect(((await (await session(sys.adminKey)).json()) as { role: string }).role).toBe('admin');
   });
 
   it('streams notifications over the WebSocket once the key is sent, and closes on a wrong key', async () => {
@@ -42,13 +57,15 @@ describe('dashboard API', () => {
     const bad = new WebSocket(wsUrl);
     await new Promise((resolve) => bad.once('open', resolve));
     bad.send(JSON.stringify({ type: 'auth', key: 'wrong-key-0123456789' }));
-    expect(await new Promise((resolve) => bad.once('close', resolve))).toBe(4403);
+    expect(await new Promise((resolve) => bad.once('close', resolve))).toBe(4401);
+    const subscriber = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${subscriberKey}` } });
+    expect(await new Promise((resolve) => subscriber.once('close', resolve))).toBe(4403);
 
     const ws = new WebSocket(wsUrl);
     const messages: Array<{ type: string; notification?: { id: string } }> = [];
     ws.on('message', (data) => messages.push(JSON.parse(String(data))));
     await new Promise((resolve) => ws.once('open', resolve));
-    ws.send(JSON.stringify({ type: 'auth', key: sys.adminKey }));
+    ws.send(JSON.stringify({ type: 'auth', key: operatorKey }));
     await waitFor('ready', async () => messages.some((m) => m.type === 'ready'));
     processNotifier().notify({ id: 'test-1', kind: 'threshold.crossed', severity: 'warning', title: 'test alert', message: 'only a test' });
     await waitFor('the notification', async () => messages.some((m) => m.type === 'notification' && m.notification?.id === 'test-1'));
@@ -75,14 +92,14 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
   it('signs in with an operator key kept in the session', async () => {
     await page.goto(baseUrl);
     await page.locator('#login').waitFor({ state: 'visible' });
-    await page.fill('#key', 'not-an-operator-key-123');
+    await page.fill('#key', subscriberKey);
     await page.click('#login button[type=submit]');
     await expect.poll(() => page.textContent('#login-error')).toContain('not an operator key');
-    await page.fill('#key', sys.adminKey);
+    await page.fill('#key', operatorKey);
     await page.click('#login button[type=submit]');
     await page.locator('#app').waitFor({ state: 'visible' });
     await expect.poll(() => page.textContent('#conn')).toBe('live');
-    expect(await page.evaluate<string | null>("sessionStorage.getItem('refdata.operatorKey')")).toBe(sys.adminKey);
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('refdata.operatorKey')")).toBe(operatorKey);
   });
 
   it('shows a dropped file waiting, then its progress bar moving batch by batch to the end', async () => {
@@ -113,9 +130,29 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await expect.poll(() => page.locator('#toasts .toast').count()).toBeGreaterThan(0);
   });
 
+  it('shows a failed delivery first, with its error, and replays it from the page until it is delivered', async () => {
+    await addSubscription(sys.db, { subscriberId: 'desk-7', reportTypes: ['RISK_REPORT'] });
+    // The receiver refuses the first attempt for good (a 4xx); after that it accepts.
+    sender.scriptReport('risk-', () => [new ChannelError('REMOTE_REJECTED', 'receiver answered 422: unknown portfolio P-9', { permanent: true })]);
+    const res = await sys.api.inject({
+      method: 'POST', url: '/api/v1/reporting/deliver', headers: { authorization: `Bearer ${operatorKey}` },
+      payload: { report: { report_id: 'risk-20241201', report_type: 'RISK_REPORT', title: 'Risk 2024-12-01', portfolio_id: 'P-9', content: { content_type: 'text/plain', text: 'VaR 1.2m' } } },
+    });
+    expect(res.statusCode).toBe(202);
+    const deliveryId = (res.json() as { deliveries: { delivery_id: string }[] }).deliveries[0].delivery_id;
+    const row = page.locator(`#delivery-rows tr[data-delivery-id="${deliveryId}"]`);
+    await expect.poll(() => row.locator('.delivery-status').textContent(), { timeout: 30_000 }).toBe('failed');
+    expect(await row.locator('.error-text').textContent()).toContain('unknown portfolio P-9');
+    expect(await page.locator('#delivery-rows tr').first().getAttribute('data-delivery-id')).toBe(deliveryId);
+    await page.locator('#notification-list li[data-kind="delivery.failed"]', { hasText: deliveryId }).waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(artifacts, 'dashboard-delivery-failed.png'), fullPage: true });
+    await row.locator('button.replay').click();
+    await expect.poll(() => row.locator('.delivery-status').textContent(), { timeout: 30_000 }).toBe('delivered');
+    expect(await sys.db.distribution.getDelivery(deliveryId)).toMatchObject({ status: 'delivered', replayCount: 1 });
+    expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(2);
+  });
+
   it('reverts a load from the page: its rows leave the table and the page says so', async () => {
-    // Delivery routes (issue 5) are not in this API yet, so the section says so; revert is the page's action to test.
-    await expect.poll(() => page.locator('#deliveries').getAttribute('class')).toContain('unavailable');
     const row = page.locator('#load-rows tr', { hasText: 'data.ticks' });
     await expect.poll(() => row.locator('.load-status').textContent(), { timeout: 10_000 }).toBe('loaded');
     expect(await sys.db.countRows({ schema: 'data', name: 'ticks' })).toBe(400_000);

@@ -18,6 +18,7 @@ import { createTestDatabase } from '../support/pg';
 import { namespaceForTestFile } from '../support/namespaces';
 import type { StabilityOptions } from '../../workflows/file-lifecycle';
 import type { Config } from '../../src/config';
+import type { DeliveryWiring } from '../../src/reporting/delivery-wiring';
 
 export interface System {
   dropRoot: string;
@@ -43,6 +44,8 @@ export async function startSystem(opts: {
   stability?: StabilityOptions;
   batchRows?: number;
   invalidRows?: Config['invalidRows'];
+  /** Delivery channels and keys for the worker (tests script a sender instead of real peers). */
+  delivery?: DeliveryWiring;
 }): Promise<System> {
   const dropRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-drop-'));
   await ensureDropFolders(dropRoot);
@@ -66,6 +69,7 @@ export async function startSystem(opts: {
   const worker: RunningWorker = await startWorker({
     address, namespace, client, db, log,
     config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows },
+    delivery: opts.delivery,
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });
   const watchers: Array<{ close(): Promise<void> }> = [];

@@ -131,7 +131,11 @@ describe('log files (LOG_DIR)', () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-logs-'));
     try {
       const fileLog = createLogger({ level: 'info', format: 'json', dir, fileName: 'refdata-test', rotateSize: '1k', retentionFiles: 2, stdout: false });
-      for (let i = 0; i < 40; i++) fileLog.info({ event: 'test.line', i, pad: 'x'.repeat(150) }, `line ${i}`);
+      // Spread over time as real logs are: pino-roll checks the size after each write the file stream completes.
+      for (let i = 0; i < 40; i++) {
+        fileLog.info({ event: 'test.line', i, pad: 'x'.repeat(150) }, `line ${i}`);
+        await new Promise((r) => setTimeout(r, 40));
+      }
       fileLog.flush();
       const files = await waitFor('rotated files', async () => {
         const names = (await fs.readdir(dir)).filter((f) => f.startsWith('refdata-test.'));

@@ -19,7 +19,7 @@ import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres 
 import { makeTempDir, type TempDir } from '../support/temp';
 import { namespaceFor, waitFor } from './harness';
 
-const unavailable = await privatePostgresUnavailable();
+const unavailable = privatePostgresUnavailable();
 const day1 = masterRecords({ equities: 2000, indices: 20, futures: 80, options: 37_800, mcx: 100 });
 const day2 = nextDay(day1, { remove: 500, modify: 300, add: 700 });
 const day3 = nextDay(day2, { remove: 400, modify: 200, add: 600 });

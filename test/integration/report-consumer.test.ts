@@ -38,13 +38,15 @@ function upstreamEvent(eventId: string, reportId = `report_${eventId}`) {
 function recordingStartDeliveries() {
   const calls: { report: ReportForDelivery; key: string }[] = [];
   const failNext = new Set<string>();
+  const reject = new Set<string>();
   const start: StartDeliveries = async (report, { idempotencyKey }) => {
     calls.push({ report, key: idempotencyKey });
     if (failNext.delete(idempotencyKey)) throw new Error('Temporal unavailable');
+    if (reject.has(idempotencyKey)) return { deliveryIds: [], rejected: 'FILE_OUTSIDE_ROOTS: /etc/passwd is not under a report root' };
     return { deliveryIds: [`dlv_${idempotencyKey}_email`, `dlv_${idempotencyKey}_dashboard`] };
   };
   const count = (key: string) => calls.filter((c) => c.key === key).length;
-  return { start, calls, failNext, count };
+  return { start, calls, failNext, reject, count };
 }
 
 function eventsConfig(overrides: Record<string, string>): Pick<Config, 'events'> {
@@ -98,6 +100,9 @@ describe('report consumer', () => {
         fileSizeBytes: 2048576,
         priority: 1,
         channels: ['EMAIL', 'DASHBOARD_NOTIFICATION'],
+        routingKey: 'portfolio_001.performance.monthly',
+        sourceService: 'report_generation_service',
+        encryptionRequired: true,
         metadata: { source_service: 'report_generation_service', encryption_required: true, source_event_id: 'evt-1', generated_at: '2025-06-21T10:00:00.000Z' },
       });
       expect(await db.outbox.receiveInbound('evt-1', TOPIC)).toBe('done');
@@ -109,6 +114,15 @@ describe('report consumer', () => {
       await waitFor(async () => deliveries.count('evt-2') === 2 && (await db.outbox.lag()).unpublished === 0);
       await events.bus.publish({ topic: TOPIC, key: 'report_2', eventId: 'evt-2', payload: upstreamEvent('evt-2') });
       expect(deliveries.calls.map((c) => c.key)).toEqual(['evt-2', 'evt-2']);
+    });
+
+    it('a report the deliver logic refuses is not retried', async () => {
+      deliveries.reject.add('evt-refused');
+      await events.publisher.publish({ topic: TOPIC, key: 'report_r', eventId: 'evt-refused', payload: upstreamEvent('evt-refused') });
+      await waitFor(async () => deliveries.count('evt-refused') === 1 && (await db.outbox.lag()).unpublished === 0);
+      await events.bus.publish({ topic: TOPIC, key: 'report_r', eventId: 'evt-refused', payload: upstreamEvent('evt-refused') });
+      expect(deliveries.count('evt-refused')).toBe(1);
+      expect(await db.outbox.receiveInbound('evt-refused', TOPIC)).toBe('done');
     });
 
     it('drops an invalid event without starting anything or blocking the events behind it', async () => {
@@ -148,6 +162,7 @@ describe('report consumer', () => {
       });
       try {
         expect(events.transport).toBe('kafka');
+        await events.consumerReady;
         // A new consumer group starts at the latest offset: send warm-up events until one is handled.
         let warm = 0;
         await waitFor(async () => {

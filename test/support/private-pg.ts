@@ -1,6 +1,7 @@
 // A private PostgreSQL cluster for one test file (initdb in a temporary directory, its own port), so a test may
 // stop or restart it without touching the shared test server that other files use in parallel.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,29 +23,28 @@ export interface PrivatePostgres {
 }
 
 /** The newest PostgreSQL server binaries installed the Debian way, or null. */
-export async function findPostgresBin(): Promise<string | null> {
+export function findPostgresBin(): string | null {
   const root = '/usr/lib/postgresql';
-  const versions = (await fs.readdir(root).catch(() => [] as string[])).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
-  for (const v of versions) {
-    const bin = path.join(root, v, 'bin');
-    if (await fs.access(path.join(bin, 'initdb')).then(() => true, () => false)) return bin;
-  }
-  return null;
+  const versions = (existsSync(root) ? readdirSync(root) : []).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a));
+  return versions.map((v) => path.join(root, v, 'bin')).find((bin) => existsSync(path.join(bin, 'initdb'))) ?? null;
 }
 
-/** Why a private cluster cannot start here (to skip with a reason), or null when it can. */
-export async function privatePostgresUnavailable(): Promise<string | null> {
-  if (!(await findPostgresBin())) return 'no PostgreSQL server binaries under /usr/lib/postgresql/<version>/bin (scripts/ensure-tools installs them)';
+/** Why a private cluster cannot start here (to skip with a reason), or null when it can. Synchronous: skipIf needs it at collection. */
+export function privatePostgresUnavailable(): string | null {
+  if (!findPostgresBin()) return 'no PostgreSQL server binaries under /usr/lib/postgresql/<version>/bin (scripts/ensure-tools installs them)';
   if (process.getuid?.() === 0) {
     // PostgreSQL refuses to run as root: as root we run it as the postgres user.
-    const ok = await run('id', ['-u', 'postgres']).then(() => true, () => false);
-    if (!ok) return 'running as root and there is no postgres user to run the cluster as';
+    try {
+      execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+    } catch {
+      return 'running as root and there is no postgres user to run the cluster as';
+    }
   }
   return null;
 }
 
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const bin = await findPostgresBin();
+  const bin = findPostgresBin();
   if (!bin) throw new Error('no PostgreSQL server binaries found');
   const asRoot = process.getuid?.() === 0;
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-private-pg-'));

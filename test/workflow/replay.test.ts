@@ -23,6 +23,7 @@ describe('workflow replay', () => {
     expect(files.some((f) => f.startsWith('file-lifecycle-'))).toBe(true);
     expect(files.some((f) => f.startsWith('instrument-sync-') && !f.startsWith('instrument-sync-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('instrument-sync-scheduled'))).toBe(true);
+    expect(files.filter((f) => f.startsWith('delivery-')).length).toBeGreaterThanOrEqual(2);
   });
 
   for (const file of files) {

@@ -154,7 +154,7 @@
   };
 
   r.refreshDeliveries = async function () {
-    const res = await api('GET', '/api/v1/reporting/deliveries?limit=50');
+    const res = await api('GET', '/api/v1/dashboard/deliveries?limit=50');
     unavailable('deliveries', res.status === 404);
     if (res.status !== 200) return;
     const rank = { failed: 0, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };

@@ -1,0 +1,134 @@
+// Side effects of the nightly and intraday distribution: claim the watermark, write the files, back them up, hand
+// them to the delivery service, record the outcome. Each step is idempotent for Temporal's retries.
+import path from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Database } from '../src/db/types';
+import type { DistributionRun, DistributionTrigger, RunFile, WatermarkRange } from '../src/db/distribution-runs';
+import type { Logger } from '../src/log/logger';
+import { backUpFiles, pruneBackups } from '../src/distribution/backup';
+import { compactDate, type DistributionKind } from '../src/distribution/file-names';
+import { generateRunFiles, type GenerateProgress } from '../src/distribution/generate';
+import type { DeliveryStarter, DistributionConfig } from '../src/distribution/types';
+
+export interface DistributionActivityDeps {
+  db: Database;
+  log: Logger;
+  config: DistributionConfig;
+  deliveries: DeliveryStarter;
+  /** Tells the workflow how far generation is (a signal in production); optional in tests. */
+  notifyProgress?: (workflowId: string, progress: GenerateProgress) => Promise<void>;
+}
+
+export interface ClaimInput {
+  runId: string;
+  businessDate: string;
+  kind: DistributionKind;
+  suffix: string | null;
+  trigger: DistributionTrigger;
+  submissionId: string;
+  workflowId: string;
+  workflowRunId: string;
+}
+
+/** What the workflow keeps of a claim: small, no rows. */
+export interface ClaimResult {
+  runId: string;
+  submissionId: string;
+  watermark: WatermarkRange;
+  reused: boolean;
+  attempts: number;
+  directory: string;
+}
+
+export function createDistributionActivities(deps: DistributionActivityDeps) {
+  const store = deps.db.distributionRuns;
+  let lastNotice = 0;
+  /** Progress signals are for people: at most one a second, never waited for, never failing the work. */
+  const notify = (workflowId: string, p: GenerateProgress) => {
+    if (!deps.notifyProgress || Date.now() - lastNotice < 1000) return;
+    lastNotice = Date.now();
+    deps.notifyProgress(workflowId, p).catch((err: Error) => deps.log.debug({ err: err.message }, 'progress signal not delivered'));
+  };
+  const dirOf = (businessDate: string) => path.join(deps.config.dir, compactDate(businessDate));
+
+  async function runOf(runId: string): Promise<DistributionRun> {
+    const run = await store.getRun(runId);
+    if (!run) throw ApplicationFailure.nonRetryable(`distribution run ${runId} was never claimed; start the workflow again`, 'Internal');
+    return run;
+  }
+
+  return {
+    /** Takes the watermark range once, from the database clock; a re-run of the same key gets the stored one back. */
+    async claimDistributionRun(input: ClaimInput): Promise<ClaimResult> {
+      const { run, reused } = await store.claimRun({ ...input, directory: dirOf(input.businessDate) });
+      deps.log.info(
+        { event: 'distribution.claimed', runId: run.runId, workflowId: input.workflowId, watermark: run.watermark, reused, attempts: run.attempts },
+        reused ? `distribution ${run.runId}: re-run with its recorded watermark range` : `distribution ${run.runId}: watermark range taken`,
+      );
+      return { runId: run.runId, submissionId: run.submissionId, watermark: run.watermark, reused, attempts: run.attempts, directory: run.directory ?? dirOf(run.businessDate) };
+    },
+
+    /** Streams every file of the run from one snapshot to disk (temporary name, then rename) and records them. */
+    async generateDistributionFiles(input: { runId: string }): Promise<RunFile[]> {
+      const ctx = Context.current();
+      const workflowId = ctx.info.workflowExecution?.workflowId ?? input.runId;
+      const run = await runOf(input.runId);
+      const datasets = run.kind === 'full' ? await store.listDatasets() : [];
+      const started = Date.now();
+      const files = await generateRunFiles({
+        store, run, dir: run.directory ?? dirOf(run.businessDate), datasets,
+        onProgress: (p) => {
+          ctx.heartbeat(p);
+          if (ctx.cancellationSignal.aborted) throw new CancelledFailure('distribution cancelled while writing files');
+          notify(workflowId, p);
+        },
+      });
+      await store.recordFiles(run.runId, files);
+      deps.log.info(
+        { event: 'distribution.generated', runId: run.runId, workflowId, ms: Date.now() - started, files: files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes })) },
+        `distribution ${run.runId}: ${files.length} files written`,
+      );
+      return files;
+    },
+
+    /** Copies the files to the backup folder (checked by SHA-256) and removes backup folders past retention. */
+    async backUpDistributionFiles(input: { runId: string }): Promise<{ directory: string; copied: number; pruned: number }> {
+      const run = await runOf(input.runId);
+      const directory = path.join(deps.config.backupDir, compactDate(run.businessDate));
+      const copied = await backUpFiles(run.files, run.directory ?? dirOf(run.businessDate), directory);
+      const pruned = await pruneBackups(deps.config.backupDir, run.businessDate, deps.config.backupRetentionDays);
+      if (pruned.length) deps.log.info({ event: 'distribution.backups_pruned', pruned }, `removed ${pruned.length} backup folder(s) past retention`);
+      return { directory, copied: copied.length, pruned: pruned.length };
+    },
+
+    /** One delivery per active REFERENCE_DATA subscription × channel; the same run twice hands off nothing new. */
+    async handOffDistribution(input: { runId: string }): Promise<string[]> {
+      const run = await runOf(input.runId);
+      if (run.files.length === 0) throw ApplicationFailure.nonRetryable(`distribution run ${run.runId} has no files to hand off`, 'Internal');
+      const dir = run.directory ?? dirOf(run.businessDate);
+      const ids = await deps.deliveries.startDeliveries({
+        reportId: run.runId,
+        reportType: 'REFERENCE_DATA',
+        businessDate: run.businessDate,
+        files: run.files.map((f) => ({ path: path.join(dir, f.name), fileName: f.name, bytes: f.bytes, sha256: f.sha256 })),
+        metadata: {
+          business_date: run.businessDate, kind: run.kind, submission_id: run.submissionId, generated_at: run.generatedAt,
+          watermark_from: run.watermark.from, watermark_to: run.watermark.to,
+        },
+      });
+      await store.recordDeliveries(run.runId, ids);
+      deps.log.info({ event: 'distribution.handed_off', runId: run.runId, deliveries: ids.length }, `distribution ${run.runId}: ${ids.length} deliveries`);
+      return ids;
+    },
+
+    /** Ends the attempt; only success commits the watermark, so a failed night's changes go out with the next run. */
+    async finishDistributionRun(input: { runId: string; status: 'succeeded' | 'failed' | 'cancelled'; message?: string }): Promise<void> {
+      const outcome = input.status === 'succeeded' ? { status: input.status } : { status: input.status, message: input.message ?? input.status };
+      const run = await store.finishRun(input.runId, outcome);
+      if (input.status !== 'succeeded') deps.log.warn({ event: 'distribution.failed', runId: input.runId, status: input.status, message: input.message }, `distribution ${input.runId} ${input.status}`);
+      else deps.log.info({ event: 'distribution.succeeded', runId: input.runId, watermark: run?.watermark }, `distribution ${input.runId} succeeded`);
+    },
+  };
+}
+
+export type DistributionActivities = ReturnType<typeof createDistributionActivities>;

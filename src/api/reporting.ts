@@ -1,0 +1,172 @@
+// /api/v1/reporting: subscriptions, deliveries (fan-out, status, replay), channel status and the live stream.
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { Client } from '@temporalio/client';
+import type { ChannelType } from '../channels/types';
+import type { Config } from '../config';
+import type { Database } from '../db/types';
+import { deliver, deliveryStatus, replayDelivery, type DeliverRequest } from '../reporting/deliveries';
+import { ReportingError } from '../reporting/errors';
+import type { DeliveryNotifier } from '../reporting/notifier';
+import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
+import type { SecretsKey } from '../reporting/sealed-config';
+import { changeSubscription, channelStatus, listSubscriptions, subscribe, type SubscribeRequest, type SubscriptionAction } from '../reporting/subscriptions';
+import { apiRoles } from '../reporting/types';
+import { callerOf, requireRole } from './auth';
+import { reportingStreamRoute } from './reporting-stream';
+import {
+  ChannelStatusResponse, DeliverBody, DeliverResponse, DeliveryStatusView, ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse,
+  SubscriptionAction as SubscriptionActionBody, SubscriptionView,
+} from './reporting-schemas';
+import { ErrorBody } from './schemas';
+
+export interface ReportingApiOptions {
+  secretsKey: SecretsKey | null;
+  allowPrivateDestinations: boolean;
+  reportRoots: readonly string[];
+  retry: Record<ChannelType, DeliveryRetryPolicy>;
+  streamPollMs: number;
+  /** The worker's status feed when it runs in this process; without it the stream polls delivery_history only. */
+  feed?: DeliveryNotifier;
+}
+
+export function reportingOptionsFrom(config: Pick<Config, 'reporting'>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier): ReportingApiOptions {
+  const r = config.reporting;
+  return { secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed };
+}
+
+export interface ReportingPluginDeps {
+  db: Database;
+  client: Client;
+  adminKey?: string;
+  options: ReportingApiOptions;
+}
+
+const everyone = apiRoles;
+const staff = ['admin', 'operator'] as const;
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody };
+
+/** Service refusals become `{error:{code,message}}` with their status; anything else is the server's fault. */
+async function answer<T>(reply: FastifyReply, status: number, work: () => Promise<T>) {
+  try {
+    return reply.code(status).send(await work());
+  } catch (err) {
+    if (err instanceof ReportingError) return reply.code(err.httpStatus).send({ error: { code: err.code, message: err.message } });
+    throw err;
+  }
+}
+
+export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync => async (app) => {
+  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  const o = deps.options;
+  const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations };
+  const dels = { db: deps.db, client: deps.client, reportRoots: o.reportRoots, retry: o.retry };
+  const security = [{ bearer: [] }];
+
+  app.post('/api/v1/reporting/subscribe', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Subscribe to report types over one or more channels; webhook secrets refdata generates are returned once',
+      description: 'A subscriber key may only subscribe its own subscriber_id. Destinations must be http(s) and public unless the operator allows private networks.',
+      security,
+      body: SubscribeBody,
+      response: { 201: SubscribeResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 201, () => subscribe(subs, callerOf(req), req.body as SubscribeRequest)));
+
+  app.get('/api/v1/reporting/subscriptions/:subscriber_id', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'A subscriber\'s subscriptions with their channels (secrets shown as "***")',
+      security,
+      params: Type.Object({ subscriber_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      response: { 200: Type.Object({ subscriber_id: Type.String(), subscriptions: Type.Array(SubscriptionView) }), ...errors },
+    },
+  }, async (req, reply) => {
+    const { subscriber_id } = req.params as { subscriber_id: string };
+    return answer(reply, 200, async () => ({ subscriber_id, subscriptions: await listSubscriptions(subs, callerOf(req), subscriber_id) }));
+  });
+
+  app.patch('/api/v1/reporting/subscriptions/:subscription_id', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Pause, resume or cancel a subscription',
+      description: 'pause: no new deliveries, running ones wait (retrying) for a resume within their deadline. resume: also re-enables channels a 410 switched off. cancel: final; unfinished deliveries are cancelled.',
+      security,
+      params: Type.Object({ subscription_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      body: SubscriptionActionBody,
+      response: { 200: SubscriptionView, ...errors },
+    },
+  }, async (req, reply) => {
+    const { subscription_id } = req.params as { subscription_id: string };
+    const { action } = req.body as { action: SubscriptionAction };
+    return answer(reply, 200, () => changeSubscription(subs, callerOf(req), subscription_id, action));
+  });
+
+  app.delete('/api/v1/reporting/subscriptions/:subscription_id', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Cancel a subscription (same as PATCH {"action":"cancel"})',
+      security,
+      params: Type.Object({ subscription_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      response: { 200: SubscriptionView, ...errors },
+    },
+  }, async (req, reply) => {
+    const { subscription_id } = req.params as { subscription_id: string };
+    return answer(reply, 200, () => changeSubscription(subs, callerOf(req), subscription_id, 'cancel'));
+  });
+
+  app.post('/api/v1/reporting/deliver', {
+    preHandler: requireRole(auth, staff),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Hand a report to every matching active subscription × channel: one durable delivery workflow each',
+      description: 'Idempotent per report_id × subscription × channel: repeating the request returns the same delivery ids (new: false).',
+      security,
+      body: DeliverBody,
+      response: { 202: DeliverResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 202, () => deliver(dels, req.body as DeliverRequest)));
+
+  app.get('/api/v1/reporting/delivery/:delivery_id/status', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'A delivery\'s status, attempts and last error',
+      security,
+      params: Type.Object({ delivery_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      response: { 200: DeliveryStatusView, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => deliveryStatus(dels, callerOf(req), (req.params as { delivery_id: string }).delivery_id)));
+
+  app.post('/api/v1/reporting/delivery/:delivery_id/replay', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Replay a delivery: a new run of the same workflow id (same webhook-id, so receivers deduplicate)',
+      security,
+      params: Type.Object({ delivery_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      body: Type.Optional(ReplayBody),
+      response: { 202: ReplayResponse, ...errors },
+    },
+  }, async (req, reply) => {
+    const reason = (req.body as { reason?: string } | null | undefined)?.reason ?? null;
+    return answer(reply, 202, () => replayDelivery(dels, callerOf(req), (req.params as { delivery_id: string }).delivery_id, reason));
+  });
+
+  app.get('/api/v1/reporting/channels', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Channels by type (count, enabled, last 24 h attempts/successes/failures/average time) and each channel (secrets redacted)',
+      security,
+      response: { 200: ChannelStatusResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => channelStatus(subs, callerOf(req))));
+
+  reportingStreamRoute(app, { db: deps.db, adminKey: deps.adminKey, feed: o.feed, pollMs: o.streamPollMs });
+};

@@ -1,0 +1,174 @@
+// The distribution store against real PostgreSQL and the embedded PGlite (and SQL Server when MSSQL_URL is set).
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Database } from '../../src/db/types';
+import type { NewDelivery } from '../../src/db/distribution';
+import { createPostgresDatabase } from '../../src/db/postgres';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { createPgliteExecutor } from '../../src/db/postgres/pglite';
+import type { DeliveryPayload } from '../../src/reporting/types';
+import { hashApiKey } from '../../src/reporting/api-keys';
+import { createTestDatabase } from '../support/pg';
+
+const targets = [
+  {
+    name: 'postgres',
+    skip: false,
+    async open() {
+      const tdb = await createTestDatabase(inject('pgUrl'));
+      const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
+      return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
+    },
+  },
+  {
+    name: 'embedded',
+    skip: false,
+    async open() {
+      const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
+      return { db, cleanup: () => db.close() };
+    },
+  },
+  {
+    name: 'mssql',
+    skip: !process.env.MSSQL_URL,
+    async open() {
+      const { createMssqlDatabase } = await import('../../src/db/mssql');
+      const db = await createMssqlDatabase(process.env.MSSQL_URL!);
+      return { db, cleanup: () => db.close() };
+    },
+  },
+];
+
+function payload(reportId: string): DeliveryPayload {
+  return {
+    message: { deliveryId: 'x', createdAt: '2025-06-21T10:00:00.000Z', reportId, reportType: 'RISK_REPORT', title: 't', metadata: { portfolio_id: 'p1' }, attachments: [] },
+    report: {
+      reportId, reportType: 'RISK_REPORT', portfolioId: 'p1', reportPeriod: '2025-06', filePath: null, fileSizeBytes: null, routingKey: 'p1.risk.2025-06',
+      sourceService: 'test', encryptionRequired: false, retentionDays: 90,
+    },
+  };
+}
+
+for (const target of targets) {
+  describe.skipIf(target.skip)(`distribution store: ${target.name}`, () => {
+    let db: Database;
+    let cleanup: () => Promise<void>;
+    const tag = Math.random().toString(36).slice(2, 8);
+    const subId = `sub_${tag}`;
+    const chId = `ch_${tag}`;
+    const delivery = (n: number): NewDelivery => ({
+      deliveryId: `dlv_${tag}_${n}`, subscriptionId: subId, subscriberId: `client_${tag}`, reportId: `r_${tag}_${n}`, reportType: 'RISK_REPORT',
+      channel: 'API_WEBHOOK', channelId: chId, priority: 3, payload: payload(`r_${tag}_${n}`), workflowId: `delivery:dlv_${tag}_${n}`,
+    });
+
+    beforeAll(async () => {
+      ({ db, cleanup } = await target.open());
+      await db.migrate();
+    });
+    afterAll(async () => cleanup?.());
+
+    it('creates a subscription with its channels once; the same id again changes nothing', async () => {
+      const sub = {
+        subscriptionId: subId, subscriberId: `client_${tag}`, subscriberType: 'REAL_TIME' as const, reportTypes: ['RISK_REPORT' as const, 'ALERT_REPORT' as const],
+        deliveryPreferences: { channels: [{ channelId: chId, channelType: 'API_WEBHOOK' as const }], schedule: null, formatPreferences: ['csv'], notificationSettings: {} },
+        filters: { portfolioIds: ['p1'] },
+      };
+      const channel = { channelId: chId, channelType: 'API_WEBHOOK' as const, config: { url: 'https://example.com/hook', secret: 'enc:v1:…' }, subscriptionId: subId, subscriberId: `client_${tag}` };
+      const first = await db.distribution.createSubscription(sub, [channel]);
+      expect(first.created).toBe(true);
+      expect(first.subscription).toMatchObject({ subscriptionId: subId, status: 'active', reportTypes: ['RISK_REPORT', 'ALERT_REPORT'], filters: { portfolioIds: ['p1'] } });
+      const again = await db.distribution.createSubscription({ ...sub, subscriberId: 'someone_else' }, []);
+      expect(again.created).toBe(false);
+      expect(again.subscription.subscriberId).toBe(`client_${tag}`);
+      expect(await db.distribution.listChannels({ subscriptionId: subId })).toMatchObject([{ channelId: chId, enabled: true, config: { url: 'https://example.com/hook' } }]);
+      expect((await db.distribution.activeSubscriptionsFor('RISK_REPORT')).map((s) => s.subscriptionId)).toContain(subId);
+      expect((await db.distribution.activeSubscriptionsFor('COMPLIANCE_REPORT')).map((s) => s.subscriptionId)).not.toContain(subId);
+    });
+
+    it('pausing hides a subscription from matching; resuming re-enables a channel a GONE answer disabled', async () => {
+      await db.distribution.disableChannel(chId, 'GONE: 410');
+      expect((await db.distribution.getChannel(chId))?.enabled).toBe(false);
+      expect((await db.distribution.setSubscriptionStatus(subId, 'paused'))?.status).toBe('paused');
+      expect((await db.distribution.activeSubscriptionsFor('RISK_REPORT')).map((s) => s.subscriptionId)).not.toContain(subId);
+      expect((await db.distribution.setSubscriptionStatus(subId, 'active'))?.status).toBe('active');
+      expect(await db.distribution.getChannel(chId)).toMatchObject({ enabled: true, disabledReason: null });
+      expect(await db.distribution.setSubscriptionStatus('nope', 'paused')).toBeNull();
+    });
+
+    it('inserts deliveries once (ids as idempotency keys), with the payload kept for replays', async () => {
+      const first = await db.distribution.createDeliveries([delivery(1), delivery(2)]);
+      expect([...first].sort()).toEqual([`dlv_${tag}_1`, `dlv_${tag}_2`]);
+      const second = await db.distribution.createDeliveries([delivery(2), delivery(3)]);
+      expect([...second]).toEqual([`dlv_${tag}_3`]);
+      const d = await db.distribution.getDelivery(`dlv_${tag}_1`);
+      expect(d).toMatchObject({ status: 'pending', retryCount: 0, replayCount: 0, priority: 3, channel: 'API_WEBHOOK', payload: payload(`r_${tag}_1`) });
+    });
+
+    it('records every attempt, counts a success once, and keeps the stats per hour × type × channel', async () => {
+      const id = `dlv_${tag}_1`;
+      const a1 = await db.distribution.beginAttempt(id, 1, 'run-1');
+      expect(a1).toMatchObject({ delivery: { status: 'sending', retryCount: 0, runId: 'run-1' }, channel: { channelId: chId }, subscriptionStatus: 'active' });
+      expect((await db.distribution.recordFailure(id, 'retrying', '{"code":"HTTP_5XX"}'))?.status).toBe('retrying');
+      const a2 = await db.distribution.beginAttempt(id, 2, 'run-1');
+      expect(a2?.delivery).toMatchObject({ status: 'sending', retryCount: 1 });
+      const done = await db.distribution.recordDelivered(id);
+      expect(done).toMatchObject({ status: 'delivered', retryCount: 1 });
+      expect(done?.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(done?.deliveryTime).toBeInstanceOf(Date);
+      // Recorded twice (a retry after a lost answer): counted once, and a new attempt of the same run sends nothing.
+      expect((await db.distribution.recordDelivered(id))?.status).toBe('delivered');
+      const a3 = await db.distribution.beginAttempt(id, 3, 'run-1');
+      expect(a3?.delivery.status).toBe('delivered');
+      // A failure after delivery does not undo it.
+      expect((await db.distribution.recordFailure(id, 'failed', '{}'))?.status).toBe('delivered');
+
+      const other = `dlv_${tag}_2`;
+      await db.distribution.beginAttempt(other, 1, 'run-x');
+      await db.distribution.recordFailure(other, 'failed', '{"code":"HTTP_4XX"}');
+      await db.distribution.recordFailure(other, 'failed', '{"code":"HTTP_4XX"}');
+
+      const stats = await db.distribution.statsSince(new Date(Date.now() - 3600_000 * 2));
+      const mine = stats.find((s) => s.reportType === 'RISK_REPORT' && s.channel === 'API_WEBHOOK');
+      // Other suites share nothing here: each target has its own database.
+      expect(mine).toMatchObject({ attempted: 3, successful: 1, failed: 1 });
+      expect(mine?.avgDeliveryTimeMs).not.toBeNull();
+    });
+
+    it('a replay resets the delivery to pending with replay_count + 1', async () => {
+      const id = `dlv_${tag}_2`;
+      const replayed = await db.distribution.markReplayRequested(id);
+      expect(replayed).toMatchObject({ status: 'pending', retryCount: 0, replayCount: 1, errorDetails: null, deliveryTime: null });
+      expect(await db.distribution.markReplayRequested('nope')).toBeNull();
+    });
+
+    it('lists deliveries by subscriber, subscription, status, channel and change time', async () => {
+      const since = new Date(Date.now() - 60_000);
+      expect((await db.distribution.listDeliveries({ subscriptionId: subId, since, limit: 100 })).length).toBe(3);
+      expect((await db.distribution.listDeliveries({ subscriberId: `client_${tag}`, status: 'delivered', limit: 100 })).map((d) => d.deliveryId)).toEqual([`dlv_${tag}_1`]);
+      expect(await db.distribution.listDeliveries({ subscriberId: 'nobody', limit: 100 })).toEqual([]);
+      expect((await db.distribution.listDeliveries({ channel: 'EMAIL', limit: 100 })).length).toBe(0);
+      expect((await db.distribution.listDeliveries({ since: new Date(Date.now() + 60_000), limit: 100 })).length).toBe(0);
+    });
+
+    it('stores a dashboard notification once per delivery id, attributed to the delivery\'s subscriber', async () => {
+      const n = { id: `dlv_${tag}_1`, createdAt: '2025-06-21T10:00:00.000Z', severity: 'info' as const, audience: ['a'], reportId: 'r', reportType: 'RISK_REPORT', title: 'Risk', files: [], metadata: {} };
+      const stored = await db.distribution.upsertNotification(n);
+      expect(stored).toMatchObject({ subscriberId: `client_${tag}`, subscriptionId: subId, notification: n });
+      await db.distribution.upsertNotification({ ...n, title: 'Risk (again)' });
+      const list = await db.distribution.listNotifications({ subscriberId: `client_${tag}`, limit: 10 });
+      expect(list.map((x) => x.notification.title)).toEqual(['Risk (again)']);
+      expect((await db.distribution.getNotification(n.id))?.notification.title).toBe('Risk (again)');
+    });
+
+    it('keeps API keys by hash only, finds live ones, and revokes them', async () => {
+      const keyId = `key_${tag}`;
+      const rec = await db.distribution.createApiKey({ keyId, keyHash: hashApiKey(`secret-${tag}`), role: 'subscriber', subscriberId: `client_${tag}`, label: 'test' });
+      expect(rec).toMatchObject({ keyId, role: 'subscriber', subscriberId: `client_${tag}`, revokedAt: null });
+      expect((await db.distribution.findApiKeyByHash(hashApiKey(`secret-${tag}`)))?.keyId).toBe(keyId);
+      expect((await db.distribution.listApiKeys()).map((k) => k.keyId)).toContain(keyId);
+      expect(await db.distribution.revokeApiKey(keyId)).toBe(true);
+      expect(await db.distribution.revokeApiKey(keyId)).toBe(false);
+      expect(await db.distribution.findApiKeyByHash(hashApiKey(`secret-${tag}`))).toBeNull();
+      await expect(db.distribution.createApiKey({ keyId: `${keyId}b`, keyHash: hashApiKey('x'), role: 'subscriber', subscriberId: null, label: null })).rejects.toThrow();
+    });
+  });
+}
