@@ -15,6 +15,8 @@ COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
 COPY sql ./sql
+# The gRPC ReportingStream service loads its .proto at run time.
+COPY proto ./proto
 
 # Runs as root: ./dropoff is bind-mounted from the host and may be owned by anyone (Docker creates it as root when missing).
 ENTRYPOINT ["node", "bin/refdata"]

@@ -102,7 +102,7 @@ export const dashboardPlugin = (deps: { auth: RoleAuth; db: Pick<Database, 'dist
       .map((d) => ({
         deliveryId: d.deliveryId, subscriptionId: d.subscriptionId, subscriberId: d.subscriberId, reportId: d.reportId, reportType: d.reportType,
         channel: d.channel, status: d.status, retryCount: d.retryCount, replayCount: d.replayCount, errorDetails: deliveryErrorText(d.errorDetails),
-        workflowId: d.workflowId, latencyMs: d.latencyMs, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString(),
+        workflowId: d.workflowId, runId: d.runId, latencyMs: d.latencyMs, createdAt: d.createdAt.toISOString(), updatedAt: d.updatedAt.toISOString(),
       }));
     return { items };
   });
@@ -113,5 +113,5 @@ const statusRank: Record<string, number> = { failed: 0, retrying: 1, sending: 2,
 const DeliveryRow = Type.Object({
   deliveryId: Type.String(), subscriptionId: Type.String(), subscriberId: Type.String(), reportId: Type.String(), reportType: Type.String(),
   channel: Type.String(), status: Type.String(), retryCount: Type.Integer(), replayCount: Type.Integer(), errorDetails: Type.Union([Type.String(), Type.Null()]),
-  workflowId: Type.String(), latencyMs: Type.Union([Type.Number(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String(),
+  workflowId: Type.String(), runId: Type.Union([Type.String(), Type.Null()]), latencyMs: Type.Union([Type.Number(), Type.Null()]), createdAt: Type.String(), updatedAt: Type.String(),
 });

@@ -16,12 +16,14 @@ import { schedulesCommand } from './schedules';
 import { tablesCommand } from './tables';
 import { errorsCommand } from './errors';
 import { doctorCommand } from './doctor';
+import { keysCommand } from './keys';
+import { deliveriesCommand } from './deliveries';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand()]) {
   program.addCommand(cmd);
 }
 

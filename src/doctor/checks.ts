@@ -189,6 +189,7 @@ export function destinationOf(type: string, config: unknown): string | null {
     if (typeof u !== 'string') return null;
     try {
       const url = new URL(u);
+      if (!/^https?:$/.test(url.protocol) || !url.hostname) return null; // a sealed secret parses as a URL too
       return `${url.hostname}:${url.port || fallbackPort}`;
     } catch {
       return null; // sealed (a secret) or not a URL: nothing to show

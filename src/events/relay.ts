@@ -118,7 +118,6 @@ export function createOutboxRelay(opts: RelayOptions): OutboxRelay {
         published = await runOnce();
         if (failures > 0) log.info({ sink: sink.name, failedAttempts: failures }, `event relay: ${sink.name} reachable again; publishing the backlog`);
         failures = 0;
-        await prune();
       } catch (err) {
         failures++;
         // Logged when the outage starts and then every 10th attempt: a long outage must not flood the log.
@@ -127,6 +126,8 @@ export function createOutboxRelay(opts: RelayOptions): OutboxRelay {
           log.warn({ sink: sink.name, err: messageOf(err), failedAttempts: failures, lag }, `event relay: a round failed (${sink.name} or the database); events stay in the outbox and are retried with backoff`);
         }
       }
+      // Housekeeping failures are not publishing failures: the next round tries again.
+      if (failures === 0) await prune().catch((err: unknown) => log.debug({ err: messageOf(err) }, 'pruning the outbox failed'));
       await reportLag().catch(() => undefined);
       if (!running) break;
       // A full batch means more is waiting: go on at once. Otherwise poll, or back off while failing.

@@ -203,14 +203,16 @@ export interface ReplayFilter {
 }
 
 /** Bulk replay (CLI): every delivery in `status` changed since `since`; a dry run lists them and changes nothing. */
-export async function replayMatching(deps: DeliveryDeps, caller: Caller, filter: ReplayFilter, dryRun: boolean, reason: string): Promise<{ matched: DeliveryView[]; replayed: ReplayResult[]; refused: { delivery_id: string; reason: string }[] }> {
+export async function replayMatching(deps: Omit<DeliveryDeps, 'client'> & { client?: Client }, caller: Caller, filter: ReplayFilter, dryRun: boolean, reason: string): Promise<{ matched: DeliveryView[]; replayed: ReplayResult[]; refused: { delivery_id: string; reason: string }[] }> {
   const matched = await deps.db.distribution.listDeliveries({ status: filter.status, since: filter.since, channel: filter.channel, limit: filter.limit ?? 10_000 });
   const replayed: ReplayResult[] = [];
   const refused: { delivery_id: string; reason: string }[] = [];
   if (!dryRun) {
+    const client = deps.client;
+    if (!client) throw new Error('replaying needs a Temporal client');
     await inBatches(matched, 16, async (d) => {
       try {
-        replayed.push(await replayDelivery(deps, caller, d.deliveryId, reason));
+        replayed.push(await replayDelivery({ ...deps, client }, caller, d.deliveryId, reason));
       } catch (err) {
         refused.push({ delivery_id: d.deliveryId, reason: (err as Error).message });
       }

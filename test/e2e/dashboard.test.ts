@@ -10,6 +10,8 @@ import { fileWorkflowId } from '../../src/ids';
 import { createApiKey } from '../../src/reporting/api-keys';
 import { ChannelError } from '../../src/channels';
 import { addSubscription, scriptedSender, testSecretsKey } from '../support/reporting';
+import { masterRecords, toJsonArray } from '../support/instrument-files';
+import { startInstrumentSync } from '../../src/temporal/instrument-sync';
 
 const CHROMIUM = '/usr/bin/chromium';
 const noBrowser = process.env.REFDATA_SKIP_CHROMIUM === '1' || !fs.existsSync(CHROMIUM);
@@ -150,6 +152,19 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await expect.poll(() => row.locator('.delivery-status').textContent(), { timeout: 30_000 }).toBe('delivered');
     expect(await sys.db.distribution.getDelivery(deliveryId)).toMatchObject({ status: 'delivered', replayCount: 1 });
     expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(2);
+  });
+
+  it('lists an instrument sync with its status, changes and report, linked to its run', async () => {
+    const file = path.join(sys.dropRoot, 'instruments.json');
+    fs.writeFileSync(file, toJsonArray(masterRecords({ equities: 1100, indices: 5, futures: 20, options: 100, mcx: 5 })));
+    const started = await startInstrumentSync(sys.client, { source: { file }, trigger: 'api' });
+    await sys.client.workflow.getHandle(started.workflowId, started.runId).result();
+    const row = page.locator(`#sync-rows tr[data-sync-run-id="${started.runId}"]`);
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 20_000 }).toBe('succeeded');
+    expect(await row.textContent()).toContain('+1,230');
+    await row.locator('details summary').click();
+    expect(await row.locator('details').textContent()).toMatch(/1,230 records, 0 invalid/);
+    expect(await row.locator('a.temporal').getAttribute('href')).toBe(`http://localhost:8233/namespaces/${sys.namespace}/workflows/instrument-sync/${started.runId}/history`);
   });
 
   it('reverts a load from the page: its rows leave the table and the page says so', async () => {

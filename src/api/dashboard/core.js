@@ -72,14 +72,15 @@ window.refdata = window.refdata || {};
     return ms < 1000 ? ms + ' ms' : ms < 120000 ? (ms / 1000).toFixed(1) + ' s' : Math.round(ms / 60000) + ' min';
   };
 
-  /** The run's page in the Temporal Web UI (the latest run of the id). */
-  r.temporalUrl = function (workflowId) {
-    return r.session.temporalUiUrl + '/namespaces/' + encodeURIComponent(r.session.namespace) + '/workflows/' + encodeURIComponent(workflowId);
+  /** The run's page in the Temporal Web UI: that run when its id is known, else the latest run of the workflow id. */
+  r.temporalUrl = function (workflowId, runId) {
+    const base = r.session.temporalUiUrl + '/namespaces/' + encodeURIComponent(r.session.namespace) + '/workflows/' + encodeURIComponent(workflowId);
+    return runId ? base + '/' + encodeURIComponent(runId) + '/history' : base;
   };
 
-  r.temporalLink = function (workflowId, label) {
+  r.temporalLink = function (workflowId, label, runId) {
     if (!workflowId) return '–';
-    return r.el('a', { href: r.temporalUrl(workflowId), target: '_blank', rel: 'noopener', class: 'temporal', title: 'open in the Temporal Web UI' }, label || workflowId);
+    return r.el('a', { href: r.temporalUrl(workflowId, runId), target: '_blank', rel: 'noopener', class: 'temporal', title: 'open in the Temporal Web UI' }, label || workflowId);
   };
 
   r.status = (s) => r.el('span', { class: 'status status-' + String(s).replace(/[^a-z_]/gi, '') }, s);

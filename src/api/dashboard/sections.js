@@ -102,7 +102,8 @@
       const took = l.finishedAt ? Date.parse(l.finishedAt) - Date.parse(l.startedAt) : null;
       const wf = workflowByPath.get(l.filePath);
       return el('tr', { dataset: { loadId: l.loadId } },
-        el('td', { class: 'mono' }, wf ? temporalLink(wf, l.loadId) : l.loadId), el('td', {}, l.table), el('td', {}, l.mode),
+        // A load id is `load_<run id>` of the file's run (workflows/file-lifecycle.ts), so the link opens that very run.
+        el('td', { class: 'mono' }, wf ? temporalLink(wf, l.loadId, l.loadId.startsWith('load_') ? l.loadId.slice(5) : undefined) : l.loadId), el('td', {}, l.table), el('td', {}, l.mode),
         el('td', { class: 'load-status' }, status(l.status)), el('td', { class: 'num' }, fmtNumber(l.rows)), el('td', { class: 'num' }, duration(took)),
         el('td', {}, ago(l.startedAt)),
         el('td', { class: 'actions' }, l.status === 'loaded' ? el('button', { class: 'small danger revert', onclick: () => revertLoad(l) }, 'Revert') : ''));
@@ -130,7 +131,7 @@
       const report = el('details', {}, el('summary', {}, 'report'), el('p', {}, s.source + (s.fileBytes ? ' · ' + fmtBytes(s.fileBytes) : '') + ' · ' + fmtNumber(s.records) + ' records, ' + fmtNumber(s.invalid) + ' invalid'), el('ul', {}, segs),
         s.guard && s.guard.reasons.length ? el('p', { class: 'error-text' }, 'guard: ' + s.guard.reasons.join('; ')) : '');
       return [el('tr', { dataset: { syncRunId: s.runId } },
-        el('td', { class: 'mono' }, temporalLink(s.workflowId, s.runId.slice(0, 8))), el('td', {}, status(s.status)), el('td', {}, s.trigger),
+        el('td', { class: 'mono' }, temporalLink(s.workflowId, s.runId.slice(0, 8), s.runId)), el('td', {}, status(s.status)), el('td', {}, s.trigger),
         el('td', {}, ago(s.startedAt)), el('td', { class: 'num' }, duration(s.durationMs)), el('td', {}, changes),
         el('td', { class: 'error-text', title: s.errorMessage || '' }, s.errorMessage || ''), el('td', {}, report))];
     });
@@ -163,7 +164,7 @@
       const id = pick(d, 'deliveryId', 'delivery_id');
       const err = pick(d, 'errorDetails', 'error_details') || '';
       return el('tr', { dataset: { deliveryId: id }, class: d.status === 'failed' ? 'failed' : '' },
-        el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'workflow_id') || 'delivery:' + id, id)), el('td', {}, pick(d, 'channel') || '–'),
+        el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'workflow_id') || 'delivery:' + id, id, pick(d, 'runId', 'run_id'))), el('td', {}, pick(d, 'channel') || '–'),
         el('td', {}, pick(d, 'subscriberId', 'subscriber_id') || '–'), el('td', {}, pick(d, 'reportType', 'report_type') || '–'),
         el('td', { class: 'delivery-status' }, status(d.status)), el('td', { class: 'num' }, fmtNumber(pick(d, 'retryCount', 'retry_count'))),
         el('td', { class: 'error-text', title: err }, err), el('td', {}, ago(pick(d, 'updatedAt', 'updated_at', 'createdAt', 'created_at'))),

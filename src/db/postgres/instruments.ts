@@ -106,7 +106,7 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         return { duplicates: Number(d.duplicates), invalid: Number(rows[0].invalid_records) };
       });
       // Fresh statistics let the planner pick hash joins for the apply's queries.
-      await exec.exec(`ANALYZE ${qualified(stage)}`);
+      if (!process.env.NO_ANALYZE) await exec.exec(`ANALYZE ${qualified(stage)}`);
       return result;
     },
 

@@ -1,0 +1,44 @@
+// Drives the reliability tests: subscribe N webhooks through the API, deliver M reports to all of them, count states.
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { call, type ReportingSystem } from './reporting-system';
+
+/** Subscribes `subscribers` webhooks (ids sub_01…) to RISK_REPORT, all pointing at `url`. */
+export async function subscribeWebhooks(sys: ReportingSystem, key: string, subscribers: number, url: string): Promise<void> {
+  for (let i = 1; i <= subscribers; i++) {
+    const res = await call(sys.baseUrl, key, 'POST', '/api/v1/reporting/subscribe', {
+      subscriber_id: `sub_${String(i).padStart(2, '0')}`,
+      report_types: ['RISK_REPORT'],
+      delivery_preferences: { channels: [{ channel_type: 'API_WEBHOOK', config: { url, format: 'json' } }] },
+    });
+    if (res.status !== 201) throw new Error(`subscribe failed: ${res.status} ${JSON.stringify(res.json)}`);
+  }
+}
+
+/** POSTs `reports` reports (4 requests in flight); returns every delivery id the API accepted. */
+export async function deliverReports(sys: ReportingSystem, key: string, reports: number, prefix: string): Promise<string[]> {
+  const ids: string[] = [];
+  let next = 0;
+  const lane = async () => {
+    while (next < reports) {
+      const n = next++;
+      const res = await call(sys.baseUrl, key, 'POST', '/api/v1/reporting/deliver', {
+        report: { report_id: `${prefix}_${n}`, report_type: 'RISK_REPORT', portfolio_id: 'portfolio_001', content: { content_type: 'application/json', text: JSON.stringify({ n }) } },
+      });
+      if (res.status !== 202) throw new Error(`deliver failed: ${res.status} ${JSON.stringify(res.json)}`);
+      for (const d of res.json.deliveries as { delivery_id: string }[]) ids.push(d.delivery_id);
+    }
+  };
+  await Promise.all([lane(), lane(), lane(), lane()]);
+  return ids;
+}
+
+export async function statusCounts(dbUrl: string): Promise<Record<string, number> & { retried: number; maxRetries: number }> {
+  const pg = createNodePgExecutor(dbUrl, { max: 1 });
+  try {
+    const rows = await pg.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM dist.delivery_history GROUP BY status');
+    const [r] = await pg.query<{ retried: string; max: number | null }>('SELECT count(*) FILTER (WHERE retry_count > 0) AS retried, max(retry_count) AS max FROM dist.delivery_history');
+    return Object.assign(Object.fromEntries(rows.map((x) => [x.status, Number(x.n)])), { retried: Number(r.retried), maxRetries: Number(r.max ?? 0) });
+  } finally {
+    await pg.close();
+  }
+}
