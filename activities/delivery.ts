@@ -30,6 +30,8 @@ export interface DeliveryActivityDeps {
 
 export interface AttemptInput {
   deliveryId: string;
+  /** The `report_distributed` event id, from the workflow: the same on every attempt, so consumers deduplicate. */
+  eventId: string;
   attemptTimeoutMs: number;
   /** Clamp for a peer's Retry-After. */
   maximumIntervalMs: number;
@@ -41,6 +43,8 @@ export interface AttemptResult {
   remoteId: string | null;
   /** This run had delivered already (a retry after a lost answer); nothing was sent again. */
   alreadyDelivered: boolean;
+  /** false: the event still has to be published (the workflow then runs publishDeliveredEvent). */
+  eventPublished: boolean;
 }
 
 export interface FinishFailedInput {
@@ -83,6 +87,13 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
     });
   }
 
+  async function publish(d: DeliveryRecord, eventId: string): Promise<string> {
+    const topic = (deps.topicFor ?? deliveredTopic)(d.reportType);
+    const payload = reportDistributedEvent(d, eventId, topic, d.deliveryTime ?? now());
+    await deps.events.publish({ topic, key: d.payload.report.routingKey, eventId, payload });
+    return topic;
+  }
+
   return {
     async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
       const ctx = Context.current();
@@ -92,7 +103,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
       const begun = await store.beginAttempt(input.deliveryId, attempt, workflowExecution?.runId ?? 'unknown');
       if (!begun) throw failure(`delivery ${input.deliveryId} does not exist in dist.delivery_history`, 'InvalidSubscription', null);
       const d = begun.delivery;
-      if (d.status === 'delivered') return { attempt, detail: 'already delivered by this run', remoteId: null, alreadyDelivered: true };
+      if (d.status === 'delivered') return { attempt, detail: 'already delivered by this run', remoteId: null, alreadyDelivered: true, eventPublished: false };
       announce(d);
 
       if (begun.subscriptionStatus === 'cancelled' || begun.subscriptionStatus === null) {
@@ -124,9 +135,12 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
           allowPrivateNetworks: deps.allowPrivateNetworks,
           trustedCa: deps.trustedCa,
         });
-        announce(await store.recordDelivered(d.deliveryId));
+        const delivered = await store.recordDelivered(d.deliveryId);
+        announce(delivered);
         log.debug({ channel: d.channel, latencyMs: sent.latencyMs }, 'delivered');
-        return { attempt, detail: sent.detail, remoteId: sent.remoteId ?? null, alreadyDelivered: false };
+        // Publishing here saves an activity (and a workflow task) per delivery; a failure leaves it to the workflow.
+        const eventPublished = delivered ? await publish(delivered, input.eventId).then(() => true, (err: unknown) => (log.warn({ err }, 'report_distributed not published yet; the workflow retries it'), false)) : false;
+        return { attempt, detail: sent.detail, remoteId: sent.remoteId ?? null, alreadyDelivered: false, eventPublished };
       } catch (err) {
         if (err instanceof ChannelError) return failAttempt(d, err, input);
         // Not a channel's verdict (a bug, the database): record it and let Temporal retry.
@@ -157,10 +171,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
     async publishDeliveredEvent(input: { deliveryId: string; eventId: string }): Promise<{ topic: string }> {
       const d = await store.getDelivery(input.deliveryId);
       if (!d) throw failure(`delivery ${input.deliveryId} does not exist`, 'InvalidSubscription', null);
-      const topic = (deps.topicFor ?? deliveredTopic)(d.reportType);
-      const payload = reportDistributedEvent(d, input.eventId, topic, d.deliveryTime ?? now());
-      await deps.events.publish({ topic, key: d.payload.report.routingKey, eventId: input.eventId, payload });
-      return { topic };
+      return { topic: await publish(d, input.eventId) };
     },
   };
 }

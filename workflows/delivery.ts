@@ -82,7 +82,9 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   enter(state, input, 'sending');
   let sent: Awaited<ReturnType<DeliveryActivities['attemptDelivery']>>;
   try {
-    sent = await acts.send.attemptDelivery({ deliveryId: input.deliveryId, attemptTimeoutMs: input.policy.attemptTimeoutMs, maximumIntervalMs: input.policy.maximumIntervalMs });
+    sent = await acts.send.attemptDelivery({
+      deliveryId: input.deliveryId, eventId, attemptTimeoutMs: input.policy.attemptTimeoutMs, maximumIntervalMs: input.policy.maximumIntervalMs,
+    });
   } catch (err) {
     const cancelled = isCancellation(err);
     state.error = describeFailure(err, cancelled, input.policy);
@@ -101,8 +103,11 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   }
   state.attempts = sent.attempt;
 
-  enter(state, input, 'announcing');
-  await acts.bookkeeping.publishDeliveredEvent({ deliveryId: input.deliveryId, eventId });
+  // The attempt publishes the event itself; only when that failed (or the run had delivered before a lost answer) is it left here.
+  if (!sent.eventPublished) {
+    enter(state, input, 'announcing');
+    await acts.bookkeeping.publishDeliveredEvent({ deliveryId: input.deliveryId, eventId });
+  }
   enter(state, input, 'delivered', sent.detail);
   return { deliveryId: input.deliveryId, status: 'delivered', attempts: sent.attempt, detail: sent.detail, remoteId: sent.remoteId, eventId, replay: input.replay !== undefined };
 }

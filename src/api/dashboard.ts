@@ -22,8 +22,8 @@ export interface OperationsOptions {
   notifier?: Notifier;
 }
 
-export function operationsOptions(config: Pick<Config, 'temporal' | 'alerts'>, temporalUiUrl?: string | null): OperationsOptions {
-  return { temporalUiUrl: temporalUiUrl ?? config.temporal.uiUrl, alerts: config.alerts };
+export function operationsOptions(config: Pick<Config, 'temporal' | 'alerts'>): OperationsOptions {
+  return { temporalUiUrl: config.temporal.uiUrl, alerts: config.alerts };
 }
 
 export function defaultOperationsOptions(): OperationsOptions {

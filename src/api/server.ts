@@ -18,6 +18,8 @@ import { eventsPlugin } from './events';
 import { metricsPlugin } from './metrics';
 import { reportingPlugin, reportingOptionsFrom, type ReportingApiOptions } from './reporting';
 import { loadConfig } from '../config';
+import { distributionPlugin } from './distribution';
+import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 
@@ -33,6 +35,8 @@ export interface ApiDeps {
   operations?: OperationsOptions;
   /** Report distribution: secrets key, destinations, report roots, retry policies, stream (src/api/reporting.ts); documented defaults and no secrets key when absent. */
   reporting?: ReportingApiOptions;
+  /** Time zone and business-date lag of "distribute now" (src/api/distribution.ts); documented defaults when absent. */
+  distribution?: Pick<DistributionConfig, 'schedule' | 'businessDateLagDays'>;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -69,6 +73,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
+  await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution }));
   await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null) }));
   return app;
 }

@@ -8,6 +8,7 @@ import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { devServerSearchAttributeArgs } from '../ids';
 import { startWorker } from '../../workers/worker';
 import { buildApi } from '../api/server';
+import { operationsOptions } from '../api/dashboard';
 import { applySchedules, scheduleSpecs } from '../temporal/schedules';
 import { startWatcher } from '../watcher';
 import { onShutdown } from './shutdown';
@@ -51,7 +52,7 @@ export function devCommand(): Command {
       });
       const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: secrets, feed: deliveryFeed, events: events.publisher } });
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed) });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed), operations: operationsOptions(config), distribution: config.distribution });
       await app.listen({ host: config.api.host, port: config.api.port });
       const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
         service: createReportingService({

@@ -18,12 +18,13 @@ import { errorsCommand } from './errors';
 import { doctorCommand } from './doctor';
 import { keysCommand } from './keys';
 import { deliveriesCommand } from './deliveries';
+import { distributeCommand } from './distribute';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand(), distributeCommand()]) {
   program.addCommand(cmd);
 }
 

@@ -36,8 +36,8 @@ export async function* invalidFileChunks(pages: AsyncIterable<InvalidRecordRow[]
   yield Buffer.from('[');
   for await (const page of pages) {
     if (page.length === 0) continue;
-    const text = page.map((r) => `${first ? '\n' : ''}${JSON.stringify(invalidItemOf(r))}`).join(',\n');
-    yield Buffer.from(`${first ? '' : ',\n'}${text}`);
+    const text = page.map((r) => JSON.stringify(invalidItemOf(r))).join(',\n');
+    yield Buffer.from(`${first ? '\n' : ',\n'}${text}`);
     first = false;
     counter.rows += page.length;
   }

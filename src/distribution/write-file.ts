@@ -20,7 +20,6 @@ export async function writeAtomically(dir: string, name: string, chunks: AsyncIt
   const tmp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   const hash = createHash('sha256');
   let bytes = 0;
-  const handle = await fs.promises.open(tmp, 'w');
   try {
     await pipeline(
       chunks,
@@ -32,15 +31,19 @@ export async function writeAtomically(dir: string, name: string, chunks: AsyncIt
           yield chunk;
         }
       },
-      handle.createWriteStream({ autoClose: false }),
+      fs.createWriteStream(tmp),
     );
-    await handle.sync();
+    // On disk before the rename makes it visible: a crash must not leave a complete-looking name with missing bytes.
+    const handle = await fs.promises.open(tmp, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
   } catch (err) {
-    await handle.close().catch(() => undefined);
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }
-  await handle.close();
   await fs.promises.rename(tmp, final);
   return { path: final, bytes, sha256: hash.digest('hex') };
 }

@@ -2,7 +2,9 @@
 // wherever they are raised from: activities, the API, the ledger watch.
 import path from 'node:path';
 import { audit, type AuditLogger } from '../log/audit';
-import { recordLoadReverted } from '../metrics/registry';
+import { recordDelivery, recordLoadReverted, recordSyncRun } from '../metrics/registry';
+import type { DeliveryRecord } from '../reporting/types';
+import type { InstrumentSyncReport } from '../instruments/types';
 import type { Notification, Notifier } from './notifier';
 
 export function notifyFileFailed(
@@ -88,6 +90,31 @@ export function announceLoadReverted(log: AuditLogger, notifier: Notifier | unde
   audit(log, 'load.reverted', { loadId: l.loadId, table: l.table, filePath: l.filePath, mode: l.mode, rows: l.rows });
   recordLoadReverted();
   if (notifier) notifyLoadReverted(notifier, l);
+}
+
+/**
+ * A delivery changed status (call it wherever the new record is written): one audit event and, for an attempt's
+ * outcome, the deliveries metric; the latency histogram on delivered.
+ */
+export function announceDeliveryChange(log: AuditLogger, d: DeliveryRecord): void {
+  const failed = d.status === 'failed';
+  audit(log, `delivery.${d.status}`, {
+    deliveryId: d.deliveryId, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, channel: d.channel,
+    reportId: d.reportId, reportType: d.reportType, retryCount: d.retryCount, replayCount: d.replayCount, error: deliveryErrorText(d.errorDetails) ?? undefined,
+  }, failed ? 'warn' : 'info');
+  if (d.status === 'delivered' || d.status === 'retrying' || d.status === 'failed') {
+    recordDelivery({ channel: d.channel, outcome: d.status, latencyMs: d.latencyMs ?? undefined });
+  }
+}
+
+/** An instrument sync ended (succeeded with its report, or failed / guard_tripped / cancelled): audit event and metrics. */
+export function announceSyncEnded(log: AuditLogger, s: { syncRunId: string; status: string; report?: InstrumentSyncReport; message?: string }): void {
+  const r = s.report;
+  audit(log, `sync.${s.status}`, {
+    syncRunId: s.syncRunId, table: 'ref.instruments', message: s.message,
+    ...(r ? { records: r.records, invalid: r.invalid, added: r.added, updated: r.updated, deactivated: r.deactivated, reactivated: r.reactivated } : {}),
+  }, s.status === 'succeeded' || s.status === 'cancelled' ? 'info' : 'warn');
+  recordSyncRun({ status: s.status, added: r?.added, updated: r?.updated, deactivated: r?.deactivated, reactivated: r?.reactivated, invalid: r?.invalid });
 }
 
 /** delivery_history keeps the last error as JSON ({code, message, …}): `CODE: message` for people. */

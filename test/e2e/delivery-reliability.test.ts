@@ -33,6 +33,7 @@ describe('delivery reliability', () => {
     const operator = await sys.key('operator');
     await subscribeWebhooks(sys, operator, SUBSCRIBERS, receiver.url);
     const started = Date.now();
+    const progress = setInterval(async () => process.stderr.write(`PROGRESS ${Date.now() - started} ${JSON.stringify(await statusCounts(sys.dbUrl))} ${JSON.stringify(receiver.stats)} uniq=${receiver.accepted.size}\n`), 5000);
     const ids = await deliverReports(sys, operator, REPORTS, 'rel');
     expect(new Set(ids).size).toBe(TOTAL);
     const accepted = Date.now() - started;

@@ -140,7 +140,27 @@ describe('distribution on PostgreSQL, day after day', () => {
     expect(readCsv(night.dir, '20240304_delta.csv').rows.map((x) => x.instrument_key)).toEqual(['NSE_EQ|INE00000101']);
   });
 
-  it('a datasets configured with a key column gets its own full file', async () => {
+  it('a transaction still open at the claim holds the watermark back, so its rows go out with the next run', async () => {
+    const { Client } = await import('pg');
+    const other = new Client({ connectionString: h.pg.url });
+    await other.connect();
+    try {
+      // A sync-like writer: stamps its row with now() (its start), commits only after the claim.
+      await other.query('BEGIN');
+      await other.query(`UPDATE ref.instruments SET lot_size = 99, updated_at = now() WHERE instrument_key = 'NSE_EQ|INE00000201'`);
+      const [{ started }] = (await other.query<{ started: string }>(`SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS started`)).rows;
+      const during = await distribute(acts, '2024-03-04', 'delta', '150000');
+      expect(during.claim.watermark.to <= started!).toBe(true);
+      await other.query('COMMIT');
+      expect(readCsv(during.dir, '20240304T150000_delta.csv').rows).toEqual([]);
+      const after = await distribute(acts, '2024-03-04', 'delta', '150001');
+      expect(readCsv(after.dir, '20240304T150001_delta.csv').rows.map((x) => x.instrument_key)).toEqual(['NSE_EQ|INE00000201']);
+    } finally {
+      await other.end();
+    }
+  });
+
+  it('a dataset configured with a key column gets its own full file', async () => {
     await h.query(`CREATE TABLE ref.airports (code varchar(3), name text, opened date, refdata_load_id varchar(64))`);
     await h.query(`INSERT INTO ref.airports VALUES ('LHR', 'London, Heathrow', '1946-03-25', 'l1'), ('BOM', 'Mumbai "CSMIA"', NULL, 'l1'), ('DEL', '', '1962-01-01', 'l1')`);
     await h.db.upsertReferenceConfig({ table: { schema: 'ref', name: 'airports' }, sourceFile: 'airports.csv', loadType: 'fullload', keyColumn: 'code' });

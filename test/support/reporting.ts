@@ -6,14 +6,21 @@ import type { EventPublisher, PublishedEvent } from '../../src/events/types';
 import type { DeliveryRetryPolicy } from '../../src/reporting/retry-policy';
 import { sealChannelConfig, secretsKeyFrom, type SecretsKey } from '../../src/reporting/sealed-config';
 
-export function memoryEvents(): EventPublisher & { events: PublishedEvent[] } {
+export function memoryEvents(): EventPublisher & { events: PublishedEvent[]; failures: number } {
   const events: PublishedEvent[] = [];
-  return {
+  const bus = {
     events,
-    async publish(e) {
+    /** The next this-many publishes throw (a broker or outbox outage). */
+    failures: 0,
+    async publish(e: PublishedEvent) {
+      if (bus.failures > 0) {
+        bus.failures--;
+        throw new Error('event bus unavailable');
+      }
       events.push(e);
     },
   };
+  return bus;
 }
 
 export function fastPolicies(overrides: Partial<DeliveryRetryPolicy> = {}): Record<ChannelType, DeliveryRetryPolicy> {

@@ -126,6 +126,15 @@ describe('delivery workflow', () => {
     expect(events.events.filter((e) => e.eventId === result.eventId)).toHaveLength(1);
   });
 
+  it('an event the attempt could not publish is published by the workflow, with the same event id', async () => {
+    await addSubscription(db, { subscriberId: 'ev1' });
+    events.failures = 2;
+    const { handle } = await deliverOne('ev1');
+    const result = (await handle.result()) as DeliveryResult;
+    expect(events.events.filter((e) => e.eventId === result.eventId)).toHaveLength(1);
+    expect(sender.calls.filter((c) => c.message.reportId.startsWith('r_ev1_'))).toHaveLength(1);
+  });
+
   it('a permanent error (4xx) fails at once, non-retryable, with the channel\'s code in history', async () => {
     await addSubscription(db, { subscriberId: 'perm1' });
     sender.scriptReport('r_perm1_', () => [new ChannelError('HTTP_4XX', 'peer answered HTTP 400', { permanent: true, status: 400 })]);
@@ -248,5 +257,7 @@ describe('delivery workflow', () => {
     };
     await record('hist1', 'delivery-delivered-after-retry.json', [fiveHundred()]);
     await record('hist2', 'delivery-failed-permanent.json', [new ChannelError('HTTP_4XX', '400', { permanent: true, status: 400 })]);
+    events.failures = 1;
+    await record('hist3', 'delivery-event-published-by-workflow.json', []);
   });
 });

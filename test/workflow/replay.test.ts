@@ -24,6 +24,8 @@ describe('workflow replay', () => {
     expect(files.some((f) => f.startsWith('instrument-sync-') && !f.startsWith('instrument-sync-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('instrument-sync-scheduled'))).toBe(true);
     expect(files.filter((f) => f.startsWith('delivery-')).length).toBeGreaterThanOrEqual(2);
+    expect(files.some((f) => f.startsWith('distribution-') && !f.startsWith('distribution-scheduled'))).toBe(true);
+    expect(files.some((f) => f.startsWith('distribution-scheduled'))).toBe(true);
   });
 
   for (const file of files) {

@@ -1,7 +1,7 @@
 // The distribution-run store on SQL Server: claims under an application lock, exports streamed row by row (a
 // streaming request paused while the file writer catches up) and printed as CSV exactly as PostgreSQL's COPY does.
 import type sql from 'mssql';
-import type { ChunkSink, DistributionRunStore, DistributionSnapshot, InvalidRecordRow, WatermarkRange } from '../distribution-runs';
+import type { ChunkSink, ClaimRunInput, DistributionRun, DistributionRunStore, DistributionSnapshot, InvalidRecordRow, WatermarkRange } from '../distribution-runs';
 import { invalidRecordFromRow, runFromRow } from '../distribution-run-rows';
 import { csvLine, trimDecimal } from '../../distribution/csv';
 import { rowsOf, run, sqlTypeOf, withTransaction, type Row, type Runner } from './client';
@@ -100,19 +100,21 @@ function snapshotOf(pool: sql.ConnectionPool): DistributionSnapshot {
   };
 }
 
+/** The claim inside its transaction: lock, then reuse the run or insert it with a new range. */
+export async function claimRunIn(tx: Runner, input: ClaimRunInput): Promise<{ run: DistributionRun; reused: boolean }> {
+  await run(tx, q.claimLockSql);
+  const existing = await runRow(tx, input.runId, true);
+  if (existing) {
+    await run(tx, q.reuseClaimSql(input));
+    return { run: (await runRow(tx, input.runId))!, reused: true };
+  }
+  await run(tx, q.insertClaimSql(input));
+  return { run: (await runRow(tx, input.runId))!, reused: false };
+}
+
 export function createMssqlDistributionRunStore(pool: sql.ConnectionPool): DistributionRunStore {
   return {
-    claimRun: (input) =>
-      withTransaction(pool, async (tx) => {
-        await run(tx, q.claimLockSql);
-        const existing = await runRow(tx, input.runId, true);
-        if (existing) {
-          await run(tx, q.reuseClaimSql(input));
-          return { run: (await runRow(tx, input.runId))!, reused: true };
-        }
-        await run(tx, q.insertClaimSql(input));
-        return { run: (await runRow(tx, input.runId))!, reused: false };
-      }),
+    claimRun: (input) => withTransaction(pool, (tx) => claimRunIn(tx, input)),
     async recordFiles(runId, files) {
       await run(pool, q.recordFilesSql(runId, files));
     },

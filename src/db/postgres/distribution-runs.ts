@@ -91,8 +91,8 @@ export function createPostgresDistributionRunStore(exec: PgExecutor, kind: 'post
     async finishRun(runId, outcome) {
       const message = outcome.status === 'succeeded' ? null : outcome.message.slice(0, 4000);
       await exec.query(
-        `UPDATE dist.distribution_runs SET status = $2, error_message = $3, finished_at = clock_timestamp(),
-           watermark_committed = watermark_committed OR $2 = 'succeeded' WHERE run_id = $1`,
+        `UPDATE dist.distribution_runs SET status = $2::text, error_message = $3, finished_at = clock_timestamp(),
+           watermark_committed = watermark_committed OR $2::text = 'succeeded' WHERE run_id = $1`,
         [runId, outcome.status, message],
       );
       return runRow(exec, runId);

@@ -94,7 +94,7 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
 
     async finishStaging(runId) {
       const stage = stagingTableOf(runId);
-      const result = await exec.transaction(async (tx) => {
+      return exec.transaction(async (tx) => {
         const run = await lockedRun(tx, runId);
         if (run.status !== 'running') return { duplicates: Number(run.duplicates), invalid: Number(run.invalid_records) };
         const [d] = await tx.query<{ duplicates: string; newly_invalid: string }>(moveDuplicatesSql(stage), [runId, INVALID_RECORD_SOURCE]);
@@ -105,9 +105,6 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         );
         return { duplicates: Number(d.duplicates), invalid: Number(rows[0].invalid_records) };
       });
-      // Fresh statistics let the planner pick hash joins for the apply's queries.
-      if (!process.env.NO_ANALYZE) await exec.exec(`ANALYZE ${qualified(stage)}`);
-      return result;
     },
 
     async applySync(runId, decide) {
