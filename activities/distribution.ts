@@ -75,14 +75,18 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       const run = await runOf(input.runId);
       const datasets = run.kind === 'full' ? await store.listDatasets() : [];
       const started = Date.now();
+      let last: GenerateProgress | undefined;
+      // A big sort runs before the first byte arrives: heartbeat meanwhile, so only a dead worker times out.
+      const keepAlive = setInterval(() => ctx.heartbeat(last), 5_000);
       const files = await generateRunFiles({
         store, run, dir: run.directory ?? dirOf(run.businessDate), datasets,
         onProgress: (p) => {
+          last = p;
           ctx.heartbeat(p);
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('distribution cancelled while writing files');
           notify(workflowId, p);
         },
-      });
+      }).finally(() => clearInterval(keepAlive));
       await store.recordFiles(run.runId, files);
       deps.log.info(
         { event: 'distribution.generated', runId: run.runId, workflowId, ms: Date.now() - started, files: files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes })) },

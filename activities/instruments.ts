@@ -14,6 +14,7 @@ import { evaluateGuard, guardMessage } from '../src/instruments/guard';
 import { openSource } from '../src/instruments/read-records';
 import { stageRecords } from '../src/instruments/stage-batches';
 import { summaryLine } from '../src/instruments/report';
+import { announceSyncEnded } from '../src/notify/events';
 import type { InstrumentSyncReport, SyncRunStatus, SyncTrigger } from '../src/instruments/types';
 import type { SyncProgress, SyncSource } from '../workflows/instrument-sync';
 
@@ -178,11 +179,13 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
       }
       if (report.guard?.bypassed) log.warn({ reasons: report.guard.reasons }, 'guard bypassed by force');
       log.info({ event: 'instruments.synced', ...report, bySegment: undefined, byType: undefined }, `instrument sync: ${summaryLine(report)}`);
+      announceSyncEnded(deps.log, { syncRunId: input.runId, status: 'succeeded', report });
       return report;
     },
 
     async failInstrumentSync(input: { runId: string; status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped'>; message: string }): Promise<void> {
       await store.failSyncRun(input.runId, input.status, input.message);
+      announceSyncEnded(deps.log, { syncRunId: input.runId, status: input.status, message: input.message });
     },
 
     /** Drops the run's staging table and its downloaded file (a --file source is the operator's and stays). */

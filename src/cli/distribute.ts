@@ -3,10 +3,9 @@ import { Command } from 'commander';
 import { ApplicationFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { baseServices, openDb, openTemporal } from '../runtime';
 import { addDays, localDate, parseBusinessDate } from '../distribution/business-date';
-import { createDeliveryStarter } from '../distribution/delivery-starter';
+import { retryFailedDistributions } from '../distribution/retry';
 import type { DistributionKind } from '../distribution/file-names';
 import { distributionRequestOf, startDistribution } from '../distribution/start';
-import { deliveryStatusesOf } from '../distribution/views';
 import { distributionWorkflowId } from '../ids';
 import { distributionProgressQuery, type DistributionResult, type DistributionState } from '../../workflows/distribution';
 
@@ -93,25 +92,13 @@ async function retryFailed(opts: { date?: string; json?: boolean }): Promise<voi
   const { connection, client } = await openTemporal(config);
   try {
     const since = addDays(localDate(new Date(), config.distribution.schedule.timeZone), -7);
-    const runs = (await db.distributionRuns.listRuns({ businessDate: date, limit: 1000 })).filter((r) => date || r.businessDate >= since);
-    const restarted: string[] = [];
-    const failedDeliveries: string[] = [];
-    for (const run of runs) {
-      if (run.status === 'failed' || run.status === 'cancelled') {
-        const s = await startDistribution(client, { kind: run.kind, businessDate: run.businessDate, suffix: run.suffix }, 'retry');
-        if (s.started) restarted.push(run.runId);
-        continue;
-      }
-      for (const d of await deliveryStatusesOf(db, run)) if (d.status === 'failed') failedDeliveries.push(d.deliveryId);
-    }
-    const starter = createDeliveryStarter({ db, client, retry: config.reporting.retry });
-    const replayed = await starter.replayDeliveries(failedDeliveries);
-    const summary = { runsChecked: runs.length, runsRestarted: restarted, deliveriesFailed: failedDeliveries.length, deliveriesReplayed: replayed };
+    const summary = await retryFailedDistributions({ db, client, retry: config.reporting.retry }, { businessDate: date, since });
+    const replayed = summary.deliveriesReplayed.length;
     if (opts.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     else {
-      process.stdout.write(`checked ${runs.length} run(s)${date ? ` of ${date}` : ` since ${since}`}\n`);
-      process.stdout.write(`  runs started again     ${restarted.length ? restarted.join(', ') : 'none'}\n`);
-      process.stdout.write(`  deliveries replayed    ${replayed.length} of ${failedDeliveries.length} failed${replayed.length < failedDeliveries.length ? ' (the rest are running again already)' : ''}\n`);
+      process.stdout.write(`checked ${summary.runsChecked} run(s)${date ? ` of ${date}` : ` since ${since}`}\n`);
+      process.stdout.write(`  runs started again     ${summary.runsRestarted.length ? summary.runsRestarted.join(', ') : 'none'}\n`);
+      process.stdout.write(`  deliveries replayed    ${replayed} of ${summary.deliveriesFailed} failed${replayed < summary.deliveriesFailed ? ' (the rest are running again already)' : ''}\n`);
     }
   } finally {
     await connection.close();
@@ -131,6 +118,7 @@ export function distributeCommand(): Command {
     .description('start failed runs again (same watermark range) and replay their failed deliveries')
     .option('--date <date>', 'only this business date (default: the last 7 days)')
     .option('--json', 'print the result as JSON')
-    .action(retryFailed);
+    // `--date` and `--json` are also options of `distribute` itself, which may claim them: read both levels.
+    .action((_opts: unknown, command: Command) => retryFailed(command.optsWithGlobals<{ date?: string; json?: boolean }>()));
   return cmd;
 }

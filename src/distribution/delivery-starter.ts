@@ -74,6 +74,9 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
     async replayDeliveries(ids) {
       const replayed: string[] = [];
       for (const id of ids) {
+        // A delivery records `failed` just before its run ends: let that run close, or the replay is refused as running.
+        const closing = deps.client.workflow.getHandle(deliveryWorkflowId(id)).result().catch(() => undefined);
+        await Promise.race([closing, new Promise((r) => setTimeout(r, 10_000).unref())]);
         try {
           await replayDelivery(replayDeps, cliCaller, id, 'refdata distribute retry-failed');
           replayed.push(id);

@@ -92,11 +92,18 @@ export function announceLoadReverted(log: AuditLogger, notifier: Notifier | unde
   if (notifier) notifyLoadReverted(notifier, l);
 }
 
+/** Changes already announced by this process, so a status written twice (an attempt's, then the run's) counts once. */
+const announcedChanges = new Set<string>();
+
 /**
  * A delivery changed status (call it wherever the new record is written): one audit event and, for an attempt's
  * outcome, the deliveries metric; the latency histogram on delivered.
  */
 export function announceDeliveryChange(log: AuditLogger, d: DeliveryRecord): void {
+  const key = `${d.deliveryId}|${d.status}|${d.retryCount}|${d.replayCount}`;
+  if (announcedChanges.has(key)) return;
+  announcedChanges.add(key);
+  if (announcedChanges.size > 10_000) announcedChanges.delete(announcedChanges.values().next().value!);
   const failed = d.status === 'failed';
   audit(log, `delivery.${d.status}`, {
     deliveryId: d.deliveryId, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, channel: d.channel,

@@ -46,7 +46,8 @@ const policyOverride = z
 
 export type RetryOverrides = Partial<Record<ChannelType | 'default', z.infer<typeof policyOverride>>>;
 
-const overridesSchema = z.record(z.enum([...channelTypes, 'default']), policyOverride);
+// partialRecord: zod 4's record over an enum demands every key.
+const overridesSchema = z.partialRecord(z.enum([...channelTypes, 'default']), policyOverride);
 
 /** REFDATA_DELIVERY_RETRY: JSON of channel type (or "default", applied to all) → fields to change. */
 export function parseRetryOverrides(text: string, ctx: z.RefinementCtx): RetryOverrides {

@@ -165,6 +165,21 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await row.locator('details summary').click();
     expect(await row.locator('details').textContent()).toMatch(/1,230 records, 0 invalid/);
     expect(await row.locator('a.temporal').getAttribute('href')).toBe(`http://localhost:8233/namespaces/${sys.namespace}/workflows/instrument-sync/${started.runId}/history`);
+    const metrics = (await sys.api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^refdata_instrument_syncs_total\{status="succeeded"\} 1$/m);
+    expect(metrics).toMatch(/^refdata_instrument_sync_changes_total\{change="added"\} 1230$/m);
+  });
+
+  it('lists a distribution run with its files and row counts, linked to its run', async () => {
+    // A date no other test sends: the default distribution folder is shared by test files.
+    const res = await sys.api.inject({ method: 'POST', url: '/distribute-full?date=2031-07-17', headers: { authorization: `Bearer ${operatorKey}` } });
+    expect(res.statusCode).toBe(202);
+    const run = res.json() as { runId: string; workflowId: string; workflowRunId: string };
+    await sys.client.workflow.getHandle(run.workflowId, run.workflowRunId).result();
+    const row = page.locator(`#distribution-rows tr[data-run-id="${run.runId}"]`);
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('succeeded');
+    expect(await row.textContent()).toContain('20310717_full.csv (1,230)');
+    expect(await row.locator('a.temporal').getAttribute('href')).toBe(`http://localhost:8233/namespaces/${sys.namespace}/workflows/${encodeURIComponent(run.workflowId)}/${run.workflowRunId}/history`);
   });
 
   it('reverts a load from the page: its rows leave the table and the page says so', async () => {

@@ -1,7 +1,11 @@
 // Pure pieces of operations: the notifier, notification wording, doctor's destinations and report.
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createNotifier } from '../../src/notify/notifier';
-import { deliveryErrorText, notifyFileFailed } from '../../src/notify/events';
+import { announceDeliveryChange, deliveryErrorText, notifyFileFailed } from '../../src/notify/events';
+import { deliveriesTotal, deliveryLatencySeconds } from '../../src/metrics/registry';
+import type { DeliveryRecord } from '../../src/reporting/types';
 import { destinationOf } from '../../src/doctor/checks';
 import { exitCodeOf, formatReport } from '../../src/cli/doctor';
 
@@ -39,6 +43,25 @@ describe('notifier', () => {
     expect(deliveryErrorText('{"code":"REMOTE_REJECTED","message":"422","permanent":true}')).toBe('REMOTE_REJECTED: 422');
     expect(deliveryErrorText('plain text')).toBe('plain text');
     expect(deliveryErrorText(null)).toBeNull();
+  });
+});
+
+describe('delivery announcements', () => {
+  it('audit each status change once, with the ids that join it, and count attempts by channel and outcome', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const log = pino(new Writable({ write(chunk, _enc, done) { lines.push(JSON.parse(String(chunk))); done(); } }));
+    const d = {
+      deliveryId: 'dlv_1', subscriptionId: 'sub_1', subscriberId: 'desk-7', reportId: 'r1', reportType: 'RISK_REPORT', channel: 'SFTP', status: 'failed',
+      retryCount: 2, replayCount: 0, errorDetails: '{"code":"AUTH_FAILED","message":"bad key"}', workflowId: 'delivery:dlv_1', runId: 'run-1', latencyMs: null,
+    } as unknown as DeliveryRecord;
+    announceDeliveryChange(log, d);
+    announceDeliveryChange(log, d); // the run records the attempt's final status again
+    announceDeliveryChange(log, { ...d, status: 'delivered', replayCount: 1, retryCount: 0, latencyMs: 120, errorDetails: null });
+    expect(lines.map((l) => l.event)).toEqual(['delivery.failed', 'delivery.delivered']);
+    expect(lines[0]).toMatchObject({ audit: true, deliveryId: 'dlv_1', workflowId: 'delivery:dlv_1', runId: 'run-1', channel: 'SFTP', error: 'AUTH_FAILED: bad key' });
+    const counted = (await deliveriesTotal.get()).values.filter((v) => v.labels.channel === 'SFTP');
+    expect(counted.map((v) => [v.labels.outcome, v.value]).sort()).toEqual([['delivered', 1], ['failed', 1]]);
+    expect((await deliveryLatencySeconds.get()).values.find((v) => v.metricName === 'refdata_delivery_latency_seconds_sum' && v.labels.channel === 'SFTP')?.value).toBe(0.12);
   });
 });
 

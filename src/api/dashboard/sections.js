@@ -143,32 +143,36 @@
     const res = await api('GET', '/api/v1/distribution/runs?limit=10');
     unavailable('distributions', res.status === 404);
     if (res.status !== 200) return;
-    const rows = (res.body.items || []).map((d) => {
-      const files = (d.files || []).map((f) => pick(f, 'name', 'fileName') + ' (' + fmtNumber(pick(f, 'rows')) + ')').join(', ');
-      const del = d.deliveries || {};
-      const dcount = Array.isArray(del) ? del.length + ' deliveries, ' + del.filter((x) => x.status === 'failed').length + ' failed' : Object.entries(del).map(([k, v]) => k + ' ' + v).join(', ');
-      return el('tr', {}, el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'runId', 'id'), pick(d, 'runId', 'id', 'workflowId'))),
-        el('td', {}, pick(d, 'businessDate', 'business_date') || '–'), el('td', {}, pick(d, 'kind') || '–'), el('td', {}, status(d.status)),
-        el('td', {}, files || '–'), el('td', {}, dcount || '–'), el('td', {}, ago(pick(d, 'startedAt', 'createdAt'))));
+    const runs = res.body.items || [];
+    // The list has a delivery count; the newest runs' details say how those deliveries went.
+    const details = await Promise.all(runs.slice(0, 5).map((d) => api('GET', '/api/v1/distribution/runs/' + encodeURIComponent(d.runId))));
+    const deliveriesOf = new Map(details.filter((x) => x.status === 200).map((x) => [x.body.runId, x.body.deliveries || []]));
+    const rows = runs.map((d) => {
+      const files = (d.files || []).filter((f) => f.type !== 'manifest').map((f) => f.name + ' (' + fmtNumber(f.rows) + ')').join(', ');
+      const dels = deliveriesOf.get(d.runId);
+      const byStatus = dels ? Object.entries(dels.reduce((acc, x) => ((acc[x.status] = (acc[x.status] || 0) + 1), acc), {})).map(([s, n]) => n + ' ' + s).join(', ') : '';
+      return el('tr', { dataset: { runId: d.runId }, class: d.status === 'failed' || (dels || []).some((x) => x.status === 'failed') ? 'failed' : '' },
+        el('td', { class: 'mono' }, temporalLink(d.workflowId, d.runId, d.workflowRunId)), el('td', {}, d.businessDate), el('td', {}, d.kind),
+        el('td', {}, status(d.status)), el('td', { class: 'wrap' }, files || '–'),
+        el('td', {}, d.deliveryCount ? d.deliveryCount + (byStatus ? ': ' + byStatus : '') : '–'),
+        el('td', { class: 'error-text', title: d.errorMessage || '' }, d.errorMessage || ''), el('td', {}, ago(d.startedAt)));
     });
-    fillTable($('distribution-rows'), rows, 'No distribution runs yet.', 7);
+    fillTable($('distribution-rows'), rows, 'No distribution runs yet.', 8);
   };
 
   r.refreshDeliveries = async function () {
     const res = await api('GET', '/api/v1/dashboard/deliveries?limit=50');
     unavailable('deliveries', res.status === 404);
     if (res.status !== 200) return;
-    const rank = { failed: 0, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };
-    const items = (res.body.items || []).slice().sort((a, b) => (rank[a.status] ?? 9) - (rank[b.status] ?? 9));
-    const rows = items.map((d) => {
-      const id = pick(d, 'deliveryId', 'delivery_id');
-      const err = pick(d, 'errorDetails', 'error_details') || '';
-      return el('tr', { dataset: { deliveryId: id }, class: d.status === 'failed' ? 'failed' : '' },
-        el('td', { class: 'mono' }, temporalLink(pick(d, 'workflowId', 'workflow_id') || 'delivery:' + id, id, pick(d, 'runId', 'run_id'))), el('td', {}, pick(d, 'channel') || '–'),
-        el('td', {}, pick(d, 'subscriberId', 'subscriber_id') || '–'), el('td', {}, pick(d, 'reportType', 'report_type') || '–'),
-        el('td', { class: 'delivery-status' }, status(d.status)), el('td', { class: 'num' }, fmtNumber(pick(d, 'retryCount', 'retry_count'))),
-        el('td', { class: 'error-text', title: err }, err), el('td', {}, ago(pick(d, 'updatedAt', 'updated_at', 'createdAt', 'created_at'))),
-        el('td', { class: 'actions' }, d.status === 'failed' || d.status === 'cancelled' ? el('button', { class: 'small replay', onclick: () => replay(id) }, 'Replay') : ''));
+    // The API orders them: failed first, then in progress, then the rest, newest first.
+    const rows = res.body.items.map((d) => {
+      const err = d.errorDetails || '';
+      return el('tr', { dataset: { deliveryId: d.deliveryId }, class: d.status === 'failed' ? 'failed' : '' },
+        el('td', { class: 'mono' }, temporalLink(d.workflowId, d.deliveryId, d.runId)), el('td', {}, d.channel),
+        el('td', {}, d.subscriberId), el('td', {}, d.reportType),
+        el('td', { class: 'delivery-status' }, status(d.status)), el('td', { class: 'num' }, fmtNumber(d.retryCount)),
+        el('td', { class: 'error-text', title: err }, err), el('td', {}, ago(d.updatedAt)),
+        el('td', { class: 'actions' }, d.status === 'failed' || d.status === 'cancelled' ? el('button', { class: 'small replay', onclick: () => replay(d.deliveryId) }, 'Replay') : ''));
     });
     fillTable($('delivery-rows'), rows, 'No deliveries yet.', 9);
   };

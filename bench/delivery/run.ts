@@ -1,0 +1,149 @@
+// bench/delivery: POST /api/v1/reporting/deliver → webhook receipt on loopback, with the dev server, worker and API in
+// this process. Sustains a rate for a duration and reports latency percentiles, then finds the highest rate whose P99 < 100 ms.
+// Usage: npx tsx bench/delivery/run.ts [--rate 100] [--duration 60] [--search 50,100,150,200,300] [--search-duration 15] → JSON on stdout
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { performance } from 'node:perf_hooks';
+import { Client, Connection } from '@temporalio/client';
+import { buildApi } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
+import { createPostgresDatabase } from '../../src/db/postgres';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import { silentLogger } from '../../src/log/logger';
+import { createApiKey } from '../../src/reporting/api-keys';
+import { createDeliveryNotifier } from '../../src/reporting/notifier';
+import { secretsKeyFrom } from '../../src/reporting/sealed-config';
+import { startWorker } from '../../workers/worker';
+import { createBenchDatabase, startBenchTemporal } from '../lib/env';
+import { writeWorkflowBundle } from '../lib/worker-process';
+
+interface Sample { sentAt: number; acceptedAt: number; deliveryId: string }
+interface Phase { rate: number; seconds: number; sent: number; received: number; lost: number; p50: number; p95: number; p99: number; max: number; p99FromAccepted: number; achievedRate: number }
+
+const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
+const ms = (n: number) => Math.round(n * 10) / 10;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rate: { type: 'string', default: '100' },
+      duration: { type: 'string', default: '60' },
+      search: { type: 'string', default: '50,100,150,200,300' },
+      'search-duration': { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '5' },
+    },
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-delivery-'));
+  const receipts = new Map<string, number>();
+  const receiver = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const id = String(req.headers['webhook-id']);
+      if (!receipts.has(id)) receipts.set(id, performance.now());
+      res.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+
+  const bdb = await createBenchDatabase();
+  const db = createPostgresDatabase(createNodePgExecutor(bdb.url, { max: 20 }), 'postgres');
+  await db.migrate();
+  const server = await startBenchTemporal();
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const config = loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' });
+  const secretsKey = secretsKeyFrom(Buffer.alloc(32, 7).toString('base64'));
+  const feed = createDeliveryNotifier();
+  const worker = await startWorker({
+    address: server.address, namespace: 'default', client, db, log: silentLogger(),
+    config: { dropoffDir: dir, batchRows: 1000, reporting: config.reporting }, queues: ['delivery', 'delivery-priority'],
+    delivery: { secretsKey, feed }, workflowBundlePath: await writeWorkflowBundle(path.join(dir, 'bundle.js')),
+  });
+  const adminKey = 'bench-admin-key-0123456789abcdef';
+  const api = await buildApi({
+    db, client, log: silentLogger(), dropRoot: dir, adminKey,
+    reporting: { secretsKey, allowPrivateDestinations: true, reportRoots: [dir], retry: config.reporting.retry, streamPollMs: 1000, feed },
+  });
+  await api.listen({ host: '127.0.0.1', port: 0 });
+  const base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
+  const operator = (await createApiKey(db.distribution, { role: 'operator' })).key;
+  const post = (url: string, body: unknown) => fetch(`${base}${url}`, { method: 'POST', headers: { authorization: `Bearer ${operator}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const sub = await post('/api/v1/reporting/subscribe', { subscriber_id: 'bench', report_types: ['ALERT_REPORT'], delivery_preferences: { channels: [{ channel_type: 'API_WEBHOOK', config: { url: hookUrl, format: 'json' } }] } });
+  if (sub.status !== 201) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
+
+  let seq = 0;
+  /** Sends `rate` deliveries a second for `seconds`, on a schedule (not waiting for answers), then waits for receipts. */
+  async function run(rate: number, seconds: number): Promise<Phase> {
+    const samples: Sample[] = [];
+    const inflight: Promise<void>[] = [];
+    const start = performance.now();
+    const total = Math.round(rate * seconds);
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      const sentAt = performance.now();
+      const n = seq++;
+      inflight.push(
+        post('/api/v1/reporting/deliver', { report: { report_id: `bench_${n}`, report_type: 'ALERT_REPORT', content: { content_type: 'text/plain', text: `alert ${n}` } }, priority: 2 })
+          .then(async (res) => {
+            const acceptedAt = performance.now();
+            const body = (await res.json()) as { deliveries?: { delivery_id: string }[] };
+            if (res.status !== 202 || !body.deliveries?.[0]) throw new Error(`deliver: ${res.status} ${JSON.stringify(body)}`);
+            samples.push({ sentAt, acceptedAt, deliveryId: body.deliveries[0].delivery_id });
+          }),
+      );
+    }
+    const sendSeconds = (performance.now() - start) / 1000;
+    await Promise.all(inflight);
+    const deadline = performance.now() + 30_000;
+    while (samples.some((s) => !receipts.has(s.deliveryId)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const fromSent = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.sentAt).sort((a, b) => a - b);
+    const fromAccepted = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.acceptedAt).sort((a, b) => a - b);
+    return {
+      rate, seconds, sent: samples.length, received: fromSent.length, lost: samples.length - fromSent.length,
+      p50: ms(percentile(fromSent, 50)), p95: ms(percentile(fromSent, 95)), p99: ms(percentile(fromSent, 99)), max: ms(fromSent[fromSent.length - 1] ?? NaN),
+      p99FromAccepted: ms(percentile(fromAccepted, 99)), achievedRate: ms(samples.length / sendSeconds),
+    };
+  }
+
+  try {
+    await run(Number(values.rate), Number(values.warmup));
+    const main = await run(Number(values.rate), Number(values.duration));
+    const search: Phase[] = [];
+    for (const rate of values.search.split(',').map(Number).filter((r) => r > 0).sort((a, b) => a - b)) {
+      const phase = await run(rate, Number(values['search-duration']));
+      search.push(phase);
+      if (phase.p99 >= 100 || phase.lost > 0) break; // higher rates only get worse
+    }
+    const passing = search.filter((p) => p.p99 < 100 && p.lost === 0 && p.achievedRate >= p.rate * 0.95);
+    process.stdout.write(`${JSON.stringify({
+      bench: 'delivery',
+      what: 'POST /api/v1/reporting/deliver sent → webhook received on loopback (ms); p99FromAccepted measures from the 202 instead',
+      machine: { cpus: os.cpus().length, loadAverage1m: ms(os.loadavg()[0]) },
+      sustained: main,
+      search,
+      highestRateWithP99Under100ms: passing.length ? passing[passing.length - 1].rate : null,
+      target: { rate: 100, p99Ms: 100 },
+    }, null, 2)}\n`);
+  } finally {
+    await api.close();
+    await worker.shutdown();
+    await connection.close();
+    await db.close();
+    await server.stop();
+    await bdb.drop();
+    receiver.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench/delivery failed: ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
