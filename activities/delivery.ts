@@ -10,6 +10,7 @@ import { statusChangeOf, type DeliveryNotifier } from '../src/reporting/notifier
 import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
 import type { DeliveryRecord } from '../src/reporting/types';
+import { announceDeliveryChange } from '../src/notify/events';
 
 export interface DeliveryActivityDeps {
   db: Database;
@@ -63,7 +64,10 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   const store = deps.db.distribution;
   const now = deps.clock ?? (() => new Date());
   const announce = (d: DeliveryRecord | null) => {
-    if (d) deps.notifier?.publish(statusChangeOf(d));
+    if (!d) return;
+    deps.notifier?.publish(statusChangeOf(d));
+    // The audit event and the deliveries metric (once per status, however often it is written).
+    announceDeliveryChange(deps.log, d);
   };
 
   /** Records a failed attempt and says how Temporal should go on: retry (honouring Retry-After) or stop. */

@@ -86,7 +86,8 @@ export const planPlugin = (deps: PlanApiDeps): FastifyPluginAsync => async (app)
     const dir = await fs.mkdtemp(path.join(deps.tempDir ?? os.tmpdir(), 'refdata-plan-'));
     try {
       // The uploaded name decides the table name, exactly as a dropped file's name does.
-      const name = sanitizeFileName(path.basename(part.filename || 'upload.csv')) || 'upload.csv';
+      const given = sanitizeFileName(path.basename(part.filename || ''));
+      const name = given === '' || given === '.' || given === '..' ? 'upload.csv' : given;
       const file = path.join(dir, name);
       await pipeline(part.file, createWriteStream(file));
       if (part.file.truncated) {

@@ -152,6 +152,10 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await expect.poll(() => row.locator('.delivery-status').textContent(), { timeout: 30_000 }).toBe('delivered');
     expect(await sys.db.distribution.getDelivery(deliveryId)).toMatchObject({ status: 'delivered', replayCount: 1 });
     expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(2);
+    const metrics = (await sys.api.inject({ method: 'GET', url: '/metrics' })).body;
+    expect(metrics).toMatch(/^refdata_deliveries_total\{channel="API_WEBHOOK",outcome="failed"\} 1$/m);
+    expect(metrics).toMatch(/^refdata_deliveries_total\{channel="API_WEBHOOK",outcome="delivered"\} 1$/m);
+    expect(metrics).toMatch(/^refdata_delivery_latency_seconds_count\{channel="API_WEBHOOK"\} 1$/m);
   });
 
   it('lists an instrument sync with its status, changes and report, linked to its run', async () => {

@@ -48,5 +48,5 @@ describe('delivery reliability', () => {
     expect(stats.find((s) => s.channel === 'API_WEBHOOK')).toMatchObject({ successful: TOTAL, failed: 0 });
     await waitFor('every report_distributed event', async () => new Set(sys.events.events.map((e) => e.eventId)).size === TOTAL, 30_000);
     process.stderr.write(`${JSON.stringify({ test: 'delivery-reliability', deliveries: TOTAL, acceptedMs: accepted, allDeliveredMs: elapsed, receiver: { ...receiver.stats, unique: receiver.accepted.size, duplicates: receiver.duplicates }, retried: counts.retried, maxRetries: counts.maxRetries })}\n`);
-  }, 200_000);
+  }, 320_000);
 });
