@@ -76,13 +76,18 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       const datasets = run.kind === 'full' ? await store.listDatasets() : [];
       const started = Date.now();
       let last: GenerateProgress | undefined;
+      let lastBeat = 0;
       // A big sort runs before the first byte arrives: heartbeat meanwhile, so only a dead worker times out.
       const keepAlive = setInterval(() => ctx.heartbeat(last), 5_000);
       const files = await generateRunFiles({
         store, run, dir: run.directory ?? dirOf(run.businessDate), datasets,
         onProgress: (p) => {
           last = p;
-          ctx.heartbeat(p);
+          // Every chunk reports progress; the SDK encodes each heartbeat it is given, so hand it two a second at most.
+          if (Date.now() - lastBeat >= 500) {
+            lastBeat = Date.now();
+            ctx.heartbeat(p);
+          }
           if (ctx.cancellationSignal.aborted) throw new CancelledFailure('distribution cancelled while writing files');
           notify(workflowId, p);
         },

@@ -65,13 +65,14 @@ CREATE TABLE dist.distribution_stats (
   [timestamp]             datetime2 NOT NULL,
   report_type             nvarchar(50) NOT NULL,
   channel                 nvarchar(50) NOT NULL,
+  shard                   smallint NOT NULL CONSTRAINT df_distribution_stats_shard DEFAULT 0,
   deliveries_attempted    int NOT NULL CONSTRAINT df_distribution_stats_attempted DEFAULT 0,
   deliveries_successful   int NOT NULL CONSTRAINT df_distribution_stats_successful DEFAULT 0,
   deliveries_failed       int NOT NULL CONSTRAINT df_distribution_stats_failed DEFAULT 0,
   total_delivery_time_ms  bigint NOT NULL CONSTRAINT df_distribution_stats_total DEFAULT 0,
   avg_delivery_time_ms    float NULL,
   created_at              datetime2 NOT NULL CONSTRAINT df_distribution_stats_created_at DEFAULT SYSUTCDATETIME(),
-  CONSTRAINT uq_distribution_stats_bucket UNIQUE ([timestamp], report_type, channel)
+  CONSTRAINT uq_distribution_stats_bucket UNIQUE ([timestamp], report_type, channel, shard)
 );
 
 CREATE TABLE dist.notifications (

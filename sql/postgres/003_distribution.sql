@@ -64,19 +64,21 @@ CREATE INDEX ix_delivery_history_status ON dist.delivery_history (status, update
 CREATE INDEX ix_delivery_history_report ON dist.delivery_history (report_id);
 
 -- Per hour × report type × channel. attempted counts attempts; successful and failed count deliveries that
--- ended so (a delivery retried three times and then delivered adds 3, 1, 0).
+-- ended so (a delivery retried three times and then delivered adds 3, 1, 0). Every delivery of the hour would
+-- update one row, so each is split into `shard` rows (spreading the row lock); readers sum the shards.
 CREATE TABLE dist.distribution_stats (
   id                      uuid PRIMARY KEY DEFAULT gen_random_uuid(),
   "timestamp"             timestamptz NOT NULL,
   report_type             varchar(50) NOT NULL,
   channel                 varchar(50) NOT NULL,
+  shard                   smallint NOT NULL DEFAULT 0,
   deliveries_attempted    integer NOT NULL DEFAULT 0,
   deliveries_successful   integer NOT NULL DEFAULT 0,
   deliveries_failed       integer NOT NULL DEFAULT 0,
   total_delivery_time_ms  bigint NOT NULL DEFAULT 0,
   avg_delivery_time_ms    double precision,
   created_at              timestamptz NOT NULL DEFAULT now(),
-  CONSTRAINT uq_distribution_stats_bucket UNIQUE ("timestamp", report_type, channel)
+  CONSTRAINT uq_distribution_stats_bucket UNIQUE ("timestamp", report_type, channel, shard)
 );
 
 -- DASHBOARD_NOTIFICATION deliveries; id = delivery id, so a retried publish upserts.

@@ -6,6 +6,18 @@ import type {
   ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryRecord, DeliveryStatus, SubscriptionRecord, SubscriptionStatus,
 } from '../reporting/types';
 
+/**
+ * Stats rows per hour × type × channel are split this many ways, so concurrent deliveries do not all wait for one
+ * row lock; a delivery always counts into the same shard, and readers sum the shards.
+ */
+export const STATS_SHARDS = 16;
+
+export function statsShardOf(deliveryId: string): number {
+  let h = 0;
+  for (let i = 0; i < deliveryId.length; i++) h = (h * 31 + deliveryId.charCodeAt(i)) >>> 0;
+  return h % STATS_SHARDS;
+}
+
 export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
 export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason'>;
 

@@ -76,8 +76,8 @@ describe('generated statements', () => {
     q.markFailureSql('d', 'retrying', '{}'),
     q.markFailureSql('d', 'failed', '{}'),
     q.markReplaySql('d'),
-    q.countStatSql('RISK_REPORT', 'EMAIL', 'deliveries_attempted'),
-    q.countStatSql('RISK_REPORT', 'EMAIL', 'deliveries_successful', 42),
+    q.countStatSql({ deliveryId: 'd', reportType: 'RISK_REPORT', channel: 'EMAIL' }, 'deliveries_attempted'),
+    q.countStatSql({ deliveryId: 'd', reportType: 'RISK_REPORT', channel: 'EMAIL' }, 'deliveries_successful', 42),
     q.statsSinceSql(new Date(0)),
     q.upsertNotificationSql({ id: 'd', severity: 'info', reportId: 'r', reportType: 'RISK_REPORT', title: 't' }, '{}'),
     q.selectNotificationSql('d'),
@@ -115,10 +115,11 @@ describe('generated statements', () => {
     expect(q.markDeliveredSql('d').text).toContain("status <> N'delivered'");
     expect(q.markFailureSql('d', 'failed', '{}').text).toContain("status NOT IN (N'delivered', N'failed', N'cancelled')");
     expect(q.markFailureSql('d', 'retrying', '{}').text).toContain("status NOT IN (N'delivered')");
-    const stat = q.countStatSql('RISK_REPORT', 'EMAIL', 'deliveries_successful', 42);
+    const stat = q.countStatSql({ deliveryId: 'd', reportType: 'RISK_REPORT', channel: 'EMAIL' }, 'deliveries_successful', 42);
     expect(stat.text).toMatch(/DATEADD\(hour, DATEDIFF\(hour, .*SYSUTCDATETIME\(\)\)/);
     expect(stat.text).toContain('WITH (UPDLOCK, HOLDLOCK)');
     expect(stat.params.latency).toEqual({ type: 'int', value: 42 });
+    expect(stat.text).toContain('AND shard = @shard');
   });
 
   it('match report types inside the JSON array and re-enable channels only on resume', () => {

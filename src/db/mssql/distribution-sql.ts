@@ -1,5 +1,5 @@
 // Every T-SQL statement of the distribution store, as pure functions: values as @params, JSON as nvarchar text.
-import type { NewChannel, NewDelivery, NewSubscription } from '../distribution';
+import { statsShardOf, type NewChannel, type NewDelivery, type NewSubscription } from '../distribution';
 import type { ApiRole, DeliveryStatus, SubscriptionStatus } from '../../reporting/types';
 import { datetimeParam as datetime, intParam as int, textParam as text, type Param, type Statement } from './statement';
 
@@ -118,8 +118,10 @@ export function listDeliveriesSql(f: { subscriberId?: string; subscriptionId?: s
   return { text: `SELECT TOP (@limit) * FROM dist.delivery_history${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at, delivery_id`, params };
 }
 
+/** Takes the row for an attempt, unless this run delivered it already (its answer lost with a worker). */
 export const startAttemptSql = (id: string, attempt: number, runId: string): Statement => ({
-  text: "UPDATE dist.delivery_history SET status = N'sending', retry_count = @retry_count, run_id = @run_id, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.* WHERE delivery_id = @delivery_id",
+  text: "UPDATE dist.delivery_history SET status = N'sending', retry_count = @retry_count, run_id = @run_id, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.*\n" +
+    "WHERE delivery_id = @delivery_id AND (status <> N'delivered' OR run_id IS NULL OR run_id <> @run_id)",
   params: { delivery_id: text(id), retry_count: int(Math.max(attempt - 1, 0)), run_id: text(runId) },
 });
 
@@ -148,8 +150,8 @@ export const markReplaySql = (id: string): Statement => ({
 
 export type StatsCounter = 'deliveries_attempted' | 'deliveries_successful' | 'deliveries_failed';
 
-/** One more in the current hour's bucket; HOLDLOCK makes the update-else-insert safe against a concurrent first insert. */
-export function countStatSql(reportType: string, channel: string, counter: StatsCounter, latencyMs = 0): Statement {
+/** One more in the current hour's bucket (the delivery's shard); HOLDLOCK makes the update-else-insert safe against a concurrent first insert. */
+export function countStatSql(d: { deliveryId: string; reportType: string; channel: string }, counter: StatsCounter, latencyMs = 0): Statement {
   const latency = counter === 'deliveries_successful';
   const extra = latency
     ? ', total_delivery_time_ms = total_delivery_time_ms + @latency, avg_delivery_time_ms = CAST(total_delivery_time_ms + @latency AS float) / (deliveries_successful + 1)'
@@ -158,10 +160,10 @@ export function countStatSql(reportType: string, channel: string, counter: Stats
     text:
       `DECLARE @bucket datetime2 = ${BUCKET};\n` +
       `UPDATE dist.distribution_stats WITH (UPDLOCK, HOLDLOCK) SET ${counter} = ${counter} + 1${extra}\n` +
-      '  WHERE [timestamp] = @bucket AND report_type = @report_type AND channel = @channel;\n' +
-      `IF @@ROWCOUNT = 0 INSERT INTO dist.distribution_stats ([timestamp], report_type, channel, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)\n` +
-      `  VALUES (@bucket, @report_type, @channel, 1, @latency, ${latency ? 'CAST(@latency AS float)' : 'NULL'})`,
-    params: { report_type: text(reportType), channel: text(channel), latency: int(latency ? latencyMs : 0) },
+      '  WHERE [timestamp] = @bucket AND report_type = @report_type AND channel = @channel AND shard = @shard;\n' +
+      `IF @@ROWCOUNT = 0 INSERT INTO dist.distribution_stats ([timestamp], report_type, channel, shard, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)\n` +
+      `  VALUES (@bucket, @report_type, @channel, @shard, 1, @latency, ${latency ? 'CAST(@latency AS float)' : 'NULL'})`,
+    params: { report_type: text(d.reportType), channel: text(d.channel), shard: int(statsShardOf(d.deliveryId)), latency: int(latency ? latencyMs : 0) },
   };
 }
 

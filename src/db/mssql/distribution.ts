@@ -63,24 +63,21 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
     async listDeliveries(filter) {
       return (await rowsOf(pool, q.listDeliveriesSql(filter))).map(deliveryFromRow);
     },
-    beginAttempt: (deliveryId, attempt, runId) =>
-      withTransaction(pool, async (tx) => {
-        const current = await one(tx, q.selectDeliverySql(deliveryId, true));
-        if (!current) return null;
-        let row = current;
-        // Delivered by this run already (its answer was lost with a worker): the attempt must not send again.
-        if (!(current.status === 'delivered' && current.run_id === runId)) {
-          row = (await one(tx, q.startAttemptSql(deliveryId, attempt, runId)))!;
-          await run(tx, q.countStatSql(String(row.report_type), String(row.channel), 'deliveries_attempted'));
-        }
-        const channel = await one(tx, q.selectChannelSql(String(row.channel_id)));
-        const sub = await one(tx, q.subscriptionStatusSql(String(row.subscription_id)));
-        return {
-          delivery: deliveryFromRow(row),
-          channel: channel ? channelFromRow(channel) : null,
-          subscriptionStatus: sub ? (String(sub.status) as SubscriptionStatus) : null,
-        };
-      }),
+    async beginAttempt(deliveryId, attempt, runId) {
+      const started = await withTransaction(pool, async (tx) => {
+        const row = await one(tx, q.startAttemptSql(deliveryId, attempt, runId));
+        if (row) await run(tx, q.countStatSql(deliveryFromRow(row), 'deliveries_attempted'));
+        return row;
+      });
+      const row = started ?? (await one(pool, q.selectDeliverySql(deliveryId)));
+      if (!row) return null;
+      const [channel, sub] = await Promise.all([one(pool, q.selectChannelSql(String(row.channel_id))), one(pool, q.subscriptionStatusSql(String(row.subscription_id)))]);
+      return {
+        delivery: deliveryFromRow(row),
+        channel: channel ? channelFromRow(channel) : null,
+        subscriptionStatus: sub ? (String(sub.status) as SubscriptionStatus) : null,
+      };
+    },
     recordDelivered: (deliveryId) =>
       withTransaction(pool, async (tx) => {
         const row = await one(tx, q.markDeliveredSql(deliveryId));
@@ -89,7 +86,7 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
           return current ? deliveryFromRow(current) : null;
         }
         const d = deliveryFromRow(row);
-        await run(tx, q.countStatSql(d.reportType, d.channel, 'deliveries_successful', d.latencyMs ?? 0));
+        await run(tx, q.countStatSql(d, 'deliveries_successful', d.latencyMs ?? 0));
         return d;
       }),
     recordFailure: (deliveryId, status, errorDetails) =>
@@ -100,7 +97,7 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
           return current ? deliveryFromRow(current) : null;
         }
         const d = deliveryFromRow(row);
-        if (status === 'failed') await run(tx, q.countStatSql(d.reportType, d.channel, 'deliveries_failed'));
+        if (status === 'failed') await run(tx, q.countStatSql(d, 'deliveries_failed'));
         return d;
       }),
     async markReplayRequested(deliveryId) {

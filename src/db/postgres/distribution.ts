@@ -1,5 +1,5 @@
 // The distribution store on PostgreSQL (server or PGlite): JSON in jsonb, counters by upsert, times from now().
-import type { DistributionStore, NewChannel, NewDelivery } from '../distribution';
+import { statsShardOf, type DistributionStore, type NewChannel, type NewDelivery } from '../distribution';
 import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
 
@@ -8,15 +8,15 @@ const BUCKET = `date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`
 
 type Counter = 'deliveries_attempted' | 'deliveries_successful' | 'deliveries_failed';
 
-async function count(s: PgSession, reportType: string, channel: string, counter: Counter, latencyMs = 0): Promise<void> {
+async function count(s: PgSession, d: { deliveryId: string; reportType: string; channel: string }, counter: Counter, latencyMs = 0): Promise<void> {
   const latency = counter === 'deliveries_successful';
   await s.query(
-    `INSERT INTO dist.distribution_stats ("timestamp", report_type, channel, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)
-     VALUES (${BUCKET}, $1, $2, 1, $3::bigint, ${latency ? '$3::double precision' : 'NULL'})
-     ON CONFLICT ("timestamp", report_type, channel) DO UPDATE SET ${counter} = dist.distribution_stats.${counter} + 1
+    `INSERT INTO dist.distribution_stats ("timestamp", report_type, channel, shard, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)
+     VALUES (${BUCKET}, $1, $2, $4, 1, $3::bigint, ${latency ? '$3::double precision' : 'NULL'})
+     ON CONFLICT ("timestamp", report_type, channel, shard) DO UPDATE SET ${counter} = dist.distribution_stats.${counter} + 1
      ${latency ? `, total_delivery_time_ms = dist.distribution_stats.total_delivery_time_ms + $3::bigint,
         avg_delivery_time_ms = (dist.distribution_stats.total_delivery_time_ms + $3::bigint)::double precision / (dist.distribution_stats.deliveries_successful + 1)` : ''}`,
-    [reportType, channel, latency ? latencyMs : 0],
+    [d.reportType, d.channel, latency ? latencyMs : 0, statsShardOf(d.deliveryId)],
   );
 }
 
@@ -146,26 +146,29 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async beginAttempt(deliveryId, attempt, runId) {
-      return exec.transaction(async (tx) => {
-        const current = await deliveryRow(tx, deliveryId, true);
-        if (!current) return null;
-        let row = current;
-        // Delivered by this run already (its answer was lost with a worker): the attempt must not send again.
-        if (!(current.status === 'delivered' && current.run_id === runId)) {
-          [row] = await tx.query(
-            `UPDATE dist.delivery_history SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp() WHERE delivery_id = $1 RETURNING *`,
-            [deliveryId, Math.max(attempt - 1, 0), runId],
-          );
-          await count(tx, String(row.report_type), String(row.channel), 'deliveries_attempted');
-        }
-        const [channel] = await tx.query('SELECT * FROM dist.delivery_channels WHERE channel_id = $1', [String(row.channel_id)]);
-        const [sub] = await tx.query<{ status: string }>('SELECT status FROM dist.report_subscriptions WHERE subscription_id = $1', [String(row.subscription_id)]);
-        return {
-          delivery: deliveryFromRow(row),
-          channel: channel ? channelFromRow(channel) : null,
-          subscriptionStatus: sub ? (sub.status as 'active' | 'paused' | 'cancelled') : null,
-        };
+      // One statement takes the row; a row this run delivered already (its answer lost with a worker) is left alone.
+      const started = await exec.transaction(async (tx) => {
+        const [row] = await tx.query(
+          `UPDATE dist.delivery_history SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp()
+           WHERE delivery_id = $1 AND NOT (status = 'delivered' AND run_id IS NOT DISTINCT FROM $3) RETURNING *`,
+          [deliveryId, Math.max(attempt - 1, 0), runId],
+        );
+        if (row) await count(tx, deliveryFromRow(row), 'deliveries_attempted');
+        return row ?? null;
       });
+      const row = started ?? (await deliveryRow(exec, deliveryId));
+      if (!row) return null;
+      const [found] = await exec.query<{ channel: Record<string, unknown> | string | null; subscription_status: string | null }>(
+        `SELECT (SELECT row_to_json(c) FROM dist.delivery_channels c WHERE c.channel_id = $1) AS channel,
+                (SELECT status FROM dist.report_subscriptions WHERE subscription_id = $2) AS subscription_status`,
+        [String(row.channel_id), String(row.subscription_id)],
+      );
+      const channel = typeof found.channel === 'string' ? (JSON.parse(found.channel) as Record<string, unknown>) : found.channel;
+      return {
+        delivery: deliveryFromRow(row),
+        channel: channel ? channelFromRow(channel) : null,
+        subscriptionStatus: found.subscription_status as 'active' | 'paused' | 'cancelled' | null,
+      };
     },
 
     async recordDelivered(deliveryId) {
@@ -181,7 +184,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
           return row ? deliveryFromRow(row) : null;
         }
         const d = deliveryFromRow(rows[0]);
-        await count(tx, d.reportType, d.channel, 'deliveries_successful', d.latencyMs ?? 0);
+        await count(tx, d, 'deliveries_successful', d.latencyMs ?? 0);
         return d;
       });
     },
@@ -199,7 +202,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
           return row ? deliveryFromRow(row) : null;
         }
         const d = deliveryFromRow(rows[0]);
-        if (status === 'failed') await count(tx, d.reportType, d.channel, 'deliveries_failed');
+        if (status === 'failed') await count(tx, d, 'deliveries_failed');
         return d;
       });
     },
