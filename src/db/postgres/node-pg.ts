@@ -38,33 +38,11 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
 }
 
 /**
- * The stream's chunks without its own async iterator, which destroys the stream when the reader stops early: a COPY
- * destroyed half-way would leave the connection waiting for the rest forever.
+ * The stream's chunks as they arrive, without destroying the stream when the reader stops early (the default async
+ * iterator would): a COPY destroyed half-way would leave the connection waiting for the rest forever.
  */
 function chunksOf(stream: Readable): AsyncIterable<Buffer> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      for (;;) {
-        const chunk = stream.read() as Buffer | null;
-        if (chunk !== null) {
-          yield chunk;
-          continue;
-        }
-        if (stream.readableEnded) return;
-        await new Promise<void>((resolve, reject) => {
-          const done = () => {
-            stream.off('readable', done).off('end', done).off('error', fail);
-            resolve();
-          };
-          const fail = (err: Error) => {
-            stream.off('readable', done).off('end', done).off('error', fail);
-            reject(err);
-          };
-          stream.on('readable', done).on('end', done).on('error', fail);
-        });
-      }
-    },
-  };
+  return stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }
 
 /**
