@@ -90,6 +90,8 @@ export async function stageRecords(records: AsyncIterable<SourceRecord>, opts: S
     batch = empty();
     // Look the stored versions up while the previous batch is still being written.
     const lookup = current.candidates.length > 0 ? opts.port.storedVersions(current.candidates.map((c) => c.key)) : Promise.resolve(new Map<string, StoredVersion>());
+    // If the write before it fails first, this lookup is never awaited: keep its rejection from crashing the worker.
+    lookup.catch(() => undefined);
     if (writing) await writing;
     resolve(current, await lookup);
     const expected = planned;

@@ -146,7 +146,8 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
   }
   const inserted = await deps.db.distribution.createDeliveries(planned);
   // Every planned delivery gets its run started (or kept): a request repeated after a crash between insert and start heals itself.
-  await inBatches(planned, 32, async (d) => {
+  // A few at a time: a flood of starts would queue ahead of the workers' own calls on a busy server.
+  await inBatches(planned, 8, async (d) => {
     await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
   });
   return {

@@ -19,6 +19,7 @@ beforeAll(async () => {
     testFile: __filename,
     retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: 170_000 }),
     worker: 'child',
+    ownTemporal: true,
   });
   receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500, seed: 7 });
 });

@@ -19,6 +19,7 @@ beforeAll(async () => {
     testFile: __filename,
     retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: 150_000 }),
     worker: 'in-process',
+    ownTemporal: true,
   });
   receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500 });
 });
