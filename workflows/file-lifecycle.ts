@@ -7,7 +7,7 @@ import type { createFileActivities } from '../activities/files';
 import type { createPlanActivities } from '../activities/plan';
 import type { createIngestActivities } from '../activities/ingest';
 import type { LoadMode } from '../src/db/types';
-import type { FailureType } from '../src/errors';
+import { isFailureType, type FailureType } from '../src/errors';
 import { searchAttributes } from '../src/ids';
 
 type FileActivities = ReturnType<typeof createFileActivities>;
@@ -152,7 +152,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
       if (to) {
         await cleanup.writeErrorReport({ archivedPath: to, originalPath: input.filePath, workflowId: workflowInfo().workflowId, loadId, ...failure });
       }
-      await cleanup.recordOutcome({ filePath: input.filePath, status: cancelled ? 'cancelled' : 'error', rowsLoaded: 0, archivedTo: to, errorMessage: failure.message });
+      await cleanup.recordOutcome({ filePath: input.filePath, status: cancelled ? 'cancelled' : 'error', rowsLoaded: 0, archivedTo: to, errorMessage: failure.message, errorType: failure.type });
       return to;
     });
     finish(progress, { status: cancelled ? 'cancelled' : 'error', table: progress.table, rows: 0, loadId, archivedTo, error: failure });
@@ -198,7 +198,7 @@ function describeFailure(err: unknown, cancelled: boolean): { type: FailureType;
     cause = (cause as { cause?: unknown }).cause;
   }
   if (cause instanceof ApplicationFailure) {
-    const type = (cause.type ?? 'Internal') as FailureType;
+    const type: FailureType = isFailureType(cause.type) ? cause.type : 'Internal';
     return { type, message: cause.message, details: cause.details?.[0] ?? null };
   }
   return { type: 'Internal', message: err instanceof Error ? err.message : String(err), details: null };
