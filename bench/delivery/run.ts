@@ -1,6 +1,7 @@
 // bench/delivery: POST /api/v1/reporting/deliver → webhook receipt on loopback, with the dev server, worker and API in
 // this process. Sustains a rate for a duration and reports latency percentiles, then finds the highest rate whose P99 < 100 ms.
-// Usage: npx tsx bench/delivery/run.ts [--rate 100] [--duration 60] [--search 50,100,150,200,300] [--search-duration 15] → JSON on stdout
+// Usage: npx tsx bench/delivery/run.ts [--rate 100] [--duration 60] [--search 5,10,20,30,40,60,80,100,150] [--search-duration 15]
+//        [--warmup 5] [--drain 60] [--eager-activities true|false]  → JSON on stdout
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -18,11 +19,37 @@ import { createApiKey } from '../../src/reporting/api-keys';
 import { createDeliveryNotifier } from '../../src/reporting/notifier';
 import { secretsKeyFrom } from '../../src/reporting/sealed-config';
 import { startWorker } from '../../workers/worker';
-import { createBenchDatabase, startBenchTemporal } from '../lib/env';
+import { createBenchDatabase } from '../lib/env';
+import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
+import { resolveTemporalCli } from '../../src/temporal/cli-path';
+import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { writeWorkflowBundle } from '../lib/worker-process';
 
 interface Sample { sentAt: number; acceptedAt: number; deliveryId: string }
-interface Phase { rate: number; seconds: number; sent: number; received: number; lost: number; p50: number; p95: number; p99: number; max: number; p99FromAccepted: number; achievedRate: number }
+interface Phase {
+  rate: number; seconds: number; sent: number; received: number;
+  /** Not received within the drain time after the last send (queued behind a saturated machine, or lost). */
+  late: number;
+  p50: number; p95: number; p99: number; max: number; p99FromAccepted: number; achievedRate: number;
+  /** CPU time per delivery: this process (API + worker + receiver) and the Temporal dev server. */
+  cpuMsPerDelivery: { process: number; temporalServer: number | null };
+}
+
+/** CPU seconds used so far by the process listening on the dev server's port (the `temporal` child), from /proc. */
+function temporalCpuMs(address: string): number | null {
+  const port = address.split(':').pop();
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('start-dev') || !cmd.includes(`--port\u0000${port}\u0000`)) continue;
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux, or the process went away
+  }
+  return null;
+}
 
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const ms = (n: number) => Math.round(n * 10) / 10;
@@ -32,9 +59,11 @@ async function main(): Promise<void> {
     options: {
       rate: { type: 'string', default: '100' },
       duration: { type: 'string', default: '60' },
-      search: { type: 'string', default: '50,100,150,200,300' },
+      search: { type: 'string', default: '5,10,20,30,40,60,80,100,150' },
       'search-duration': { type: 'string', default: '15' },
       warmup: { type: 'string', default: '5' },
+      drain: { type: 'string', default: '60' },
+      'eager-activities': { type: 'string', default: 'true' },
     },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-delivery-'));
@@ -53,7 +82,12 @@ async function main(): Promise<void> {
   const bdb = await createBenchDatabase();
   const db = createPostgresDatabase(createNodePgExecutor(bdb.url, { max: 20 }), 'postgres');
   await db.migrate();
-  const server = await startBenchTemporal();
+  // Eager activity execution as `refdata dev` runs it (devServerDynamicConfigArgs); --eager-activities false measures without.
+  const eager = values['eager-activities'] !== 'false';
+  const server = await startDevServer({
+    cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true,
+    searchAttributeArgs: [...devServerSearchAttributeArgs(), ...(eager ? devServerDynamicConfigArgs() : [])],
+  });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const config = loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' });
@@ -81,6 +115,8 @@ async function main(): Promise<void> {
   async function run(rate: number, seconds: number): Promise<Phase> {
     const samples: Sample[] = [];
     const inflight: Promise<void>[] = [];
+    const cpu0 = process.cpuUsage();
+    const server0 = temporalCpuMs(server.address);
     const start = performance.now();
     const total = Math.round(rate * seconds);
     for (let i = 0; i < total; i++) {
@@ -101,31 +137,49 @@ async function main(): Promise<void> {
     }
     const sendSeconds = (performance.now() - start) / 1000;
     await Promise.all(inflight);
-    const deadline = performance.now() + 30_000;
+    // Drain: the next phase must not start behind this one's backlog.
+    const deadline = performance.now() + Number(values.drain) * 1000;
     while (samples.some((s) => !receipts.has(s.deliveryId)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const cpu = process.cpuUsage(cpu0);
+    const server1 = temporalCpuMs(server.address);
     const fromSent = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.sentAt).sort((a, b) => a - b);
     const fromAccepted = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.acceptedAt).sort((a, b) => a - b);
     return {
-      rate, seconds, sent: samples.length, received: fromSent.length, lost: samples.length - fromSent.length,
+      rate, seconds, sent: samples.length, received: fromSent.length, late: samples.length - fromSent.length,
       p50: ms(percentile(fromSent, 50)), p95: ms(percentile(fromSent, 95)), p99: ms(percentile(fromSent, 99)), max: ms(fromSent[fromSent.length - 1] ?? NaN),
       p99FromAccepted: ms(percentile(fromAccepted, 99)), achievedRate: ms(samples.length / sendSeconds),
+      cpuMsPerDelivery: {
+        process: ms((cpu.user + cpu.system) / 1000 / Math.max(samples.length, 1)),
+        temporalServer: server0 !== null && server1 !== null ? ms((server1 - server0) / Math.max(samples.length, 1)) : null,
+      },
     };
   }
 
+  /** Every delivery sent so far has arrived (up to `limitS`): a phase must not start behind an earlier one's backlog. */
+  async function settle(limitS = 300): Promise<void> {
+    const until = performance.now() + limitS * 1000;
+    while (receipts.size < seq && performance.now() < until) await new Promise((r) => setTimeout(r, 200));
+  }
+
   try {
-    await run(Number(values.rate), Number(values.warmup));
-    const main = await run(Number(values.rate), Number(values.duration));
+    await run(Math.min(Number(values.rate), 10), Number(values.warmup));
+    await settle();
+    // Lowest rate first, stopping at the first that misses: a saturated phase leaves a backlog behind it.
     const search: Phase[] = [];
     for (const rate of values.search.split(',').map(Number).filter((r) => r > 0).sort((a, b) => a - b)) {
+      await settle();
       const phase = await run(rate, Number(values['search-duration']));
       search.push(phase);
-      if (phase.p99 >= 100 || phase.lost > 0) break; // higher rates only get worse
+      if (phase.p99 >= 100 || phase.late > 0) break; // higher rates only get worse
     }
-    const passing = search.filter((p) => p.p99 < 100 && p.lost === 0 && p.achievedRate >= p.rate * 0.95);
+    await settle();
+    const main = await run(Number(values.rate), Number(values.duration));
+    const passing = search.filter((p) => p.p99 < 100 && p.late === 0 && p.achievedRate >= p.rate * 0.95);
     process.stdout.write(`${JSON.stringify({
       bench: 'delivery',
       what: 'POST /api/v1/reporting/deliver sent → webhook received on loopback (ms); p99FromAccepted measures from the 202 instead',
       machine: { cpus: os.cpus().length, loadAverage1m: ms(os.loadavg()[0]) },
+      temporal: { server: 'temporal CLI dev server, in memory', eagerActivityExecution: eager },
       sustained: main,
       search,
       highestRateWithP99Under100ms: passing.length ? passing[passing.length - 1].rate : null,

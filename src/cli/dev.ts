@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { baseServices, ensureAdminKey, openDb, openTemporal } from '../runtime';
 import { resolveTemporalCli } from '../temporal/cli-path';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
-import { devServerSearchAttributeArgs } from '../ids';
+import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../ids';
 import { startWorker } from '../../workers/worker';
 import { buildApi } from '../api/server';
 import { operationsOptions } from '../api/dashboard';
@@ -32,7 +32,7 @@ export function devCommand(): Command {
         uiPort: config.temporal.devUiPort,
         dbFilename: path.join(config.stateDir, 'temporal.db'),
         namespace: config.temporal.namespace,
-        searchAttributeArgs: devServerSearchAttributeArgs(),
+        searchAttributeArgs: [...devServerSearchAttributeArgs(), ...devServerDynamicConfigArgs()],
         logFile: path.join(config.stateDir, 'temporal.log'),
       });
       log.info({ address: devServer.address }, 'Temporal dev server started');

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness';
 import { startFlakyReceiver, type FlakyReceiver } from '../support/peers/flaky-webhook';
 import { startReportingSystem, type ReportingSystem } from '../support/reporting-system';
-import { deliverReports, statusCounts, subscribeWebhooks } from '../support/delivery-load';
+import { deliverReports, statusCounter, subscribeWebhooks } from '../support/delivery-load';
 import { fastPolicies } from '../support/reporting';
 
 const SUBSCRIBERS = 20;
@@ -13,6 +13,7 @@ const REPORTS = 100;
 const TOTAL = SUBSCRIBERS * REPORTS;
 let sys: ReportingSystem;
 let receiver: FlakyReceiver;
+let counter: ReturnType<typeof statusCounter>;
 
 beforeAll(async () => {
   sys = await startReportingSystem({
@@ -21,10 +22,12 @@ beforeAll(async () => {
     worker: 'child',
     ownTemporal: true,
   });
+  counter = statusCounter(sys.dbUrl);
   receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500, seed: 7 });
 });
 
 afterAll(async () => {
+  await counter?.close();
   await receiver?.close();
   await sys?.stop();
 });
@@ -40,18 +43,18 @@ describe('delivery reliability with kill -9', () => {
     const ids = await deliverReports(sys, operator, REPORTS, 'crash');
     expect(new Set(ids).size).toBe(TOTAL);
     // Midway: some delivered, many not.
-    await waitFor('a third delivered', async () => receiver.accepted.size >= TOTAL / 3, 150_000);
+    await waitFor('a third delivered', async () => receiver.accepted.size >= TOTAL / 3, 90_000);
     first.kill('SIGKILL');
     await exited(first);
     const atKill = receiver.accepted.size;
     expect(atKill).toBeLessThan(TOTAL);
     sys.spawnWorker();
-    await waitFor('every delivery delivered', async () => (await statusCounts(sys.dbUrl)).delivered === TOTAL, 170_000);
+    await waitFor('every delivery delivered', async () => (await counter.counts()).delivered === TOTAL, 140_000);
     const elapsed = Date.now() - started;
-    const counts = await statusCounts(sys.dbUrl);
+    const counts = await counter.counts();
     expect(receiver.accepted.size).toBe(TOTAL);
     expect(ids.every((id) => receiver.accepted.has(id))).toBe(true);
     expect(counts).toMatchObject({ delivered: TOTAL });
     process.stderr.write(`${JSON.stringify({ test: 'delivery-crash', deliveries: TOTAL, deliveredAtKill: atKill, allDeliveredMs: elapsed, receiver: { ...receiver.stats, unique: receiver.accepted.size, duplicates: receiver.duplicates }, retried: counts.retried, maxRetries: counts.maxRetries })}\n`);
-  }, 330_000);
+  }, 240_000);
 });

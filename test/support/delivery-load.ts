@@ -32,13 +32,15 @@ export async function deliverReports(sys: ReportingSystem, key: string, reports:
   return ids;
 }
 
-export async function statusCounts(dbUrl: string): Promise<Record<string, number> & { retried: number; maxRetries: number }> {
+/** Counts deliveries by status (and how many were retried) over one connection, for polling. */
+export function statusCounter(dbUrl: string): { counts(): Promise<Record<string, number> & { retried: number; maxRetries: number }>; close(): Promise<void> } {
   const pg = createNodePgExecutor(dbUrl, { max: 1 });
-  try {
-    const rows = await pg.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM dist.delivery_history GROUP BY status');
-    const [r] = await pg.query<{ retried: string; max: number | null }>('SELECT count(*) FILTER (WHERE retry_count > 0) AS retried, max(retry_count) AS max FROM dist.delivery_history');
-    return Object.assign(Object.fromEntries(rows.map((x) => [x.status, Number(x.n)])), { retried: Number(r.retried), maxRetries: Number(r.max ?? 0) });
-  } finally {
-    await pg.close();
-  }
+  return {
+    async counts() {
+      const rows = await pg.query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM dist.delivery_history GROUP BY status');
+      const [r] = await pg.query<{ retried: string; max: number | null }>('SELECT count(*) FILTER (WHERE retry_count > 0) AS retried, max(retry_count) AS max FROM dist.delivery_history');
+      return Object.assign(Object.fromEntries(rows.map((x) => [x.status, Number(x.n)])), { retried: Number(r.retried), maxRetries: Number(r.max ?? 0) });
+    },
+    close: () => pg.close(),
+  };
 }

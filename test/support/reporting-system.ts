@@ -21,7 +21,7 @@ import type { ApiRole } from '../../src/reporting/types';
 import { connectTemporal } from '../../src/temporal/client';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
-import { devServerSearchAttributeArgs } from '../../src/ids';
+import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { namespaceForTestFile } from './namespaces';
 import { createTestDatabase } from './pg';
@@ -59,7 +59,7 @@ export async function startReportingSystem(opts: {
   const db = createPostgresDatabase(createNodePgExecutor(tdb.url, { max: 20 }), 'postgres');
   await db.migrate();
   const own: DevServer | null = opts.ownTemporal
-    ? await startDevServer({ cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true, searchAttributeArgs: devServerSearchAttributeArgs() })
+    ? await startDevServer({ cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true, searchAttributeArgs: [...devServerSearchAttributeArgs(), ...devServerDynamicConfigArgs()] })
     : null;
   const namespace = own ? 'default' : namespaceForTestFile(opts.testFile);
   const address = own?.address ?? inject('temporalAddress');

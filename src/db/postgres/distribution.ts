@@ -1,24 +1,8 @@
-// The distribution store on PostgreSQL (server or PGlite): JSON in jsonb, counters by upsert, times from now().
+// The distribution store on PostgreSQL (server or PGlite): JSON in jsonb, counters by upsert, times from the database clock.
 import { statsShardOf, type DistributionStore, type NewChannel, type NewDelivery } from '../distribution';
 import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
-
-/** Hourly buckets in UTC: date_trunc on timestamptz would follow the session's zone (Asia/Kolkata is +05:30). */
-const BUCKET = `date_trunc('hour', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'`;
-
-type Counter = 'deliveries_attempted' | 'deliveries_successful' | 'deliveries_failed';
-
-async function count(s: PgSession, d: { deliveryId: string; reportType: string; channel: string }, counter: Counter, latencyMs = 0): Promise<void> {
-  const latency = counter === 'deliveries_successful';
-  await s.query(
-    `INSERT INTO dist.distribution_stats ("timestamp", report_type, channel, shard, ${counter}, total_delivery_time_ms, avg_delivery_time_ms)
-     VALUES (${BUCKET}, $1, $2, $4, 1, $3::bigint, ${latency ? '$3::double precision' : 'NULL'})
-     ON CONFLICT ("timestamp", report_type, channel, shard) DO UPDATE SET ${counter} = dist.distribution_stats.${counter} + 1
-     ${latency ? `, total_delivery_time_ms = dist.distribution_stats.total_delivery_time_ms + $3::bigint,
-        avg_delivery_time_ms = (dist.distribution_stats.total_delivery_time_ms + $3::bigint)::double precision / (dist.distribution_stats.deliveries_successful + 1)` : ''}`,
-    [d.reportType, d.channel, latency ? latencyMs : 0, statsShardOf(d.deliveryId)],
-  );
-}
+import { beginAttemptSql, recordDeliveredSql, recordFailureSql } from './delivery-attempt-sql';
 
 async function insertChannel(s: PgSession, c: NewChannel): Promise<void> {
   await s.query(
@@ -146,65 +130,27 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async beginAttempt(deliveryId, attempt, runId) {
-      // One statement takes the row; a row this run delivered already (its answer lost with a worker) is left alone.
-      const started = await exec.transaction(async (tx) => {
-        const [row] = await tx.query(
-          `UPDATE dist.delivery_history SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp()
-           WHERE delivery_id = $1 AND NOT (status = 'delivered' AND run_id IS NOT DISTINCT FROM $3) RETURNING *`,
-          [deliveryId, Math.max(attempt - 1, 0), runId],
-        );
-        if (row) await count(tx, deliveryFromRow(row), 'deliveries_attempted');
-        return row ?? null;
-      });
-      const row = started ?? (await deliveryRow(exec, deliveryId));
+      const [row] = await exec.query(beginAttemptSql, [deliveryId, Math.max(attempt - 1, 0), runId, statsShardOf(deliveryId)]);
       if (!row) return null;
-      const [found] = await exec.query<{ channel: Record<string, unknown> | string | null; subscription_status: string | null }>(
-        `SELECT (SELECT row_to_json(c) FROM dist.delivery_channels c WHERE c.channel_id = $1) AS channel,
-                (SELECT status FROM dist.report_subscriptions WHERE subscription_id = $2) AS subscription_status`,
-        [String(row.channel_id), String(row.subscription_id)],
-      );
-      const channel = typeof found.channel === 'string' ? (JSON.parse(found.channel) as Record<string, unknown>) : found.channel;
+      // row_to_json arrives parsed from node-postgres and PGlite alike, but a driver may hand JSON back as text.
+      const channel = typeof row.channel_json === 'string' ? (JSON.parse(row.channel_json) as Record<string, unknown>) : (row.channel_json as Record<string, unknown> | null);
       return {
         delivery: deliveryFromRow(row),
         channel: channel ? channelFromRow(channel) : null,
-        subscriptionStatus: found.subscription_status as 'active' | 'paused' | 'cancelled' | null,
+        subscriptionStatus: (row.subscription_status as 'active' | 'paused' | 'cancelled' | null) ?? null,
       };
     },
 
     async recordDelivered(deliveryId) {
-      return exec.transaction(async (tx) => {
-        const rows = await tx.query(
-          `UPDATE dist.delivery_history SET status = 'delivered', delivery_time = clock_timestamp(), updated_at = clock_timestamp(),
-             latency_ms = LEAST(2147483647, GREATEST(0, floor(extract(epoch FROM clock_timestamp() - requested_at) * 1000)))
-           WHERE delivery_id = $1 AND status <> 'delivered' RETURNING *`,
-          [deliveryId],
-        );
-        if (rows.length === 0) {
-          const row = await deliveryRow(tx, deliveryId);
-          return row ? deliveryFromRow(row) : null;
-        }
-        const d = deliveryFromRow(rows[0]);
-        await count(tx, d, 'deliveries_successful', d.latencyMs ?? 0);
-        return d;
-      });
+      const [row] = await exec.query(recordDeliveredSql, [deliveryId, statsShardOf(deliveryId)]);
+      return row ? deliveryFromRow(row) : null;
     },
 
     async recordFailure(deliveryId, status, errorDetails) {
-      return exec.transaction(async (tx) => {
-        const final = status !== 'retrying';
-        const rows = await tx.query(
-          `UPDATE dist.delivery_history SET status = $2, error_details = $3, updated_at = clock_timestamp()
-           WHERE delivery_id = $1 AND status NOT IN ('delivered'${final ? ", 'failed', 'cancelled'" : ''}) RETURNING *`,
-          [deliveryId, status, errorDetails.slice(0, 8000)],
-        );
-        if (rows.length === 0) {
-          const row = await deliveryRow(tx, deliveryId);
-          return row ? deliveryFromRow(row) : null;
-        }
-        const d = deliveryFromRow(rows[0]);
-        if (status === 'failed') await count(tx, d, 'deliveries_failed');
-        return d;
-      });
+      const params: SqlValue[] = [deliveryId, status, errorDetails.slice(0, 8000)];
+      if (status === 'failed') params.push(statsShardOf(deliveryId));
+      const [row] = await exec.query(recordFailureSql(status), params);
+      return row ? deliveryFromRow(row) : null;
     },
 
     async markReplayRequested(deliveryId) {
