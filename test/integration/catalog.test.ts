@@ -1,46 +1,11 @@
 // The table catalog, the failure ledger, reference-config validation and migration rollback against real databases:
 // PostgreSQL, the embedded PGlite, and SQL Server when MSSQL_URL is set.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnSpec, Database, TableRef } from '../../src/db/types';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import { problemCount, repairReferenceConfig, validateReferenceConfig } from '../../src/reference-config';
-import { createTestDatabase } from '../support/pg';
+import { databaseTargets } from '../support/db-targets';
 
-interface Target {
-  name: string;
-  skip: boolean;
-  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
-}
-
-const targets: Target[] = [
-  {
-    name: 'postgres',
-    skip: false,
-    async open() {
-      const tdb = await createTestDatabase(inject('pgUrl'));
-      const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
-      return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
-    },
-  },
-  {
-    name: 'embedded',
-    skip: false,
-    async open() {
-      const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-      return { db, cleanup: () => db.close() };
-    },
-  },
-  {
-    name: 'mssql',
-    skip: !process.env.MSSQL_URL,
-    async open() {
-      const { mssqlContractTarget } = await import('../../src/db/mssql');
-      return mssqlContractTarget().open('cat_');
-    },
-  },
-];
+const targets = databaseTargets('cat_');
 
 const columns: ColumnSpec[] = [{ name: 'code', type: { kind: 'text', maxLength: 10 } }, { name: 'elev', type: { kind: 'decimal', precision: 8, scale: 2 } }];
 

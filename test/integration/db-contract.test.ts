@@ -1,45 +1,9 @@
 // One contract for the database port, run against PostgreSQL, the embedded PGlite, and SQL Server when MSSQL_URL is set.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
-import { createTestDatabase } from '../support/pg';
+import { databaseTargets } from '../support/db-targets';
 
-interface Target {
-  name: string;
-  skip: boolean;
-  open(): Promise<{ db: Database; cleanup(): Promise<void> }>;
-}
-
-const targets: Target[] = [
-  {
-    name: 'postgres',
-    skip: false,
-    async open() {
-      const tdb = await createTestDatabase(inject('pgUrl'));
-      const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
-      return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
-    },
-  },
-  {
-    name: 'embedded',
-    skip: false,
-    async open() {
-      const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-      return { db, cleanup: () => db.close() };
-    },
-  },
-  {
-    name: 'mssql',
-    skip: !process.env.MSSQL_URL,
-    async open() {
-      const { createMssqlDatabase } = await import('../../src/db/mssql');
-      const db = await createMssqlDatabase(process.env.MSSQL_URL!);
-      return { db, cleanup: () => db.close() };
-    },
-  },
-];
+const targets = databaseTargets('contract_');
 
 for (const target of targets) {
   describe.skipIf(target.skip)(`database port contract: ${target.name}`, () => {

@@ -1,42 +1,12 @@
 // The distribution store against real PostgreSQL and the embedded PGlite (and SQL Server when MSSQL_URL is set).
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
 import type { NewDelivery } from '../../src/db/distribution';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import type { DeliveryPayload } from '../../src/reporting/types';
 import { hashApiKey } from '../../src/reporting/api-keys';
-import { createTestDatabase } from '../support/pg';
+import { databaseTargets } from '../support/db-targets';
 
-const targets = [
-  {
-    name: 'postgres',
-    skip: false,
-    async open() {
-      const tdb = await createTestDatabase(inject('pgUrl'));
-      const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
-      return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
-    },
-  },
-  {
-    name: 'embedded',
-    skip: false,
-    async open() {
-      const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-      return { db, cleanup: () => db.close() };
-    },
-  },
-  {
-    name: 'mssql',
-    skip: !process.env.MSSQL_URL,
-    async open() {
-      const { createMssqlDatabase } = await import('../../src/db/mssql');
-      const db = await createMssqlDatabase(process.env.MSSQL_URL!);
-      return { db, cleanup: () => db.close() };
-    },
-  },
-];
+const targets = databaseTargets('dst_');
 
 function payload(reportId: string): DeliveryPayload {
   return {
