@@ -1,10 +1,8 @@
 // Streams a file's whole records in batches, without holding a batch in memory: each batch is an async stream
 // of text chunks ending on record boundaries, with its row and byte counts growing as it is read.
 import fs from 'node:fs/promises';
-import { StringDecoder } from 'node:string_decoder';
-import iconv from 'iconv-lite';
 import { RecordBoundaryScanner, type ScannedText } from './csv/record-boundaries';
-import { bomBytes, decodedText, textByteLength } from './record-stream';
+import { bomBytes, decodeBytes, decodedText, textByteLength } from './record-stream';
 
 export interface BatchStats {
   rows: number;
@@ -94,9 +92,7 @@ export async function readTextRange(filePath: string, encoding: string, start: n
     const buf = Buffer.alloc(end - start);
     const { bytesRead } = await handle.read(buf, 0, buf.length, start);
     const raw = buf.subarray(start === 0 ? bomBytes(encoding) : 0, bytesRead);
-    if (encoding === 'utf-8' || encoding === 'utf-8-bom') return new StringDecoder('utf8').end(raw);
-    const names: Record<string, string> = { 'utf-16le': 'utf16le', 'utf-16be': 'utf16be', 'windows-1252': 'win1252' };
-    return iconv.decode(raw, names[encoding] ?? 'latin1', { stripBOM: false });
+    return decodeBytes(raw, encoding);
   } finally {
     await handle.close();
   }

@@ -22,6 +22,12 @@ export function textByteLength(text: string, encoding: string): number {
   return text.length;
 }
 
+/** Decodes bytes of a file in its encoding (no BOM handling: callers cut it off). */
+export function decodeBytes(raw: Buffer, encoding: string): string {
+  if (encoding === 'utf-8' || encoding === 'utf-8-bom') return new StringDecoder('utf8').end(raw);
+  return iconv.decode(raw, iconvName[encoding] ?? 'latin1', { stripBOM: false });
+}
+
 /** Decoded text of the file from byte `start` (a record boundary), in chunks of about 1 MiB; `onBytes` sees the raw bytes. */
 export async function* decodedText(filePath: string, encoding: string, start = 0, onBytes?: (raw: Buffer) => void): AsyncGenerator<string> {
   const bytes = fs.createReadStream(filePath, { start, highWaterMark: 1 << 20 });

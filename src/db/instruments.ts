@@ -2,7 +2,7 @@
 // Intentions only; each dialect owns its SQL. Timestamps come from the database clock.
 import type { TableRef } from './types';
 import type {
-  GuardInput, GuardResult, InstrumentSyncReport, InvalidInstrument, SourceFormat, StagedRow, StoredVersion, SyncRunStatus, SyncTrigger,
+  GuardInput, GuardResult, Instrument, InstrumentSyncReport, InvalidInstrument, SourceFormat, StagedRow, StoredVersion, SyncRunStatus, SyncTrigger,
 } from '../instruments/types';
 
 /** `source` of the rows the sync writes to ref.invalid_records (source_ref is the run id). */
@@ -28,22 +28,7 @@ export interface StagingCheckpoint {
 }
 
 /** An instrument as stored. `lastSeenAt` of an active instrument is the last successful sync (see the SQL). */
-export interface InstrumentRecord {
-  instrumentKey: string;
-  segment: string | null;
-  exchange: string | null;
-  instrumentType: string | null;
-  name: string | null;
-  tradingSymbol: string | null;
-  isin: string | null;
-  expiry: string | null;
-  strikePrice: number | null;
-  lotSize: number | null;
-  tickSize: number | null;
-  freezeQuantity: number | null;
-  underlyingKey: string | null;
-  optionType: string | null;
-  weekly: boolean | null;
+export interface InstrumentRecord extends Omit<Instrument, 'category' | 'rowHash' | 'sourceRecord'> {
   isActive: boolean;
   sourceRecord: unknown;
   firstSeenAt: string;
