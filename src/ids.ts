@@ -55,6 +55,7 @@ export const instrumentSyncWorkflowId = 'instrument-sync';
 export const scheduleIds = {
   instrumentSync: 'instrument-sync-daily',
   distribution: 'distribution-nightly',
+  cleanup: 'cleanup-daily',
 } as const;
 
 /**
@@ -67,6 +68,9 @@ export function distributionWorkflowId(runKey: string): string {
 
 /** Base id of the nightly runs the schedule starts; each starts the fixed-id `distribution:<YYYYMMDD>`. */
 export const scheduledDistributionWorkflowId = 'distribution-scheduled';
+
+/** Base id of the retention sweeps the cleanup schedule starts. */
+export const scheduledCleanupWorkflowId = 'cleanup-scheduled';
 
 /** Base id of the runs a schedule starts (the server appends the scheduled time). */
 export const scheduledInstrumentSyncWorkflowId = 'instrument-sync-scheduled';

@@ -1,7 +1,7 @@
 // The Temporal Schedules refdata keeps, as a list of specs, and an idempotent create-or-update of each.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Config } from '../config';
-import { scheduleIds, scheduledDistributionWorkflowId, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
+import { scheduleIds, scheduledCleanupWorkflowId, scheduledDistributionWorkflowId, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
 
 /** One schedule refdata owns: when, what it starts, and whether it must stay paused for now. */
 export interface ScheduleSpecEntry {
@@ -28,7 +28,20 @@ const OWN_PAUSE_PREFIX = 'refdata: ';
  * by noon still syncs); later ones wait for the next day rather than replaying a backlog. The nightly distribution's
  * window is configured (REFDATA_DISTRIBUTION_CATCHUP_HOURS, default a day), so a night missed still goes out.
  */
-export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution'>>): ScheduleSpecEntry[] {
+export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution' | 'retention'>>): ScheduleSpecEntry[] {
+  // The retention sweep of processed/, error/ and bkp tables runs on the ingest queue, beside the files it removes.
+  const cleanup: ScheduleSpecEntry[] = config.retention
+    ? [{
+        scheduleId: scheduleIds.cleanup,
+        cron: config.retention.cleanupCron,
+        timeZone: 'UTC',
+        workflowType: 'cleanup',
+        workflowId: scheduledCleanupWorkflowId,
+        taskQueue: taskQueues.ingest,
+        args: [],
+        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days`,
+      }]
+    : [];
   const distribution: ScheduleSpecEntry[] = config.distribution
     ? [{
         scheduleId: scheduleIds.distribution,
@@ -55,6 +68,7 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
       pausedReason: config.instruments.url ? undefined : `${OWN_PAUSE_PREFIX}paused until INSTRUMENTS_URL is set`,
     },
     ...distribution,
+    ...cleanup,
   ];
 }
 

@@ -8,6 +8,9 @@ import { signalFileWorkflow } from '../../src/temporal/client';
 import { createCleanupActivities, type CleanupResult } from '../../activities/cleanup';
 import { silentLogger } from '../../src/log/logger';
 import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
+import { applySchedules, scheduleSpecs } from '../../src/temporal/schedules';
+import { loadConfig } from '../../src/config';
+import { scheduleIds } from '../../src/ids';
 
 let sys: System;
 beforeAll(async () => {
@@ -77,5 +80,33 @@ describe('retention cleanup', () => {
     // bkpDays 0 and a clock 2 s ahead: every backup (from the venues loads above) is past retention.
     expect(result.backupsDropped.length).toBeGreaterThan(0);
     expect(result.backupsDropped.every((n) => n.startsWith('venues__'))).toBe(true);
+  });
+});
+
+describe('the cleanup schedule', () => {
+  afterAll(async () => sys.client.schedule.getHandle(scheduleIds.cleanup).delete().catch(() => undefined));
+
+  it('is applied with the other schedules, and its run sweeps the drop folders', async () => {
+    const config = loadConfig({ REFDATA_CLEANUP_CRON: '15 3 * * *', REFDATA_ARCHIVE_RETENTION_DAYS: '7' });
+    const spec = scheduleSpecs(config).find((s) => s.scheduleId === scheduleIds.cleanup);
+    expect(spec).toMatchObject({ workflowType: 'cleanup', taskQueue: 'ingest', cron: '15 3 * * *', timeZone: 'UTC' });
+    expect(await applySchedules(sys.client, [spec!])).toEqual([{ scheduleId: scheduleIds.cleanup, action: 'created', paused: false }]);
+    const handle = sys.client.schedule.getHandle(scheduleIds.cleanup);
+    expect((await handle.describe()).spec.calendars?.[0]).toMatchObject({ hour: [{ start: 3, end: 3, step: 1 }], minute: [{ start: 15, end: 15, step: 1 }] });
+
+    const errorDir = path.join(sys.dropRoot, 'none_reference_data_table/append/error');
+    await fs.mkdir(errorDir, { recursive: true });
+    await fs.writeFile(path.join(errorDir, '20200101T000000Z_old.csv'), 'x');
+    await handle.trigger();
+    const deadline = Date.now() + 60_000;
+    while ((await listDir(errorDir)).includes('20200101T000000Z_old.csv')) {
+      if (Date.now() > deadline) throw new Error('the scheduled cleanup did not remove the old archived file within 60 s');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const runs = (await handle.describe()).info.recentActions;
+    expect(runs.length).toBeGreaterThanOrEqual(1);
+    const result = await sys.client.workflow.getHandle(runs[0]!.action.workflow.workflowId).result();
+    expect(result).toMatchObject({ filesRemoved: expect.any(Number) });
+    expect((result as CleanupResult).filesRemoved).toBeGreaterThanOrEqual(1);
   });
 });
