@@ -1,6 +1,5 @@
 // pg_terminate_backend on the loader's COPY connection, twice, mid-file: the ingest activity fails as transient,
 // Temporal retries it, it resumes from the last committed batch, and the table ends with every row exactly once.
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client as PgClient } from 'pg';

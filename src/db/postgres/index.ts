@@ -1,9 +1,7 @@
 // The PostgreSQL dialect of the database port, over node-postgres (servers) or PGlite (embedded).
 import path from 'node:path';
-import Papa from 'papaparse';
 import type {
-  BeginLoadInput, Checkpoint, Database, LoadRecord, MigrationStatus, ReferenceConfigInput, TableColumn, TableRef,
-  TrackingFilter, TrackingRecord, TrackingUpdate,
+  Database, MigrationStatus, ReferenceConfigInput, TableColumn, TableRef, TrackingFilter, TrackingUpdate,
 } from '../types';
 import { assertNotNewer, migrationsRoot, readMigrations } from '../migration-files';
 import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
