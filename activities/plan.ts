@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { buildPlan, CsvFormatError, decode, isCopyCompatible, matchSchema, parseRecords, type CsvPlan, type SchemaMatch } from '../src/csv';
+import { CsvFormatError, isCopyCompatible, matchSchema, planSample, type CsvPlan, type SchemaMatch } from '../src/csv';
 import { isReservedTable } from '../src/db/load-names';
 import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
 
@@ -61,14 +61,6 @@ export async function sha256File(filePath: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Data rows of the sample (a cut-off last line dropped), for checking value forms. */
-function sampleRows(sample: Buffer, csv: CsvPlan, whole: boolean): string[][] {
-  const text = decode(sample, csv.encoding);
-  const { rows } = parseRecords(text, { delimiter: csv.delimiter, quote: csv.quote, newline: csv.newline, preview: 20_000 + csv.preambleLines + 2 });
-  const data = rows.slice(csv.preambleLines + (csv.hasHeader ? 1 : 0)).filter((r) => !(r.length === 1 && r[0] === ''));
-  return whole ? data : data.slice(0, -1);
-}
-
 export function tableSchemaFor(referenceData: boolean): string {
   return referenceData ? 'ref' : 'data';
 }
@@ -82,9 +74,10 @@ export async function planFile(
         if (err.code === 'ENOENT') throw ApplicationFailure.nonRetryable(`${input.filePath} disappeared before it could be read`, 'InvalidFile');
         throw err;
       });
-      let csv;
+      let csv: CsvPlan;
+      let dataRows: string[][];
       try {
-        csv = buildPlan({ fileName: path.basename(input.filePath), sample, sampleIsWholeFile: sample.length >= size });
+        ({ plan: csv, dataRows } = planSample({ fileName: path.basename(input.filePath), sample, sampleIsWholeFile: sample.length >= size }));
       } catch (err) {
         if (err instanceof CsvFormatError) {
           throw ApplicationFailure.nonRetryable(err.message, 'InvalidFile', { code: err.code, ...err.location });
@@ -118,7 +111,7 @@ export async function planFile(
         hasHeader: csv.hasHeader,
         preambleLines: csv.preambleLines,
         trailingDelimiter: csv.trailingDelimiter,
-        copyCompatible: isCopyCompatible(csv.columns, sampleRows(sample, csv, sample.length >= size)),
+        copyCompatible: isCopyCompatible(csv.columns, dataRows),
         headers: csv.headers,
         columns: csv.columns,
         fileSize: size,

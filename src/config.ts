@@ -34,6 +34,7 @@ const schema = z.object({
   REFDATA_STABILITY_INTERVAL_MS: int(0).default(15000),
   REFDATA_STABILITY_MAX_WAIT_MS: int(0).default(6 * 60 * 60 * 1000),
   REFDATA_BATCH_ROWS: int(1).default(50000),
+  REFDATA_PROGRESS_INTERVAL_MS: int(0).default(500),
   REFDATA_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   REFDATA_TOOLS_DIR: z.string().optional(),
   REFDATA_INVALID_ROWS_FULLLOAD: z.enum(['reject-file', 'quarantine']).default('reject-file'),
@@ -160,6 +161,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_STABILITY_INTERVAL_MS', default: '15000', description: 'Time between two stability checks.' },
   { name: 'REFDATA_STABILITY_MAX_WAIT_MS', default: '21600000', description: 'A file still changing after this long goes to `error/`.' },
   { name: 'REFDATA_BATCH_ROWS', default: '50000', description: 'Rows per committed batch (one checkpoint each).' },
+  { name: 'REFDATA_PROGRESS_INTERVAL_MS', default: '500', description: 'Least time between two progress updates a load sends its workflow (each costs a workflow task); heartbeats still follow every batch.' },
   { name: 'REFDATA_ADMIN_KEY', default: '(unset: `npm start` generates one and prints it)', description: 'Bootstrap admin API key, sent as `Authorization: Bearer …`.' },
   { name: 'REFDATA_TOOLS_DIR', default: '~/.cache/refdata', description: 'Where `scripts/ensure-tools` caches the Temporal CLI and other tools.' },
   { name: 'REFDATA_INVALID_ROWS_FULLLOAD', default: 'reject-file', description: 'What a fullload does with an invalid row: `reject-file` (the whole file goes to `error/`) or `quarantine`.' },
@@ -268,6 +270,7 @@ export interface Config {
   api: { host: string; port: number; adminKey?: string; planMaxBytes: number };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
+  progressIntervalMs: number;
   invalidRows: {
     fullload: 'reject-file' | 'quarantine';
     append: 'reject-file' | 'quarantine';
@@ -339,6 +342,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWaitMs: e.REFDATA_STABILITY_MAX_WAIT_MS,
     },
     batchRows: e.REFDATA_BATCH_ROWS,
+    progressIntervalMs: e.REFDATA_PROGRESS_INTERVAL_MS,
     invalidRows: {
       fullload: e.REFDATA_INVALID_ROWS_FULLLOAD,
       append: e.REFDATA_INVALID_ROWS_APPEND,

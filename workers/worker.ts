@@ -31,7 +31,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'progressIntervalMs' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
   /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
   notifier?: Notifier;
   /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
@@ -68,6 +68,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
     ...createInstrumentActivities({
       db: deps.db,
       log: deps.log,
+      progressIntervalMs: deps.config.progressIntervalMs,
       // Callers that pass no instrument settings (tests of other flows) get the documented defaults.
       config: deps.config.instruments ?? loadConfig({}).instruments,
       tempDir: path.join(deps.config.stateDir ?? os.tmpdir(), 'tmp', 'instrument-sync'),

@@ -120,7 +120,8 @@ export function isProbablyBinary(sample: Buffer): boolean {
     return text.length > 0 && controls / text.length > 0.05;
   }
   let controls = 0;
-  for (const byte of sample) {
+  for (let i = 0; i < sample.length; i++) {
+    const byte = sample[i];
     if (byte === 0) return true;
     if (isControlCode(byte)) controls++;
   }

@@ -173,6 +173,11 @@ function estimateRows(dataRows: number, usedShare: number, input: PlanInput): nu
 }
 
 export function buildPlan(input: PlanInput): CsvPlan {
+  return planSample(input).plan;
+}
+
+/** The plan and the sample's data rows it was inferred from (so a caller can check them without parsing again). */
+export function planSample(input: PlanInput): { plan: CsvPlan; dataRows: string[][] } {
   const { encoding, text, decodedLength } = decodeSample(input);
   const dialect = detectDialect(text);
   const table = readTable(text, dialect, input);
@@ -184,7 +189,7 @@ export function buildPlan(input: PlanInput): CsvPlan {
   }
   const raggedRows = findRagged(trimmed.rows, table.lines, width, input.fileName);
   const sample = trimmed.rows.slice(0, MAX_SAMPLE_ROWS);
-  return {
+  const plan: CsvPlan = {
     encoding,
     ...dialect,
     headers,
@@ -196,4 +201,5 @@ export function buildPlan(input: PlanInput): CsvPlan {
     trailingDelimiter: trimmed.trailing,
     raggedRows,
   };
+  return { plan, dataRows: trimmed.rows };
 }

@@ -68,7 +68,7 @@ export async function startSystem(opts: {
   const stability = opts.stability ?? { checks: 2, intervalMs: 100, maxWaitMs: 60_000 };
   const worker: RunningWorker = await startWorker({
     address, namespace, client, db, log,
-    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows },
+    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows, progressIntervalMs: 50 },
     delivery: opts.delivery,
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });
