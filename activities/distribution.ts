@@ -5,7 +5,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { Database } from '../src/db/types';
 import type { DistributionRun, DistributionTrigger, RunFile, WatermarkRange } from '../src/db/distribution-runs';
 import type { Logger } from '../src/log/logger';
-import { backUpFiles, pruneBackups } from '../src/distribution/backup';
+import { backUpFiles } from '../src/distribution/backup';
 import { compactDate, type DistributionKind } from '../src/distribution/file-names';
 import { generateRunFiles, type GenerateProgress } from '../src/distribution/generate';
 import type { DeliveryStarter, DistributionConfig } from '../src/distribution/types';
@@ -100,14 +100,16 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       return files;
     },
 
-    /** Copies the files to the backup folder (checked by SHA-256) and removes backup folders past retention. */
+    /**
+     * Copies the files to the backup folder (checked by SHA-256). Old runs' files and backups are removed by the cleanup
+     * sweep once their deliveries are final (activities/cleanup.ts `removeDeliveredFiles`), not here.
+     */
     async backUpDistributionFiles(input: { runId: string }): Promise<{ directory: string; copied: number; pruned: number }> {
       const run = await runOf(input.runId);
       const directory = path.join(deps.config.backupDir, compactDate(run.businessDate));
       const copied = await backUpFiles(run.files, run.directory ?? dirOf(run.businessDate), directory);
-      const pruned = await pruneBackups(deps.config.backupDir, run.businessDate, deps.config.backupRetentionDays);
-      if (pruned.length) deps.log.info({ event: 'distribution.backups_pruned', pruned }, `removed ${pruned.length} backup folder(s) past retention`);
-      return { directory, copied: copied.length, pruned: pruned.length };
+      // `pruned` stays in the result for histories recorded when runs pruned their own backups.
+      return { directory, copied: copied.length, pruned: 0 };
     },
 
     /** One delivery per active REFERENCE_DATA subscription × channel; the same run twice hands off nothing new. */

@@ -212,7 +212,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_GRPC_PORT', default: '50051', description: 'Port of the gRPC `ReportingStream` service (on `REFDATA_API_HOST`); 0 disables it.' },
   { name: 'REFDATA_DISTRIBUTION_DIR', default: '<state dir>/distribution', description: 'Where the nightly and intraday files are written, one folder per business date (`<dir>/YYYYMMDD/`); the workers and the API must see the same path.' },
   { name: 'REFDATA_DISTRIBUTION_BACKUP_DIR', default: '<state dir>/distribution-backup', description: 'Where every generated file is copied after its run (`<dir>/YYYYMMDD/`).' },
-  { name: 'REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS', default: '90', description: 'Backup folders older than this many days before a run\'s business date are removed by that run; 0 keeps them all.' },
+  { name: 'REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS', default: '90', description: 'A distribution run\'s files and their backups are removed by the cleanup schedule this many days after its deliveries are all final; also the `retention_days` its deliveries carry. 0 keeps them all.' },
   { name: 'REFDATA_DISTRIBUTION_CRON', default: '0 1 * * *', description: 'When the nightly distribution runs (cron, in `REFDATA_DISTRIBUTION_TIMEZONE`).' },
   { name: 'REFDATA_DISTRIBUTION_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `REFDATA_DISTRIBUTION_CRON`, of business dates and of intraday suffixes.' },
   { name: 'REFDATA_DISTRIBUTION_CATCHUP_HOURS', default: '24', description: 'A nightly run missed while Temporal or the workers were down still runs if they return within this many hours.' },

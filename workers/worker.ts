@@ -55,7 +55,10 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
   return {
     ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier() }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
-    ...createCleanupActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, retention: deps.config.retention ?? { archiveDays: 30, bkpDays: 30 } }),
+    ...createCleanupActivities({
+      db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, retention: deps.config.retention ?? { archiveDays: 30, bkpDays: 30 },
+      distribution: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,
+    }),
     ...createIngestActivities({
       db: deps.db,
       log: deps.log,
@@ -82,7 +85,9 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       log: deps.log.child({ component: 'distribution' }),
       // Without settings (tests of other flows) the documented defaults, under the state dir or the system's temp dir.
       config: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,
-      deliveries: createDeliveryStarter({ db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry }),
+      deliveries: createDeliveryStarter({
+        db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry, retentionDays: deps.config.distribution?.backupRetentionDays,
+      }),
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);
       },

@@ -6,6 +6,7 @@ import type { OutboxStore } from './outbox';
 import type { CatalogStore } from './catalog';
 import type { FailureStore } from './failures';
 import type { DistributionRunStore } from './distribution-runs';
+import type { RetentionStore } from './retention';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -221,4 +222,7 @@ export interface Database {
 
   /** Nightly and intraday distribution runs, their watermarks and exports (src/db/distribution-runs.ts). */
   readonly distributionRuns: DistributionRunStore;
+
+  /** Delivered files refdata wrote and still keeps, for the retention sweep (src/db/retention.ts). */
+  readonly retention: RetentionStore;
 }

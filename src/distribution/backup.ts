@@ -1,8 +1,6 @@
-// Backup copies of a run's files (`<backup dir>/<YYYYMMDD>/`), and their retention.
+// Backup copies of a run's files (`<backup dir>/<YYYYMMDD>/`); the cleanup sweep removes them after their retention.
 import fs from 'node:fs';
 import path from 'node:path';
-import { addDays } from './business-date';
-import { compactDate } from './file-names';
 import { sha256OfFile } from './write-file';
 
 /**
@@ -25,14 +23,4 @@ export async function backUpFiles(files: Array<{ name: string; sha256: string }>
     copied.push(target);
   }
   return copied;
-}
-
-/** Removes `YYYYMMDD` folders older than `retentionDays` before `businessDate` (0 keeps everything). */
-export async function pruneBackups(root: string, businessDate: string, retentionDays: number): Promise<string[]> {
-  if (retentionDays <= 0) return [];
-  const cutoff = compactDate(addDays(businessDate, -retentionDays));
-  const names = await fs.promises.readdir(root).catch(() => [] as string[]);
-  const old = names.filter((n) => /^\d{8}$/.test(n) && n < cutoff);
-  for (const n of old) await fs.promises.rm(path.join(root, n), { recursive: true, force: true });
-  return old.map((n) => path.join(root, n));
 }

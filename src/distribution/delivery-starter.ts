@@ -18,9 +18,14 @@ export interface DeliveryStarterDeps {
   db: Database;
   client: Client;
   retry: Record<ChannelType, DeliveryRetryPolicy>;
+  /**
+   * The retention_days the deliveries carry (REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS): the cleanup sweep removes the
+   * run's files and backups this long after its deliveries are final; 0 keeps them. Default 90.
+   */
+  retentionDays?: number;
 }
 
-function reportInfoOf(req: DeliveryRequest): ReportInfo {
+function reportInfoOf(req: DeliveryRequest, retentionDays: number): ReportInfo {
   const manifest = req.files.find((f) => f.fileName.endsWith('_manifest.json')) ?? req.files[0];
   return {
     reportId: req.reportId,
@@ -32,7 +37,7 @@ function reportInfoOf(req: DeliveryRequest): ReportInfo {
     routingKey: `all.${topicTypeOf(req.reportType)}.${req.businessDate}`,
     sourceService: 'refdata-distribution',
     encryptionRequired: false,
-    retentionDays: 90,
+    retentionDays,
   };
 }
 
@@ -43,7 +48,7 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
       const report = { report_id: req.reportId, report_type: req.reportType, report_period: req.businessDate, metadata: req.metadata };
       const subs = (await deps.db.distribution.activeSubscriptionsFor(req.reportType)).filter((s) => matchesFilters(s, report));
       const attachments: DeliveryAttachment[] = req.files.map((f) => ({ fileName: f.fileName, path: f.path, contentType: contentTypeOf(f.fileName), bytes: f.bytes, sha256: f.sha256 }));
-      const info = reportInfoOf(req);
+      const info = reportInfoOf(req, deps.retentionDays ?? 90);
       // The run's generated_at, so a repeated hand-off builds the same payload (and the same webhook body).
       const createdAt = typeof req.metadata.generated_at === 'string' ? req.metadata.generated_at : new Date().toISOString();
       const planned: NewDelivery[] = [];

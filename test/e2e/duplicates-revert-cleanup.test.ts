@@ -1,6 +1,8 @@
 // Duplicate content is archived without loading; a finished load can be reverted through the API; retention cleans up.
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
+import { Client as PgClient } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { instrumentCsv, listDir, startSystem, type System } from './harness';
@@ -10,7 +12,7 @@ import { silentLogger } from '../../src/log/logger';
 import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 import { applySchedules, scheduleSpecs } from '../../src/temporal/schedules';
 import { loadConfig } from '../../src/config';
-import { scheduleIds } from '../../src/ids';
+import { scheduleIds, taskQueues } from '../../src/ids';
 
 let sys: System;
 beforeAll(async () => {
@@ -108,5 +110,40 @@ describe('the cleanup schedule', () => {
     const result = await sys.client.workflow.getHandle(runs[0]!.action.workflow.workflowId).result();
     expect(result).toMatchObject({ filesRemoved: expect.any(Number) });
     expect((result as CleanupResult).filesRemoved).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('delivered files in the cleanup workflow', () => {
+  it('removes a distribution run\'s files and a registered delivery copy whose retention ran out, and keeps the young ones', async () => {
+    const sqlClient = new PgClient({ connectionString: sys.dbUrl! });
+    await sqlClient.connect();
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-delivered-'));
+    try {
+      const runs = { old: '19990101', young: '19990102' };
+      for (const [i, runId] of [runs.old, runs.young].entries()) {
+        await sys.db.distributionRuns.claimRun({
+          runId, businessDate: `1999-01-0${i + 1}`, kind: 'full', suffix: null, trigger: 'cli', workflowId: `distribution:${runId}`, workflowRunId: 'r1',
+          submissionId: `sub-${runId}`, directory: path.join(dir, runId),
+        });
+        await fs.mkdir(path.join(dir, runId));
+        await fs.writeFile(path.join(dir, runId, `${runId}_full.csv`), 'a,b\n');
+        await sys.db.distributionRuns.recordFiles(runId, [{ name: `${runId}_full.csv`, type: 'full', dataset: 'instruments', rows: 0, bytes: 4, sha256: 'x' }]);
+        await sys.db.distributionRuns.finishRun(runId, { status: 'succeeded' });
+      }
+      const copy = path.join(dir, 'dlv-x.csv.gpg');
+      await fs.writeFile(copy, 'encrypted');
+      await sys.db.retention.recordDeliveryFile({ path: copy, kind: 'encrypted-copy', reportId: 'rpt-x', deliveryId: null, bytes: 9 });
+      // Written 100 days ago, with no deliveries: past the default 90 days.
+      await sqlClient.query(`UPDATE dist.distribution_runs SET finished_at = now() - interval '100 days' WHERE run_id = $1`, [runs.old]);
+      await sqlClient.query(`UPDATE dist.delivery_files SET created_at = now() - interval '100 days'`);
+
+      const result = (await sys.client.workflow.execute('cleanup', { taskQueue: taskQueues.ingest, workflowId: `cleanup-delivered-${Date.now()}`, args: [] })) as CleanupResult;
+      expect(result.delivered).toMatchObject({ runs: [runs.old], copies: 1, filesRemoved: 2, bytesFreed: 4 + 9 });
+      expect(await listDir(dir)).toEqual([runs.young]);
+      expect(await listDir(path.join(dir, runs.young))).toEqual([`${runs.young}_full.csv`]);
+    } finally {
+      await sqlClient.end();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
 });

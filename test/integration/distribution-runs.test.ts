@@ -169,10 +169,10 @@ describe('distribution on PostgreSQL, day after day', () => {
     expect(text).toBe('code,name,opened\nBOM,"Mumbai ""CSMIA""",\nDEL,"",1962-01-01\nLHR,"London, Heathrow",1946-03-25\n');
   });
 
-  it('backups past retention are removed by a later run', async () => {
+  it('a later run leaves older backups alone: only the cleanup sweep removes them, once their deliveries are final', async () => {
     fs.mkdirSync(path.join(root, 'distribution-backup', '20240101'), { recursive: true });
     await distribute(acts, '2024-03-06');
-    expect(fs.readdirSync(path.join(root, 'distribution-backup')).sort()).toEqual(['20240303', '20240304', '20240305', '20240306']);
+    expect(fs.readdirSync(path.join(root, 'distribution-backup')).sort()).toEqual(['20240101', '20240301', '20240302', '20240303', '20240304', '20240305', '20240306']);
   });
 });
 

@@ -69,7 +69,7 @@ VALUES (@run_id, CONVERT(date, @business_date, 23), @kind, @suffix, N'running', 
 }
 
 export function recordFilesSql(runId: string, files: RunFile[]): Statement {
-  return { text: 'UPDATE dist.distribution_runs SET files = @files WHERE run_id = @run_id', params: { run_id: text(runId), files: text(JSON.stringify(files)) } };
+  return { text: 'UPDATE dist.distribution_runs SET files = @files, files_removed_at = NULL WHERE run_id = @run_id', params: { run_id: text(runId), files: text(JSON.stringify(files)) } };
 }
 
 export function recordDeliveriesSql(runId: string, ids: string[]): Statement {

@@ -13,6 +13,7 @@ import { createMssqlOutboxStore } from './outbox';
 import { createMssqlCatalogStore } from './catalog-store';
 import { createMssqlFailureStore } from './failures';
 import { createMssqlDistributionRunStore } from './distribution-runs';
+import { createMssqlRetentionStore } from './retention';
 import { migrateDownMssql } from './migrate-down';
 import {
   countRowsSql, deleteTrackingSql, dropTableIfExistsSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
@@ -63,6 +64,7 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
     catalog: createMssqlCatalogStore(pool),
     failures: createMssqlFailureStore(pool),
     distributionRuns: createMssqlDistributionRunStore(pool),
+    retention: createMssqlRetentionStore(pool),
     migrate: () => migrate(pool, migrationsDir),
     migrationStatus: () => migrationStatus(pool, migrationsDir),
     async migrateDown(version) {

@@ -81,7 +81,7 @@ export function createPostgresDistributionRunStore(exec: PgExecutor, kind: 'post
     },
 
     async recordFiles(runId, files) {
-      await exec.query('UPDATE dist.distribution_runs SET files = $2::jsonb WHERE run_id = $1', [runId, JSON.stringify(files)]);
+      await exec.query('UPDATE dist.distribution_runs SET files = $2::jsonb, files_removed_at = NULL WHERE run_id = $1', [runId, JSON.stringify(files)]);
     },
 
     async recordDeliveries(runId, deliveryIds) {

@@ -14,6 +14,7 @@ import { createPostgresOutboxStore } from './outbox';
 import { createPostgresCatalogStore } from './catalog';
 import { createPostgresFailureStore } from './failures';
 import { createPostgresDistributionRunStore } from './distribution-runs';
+import { createPostgresRetentionStore } from './retention';
 import { migrateDownPostgres } from './migrate-down';
 
 const MIGRATION_LOCK = 7233001;
@@ -63,6 +64,7 @@ export function createPostgresDatabase(
     catalog: createPostgresCatalogStore(exec),
     failures: createPostgresFailureStore(exec),
     distributionRuns: createPostgresDistributionRunStore(exec, kind),
+    retention: createPostgresRetentionStore(exec),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);
