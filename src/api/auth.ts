@@ -18,16 +18,34 @@ function sameSecret(a: string, b: string): boolean {
   return crypto.timingSafeEqual(ha, hb);
 }
 
+/** The roles a preHandler lets through, for the API reference (`x-roles` on each operation of the OpenAPI document). */
+const rolesKey = Symbol('refdata.roles');
+type RoleGate<F> = F & { [rolesKey]?: readonly string[] };
+
+function gate<F extends object>(handler: F, roles: readonly string[]): RoleGate<F> {
+  return Object.assign(handler, { [rolesKey]: roles });
+}
+
+/** The roles a route's preHandler(s) admit; null for a route without a key check. */
+export function rolesOfPreHandler(preHandler: unknown): readonly string[] | null {
+  const handlers = Array.isArray(preHandler) ? preHandler : preHandler ? [preHandler] : [];
+  for (const h of handlers) {
+    const roles = (h as RoleGate<object>)[rolesKey];
+    if (roles) return roles;
+  }
+  return null;
+}
+
 /** A preHandler that lets only the admin key through. */
 export function requireAdmin(adminKey: string | undefined) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
+  return gate(async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(req);
     if (!adminKey) {
       return reply.code(503).send({ error: { code: 'NO_ADMIN_KEY', message: 'no admin key is configured; set REFDATA_ADMIN_KEY' } });
     }
     if (!token) return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'send the admin key as Authorization: Bearer <key>' } });
     if (!sameSecret(token, adminKey)) return reply.code(403).send({ error: { code: 'FORBIDDEN', message: 'this key may not do that' } });
-  };
+  }, ['admin (REFDATA_ADMIN_KEY)']);
 }
 
 export function generateKey(): string {
@@ -52,7 +70,7 @@ export interface RoleAuth {
  * for subscriber keys, a subscriber id; lets `roles` through and sets `req.caller`.
  */
 export function requireRole(auth: RoleAuth, roles: readonly ApiRole[]) {
-  return async (req: FastifyRequest, reply: FastifyReply) => {
+  return gate(async (req: FastifyRequest, reply: FastifyReply) => {
     const token = bearerToken(req);
     if (!token) return reply.code(401).send({ error: { code: 'UNAUTHENTICATED', message: 'send an API key as Authorization: Bearer <key>' } });
     const caller = await resolveCaller(auth.keys, auth.adminKey, token);
@@ -61,7 +79,7 @@ export function requireRole(auth: RoleAuth, roles: readonly ApiRole[]) {
       return reply.code(403).send({ error: { code: 'FORBIDDEN', message: `a ${caller.role} key may not do that (needs ${roles.join(' or ')})` } });
     }
     req.caller = caller;
-  };
+  }, roles);
 }
 
 /** The caller requireRole set; a route without it is a programming error, not a client's. */

@@ -22,6 +22,7 @@ import { distributionPlugin } from './distribution';
 import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
+import { rolesOfPreHandler } from './auth';
 
 export interface ApiDeps {
   db: Database;
@@ -49,6 +50,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Each operation says which key roles it admits (`x-roles`), read from its preHandler: docs/api-reference.md shows them.
+  app.addHook('onRoute', (route) => {
+    const roles = rolesOfPreHandler(route.preHandler);
+    if (roles && route.schema) (route.schema as Record<string, unknown>)['x-roles'] = [...roles];
+  });
   // Once, at the root: every WebSocket route (events, reporting) shares the one upgrade handler.
   await app.register(websocket);
 

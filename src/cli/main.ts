@@ -19,12 +19,13 @@ import { doctorCommand } from './doctor';
 import { keysCommand } from './keys';
 import { deliveriesCommand } from './deliveries';
 import { distributeCommand } from './distribute';
+import { docsCommand } from './docs';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand(), distributeCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand(), distributeCommand(), docsCommand()]) {
   program.addCommand(cmd);
 }
 
