@@ -1,8 +1,12 @@
 // Streams a file's whole records in batches, without holding a batch in memory: each batch is an async stream
 // of text chunks ending on record boundaries, with its row and byte counts growing as it is read.
 import fs from 'node:fs/promises';
-import { RecordBoundaryScanner, type ScannedText } from './csv/record-boundaries';
+import { createReadStream } from 'node:fs';
+import { ByteRecordBoundaryScanner, RecordBoundaryScanner, type Scanned } from './csv/record-boundaries';
 import { bomBytes, decodeBytes, decodedText, textByteLength } from './record-stream';
+
+/** Read size: small enough that each chunk is a short-lived object the young generation collects cheaply. */
+const CHUNK_BYTES = 64 * 1024;
 
 export interface BatchStats {
   rows: number;
@@ -11,8 +15,8 @@ export interface BatchStats {
 }
 
 export interface BatchStream {
-  /** Chunks of whole records; closing this early does not lose records (drain() still counts them). */
-  chunks: AsyncIterable<string>;
+  /** Chunks of whole records (UTF-8 bytes, or text); closing this early does not lose records (drain() still counts them). */
+  chunks: AsyncIterable<string | Buffer>;
   stats: BatchStats;
   /** Reads the rest of the batch without using it (after the database refused part of it). */
   drain(): Promise<void>;
@@ -33,15 +37,84 @@ export interface BatchedRecordsOptions {
   onBytes?: (raw: Buffer) => void;
 }
 
+/** Raw bytes of the file from `start`, in chunks; a UTF-8 BOM at the file's start is left out (the stats count it). */
+async function* rawBytes(filePath: string, encoding: string, start: number, onBytes?: (raw: Buffer) => void): AsyncGenerator<Buffer> {
+  const stream = createReadStream(filePath, { start, highWaterMark: CHUNK_BYTES });
+  let bom = start === 0 ? bomBytes(encoding) : 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      onBytes?.(chunk);
+      const cut = Math.min(bom, chunk.length);
+      bom -= cut;
+      if (chunk.length > cut) yield cut ? chunk.subarray(cut) : chunk;
+    }
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** One step of a source: records found in the next chunk, measured in the file's bytes; null at the end. */
+interface Step {
+  out: string | Buffer;
+  records: number;
+  blank: number;
+  bytes: number;
+  unterminatedQuote?: boolean;
+}
+
+interface RecordSource {
+  next(): Promise<Step | null>;
+  finish(): Step;
+  pending(): number;
+}
+
+/**
+ * UTF-8 files go to the database as the bytes they are (no decoding, no re-encoding, exact byte offsets); other
+ * encodings are decoded to text first, which the database driver sends as UTF-8.
+ */
+function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource {
+  const skip = o.start === 0 ? o.skip : 0;
+  if (o.encoding === 'utf-8' || o.encoding === 'utf-8-bom') {
+    const chunks = rawBytes(filePath, o.encoding, o.start, o.onBytes)[Symbol.asyncIterator]();
+    const scanner = new ByteRecordBoundaryScanner(o.quote, o.newline, skip);
+    const step = (r: Scanned<Buffer>): Step => ({ out: r.text, records: r.records, blank: r.blankRecords, bytes: r.text.length + r.skipped.length });
+    return {
+      async next() {
+        const n = await chunks.next();
+        return n.done ? null : step(scanner.push(n.value));
+      },
+      finish() {
+        const last = scanner.finish();
+        return { ...step(last), unterminatedQuote: last.unterminatedQuote };
+      },
+      pending: () => scanner.pendingLength,
+    };
+  }
+  const chunks = decodedText(filePath, o.encoding, o.start, o.onBytes)[Symbol.asyncIterator]();
+  const scanner = new RecordBoundaryScanner(o.quote, o.newline, skip);
+  const step = (r: Scanned<string>): Step => ({
+    out: r.text, records: r.records, blank: r.blankRecords, bytes: textByteLength(r.text, o.encoding) + textByteLength(r.skipped, o.encoding),
+  });
+  return {
+    async next() {
+      const n = await chunks.next();
+      return n.done ? null : step(scanner.push(n.value));
+    },
+    finish() {
+      const last = scanner.finish();
+      return { ...step(last), unterminatedQuote: last.unterminatedQuote };
+    },
+    pending: () => scanner.pendingLength,
+  };
+}
+
 export class BatchedRecords {
-  private readonly source: AsyncIterator<string>;
-  private readonly scanner: RecordBoundaryScanner;
+  private readonly source: RecordSource;
   private atStart: boolean;
   eof = false;
 
   constructor(filePath: string, private readonly o: BatchedRecordsOptions) {
-    this.source = decodedText(filePath, o.encoding, o.start, o.onBytes)[Symbol.asyncIterator]();
-    this.scanner = new RecordBoundaryScanner(o.quote, o.newline, o.start === 0 ? o.skip : 0);
+    this.source = recordSource(filePath, o);
     this.atStart = o.start === 0;
   }
 
@@ -49,32 +122,31 @@ export class BatchedRecords {
   batch(maxRows: number): BatchStream {
     const stats: BatchStats = { rows: 0, blank: 0, bytes: this.atStart ? bomBytes(this.o.encoding) : 0 };
     this.atStart = false;
-    const account = (r: ScannedText) => {
+    const account = (r: Step) => {
       stats.rows += r.records;
-      stats.blank += r.blankRecords;
-      stats.bytes += textByteLength(r.text, this.o.encoding) + (r.skippedChars ? textByteLength(r.skippedChars, this.o.encoding) : 0);
+      stats.blank += r.blank;
+      stats.bytes += r.bytes;
     };
-    const gen = (async function* (self: BatchedRecords): AsyncGenerator<string> {
+    const gen = (async function* (self: BatchedRecords): AsyncGenerator<string | Buffer> {
       while (stats.rows < maxRows && !self.eof) {
-        const n = await self.source.next();
-        if (n.done) {
+        const r = await self.source.next();
+        if (!r) {
           self.eof = true;
-          const last = self.scanner.finish();
+          const last = self.source.finish();
           if (last.unterminatedQuote) throw new UnterminatedQuote('a quoted field near the end of the file is never closed');
           account(last);
-          if (last.text) yield last.text;
+          if (last.out.length) yield last.out;
           break;
         }
-        const r = self.scanner.push(n.value);
         account(r);
-        if (self.scanner.pendingLength > self.o.maxRecordChars) {
+        if (self.source.pending() > self.o.maxRecordChars) {
           throw new RecordTooLong(`a record is longer than ${self.o.maxRecordChars} characters (an unclosed quote or a giant field)`);
         }
-        if (r.text) yield r.text;
+        if (r.out.length) yield r.out;
       }
     })(this);
     // Without a return() a consumer that stops early (a refused COPY) cannot end the generator mid-batch.
-    const chunks: AsyncIterable<string> = { [Symbol.asyncIterator]: () => ({ next: () => gen.next() }) };
+    const chunks: AsyncIterable<string | Buffer> = { [Symbol.asyncIterator]: () => ({ next: () => gen.next() }) };
     return {
       chunks,
       stats,

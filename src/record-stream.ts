@@ -30,7 +30,7 @@ export function decodeBytes(raw: Buffer, encoding: string): string {
 
 /** Decoded text of the file from byte `start` (a record boundary), in chunks of about 1 MiB; `onBytes` sees the raw bytes. */
 export async function* decodedText(filePath: string, encoding: string, start = 0, onBytes?: (raw: Buffer) => void): AsyncGenerator<string> {
-  const bytes = fs.createReadStream(filePath, { start, highWaterMark: 1 << 20 });
+  const bytes = fs.createReadStream(filePath, { start, highWaterMark: 64 * 1024 });
   const utf8 = encoding === 'utf-8' || encoding === 'utf-8-bom';
   const decoder = utf8 ? new StringDecoder('utf8') : iconv.getDecoder(iconvName[encoding] ?? 'latin1', { stripBOM: start === 0 });
   let first = start === 0;

@@ -67,7 +67,7 @@ async function main(): Promise<void> {
     await load('bench_warmup').result;
     const rssBeforeMb = worker.peakRssMb();
 
-    const runs: Array<{ psqlSeconds: number; refdataSeconds: number; ratio: number; rowsLoaded: number; status: string; loadAverage1m: number }> = [];
+    const runs: Array<{ psqlSeconds: number; refdataSeconds: number; ratio: number; workerCpuSeconds: number; rowsLoaded: number; status: string; loadAverage1m: number }> = [];
     let lastWorkflowId = '';
     for (let i = 1; i <= repeat; i++) {
       const name = `bench_instruments_${i}`;
@@ -75,15 +75,19 @@ async function main(): Promise<void> {
       psql(bdb.url, createTableSql(baseline, plan.columns));
       fs.copyFileSync(source, path.join(leaf, `${name}.csv`));
       const viaPsql = () => timed(async () => psql(bdb.url, `\\copy data.${baseline.name} (${cols}) FROM '${source}' WITH (FORMAT csv, HEADER true)`));
+      let workerCpuSeconds = 0;
       const viaRefdata = () => timed(async () => {
+        const cpu0 = worker.cpuSeconds();
         const run = load(name);
         lastWorkflowId = run.workflowId;
-        return run.result;
+        const result = await run.result;
+        workerCpuSeconds = worker.cpuSeconds() - cpu0;
+        return result;
       });
       // Alternate the order, so neither side always runs on a cache the other warmed.
       const [p, o] = i % 2 === 1 ? [await viaPsql(), await viaRefdata()] : await (async () => { const ours = await viaRefdata(); return [await viaPsql(), ours] as const; })();
       runs.push({
-        psqlSeconds: round(p.seconds), refdataSeconds: round(o.seconds), ratio: round(p.seconds / o.seconds),
+        psqlSeconds: round(p.seconds), refdataSeconds: round(o.seconds), ratio: round(p.seconds / o.seconds), workerCpuSeconds: round(workerCpuSeconds),
         rowsLoaded: await db.countRows({ schema: 'data', name }), status: o.result.status, loadAverage1m: round(os.loadavg()[0]!),
       });
     }

@@ -15,6 +15,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Peak resident memory of the worker process so far, in MB (from /proc). */
   peakRssMb(): number;
+  /** CPU time (user + system) the worker process has used so far, in seconds (from /proc). */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -29,6 +31,11 @@ export function spawnWorker(env: Record<string, string>, queues?: string[]): Wor
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
       return Math.round(kb / 1024);
+    },
+    cpuSeconds() {
+      // Fields 14 and 15 of /proc/PID/stat (utime, stime) in clock ticks; the command name may hold spaces, so count after ')'.
+      const fields = fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
+      return (Number(fields[11]) + Number(fields[12])) / 100;
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -1,34 +1,80 @@
 // Finds where CSV records end in streamed text (quote-aware), so whole records can be handed to COPY unparsed.
 // It does not split fields: PostgreSQL's COPY parser does that. It only needs quote parity, which RFC 4180
-// keeps even across doubled quotes ("" toggles twice).
+// keeps even across doubled quotes ("" toggles twice). One scanner serves decoded text (strings) and raw UTF-8
+// bytes (Buffers): quote and line-break characters are ASCII, and an ASCII byte never occurs inside a UTF-8
+// multi-byte sequence, so the bytes can be cut without decoding them.
 
-export interface ScannedText {
+export interface Scanned<T> {
   /** Complete records (with their line endings), ready to send. */
-  text: string;
+  text: T;
   /** Records in `text`, blank lines included. */
   records: number;
   /** Records in `text` that are empty lines. */
   blankRecords: number;
-  /** Characters of skipped leading records consumed by this call (they count for byte offsets). */
-  skippedChars: string;
+  /** Skipped leading records consumed by this call (they count for byte offsets). */
+  skipped: T;
 }
 
-export class RecordBoundaryScanner {
-  private carry = '';
+/** What the scanner needs of its unit of text. */
+interface TextOps<T> {
+  readonly empty: T;
+  needle(char: string): string | number;
+  find(s: T, needle: string | number, from: number): number;
+  at(s: T, i: number): number;
+  cut(s: T, from: number, to?: number): T;
+  join(a: T, b: T): T;
+  length(s: T): number;
+  fromAscii(s: string): T;
+}
+
+const stringOps: TextOps<string> = {
+  empty: '',
+  needle: (c) => c,
+  find: (s, n, from) => s.indexOf(n as string, from),
+  at: (s, i) => s.charCodeAt(i),
+  cut: (s, a, b) => s.slice(a, b),
+  join: (a, b) => a + b,
+  length: (s) => s.length,
+  fromAscii: (s) => s,
+};
+
+const EMPTY = Buffer.alloc(0);
+const bufferOps: TextOps<Buffer> = {
+  empty: EMPTY,
+  needle: (c) => c.charCodeAt(0),
+  find: (s, n, from) => s.indexOf(n as number, from),
+  at: (s, i) => s[i]!,
+  cut: (s, a, b) => s.subarray(a, b),
+  // The carry is the start of one record: usually short, so copying it onto the next chunk is cheap.
+  join: (a, b) => (a.length === 0 ? b : Buffer.concat([a, b])),
+  length: (s) => s.length,
+  fromAscii: (s) => Buffer.from(s, 'latin1'),
+};
+
+class BoundaryScanner<T> {
+  private carry: T;
   private scanPos = 0;
   private inQuotes = false;
   private toSkip: number;
   private readonly terminator: string;
+  private readonly quoteNeedle: string | number;
+  private readonly termNeedle: string | number;
 
-  constructor(private readonly quote: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
+  constructor(private readonly ops: TextOps<T>, quote: string, newline: '\r\n' | '\n' | '\r', skipRecords: number) {
+    if (quote.length !== 1 || quote.charCodeAt(0) > 127) throw new Error(`the quote character must be one ASCII character, not ${JSON.stringify(quote)}`);
     // For CRLF files the record ends at '\n'; the '\r' before it stays with the record.
     this.terminator = newline === '\r' ? '\r' : '\n';
+    this.carry = ops.empty;
+    this.quoteNeedle = ops.needle(quote);
+    this.termNeedle = ops.needle(this.terminator);
     this.toSkip = skipRecords;
   }
 
   /** Adds text; returns the complete records found so far (minus skipped leading records). */
-  push(chunk: string): ScannedText {
-    const s = this.carry + chunk;
+  push(chunk: T): Scanned<T> {
+    const { ops, quoteNeedle, termNeedle } = this;
+    const s = ops.join(this.carry, chunk);
+    const len = ops.length(s);
     let i = this.scanPos;
     let inQ = this.inQuotes;
     let emitFrom = 0;
@@ -36,20 +82,22 @@ export class RecordBoundaryScanner {
     let lineStart = 0;
     let records = 0;
     let blank = 0;
-    const { quote, terminator } = this;
+    // The next line break and quote found so far: a search is repeated only once the scan has passed its hit.
+    let n = -2;
+    let q = -2;
     for (;;) {
       if (inQ) {
-        const j = s.indexOf(quote, i);
-        if (j < 0) {
-          i = s.length;
+        if (q < i && q !== -1) q = ops.find(s, quoteNeedle, i);
+        if (q < 0) {
+          i = len;
           break;
         }
         inQ = false;
-        i = j + 1;
+        i = q + 1;
         continue;
       }
-      const n = s.indexOf(terminator, i);
-      const q = s.indexOf(quote, i);
+      if (n < i && n !== -1) n = ops.find(s, termNeedle, i);
+      if (q < i && q !== -1) q = ops.find(s, quoteNeedle, i);
       if (n >= 0 && (q < 0 || n < q)) {
         const end = n + 1;
         if (this.toSkip > 0) {
@@ -57,8 +105,8 @@ export class RecordBoundaryScanner {
           emitFrom = end;
         } else {
           records++;
-          const len = n - lineStart;
-          if (len === 0 || (len === 1 && s.charCodeAt(lineStart) === 13)) blank++;
+          const width = n - lineStart;
+          if (width === 0 || (width === 1 && ops.at(s, lineStart) === 13)) blank++;
         }
         lastEnd = end;
         lineStart = end;
@@ -70,33 +118,52 @@ export class RecordBoundaryScanner {
         i = q + 1;
         continue;
       }
-      i = s.length;
+      i = len;
       break;
     }
-    const text = lastEnd > emitFrom ? s.slice(emitFrom, lastEnd) : '';
-    const skippedChars = emitFrom > 0 ? s.slice(0, emitFrom) : '';
-    this.carry = s.slice(lastEnd);
+    const text = lastEnd > emitFrom ? ops.cut(s, emitFrom, lastEnd) : ops.empty;
+    const skipped = emitFrom > 0 ? ops.cut(s, 0, emitFrom) : ops.empty;
+    this.carry = lastEnd < len ? ops.cut(s, lastEnd) : ops.empty;
     this.scanPos = i - lastEnd;
     this.inQuotes = inQ;
-    return { text, records, blankRecords: blank, skippedChars };
+    return { text, records, blankRecords: blank, skipped };
   }
 
   /** At end of input: the last record if the file does not end with a newline. */
-  finish(): ScannedText & { unterminatedQuote: boolean } {
+  finish(): Scanned<T> & { unterminatedQuote: boolean } {
+    const { ops } = this;
     const rest = this.carry;
     const unterminatedQuote = this.inQuotes;
-    this.carry = '';
+    this.carry = ops.empty;
     this.scanPos = 0;
-    if (rest.length === 0 || /^[\r\n]*$/.test(rest)) return { text: '', records: 0, blankRecords: 0, skippedChars: rest, unterminatedQuote };
+    let onlyBreaks = true;
+    for (let i = 0; i < ops.length(rest) && onlyBreaks; i++) onlyBreaks = ops.at(rest, i) === 10 || ops.at(rest, i) === 13;
+    if (onlyBreaks) return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote };
     if (this.toSkip > 0) {
       this.toSkip--;
-      return { text: '', records: 0, blankRecords: 0, skippedChars: rest, unterminatedQuote };
+      return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote };
     }
-    return { text: `${rest}${this.terminator === '\r' ? '\r' : '\n'}`, records: 1, blankRecords: 0, skippedChars: '', unterminatedQuote };
+    return { text: ops.join(rest, ops.fromAscii(this.terminator)), records: 1, blankRecords: 0, skipped: ops.empty, unterminatedQuote };
   }
 
-  /** Characters held back because their record is not complete yet. */
+  /** Characters (or bytes) held back because their record is not complete yet. */
   get pendingLength(): number {
-    return this.carry.length;
+    return this.ops.length(this.carry);
   }
 }
+
+/** Record boundaries in decoded text. */
+export class RecordBoundaryScanner extends BoundaryScanner<string> {
+  constructor(quote: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
+    super(stringOps, quote, newline, skipRecords);
+  }
+}
+
+/** Record boundaries in raw bytes of an ASCII-compatible encoding (UTF-8, Windows-1252, Latin-1). */
+export class ByteRecordBoundaryScanner extends BoundaryScanner<Buffer> {
+  constructor(quote: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
+    super(bufferOps, quote, newline, skipRecords);
+  }
+}
+
+export type ScannedText = Scanned<string>;

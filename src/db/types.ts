@@ -182,7 +182,7 @@ export interface Database {
    * wrong field count, or a row count other than the checkpoint's) rejects with a DataError and leaves nothing.
    */
   copyCsvBatch?(
-    loadId: string, columns: string[], csv: AsyncIterable<string> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
+    loadId: string, columns: string[], csv: AsyncIterable<string | Buffer> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
     next: Checkpoint | (() => Checkpoint),
   ): Promise<number>;
   /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */

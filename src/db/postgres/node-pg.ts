@@ -3,7 +3,7 @@ import { Pool, type PoolClient } from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
+import type { CopyData, PgExecutor, PgSession, Row, SqlValue } from './executor';
 
 function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
   return {
@@ -11,7 +11,7 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
       const res = await client.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
+    async copyFromCsv(copySql: string, csv: CopyData): Promise<number> {
       const stream = (client as PoolClient).query(copyFrom(copySql));
       // Chunks stream in as they are, so the server parses while the rest is still on its way.
       await pipeline(Readable.from(typeof csv === 'string' ? [csv] : csv), stream);
@@ -87,7 +87,7 @@ export function createNodePgExecutor(
       const res = await pool.query(sql, params);
       return res.rows as R[];
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
+    async copyFromCsv(copySql: string, csv: CopyData): Promise<number> {
       const out = await checkout(pool);
       let failed = false;
       try {

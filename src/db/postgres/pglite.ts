@@ -1,7 +1,7 @@
 // PGlite driver (PostgreSQL compiled to WASM, in-process) for the embedded default database.
 import fs from 'node:fs';
 import type { PGlite as PGliteType, Transaction } from '@electric-sql/pglite';
-import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
+import type { CopyData, PgExecutor, PgSession, Row, SqlValue } from './executor';
 
 type Queryable = Pick<Transaction, 'query' | 'exec'>;
 
@@ -12,7 +12,7 @@ function sessionOf(q: Queryable): PgSession {
       const res = await q.query<R>(sql, params);
       return res.rows;
     },
-    async copyFromCsv(copySql: string, csv: string | readonly string[] | AsyncIterable<string>): Promise<number> {
+    async copyFromCsv(copySql: string, csv: CopyData): Promise<number> {
       const res = await q.query(copySql.replace(/FROM\s+STDIN/i, "FROM '/dev/blob'"), [], { blob: new Blob(await collect(csv)) });
       return res.affectedRows ?? 0;
     },
@@ -23,11 +23,11 @@ function sessionOf(q: Queryable): PgSession {
 }
 
 /** PGlite reads COPY data from one blob: gather the (bounded) batch first. */
-async function collect(csv: string | readonly string[] | AsyncIterable<string>): Promise<string[]> {
+async function collect(csv: CopyData): Promise<Array<string | Buffer>> {
   if (typeof csv === 'string') return [csv];
   if (Array.isArray(csv)) return [...(csv as readonly string[])];
-  const out: string[] = [];
-  for await (const c of csv as AsyncIterable<string>) out.push(c);
+  const out: Array<string | Buffer> = [];
+  for await (const c of csv as AsyncIterable<string | Buffer>) out.push(c);
   return out;
 }
 

@@ -1,26 +1,54 @@
-// The record-boundary scanner: whole records only, quote-aware, any chunking gives the same records.
+// The record-boundary scanners (decoded text, and raw UTF-8 bytes): whole records only, quote-aware, any chunking
+// gives the same records, and the two agree.
 import { describe, expect, it } from 'vitest';
 import Papa from 'papaparse';
-import { RecordBoundaryScanner } from '../../../src/csv/record-boundaries';
+import { ByteRecordBoundaryScanner, RecordBoundaryScanner } from '../../../src/csv/record-boundaries';
 
-function scanAll(text: string, chunkSize: number, newline: '\n' | '\r\n' | '\r' = '\n', skip = 0) {
+type Newline = '\n' | '\r\n' | '\r';
+
+function scanText(text: string, chunkSize: number, newline: Newline = '\n', skip = 0) {
   const s = new RecordBoundaryScanner('"', newline, skip);
   let out = '';
+  let skipped = '';
   let records = 0;
   let blanks = 0;
   for (let i = 0; i < text.length; i += chunkSize) {
     const r = s.push(text.slice(i, i + chunkSize));
     out += r.text;
+    skipped += r.skipped;
     records += r.records;
     blanks += r.blankRecords;
   }
   const f = s.finish();
-  return { out: out + f.text, records: records + f.records, blanks, unterminated: f.unterminatedQuote };
+  return { out: out + f.text, skipped: skipped + f.skipped, records: records + f.records, blanks, unterminated: f.unterminatedQuote };
 }
+
+/** The same over the text's UTF-8 bytes, cut every `chunkSize` bytes (so also inside multi-byte characters). */
+function scanBytes(text: string, chunkSize: number, newline: Newline = '\n', skip = 0) {
+  const bytes = Buffer.from(text, 'utf8');
+  const s = new ByteRecordBoundaryScanner('"', newline, skip);
+  const out: Buffer[] = [];
+  const skipped: Buffer[] = [];
+  let records = 0;
+  let blanks = 0;
+  for (let i = 0; i < bytes.length; i += chunkSize) {
+    const r = s.push(bytes.subarray(i, i + chunkSize));
+    out.push(r.text);
+    skipped.push(r.skipped);
+    records += r.records;
+    blanks += r.blankRecords;
+  }
+  const f = s.finish();
+  out.push(f.text);
+  skipped.push(f.skipped);
+  return { out: Buffer.concat(out).toString('utf8'), skipped: Buffer.concat(skipped).toString('utf8'), records: records + f.records, blanks, unterminated: f.unterminatedQuote };
+}
+
+const scanners = [['text', scanText], ['bytes', scanBytes]] as const;
 
 const tricky = 'a,b,c\n1,"x, y",2\n3,"multi\nline ""quoted""\n",4\n5,,6\n"",7,8\n';
 
-describe('RecordBoundaryScanner', () => {
+describe.each(scanners)('record boundaries in %s', (_kind, scanAll) => {
   it.each([1, 2, 3, 5, 7, 64, 1000])('finds the same records with chunks of %i characters', (size) => {
     const r = scanAll(tricky, size);
     expect(r.out).toBe(tricky);
@@ -52,5 +80,25 @@ describe('RecordBoundaryScanner', () => {
 
   it('reports a quote that never closes', () => {
     expect(scanAll('a,"b\n1,2\n', 4).unterminated).toBe(true);
+  });
+});
+
+describe('bytes and text agree', () => {
+  const multibyte = 'code,name\n1,"Zürich, ÖBB"\n2,"東京 ""駅""\n北口"\n3,€uro\n\n4,😀\r\n';
+  it.each([1, 2, 3, 4, 5, 13, 4096])('on multi-byte UTF-8 cut every %i bytes, with the header skipped', (size) => {
+    const bytes = scanBytes(multibyte, size, '\n', 1);
+    expect(bytes).toEqual(scanText(multibyte, 7, '\n', 1));
+    expect(bytes.skipped).toBe('code,name\n');
+    expect(bytes.records).toBe(5);
+    expect(bytes.blanks).toBe(1);
+  });
+
+  it('emitted plus skipped bytes are exactly the input (byte offsets stay exact)', () => {
+    const r = scanBytes(multibyte, 5, '\n', 1);
+    expect(Buffer.byteLength(r.skipped) + Buffer.byteLength(r.out)).toBe(Buffer.byteLength(multibyte));
+  });
+
+  it('refuses a quote character that is not one ASCII character', () => {
+    expect(() => new ByteRecordBoundaryScanner('«', '\n')).toThrow(/one ASCII character/);
   });
 });
