@@ -69,6 +69,8 @@ async function main(): Promise<void> {
 
     const runs: Array<{ psqlSeconds: number; refdataSeconds: number; ratio: number; workerCpuSeconds: number; rowsLoaded: number; status: string; loadAverage1m: number }> = [];
     let lastWorkflowId = '';
+    /** The worker's resident memory during the last measured load: [ms since its start, MB]. */
+    const rssTimeline: Array<[number, number]> = [];
     for (let i = 1; i <= repeat; i++) {
       const name = `bench_instruments_${i}`;
       const baseline = { schema: 'data', name: `psql_baseline_${i}` };
@@ -78,9 +80,12 @@ async function main(): Promise<void> {
       let workerCpuSeconds = 0;
       const viaRefdata = () => timed(async () => {
         const cpu0 = worker.cpuSeconds();
+        const t0 = Date.now();
+        rssTimeline.length = 0;
+        const sampler = setInterval(() => rssTimeline.push([Date.now() - t0, worker.rssMb()]), 25);
         const run = load(name);
         lastWorkflowId = run.workflowId;
-        const result = await run.result;
+        const result = await run.result.finally(() => clearInterval(sampler));
         workerCpuSeconds = worker.cpuSeconds() - cpu0;
         return result;
       });
@@ -99,6 +104,7 @@ async function main(): Promise<void> {
         const t = Number(e.eventTime!.seconds) * 1000 + (e.eventTime!.nanos ?? 0) / 1e6 - t0;
         process.stderr.write(`${t.toFixed(0).padStart(6)} ${e.eventType} ${e.activityTaskScheduledEventAttributes?.activityType?.name ?? ''}\n`);
       }
+      process.stderr.write(`worker RSS (ms MB): ${rssTimeline.map(([t, mb]) => `${t} ${mb}`).join(', ')}\n`);
     }
     await worker.stop();
     await connection.close();

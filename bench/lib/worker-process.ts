@@ -15,6 +15,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   /** Peak resident memory of the worker process so far, in MB (from /proc). */
   peakRssMb(): number;
+  /** Resident memory of the worker process now, in MB. */
+  rssMb(): number;
   /** CPU time (user + system) the worker process has used so far, in seconds (from /proc). */
   cpuSeconds(): number;
   stop(): Promise<void>;
@@ -30,6 +32,10 @@ export function spawnWorker(env: Record<string, string>, queues?: string[]): Wor
     peakRssMb() {
       const status = fs.readFileSync(`/proc/${child.pid}/status`, 'utf8');
       const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0);
+      return Math.round(kb / 1024);
+    },
+    rssMb() {
+      const kb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0);
       return Math.round(kb / 1024);
     },
     cpuSeconds() {
