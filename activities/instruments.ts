@@ -141,7 +141,7 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
       const started = Date.now();
       const resumedAt = committed.recordsRead;
       try {
-        committed = await stageRecords(source.records, {
+        committed = await stageRecords(source.batches, {
           from: committed,
           batchSize: deps.config.batchSize,
           port: {

@@ -38,9 +38,11 @@ export async function downloadAndParse(url: string, destination: string, validat
   const source = await openSource(destination, { maxDecompressedBytes: 2 ** 34 });
   let n = 0;
   try {
-    for await (const rec of source.records) {
-      if (validate && 'raw' in rec) validateRecord(rec.raw, rec.rowNumber);
-      n++;
+    for await (const batch of source.batches) {
+      for (const rec of batch) {
+        if (validate && 'raw' in rec) validateRecord(rec.raw, rec.rowNumber);
+        n++;
+      }
     }
   } finally {
     source.close();

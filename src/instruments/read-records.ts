@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import Papa from 'papaparse';
 import { SourceError, isZlibError } from './errors';
 import { detectFormat, isGzip } from './format';
-import { JsonShapeError, jsonArrayElements } from './json-array';
+import { JsonShapeError, jsonArrayBatches } from './json-array';
 import type { SourceFormat } from './types';
 
 /** One record of the file: parsed (validation comes next), or text that could not even be parsed. */
@@ -15,6 +15,12 @@ export type SourceRecord = { rowNumber: number; raw: unknown } | { rowNumber: nu
 export interface OpenedSource {
   gzip: boolean;
   format: SourceFormat;
+  /**
+   * The records in order, a chunk of the file's worth at a time: one await per chunk rather than per record
+   * (per-record async iteration cost more than parsing, with the activity's async context tracking).
+   */
+  batches: AsyncIterable<SourceRecord[]>;
+  /** The same records one at a time. */
   records: AsyncIterable<SourceRecord>;
   /** Bytes of the file read so far (compressed bytes for gzip), for progress. */
   bytesRead(): number;
@@ -76,17 +82,17 @@ async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: Sourc
   return { format: detectFormat(start), empty: start.trim() === '', text: replay() };
 }
 
-async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
   let rowNumber = 0;
   try {
-    for await (const raw of jsonArrayElements(text)) yield { rowNumber: ++rowNumber, raw };
+    for await (const elements of jsonArrayBatches(text)) yield elements.map((raw) => ({ rowNumber: ++rowNumber, raw }));
   } catch (err) {
-    if (err instanceof JsonShapeError) throw new SourceError(`${err.message} (after ${rowNumber} records); nothing was changed`, 'CorruptSource', 'BAD_JSON');
+    if (err instanceof JsonShapeError) throw new SourceError(`${err.message}; nothing was changed`, 'CorruptSource', 'BAD_JSON');
     throw err;
   }
 }
 
-async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord> {
+async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
   let rowNumber = 0;
   let pending = '';
   const parse = (line: string, complete: boolean): SourceRecord | null => {
@@ -104,16 +110,18 @@ async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<Sourc
   for await (const chunk of text) {
     const lines = (pending + chunk).split('\n');
     pending = lines.pop() ?? '';
+    const batch: SourceRecord[] = [];
     for (const line of lines) {
       const rec = parse(line, true);
-      if (rec) yield rec;
+      if (rec) batch.push(rec);
     }
+    if (batch.length > 0) yield batch;
   }
   const last = parse(pending, false);
-  if (last) yield last;
+  if (last) yield [last];
 }
 
-async function* csvRecords(text: AsyncGenerator<string>): AsyncGenerator<SourceRecord> {
+async function* csvRecords(text: AsyncGenerator<string>): AsyncGenerator<SourceRecord[]> {
   const rows = Papa.parse(Papa.NODE_STREAM_INPUT, { header: false, skipEmptyLines: 'greedy' });
   const source = Readable.from(text);
   source.on('error', (err) => rows.destroy(err));
@@ -127,13 +135,17 @@ async function* csvRecords(text: AsyncGenerator<string>): AsyncGenerator<SourceR
     }
     rowNumber++;
     if (fields.length !== header.length) {
-      yield { rowNumber, unparsable: `has ${fields.length} fields, the header has ${header.length}`, rawText: Papa.unparse([fields]) };
+      yield [{ rowNumber, unparsable: `has ${fields.length} fields, the header has ${header.length}`, rawText: Papa.unparse([fields]) }];
       continue;
     }
     const raw: Record<string, string> = {};
     header.forEach((h, i) => (raw[h] = fields[i]!));
-    yield { rowNumber, raw };
+    yield [{ rowNumber, raw }];
   }
+}
+
+async function* oneByOne(batches: AsyncIterable<SourceRecord[]>): AsyncGenerator<SourceRecord> {
+  for await (const batch of batches) yield* batch;
 }
 
 /** Opens the file, detects gzip by its magic bytes and the layout by its first characters. */
@@ -160,6 +172,6 @@ export async function openSource(filePath: string, opts: { maxDecompressedBytes:
       'UNKNOWN_FORMAT',
     );
   }
-  const records = format === 'json-array' ? jsonArrayRecords(text) : format === 'ndjson' ? ndjsonRecords(text) : csvRecords(text);
-  return { gzip, format, records, bytesRead: () => file.bytesRead, close };
+  const batches = format === 'json-array' ? jsonArrayRecords(text) : format === 'ndjson' ? ndjsonRecords(text) : csvRecords(text);
+  return { gzip, format, batches, records: oneByOne(batches), bytesRead: () => file.bytesRead, close };
 }

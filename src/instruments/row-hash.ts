@@ -9,11 +9,6 @@ import { hash } from 'node:crypto';
 export const VOLATILE_FIELDS: ReadonlySet<string> = new Set(['last_price']);
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-/**
- * In JSON.stringify's output, NUL and unpaired surrogates are the only characters written as these escapes
- * (paired surrogates are written as they are); an even run of backslashes before them is escaped text instead.
- */
-const UNSTORABLE_ESCAPE = /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i;
 
 /** Text the databases cannot store: NUL (PostgreSQL text/jsonb refuse it) and unpaired UTF-16 surrogates. */
 export function unstorableText(s: string): string | null {
@@ -44,35 +39,104 @@ export interface CanonicalRecord {
   json(): string;
 }
 
-/** Sorted key lists of the last key order seen: a broker's records all share one, so sorting happens once. */
-let lastKeys: string[] = [];
-let lastSorted: string[] = [];
-let lastStable: string[] = [];
-
-function sortedKeysOf(keys: string[]): { sorted: string[]; stable: string[] } {
-  if (keys.length !== lastKeys.length || keys.some((k, i) => k !== lastKeys[i])) {
-    lastKeys = keys;
-    lastSorted = [...keys].sort();
-    lastStable = lastSorted.filter((k) => !VOLATILE_FIELDS.has(k));
-  }
-  return { sorted: lastSorted, stable: lastStable };
+/** What is known about one key order (a broker's records share a few), worked out once. */
+interface Shape {
+  keys: string[];
+  /** All keys sorted: the stored JSON. */
+  sorted: string[];
+  /** Sorted keys without the volatile ones: what is hashed. */
+  stable: string[];
+  /** `{"key":` / `,"key":` before each stable key's value. */
+  prefixes: string[];
+  volatile: string[];
+  keyProblem: string | null;
 }
 
-/** A flat record (every value a scalar), the usual case, is serialised by one native call per form. */
-function flatCanonical(record: Record<string, unknown>, keys: string[]): CanonicalRecord | { problem: string } | null {
-  for (const k of keys) {
-    const v = record[k];
-    if (v !== null && typeof v === 'object') return null;
+/** The key orders seen last, most recent first. */
+const shapes: Shape[] = [];
+const MAX_SHAPES = 8;
+
+function sameKeys(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function shapeOf(keys: string[]): Shape {
+  for (let i = 0; i < shapes.length; i++) {
+    const s = shapes[i]!;
+    if (sameKeys(s.keys, keys)) {
+      if (i > 0) {
+        shapes.splice(i, 1);
+        shapes.unshift(s);
+      }
+      return s;
+    }
   }
-  const { sorted, stable } = sortedKeysOf(keys);
-  // With a key list, JSON.stringify writes exactly those keys in that order (and would filter nested ones too).
-  const hashed = JSON.stringify(record, stable);
+  const sorted = [...keys].sort();
+  const stable = sorted.filter((k) => !VOLATILE_FIELDS.has(k));
+  let keyProblem: string | null = null;
+  for (const k of keys) keyProblem ??= unstorableText(k);
+  const shape = {
+    keys, sorted, stable, keyProblem,
+    prefixes: stable.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
+    volatile: sorted.filter((k) => VOLATILE_FIELDS.has(k)),
+  };
+  shapes.unshift(shape);
+  if (shapes.length > MAX_SHAPES) shapes.pop();
+  return shape;
+}
+
+/** A string JSON.stringify writes as it is between quotes: no quote, backslash, control character or surrogate. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A non-string scalar as JSON.stringify writes it; undefined for anything else. */
+function scalarJson(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  return v === null ? 'null' : undefined;
+}
+
+/**
+ * A flat record (every value a scalar), the usual case: its canonical JSON is written by concatenating the
+ * keys' cached prefixes and the values, the same text as `JSON.stringify(record, stableKeys)` at a third of
+ * the cost (the key-list form of JSON.stringify is V8's slow path). Null when the record is not flat.
+ */
+function flatCanonical(record: Record<string, unknown>, keys: string[]): CanonicalRecord | { problem: string } | null {
+  const shape = shapeOf(keys);
+  const { stable, prefixes } = shape;
+  let unstorable = shape.keyProblem !== null;
+  let text = '';
+  for (let i = 0; i < stable.length; i++) {
+    const v = record[stable[i]!];
+    let json: string | undefined;
+    if (typeof v === 'string') {
+      if (NEEDS_ESCAPE.test(v)) {
+        unstorable ||= unstorableText(v) !== null;
+        json = JSON.stringify(v);
+      } else {
+        json = `"${v}"`;
+      }
+    } else {
+      // Objects, arrays (and undefined, which no parsed file holds) take the general path.
+      json = scalarJson(v);
+      if (json === undefined) return null;
+    }
+    text += prefixes[i]! + json;
+    if (i === stable.length - 1) text += '}';
+  }
   // A volatile field is not hashed, so it is checked on its own.
-  const checked = stable.length === sorted.length ? hashed : `${hashed}${JSON.stringify(sorted.filter((k) => VOLATILE_FIELDS.has(k)).map((k) => [k, record[k]]))}`;
-  if (UNSTORABLE_ESCAPE.test(checked)) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
-  // json() serialises again rather than keeping `hashed`: most records are unchanged and never need it, and a
+  for (const k of shape.volatile) {
+    const v = record[k];
+    if (typeof v === 'string') unstorable ||= NEEDS_ESCAPE.test(v) && unstorableText(v) !== null;
+    else if (scalarJson(v) === undefined) return null;
+  }
+  if (unstorable) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
+  if (stable.length === 0) text = '{}';
+  // json() serialises again rather than keeping `text`: most records are unchanged and never need it, and a
   // batch of kept strings would be promoted to the old generation for nothing.
-  return { hash: hash('sha256', hashed, 'hex'), json: () => JSON.stringify(record, sorted) };
+  const { sorted } = shape;
+  return { hash: hash('sha256', text, 'hex'), json: () => JSON.stringify(record, sorted) };
 }
 
 /** Canonical form and row hash of a record, or the reason it cannot be stored. */

@@ -77,8 +77,8 @@ export interface StageOptions {
   onCommitted(checkpoint: StagingCheckpoint): Promise<void> | void;
 }
 
-/** Stages every record after `from`; returns the final committed checkpoint. */
-export async function stageRecords(records: AsyncIterable<SourceRecord>, opts: StageOptions): Promise<StagingCheckpoint> {
+/** Stages every record after `from` (records arrive a chunk at a time); returns the final committed checkpoint. */
+export async function stageRecords(records: AsyncIterable<readonly SourceRecord[]>, opts: StageOptions): Promise<StagingCheckpoint> {
   let committed = opts.from;
   let planned = opts.from;
   let writing: Promise<void> | null = null;
@@ -110,10 +110,12 @@ export async function stageRecords(records: AsyncIterable<SourceRecord>, opts: S
     writing.catch(() => undefined);
   };
 
-  for await (const rec of records) {
-    if (rec.rowNumber <= opts.from.recordsRead) continue;
-    addRecord(batch, rec);
-    if (batch.lastRow - planned.recordsRead >= opts.batchSize) await flush();
+  for await (const chunk of records) {
+    for (const rec of chunk) {
+      if (rec.rowNumber <= opts.from.recordsRead) continue;
+      addRecord(batch, rec);
+      if (batch.lastRow - planned.recordsRead >= opts.batchSize) await flush();
+    }
   }
   if (batch.lastRow > planned.recordsRead || planned.batches === 0) await flush();
   if (writing) await writing;

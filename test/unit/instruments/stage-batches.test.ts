@@ -9,8 +9,9 @@ import type { InvalidInstrument, StagedRow, StoredVersion } from '../../../src/i
 const rec = (i: number, over: Record<string, unknown> = {}) => ({ instrument_key: `NSE_EQ|${i}`, segment: 'NSE_EQ', instrument_type: 'EQ', lot_size: 1, ...over });
 const hashOf = (r: Record<string, unknown>) => (canonicalRecord(r) as { hash: string }).hash;
 
-async function* source(items: SourceRecord[]): AsyncGenerator<SourceRecord> {
-  yield* items;
+/** Records in chunks of three, as a file's text chunks deliver them. */
+async function* source(items: SourceRecord[]): AsyncGenerator<SourceRecord[]> {
+  for (let i = 0; i < items.length; i += 3) yield items.slice(i, i + 3);
 }
 
 function fakePort(stored: Map<string, StoredVersion>) {
