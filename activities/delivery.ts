@@ -36,6 +36,8 @@ export interface AttemptInput {
   attemptTimeoutMs: number;
   /** Clamp for a peer's Retry-After. */
   maximumIntervalMs: number;
+  /** Attempts this run made before this activity (its local first attempt): attempt numbers go on from there. */
+  attemptsBefore?: number;
 }
 
 export interface AttemptResult {
@@ -101,7 +103,8 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   return {
     async attemptDelivery(input: AttemptInput): Promise<AttemptResult> {
       const ctx = Context.current();
-      const { attempt, workflowExecution } = ctx.info;
+      const { workflowExecution } = ctx.info;
+      const attempt = (input.attemptsBefore ?? 0) + ctx.info.attempt;
       const log = deps.log.child({ deliveryId: input.deliveryId, attempt });
       // Always set for an activity of a workflow (the only kind refdata runs).
       const begun = await store.beginAttempt(input.deliveryId, attempt, workflowExecution?.runId ?? 'unknown');

@@ -31,12 +31,17 @@ export function devServerSearchAttributeArgs(): string[] {
 }
 
 /**
- * Dynamic config for the dev servers refdata starts. Eager activity execution: the worker that completes a workflow
- * task starts the activity it just scheduled, instead of the activity waiting for a poll (a delivery's first attempt
- * goes out ~40 ms sooner; bench/delivery). Off by default in the server; a production cluster sets the same key.
+ * Dynamic config for the dev servers refdata starts; a production cluster sets the same keys.
+ * - Eager activity execution: the worker that completes a workflow task starts the activity it just scheduled, instead
+ *   of the activity waiting for a poll (off by default in the server).
+ * - Eager workflow start: a start that asks for it (deliveries started next to a delivery Worker) gets the first
+ *   workflow task in its response, so the run begins without a poll (bench/delivery, docs/reporting.md).
  */
 export function devServerDynamicConfigArgs(): string[] {
-  return ['--dynamic-config-value', 'system.enableActivityEagerExecution=true'];
+  return [
+    '--dynamic-config-value', 'system.enableActivityEagerExecution=true',
+    '--dynamic-config-value', 'system.enableEagerWorkflowStart=true',
+  ];
 }
 
 /** Workflow id of a dropped file: its path relative to the drop root, with forward slashes. */

@@ -46,6 +46,11 @@ export interface WorkerDeps {
 const discardEvents: EventPublisher = { publish: async () => undefined };
 
 export interface RunningWorker {
+  /**
+   * The worker's own connection. A Client built on it (`new Client({ connection })`) can start delivery runs with eager
+   * workflow start: the server hands the first workflow task back in the start response, to a Worker of this process.
+   */
+  connection: NativeConnection;
   /** Resolves when the worker has stopped (after shutdown() or a fatal error). */
   done: Promise<void>;
   shutdown(): Promise<void>;
@@ -136,6 +141,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   ).finally(() => Promise.all([connection.close(), metrics?.close()]));
   deps.log.info({ taskQueues: queues, metrics: metrics?.url }, 'worker running');
   return {
+    connection,
     done,
     async shutdown() {
       for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

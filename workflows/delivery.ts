@@ -1,9 +1,9 @@
 // Workflow `delivery`: one report to one subscriber over one channel, retried per the channel's policy; replays are new runs.
 import {
-  ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, defineQuery, isCancellation, proxyActivities, setCurrentDetails, setHandler,
-  uuid4,
+  ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, defineQuery, isCancellation, proxyActivities, proxyLocalActivities,
+  setCurrentDetails, setHandler, sleep, uuid4, workflowInfo,
 } from '@temporalio/workflow';
-import type { DeliveryActivities } from '../activities/delivery';
+import type { AttemptInput, AttemptResult, DeliveryActivities } from '../activities/delivery';
 import type { ChannelType } from '../src/channels/types';
 import type { DeliveryRetryPolicy } from '../src/reporting/retry-policy';
 
@@ -19,6 +19,12 @@ export interface DeliveryInput {
   policy: DeliveryRetryPolicy;
   /** Set when this run replays an earlier one of the same delivery id. */
   replay?: { ofRunId: string | null; number: number; requestedBy: string; reason: string | null };
+  /**
+   * The first attempt runs as a local activity, inside the first workflow task: a delivery that succeeds at once is one
+   * task (start, send, complete). The starter sets it for channels with short attempts (deliveryInputOf); runs started
+   * before it existed have no such field, so their histories replay on the regular-activity path they took.
+   */
+  localFirstAttempt?: boolean;
 }
 
 export interface DeliveryResult {
@@ -48,21 +54,34 @@ const ATTEMPT_GRACE_MS = 5_000;
 /** Past this attempt length, a dead worker is noticed by missing heartbeats instead of the attempt timeout. */
 const HEARTBEAT_TIMEOUT_MS = 30_000;
 
+/** Attempts through regular activities, retried by Temporal per the policy (`after` attempts were made already). */
+function retriedSendFor(policy: DeliveryRetryPolicy, deadlineMs: number, after = 0) {
+  const backoff = Math.min(policy.initialIntervalMs * policy.backoffCoefficient ** after, policy.maximumIntervalMs);
+  return proxyActivities<DeliveryActivities>({
+    startToCloseTimeout: policy.attemptTimeoutMs + ATTEMPT_GRACE_MS,
+    scheduleToCloseTimeout: deadlineMs,
+    heartbeatTimeout: policy.attemptTimeoutMs > HEARTBEAT_TIMEOUT_MS ? HEARTBEAT_TIMEOUT_MS : undefined,
+    retry: {
+      // After a local first attempt the backoff goes on where it stands (the next gap is initial × coefficient).
+      initialInterval: backoff,
+      backoffCoefficient: policy.backoffCoefficient,
+      maximumInterval: Math.max(policy.maximumIntervalMs, backoff),
+      // 0 = unlimited in our policy; the SDK wants the field absent for that.
+      maximumAttempts: policy.maximumAttempts > 0 ? policy.maximumAttempts - after : undefined,
+    },
+  });
+}
+
 /** Proxies are built from the input because the policy is an input. */
 function activitiesFor(policy: DeliveryRetryPolicy) {
   return {
     // Retries live here, in Temporal: the channel never retries by itself. The deadline counts from the first attempt.
-    send: proxyActivities<DeliveryActivities>({
+    send: retriedSendFor(policy, policy.deadlineMs),
+    // One attempt in the workflow task; any retry goes to `send` (local activities neither heartbeat nor wait hours well).
+    sendNow: proxyLocalActivities<DeliveryActivities>({
       startToCloseTimeout: policy.attemptTimeoutMs + ATTEMPT_GRACE_MS,
-      scheduleToCloseTimeout: policy.deadlineMs,
-      heartbeatTimeout: policy.attemptTimeoutMs > HEARTBEAT_TIMEOUT_MS ? HEARTBEAT_TIMEOUT_MS : undefined,
-      retry: {
-        initialInterval: policy.initialIntervalMs,
-        backoffCoefficient: policy.backoffCoefficient,
-        maximumInterval: policy.maximumIntervalMs,
-        // 0 = unlimited in our policy; the SDK wants the field absent for that.
-        maximumAttempts: policy.maximumAttempts > 0 ? policy.maximumAttempts : undefined,
-      },
+      retry: { maximumAttempts: 1 },
+      summary: 'first attempt',
     }),
     // Bookkeeping must land whatever happened to the send: retried until the database answers.
     bookkeeping: proxyActivities<DeliveryActivities>({
@@ -80,11 +99,9 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   const eventId = uuid4();
 
   enter(state, input, 'sending');
-  let sent: Awaited<ReturnType<DeliveryActivities['attemptDelivery']>>;
+  let sent: AttemptResult;
   try {
-    sent = await acts.send.attemptDelivery({
-      deliveryId: input.deliveryId, eventId, attemptTimeoutMs: input.policy.attemptTimeoutMs, maximumIntervalMs: input.policy.maximumIntervalMs,
-    });
+    sent = await send(input, acts, eventId);
   } catch (err) {
     const cancelled = isCancellation(err);
     state.error = describeFailure(err, cancelled, input.policy);
@@ -110,6 +127,47 @@ export async function delivery(input: DeliveryInput): Promise<DeliveryResult> {
   }
   enter(state, input, 'delivered', sent.detail);
   return { deliveryId: input.deliveryId, status: 'delivered', attempts: sent.attempt, detail: sent.detail, remoteId: sent.remoteId, eventId, replay: input.replay !== undefined };
+}
+
+/**
+ * Sends until an attempt succeeds or the policy gives up. Short attempts start with one local activity; if it fails
+ * retryably, the policy's first interval (or the peer's Retry-After) passes on a durable timer, then regular activities
+ * take over with the rest of the backoff, attempts and deadline.
+ */
+async function send(input: DeliveryInput, acts: ReturnType<typeof activitiesFor>, eventId: string): Promise<AttemptResult> {
+  const p = input.policy;
+  const attempt: AttemptInput = { deliveryId: input.deliveryId, eventId, attemptTimeoutMs: p.attemptTimeoutMs, maximumIntervalMs: p.maximumIntervalMs };
+  if (!input.localFirstAttempt) return acts.send.attemptDelivery(attempt);
+  try {
+    return await acts.sendNow.attemptDelivery(attempt);
+  } catch (err) {
+    if (!mayRetry(err)) throw err;
+    if (p.maximumAttempts === 1) {
+      const last = describeFailure(err, false, p);
+      throw ApplicationFailure.create({ type: 'ATTEMPTS_EXHAUSTED', nonRetryable: true, message: `all 1 attempts failed; last: ${last.code}: ${last.message}` });
+    }
+    await sleep(firstRetryDelayMs(err, p));
+    const elapsed = Date.now() - workflowInfo().runStartTime.getTime();
+    return retriedSendFor(p, Math.max(p.deadlineMs - elapsed, 1_000), 1).attemptDelivery({ ...attempt, attemptsBefore: 1 });
+  }
+}
+
+/**
+ * A local attempt failed in a way a later attempt may fix: not cancelled, not a permanent channel verdict. A local
+ * activity's own failure arrives as its ApplicationFailure; its timeouts come wrapped in an ActivityFailure.
+ */
+function mayRetry(err: unknown): boolean {
+  if (isCancellation(err)) return false;
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return !(cause instanceof ApplicationFailure && cause.nonRetryable);
+}
+
+/** The peer's Retry-After (carried in the failure's details), clamped to the maximum interval; else the first interval. */
+function firstRetryDelayMs(err: unknown, policy: DeliveryRetryPolicy): number {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  const detail = cause instanceof ApplicationFailure ? (cause.details?.[0] as { retryAfterMs?: unknown } | undefined) : undefined;
+  const after = typeof detail?.retryAfterMs === 'number' && Number.isFinite(detail.retryAfterMs) ? detail.retryAfterMs : undefined;
+  return after === undefined ? policy.initialIntervalMs : Math.min(Math.max(after, 0), policy.maximumIntervalMs);
 }
 
 /** The channel's last code and message, or why the retries stopped (deadline, attempts) with that last error. */

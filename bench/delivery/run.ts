@@ -1,7 +1,8 @@
 // bench/delivery: POST /api/v1/reporting/deliver → webhook receipt on loopback, with the dev server, worker and API in
 // this process. Sustains a rate for a duration and reports latency percentiles, then finds the highest rate whose P99 < 100 ms.
 // Usage: npx tsx bench/delivery/run.ts [--rate 100] [--duration 60] [--search 5,10,20,30,40,60,80,100,150] [--search-duration 15]
-//        [--warmup 5] [--drain 60] [--eager-activities true|false]  → JSON on stdout
+//        [--warmup 5] [--drain 60] [--eager-activities true|false] [--eager-start true|false] [--events outbox|none]  → JSON on stdout
+// --search '' skips the search; --duration is the sustained phase's length in seconds.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -10,15 +11,18 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { buildApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import type { PgExecutor, PgSession } from '../../src/db/postgres/executor';
 import { silentLogger } from '../../src/log/logger';
 import { createApiKey } from '../../src/reporting/api-keys';
 import { createDeliveryNotifier } from '../../src/reporting/notifier';
 import { secretsKeyFrom } from '../../src/reporting/sealed-config';
 import { startWorker } from '../../workers/worker';
+import { startEventRelay } from '../../src/events';
 import { createBenchDatabase } from '../lib/env';
 import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
@@ -33,6 +37,12 @@ interface Phase {
   p50: number; p95: number; p99: number; max: number; p99FromAccepted: number; achievedRate: number;
   /** CPU time per delivery: this process (API + worker + receiver) and the Temporal dev server. */
   cpuMsPerDelivery: { process: number; temporalServer: number | null };
+  /** PostgreSQL statements per delivery (API, worker and outbox relay), by their first words. */
+  statementsPerDelivery: Record<string, number>;
+  /** Temporal frontend requests per delivery, by method (the dev server's metrics). */
+  serverRequestsPerDelivery: Record<string, number>;
+  /** os.loadavg() (1, 5, 15 min) when the phase started and ended: other work on the machine disturbs the figures. */
+  loadAverage: { start: number[]; end: number[] };
 }
 
 /** CPU seconds used so far by the process listening on the dev server's port (the `temporal` child), from /proc. */
@@ -51,6 +61,46 @@ function temporalCpuMs(address: string): number | null {
   return null;
 }
 
+/** Frontend requests served so far, by gRPC method, from the dev server's Prometheus endpoint. */
+async function serverRequests(metricsUrl: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('service_requests{') || !line.includes('service_name="frontend"')) continue;
+      const op = /operation="([^"]+)"/.exec(line)?.[1];
+      if (op) counts.set(op, (counts.get(op) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+    }
+  } catch {
+    // metrics are a diagnostic: a failed scrape leaves the figure out
+  }
+  return counts;
+}
+
+/** Requests per delivery by method between two scrapes (long polls count once per answered or expired poll). */
+function requestsPerDelivery(before: Map<string, number>, after: Map<string, number>, deliveries: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [op, n] of after) {
+    const d = (n - (before.get(op) ?? 0)) / Math.max(deliveries, 1);
+    if (d >= 0.005) out[op] = Math.round(d * 100) / 100;
+  }
+  return out;
+}
+
+/** Counts the statements a PostgreSQL executor runs, by their first words (what one delivery costs the database). */
+function countingStatements(exec: PgExecutor, counts: Map<string, number>): PgExecutor {
+  const count = (sql: string) => {
+    const key = sql.replace(/\s+/g, ' ').trim().slice(0, 60);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  };
+  const session = (x: PgSession): PgSession => ({
+    ...x,
+    query: (sql, params) => (count(sql), x.query(sql, params)),
+    exec: (sql) => (count(sql), x.exec(sql)),
+  });
+  return { ...session(exec), transaction: (fn) => (count('BEGIN … COMMIT'), exec.transaction((tx) => fn(session(tx)))), close: () => exec.close() };
+}
+
 const percentile = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] : NaN);
 const ms = (n: number) => Math.round(n * 10) / 10;
 
@@ -64,6 +114,8 @@ async function main(): Promise<void> {
       warmup: { type: 'string', default: '5' },
       drain: { type: 'string', default: '60' },
       'eager-activities': { type: 'string', default: 'true' },
+      'eager-start': { type: 'string', default: 'true' },
+      events: { type: 'string', default: 'outbox' },
     },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-delivery-'));
@@ -80,28 +132,36 @@ async function main(): Promise<void> {
   const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
   const bdb = await createBenchDatabase();
-  const db = createPostgresDatabase(createNodePgExecutor(bdb.url, { max: 20 }), 'postgres');
+  const statements = new Map<string, number>();
+  const db = createPostgresDatabase(countingStatements(createNodePgExecutor(bdb.url, { max: 20 }), statements), 'postgres');
   await db.migrate();
   // Eager activity execution as `refdata dev` runs it (devServerDynamicConfigArgs); --eager-activities false measures without.
   const eager = values['eager-activities'] !== 'false';
+  const metricsPort = await findFreePort();
   const server = await startDevServer({
     cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true,
-    searchAttributeArgs: [...devServerSearchAttributeArgs(), ...(eager ? devServerDynamicConfigArgs() : [])],
+    searchAttributeArgs: [...devServerSearchAttributeArgs(), ...(eager ? devServerDynamicConfigArgs() : []), '--metrics-port', String(metricsPort)],
   });
+  const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
   const config = loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' });
   const secretsKey = secretsKeyFrom(Buffer.alloc(32, 7).toString('base64'));
   const feed = createDeliveryNotifier();
+  // report_distributed through the outbox and its relay (the in-process bus without Kafka), as `refdata dev` runs it.
+  const events = values.events === 'none' ? null : await startEventRelay({ db, config, log: silentLogger() });
   const worker = await startWorker({
     address: server.address, namespace: 'default', client, db, log: silentLogger(),
     config: { dropoffDir: dir, batchRows: 1000, reporting: config.reporting }, queues: ['delivery', 'delivery-priority'],
-    delivery: { secretsKey, feed }, workflowBundlePath: await writeWorkflowBundle(path.join(dir, 'bundle.js')),
+    delivery: { secretsKey, feed, ...(events ? { events: events.publisher } : {}) }, workflowBundlePath: await writeWorkflowBundle(path.join(dir, 'bundle.js')),
   });
+  // Eager workflow start as `refdata dev` runs it: deliveries start through a client on the worker's own connection.
+  const eagerStart = values['eager-start'] !== 'false';
+  const deliveryClient = eagerStart ? new Client({ connection: worker.connection }) : undefined;
   const adminKey = 'bench-admin-key-0123456789abcdef';
   const api = await buildApi({
     db, client, log: silentLogger(), dropRoot: dir, adminKey,
-    reporting: { secretsKey, allowPrivateDestinations: true, reportRoots: [dir], retry: config.reporting.retry, streamPollMs: 1000, feed },
+    reporting: { secretsKey, allowPrivateDestinations: true, reportRoots: [dir], retry: config.reporting.retry, streamPollMs: 1000, feed, deliveryClient },
   });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const base = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;
@@ -111,10 +171,14 @@ async function main(): Promise<void> {
   if (sub.status !== 201) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
 
   let seq = 0;
+  let lastDeliveryId: string | null = null;
   /** Sends `rate` deliveries a second for `seconds`, on a schedule (not waiting for answers), then waits for receipts. */
   async function run(rate: number, seconds: number): Promise<Phase> {
     const samples: Sample[] = [];
     const inflight: Promise<void>[] = [];
+    const load0 = os.loadavg().map(ms);
+    const requests0 = await serverRequests(metricsUrl);
+    const statements0 = new Map(statements);
     const cpu0 = process.cpuUsage();
     const server0 = temporalCpuMs(server.address);
     const start = performance.now();
@@ -132,6 +196,7 @@ async function main(): Promise<void> {
             const body = (await res.json()) as { deliveries?: { delivery_id: string }[] };
             if (res.status !== 202 || !body.deliveries?.[0]) throw new Error(`deliver: ${res.status} ${JSON.stringify(body)}`);
             samples.push({ sentAt, acceptedAt, deliveryId: body.deliveries[0].delivery_id });
+            lastDeliveryId = body.deliveries[0].delivery_id;
           }),
       );
     }
@@ -152,6 +217,9 @@ async function main(): Promise<void> {
         process: ms((cpu.user + cpu.system) / 1000 / Math.max(samples.length, 1)),
         temporalServer: server0 !== null && server1 !== null ? ms((server1 - server0) / Math.max(samples.length, 1)) : null,
       },
+      statementsPerDelivery: requestsPerDelivery(statements0, statements, samples.length),
+      serverRequestsPerDelivery: requestsPerDelivery(requests0, await serverRequests(metricsUrl), samples.length),
+      loadAverage: { start: load0, end: os.loadavg().map(ms) },
     };
   }
 
@@ -166,7 +234,7 @@ async function main(): Promise<void> {
     await settle();
     // Lowest rate first, stopping at the first that misses: a saturated phase leaves a backlog behind it.
     const search: Phase[] = [];
-    for (const rate of values.search.split(',').map(Number).filter((r) => r > 0).sort((a, b) => a - b)) {
+    for (const rate of values.search.split(',').filter(Boolean).map(Number).filter((r) => r > 0).sort((a, b) => a - b)) {
       await settle();
       const phase = await run(rate, Number(values['search-duration']));
       search.push(phase);
@@ -174,13 +242,18 @@ async function main(): Promise<void> {
     }
     await settle();
     const main = await run(Number(values.rate), Number(values.duration));
+    // What one delivery costs the server: its history's events (each a write to Temporal's persistence).
+    const history = lastDeliveryId ? await client.workflow.getHandle(`delivery:${lastDeliveryId}`).fetchHistory() : null;
+    const historyOfOneDelivery = (history?.events ?? []).map((e) => String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace(/^EVENT_TYPE_/, ''));
     const passing = search.filter((p) => p.p99 < 100 && p.late === 0 && p.achievedRate >= p.rate * 0.95);
     process.stdout.write(`${JSON.stringify({
       bench: 'delivery',
       what: 'POST /api/v1/reporting/deliver sent → webhook received on loopback (ms); p99FromAccepted measures from the 202 instead',
       machine: { cpus: os.cpus().length, loadAverage1m: ms(os.loadavg()[0]) },
-      temporal: { server: 'temporal CLI dev server, in memory', eagerActivityExecution: eager },
+      temporal: { server: 'temporal CLI dev server, in memory', eagerActivityExecution: eager, eagerWorkflowStart: eagerStart },
+      events: values.events === 'none' ? 'none' : 'outbox + relay to the in-process bus',
       sustained: main,
+      historyOfOneDelivery,
       search,
       highestRateWithP99Under100ms: passing.length ? passing[passing.length - 1].rate : null,
       target: { rate: 100, p99Ms: 100 },
@@ -188,6 +261,7 @@ async function main(): Promise<void> {
   } finally {
     await api.close();
     await worker.shutdown();
+    await events?.stop();
     await connection.close();
     await db.close();
     await server.stop();

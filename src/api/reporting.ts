@@ -28,11 +28,18 @@ export interface ReportingApiOptions {
   streamPollMs: number;
   /** The worker's status feed when it runs in this process; without it the stream polls delivery_history only. */
   feed?: DeliveryNotifier;
+  /**
+   * A client on the NativeConnection of a delivery Worker in this process (RunningWorker.connection): deliveries and
+   * replays start through it with eager workflow start (src/reporting/start-delivery.ts).
+   */
+  deliveryClient?: Client;
 }
 
-export function reportingOptionsFrom(config: Pick<Config, 'reporting'>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier): ReportingApiOptions {
+export function reportingOptionsFrom(
+  config: Pick<Config, 'reporting'>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier, deliveryClient?: Client,
+): ReportingApiOptions {
   const r = config.reporting;
-  return { secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed };
+  return { secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed, deliveryClient };
 }
 
 export interface ReportingPluginDeps {
@@ -60,7 +67,7 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   const o = deps.options;
   const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations };
-  const dels = { db: deps.db, client: deps.client, reportRoots: o.reportRoots, retry: o.retry };
+  const dels = { db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry };
   const security = [{ bearer: [] }];
 
   app.post('/api/v1/reporting/subscribe', {

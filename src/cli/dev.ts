@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
+import { Client } from '@temporalio/client';
 import { baseServices, ensureAdminKey, openDb, openTemporal } from '../runtime';
 import { resolveTemporalCli } from '../temporal/cli-path';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
@@ -52,7 +53,9 @@ export function devCommand(): Command {
       });
       const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: secrets, feed: deliveryFeed, events: events.publisher } });
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed), operations: operationsOptions(config), distribution: config.distribution });
+      // Deliveries start through the worker's own connection, eagerly: the first workflow task comes back with the start.
+      const deliveryClient = new Client({ connection: worker.connection, namespace: config.temporal.namespace });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), operations: operationsOptions(config), distribution: config.distribution });
       await app.listen({ host: config.api.host, port: config.api.port });
       const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
         service: createReportingService({

@@ -18,6 +18,8 @@ import { deliveryView, type DeliveryView } from './views';
 export interface DeliveryDeps {
   db: Database;
   client: Client;
+  /** `client` is on the NativeConnection of this process's delivery Worker: start runs eagerly (start-delivery.ts). */
+  eagerStart?: boolean;
   reportRoots: readonly string[];
   retry: Record<ChannelType, DeliveryRetryPolicy>;
 }
@@ -148,7 +150,7 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
   // Every planned delivery gets its run started (or kept): a request repeated after a crash between insert and start heals itself.
   // A few at a time: a flood of starts would queue ahead of the workers' own calls on a busy server.
   await inBatches(planned, 8, async (d) => {
-    await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
+    await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]), { eager: deps.eagerStart });
   });
   return {
     report_id: report.reportId,
@@ -188,7 +190,7 @@ export async function replayDelivery(deps: DeliveryDeps, caller: Caller, deliver
   const marked = (await deps.db.distribution.markReplayRequested(deliveryId))!;
   const replay = { ofRunId: d.runId, number: marked.replayCount, requestedBy: caller.keyId, reason };
   try {
-    const { runId } = await startReplayRun(deps.client, deliveryInputOf(d, deps.retry[d.channel], replay));
+    const { runId } = await startReplayRun(deps.client, deliveryInputOf(d, deps.retry[d.channel], replay), { eager: deps.eagerStart });
     return { delivery_id: deliveryId, workflow_id: d.workflowId, run_id: runId, replay_count: marked.replayCount, replayed_run_id: d.runId };
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw conflict('DELIVERY_IN_PROGRESS', `delivery ${deliveryId} started running again meanwhile; not replayed`);

@@ -255,9 +255,13 @@ describe('delivery workflow', () => {
       ]);
       fs.writeFileSync(path.join(__dirname, 'histories', file), json);
     };
-    await record('hist1', 'delivery-delivered-after-retry.json', [fiveHundred()]);
-    await record('hist2', 'delivery-failed-permanent.json', [new ChannelError('HTTP_4XX', '400', { permanent: true, status: 400 })]);
+    // The first attempt as a local activity (DeliveryInput.localFirstAttempt). The histories without a `local-` in their
+    // name come from runs that started before it (regular activities only) and must keep replaying: runs of that code
+    // may still be retrying on a server when this one is deployed.
+    await record('hist1', 'delivery-local-delivered-after-retry.json', [fiveHundred()]);
+    await record('hist2', 'delivery-local-failed-permanent.json', [new ChannelError('HTTP_4XX', '400', { permanent: true, status: 400 })]);
     events.failures = 1;
-    await record('hist3', 'delivery-event-published-by-workflow.json', []);
+    await record('hist3', 'delivery-local-event-published-by-workflow.json', []);
+    await record('hist4', 'delivery-local-delivered-at-once.json', []);
   });
 });
