@@ -29,7 +29,7 @@ const OWN_PAUSE_PREFIX = 'refdata: ';
  * window is configured (REFDATA_DISTRIBUTION_CATCHUP_HOURS, default a day), so a night missed still goes out.
  */
 export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution' | 'retention'>>): ScheduleSpecEntry[] {
-  // The retention sweep of processed/, error/ and bkp tables runs on the ingest queue, beside the files it removes.
+  // The retention sweep of processed/, error/, bkp tables and delivered files runs on the ingest queue, beside the files it removes.
   const cleanup: ScheduleSpecEntry[] = config.retention
     ? [{
         scheduleId: scheduleIds.cleanup,
@@ -39,7 +39,7 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
         workflowId: scheduledCleanupWorkflowId,
         taskQueue: taskQueues.ingest,
         args: [],
-        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days`,
+        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days, delivered files past their retention_days`,
       }]
     : [];
   const distribution: ScheduleSpecEntry[] = config.distribution
