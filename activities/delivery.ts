@@ -9,8 +9,10 @@ import { deliveredTopic, reportDistributedEvent } from '../src/reporting/event';
 import { statusChangeOf, type DeliveryNotifier } from '../src/reporting/notifier';
 import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
-import type { DeliveryRecord } from '../src/reporting/types';
-import { announceDeliveryChange } from '../src/notify/events';
+import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
+import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
+import type { Notifier } from '../src/notify/notifier';
+import { countsAgainstChannel, defaultChannelHealthSettings, waitingReason, type ChannelHealthSettings } from '../src/reporting/channel-health';
 
 export interface DeliveryActivityDeps {
   db: Database;
@@ -27,6 +29,12 @@ export interface DeliveryActivityDeps {
   topicFor?: (reportType: string) => string;
   trustedCa?: string[];
   clock?: () => Date;
+  /** When a failing channel is paused (default: 5 in a row, probes from 30 s up to 15 min). */
+  channelHealth?: ChannelHealthSettings;
+  /** Operator notifications (dashboard): a channel paused, recovered or switched off. */
+  alerts?: Notifier;
+  /** Starts the probe run of a paused channel unless one runs (src/reporting/channels.ts); absent in tests of other flows. */
+  ensureProbe?: (channelId: string, firstProbeInMs: number) => Promise<void>;
 }
 
 export interface AttemptInput {
@@ -38,6 +46,11 @@ export interface AttemptInput {
   maximumIntervalMs: number;
   /** Attempts this run made before this activity (its local first attempt): attempt numbers go on from there. */
   attemptsBefore?: number;
+  /**
+   * The workflow waits for a paused channel (AttemptResult.held) instead of retrying. Runs of code from before channel
+   * health do not set it: for them a paused channel is a retryable failure, as a paused subscription is.
+   */
+  holdWhenPaused?: boolean;
 }
 
 export interface AttemptResult {
@@ -48,6 +61,11 @@ export interface AttemptResult {
   alreadyDelivered: boolean;
   /** false: the event still has to be published (the workflow then runs publishDeliveredEvent). */
   eventPublished: boolean;
+  /**
+   * Nothing was delivered: the channel is unhealthy and paused, so the delivery (status `waiting`) waits for it — for the
+   * channelRecovered signal, or `recheckAfterMs` — without spending an attempt. `attempt` is then the attempts made.
+   */
+  held?: { channelId: string; reason: string; recheckAfterMs: number };
 }
 
 export interface FinishFailedInput {
@@ -72,25 +90,79 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
     announceDeliveryChange(deps.log, d);
   };
 
-  /** Records a failed attempt and says how Temporal should go on: retry (honouring Retry-After) or stop. */
-  async function failAttempt(d: DeliveryRecord, err: ChannelError, input: AttemptInput): Promise<never> {
-    const details = JSON.stringify(err.toJSON());
-    if (err.permanent) {
-      announce(await store.recordFailure(d.deliveryId, 'failed', details));
-      if (err.disable) {
-        await store.disableChannel(d.channelId, `${err.code}: ${err.message}`);
-        deps.log.warn({ deliveryId: d.deliveryId, channelId: d.channelId, code: err.code }, 'channel disabled: the destination is gone');
-      }
-    } else {
-      announce(await store.recordFailure(d.deliveryId, 'retrying', details));
+  const health = deps.channelHealth ?? defaultChannelHealthSettings;
+
+  /** The channel is paused: the delivery waits (status `waiting`), or, for a run that cannot wait, the attempt is retried. */
+  async function hold(d: DeliveryRecord, channel: ChannelRecord, input: AttemptInput, attemptsMade: number, lastError?: ChannelError): Promise<AttemptResult> {
+    const reason = waitingReason(channel);
+    if (!input.holdWhenPaused) {
+      const paused = new ChannelError('REMOTE_TEMPORARY', reason, { permanent: false });
+      announce(await store.recordFailure(d.deliveryId, 'retrying', JSON.stringify(paused.toJSON())));
+      throw retryLater(paused, input);
     }
-    throw ApplicationFailure.create({
+    const details = { code: 'CHANNEL_UNHEALTHY', message: reason, channelId: channel.channelId, ...(lastError ? { lastError: lastError.toJSON() } : {}) };
+    announce(await store.recordFailure(d.deliveryId, 'waiting', JSON.stringify(details)));
+    // The pause may predate this worker (or the start may have failed): every hold makes sure someone probes.
+    await deps.ensureProbe?.(channel.channelId, health.probeInitialMs).catch((err: unknown) => deps.log.warn({ err, channelId: channel.channelId }, 'could not start the channel probe; waiting deliveries re-check on their own'));
+    return { attempt: attemptsMade, detail: reason, remoteId: null, alreadyDelivered: false, eventPublished: false, held: { channelId: channel.channelId, reason, recheckAfterMs: health.probeMaxMs } };
+  }
+
+  function retryLater(err: ChannelError, input: AttemptInput): ApplicationFailure {
+    return ApplicationFailure.create({
       message: err.message,
       type: `Channel${err.code}`,
       nonRetryable: err.permanent,
       details: [err.toJSON()],
       nextRetryDelay: err.permanent ? undefined : nextRetryDelayMs(err.retryAfterMs, input),
     });
+  }
+
+  /** A failure the destination is to blame for counts against its channel; the one that reaches the threshold pauses it. */
+  async function countChannelFailure(d: DeliveryRecord, err: ChannelError): Promise<ChannelRecord | null> {
+    if (!countsAgainstChannel(d.channel, err.code)) return null;
+    const counted = await store.recordChannelFailure(d.channelId, { error: `${err.code}: ${err.message}`, unhealthyAfter: health.unhealthyAfter, firstProbeInMs: health.probeInitialMs });
+    if (!counted) return null;
+    if (counted.becameUnhealthy) {
+      announceChannelUnhealthy(deps.log, deps.alerts, counted.channel);
+      deps.log.warn({ channelId: d.channelId, channel: d.channel, failures: counted.channel.health.consecutiveFailures }, 'channel unhealthy: paused, its deliveries wait while it is probed');
+    }
+    return counted.channel;
+  }
+
+  /**
+   * Records a failed attempt and says how Temporal should go on: retry (honouring Retry-After), stop, or — when this
+   * failure paused the channel — wait for it (`held`). `fromChannel`: the channel itself failed (not our bookkeeping).
+   */
+  async function failAttempt(d: DeliveryRecord, err: ChannelError, input: AttemptInput, attempt = 0, fromChannel = false): Promise<AttemptResult> {
+    const details = JSON.stringify(err.toJSON());
+    const channel = fromChannel ? await countChannelFailure(d, err) : null;
+    if (err.permanent) {
+      announce(await store.recordFailure(d.deliveryId, 'failed', details));
+      if (err.disable && (await store.disableChannel(d.channelId, `${err.code}: ${err.message}`))) {
+        deps.log.warn({ deliveryId: d.deliveryId, channelId: d.channelId, code: err.code }, 'channel disabled: the destination is gone');
+        const off = await store.getChannel(d.channelId);
+        if (off) announceChannelDisabled(deps.log, deps.alerts, off);
+      }
+    } else if (channel?.health.pausedAt && input.holdWhenPaused) {
+      return hold(d, channel, input, attempt, err);
+    } else {
+      announce(await store.recordFailure(d.deliveryId, 'retrying', details));
+    }
+    throw retryLater(err, input);
+  }
+
+  /** A delivered attempt resets the channel's failures; written only when needed (or once a second, for last_success_at). */
+  async function countChannelSuccess(c: ChannelRecord, attemptStartedAt: Date): Promise<void> {
+    const h = c.health;
+    const stale = !h.lastSuccessAt || attemptStartedAt.getTime() - h.lastSuccessAt.getTime() >= 1000;
+    if (h.consecutiveFailures === 0 && h.status === 'healthy' && !h.pausedAt && !stale) return;
+    try {
+      const changed = await store.recordChannelSuccess(c.channelId);
+      if (changed?.recovered) announceChannelRecovered(deps.log, deps.alerts, changed.channel, 'delivery');
+    } catch (err) {
+      // Health bookkeeping must not fail a delivered attempt.
+      deps.log.warn({ err, channelId: c.channelId }, 'could not record the channel\'s success');
+    }
   }
 
   async function publish(d: DeliveryRecord, eventId: string): Promise<string> {
@@ -125,6 +197,8 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         const why = begun.channel?.disabledReason ?? 'the channel no longer exists';
         throw failure(`channel ${d.channelId} is disabled (${why}); resume the subscription after fixing the destination, then replay`, 'ChannelDisabled', null);
       }
+      // beginAttempt left the row alone: no attempt is made on a paused channel.
+      if (begun.channel.health.pausedAt) return hold(d, begun.channel, input, attempt - 1);
 
       let config: unknown;
       try {
@@ -144,12 +218,13 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
         });
         const delivered = await store.recordDelivered(d.deliveryId);
         announce(delivered);
+        await countChannelSuccess(begun.channel, d.updatedAt);
         log.debug({ channel: d.channel, latencyMs: sent.latencyMs }, 'delivered');
         // Publishing here saves an activity (and a workflow task) per delivery; a failure leaves it to the workflow.
         const eventPublished = delivered ? await publish(delivered, input.eventId).then(() => true, (err: unknown) => (log.warn({ err }, 'report_distributed not published yet; the workflow retries it'), false)) : false;
         return { attempt, detail: sent.detail, remoteId: sent.remoteId ?? null, alreadyDelivered: false, eventPublished };
       } catch (err) {
-        if (err instanceof ChannelError) return failAttempt(d, err, input);
+        if (err instanceof ChannelError) return failAttempt(d, err, input, attempt, true);
         // Not a channel's verdict (a bug, the database): record it and let Temporal retry.
         const unknown = new ChannelError('CONNECTION', `unexpected error: ${(err as Error).message ?? String(err)}`, { permanent: false, cause: err });
         log.warn({ err }, 'delivery attempt failed unexpectedly');

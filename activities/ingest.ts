@@ -13,7 +13,7 @@ import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
-import { convertValue, CsvFormatError } from '../src/csv';
+import { convertValue, CsvFormatError, type ConvertOptions } from '../src/csv';
 import { BatchedRecords, readTextRange, RecordTooLong, UnterminatedQuote } from '../src/batched-records';
 import { sha256File, type LoadPlan } from './plan';
 import type { IngestProgress } from '../workflows/file-lifecycle';
@@ -43,7 +43,7 @@ function invalid(message: string, details: { row?: number; line?: number; column
 }
 
 /** Converts one parsed record to database text values, or explains exactly what is wrong with it. */
-export function toValues(record: string[], plan: LoadPlan, row: number, line: number): (string | null)[] {
+export function toValues(record: string[], plan: LoadPlan, row: number, line: number, convert: ConvertOptions = {}): (string | null)[] {
   const cols = plan.columns;
   if (plan.trailingDelimiter && record.length === cols.length + 1 && record[cols.length] === '') record.pop();
   if (record.length !== cols.length) {
@@ -52,7 +52,7 @@ export function toValues(record: string[], plan: LoadPlan, row: number, line: nu
   const out: (string | null)[] = new Array(cols.length);
   for (let i = 0; i < cols.length; i++) {
     try {
-      out[i] = convertValue(record[i], cols[i].type);
+      out[i] = convertValue(record[i], cols[i].type, convert);
     } catch (err) {
       if (err instanceof CsvFormatError) {
         throw invalid(`row ${row} (line ${line}), column ${plan.headers[i] ?? cols[i].name}: ${err.message}`, { row, line, column: cols[i].name, code: err.code });
@@ -67,6 +67,8 @@ export function toValues(record: string[], plan: LoadPlan, row: number, line: nu
 export function createIngestActivities(deps: IngestActivityDeps) {
   const maxRecordChars = deps.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   const policyFor = deps.policyFor ?? (() => ({ mode: 'reject-file' }) as InvalidRowPolicy);
+  // PostgreSQL creates decimals unbounded (src/db/postgres/sql.ts); SQL Server's decimal(p,s) has bounds to respect.
+  const convert: ConvertOptions = { decimalBounds: deps.db.kind === 'mssql' };
 
   /** The slow path for one batch: parse, convert, apply the policy; returns the rows kept. */
   async function loadParsed(
@@ -80,7 +82,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     parsed.data.forEach((record, i) => {
       const row = committed.rowsCommitted + i + 1;
       try {
-        good.push(toValues(record, plan, row, row + leading));
+        good.push(toValues(record, plan, row, row + leading, convert));
       } catch (err) {
         if (policy.mode === 'reject-file' || !(err instanceof ApplicationFailure)) throw err;
         bad.push({ source: 'file', sourceRef: load.loadId, recordId: load.filePath, rowNumber: row, rawText: Papa.unparse([record], { delimiter: plan.delimiter }), errors: [err.message] });

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { ChannelType } from './channels/types';
 import type { DistributionConfig } from './distribution/types';
+import { defaultChannelHealthSettings, type ChannelHealthSettings } from './reporting/channel-health';
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
 
 /** One documented setting; the README's configuration table is generated from this list. */
@@ -74,6 +75,9 @@ const schema = z.object({
   REFDATA_REPORT_ROOTS: z.string().optional(),
   REFDATA_DELIVERY_RETRY: z.string().transform(parseRetryOverrides).optional(),
   REFDATA_STREAM_POLL_MS: int(50).default(1000),
+  REFDATA_CHANNEL_UNHEALTHY_AFTER: int(0).default(defaultChannelHealthSettings.unhealthyAfter),
+  REFDATA_CHANNEL_PROBE_INITIAL_MS: int(100).default(defaultChannelHealthSettings.probeInitialMs),
+  REFDATA_CHANNEL_PROBE_MAX_MS: int(100).default(defaultChannelHealthSettings.probeMaxMs),
   KAFKA_BROKERS: z.string().transform(parseBrokers).optional(),
   KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('refdata'),
   KAFKA_TOPIC_DELIVERED: kafkaTopic(true).default('reporting.{type}.delivered'),
@@ -201,6 +205,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
+  { name: 'REFDATA_CHANNEL_UNHEALTHY_AFTER', default: '5', description: 'Delivery attempts in a row that fail against a channel\'s destination (down, 5xx, timeout) before the channel is marked unhealthy and paused: its deliveries wait instead of spending attempts, and it is probed until it answers (docs/channels.md). 0 never pauses.' },
+  { name: 'REFDATA_CHANNEL_PROBE_INITIAL_MS', default: '30000', description: 'First probe of a paused channel this long after it was paused; each failed probe doubles the wait.' },
+  { name: 'REFDATA_CHANNEL_PROBE_MAX_MS', default: '900000', description: 'Longest wait between two probes of a paused channel; also how often a waiting delivery re-checks its channel if no wake-up reaches it.' },
   { name: 'KAFKA_BROKERS', default: '(unset: the in-process event bus)', description: 'Kafka bootstrap brokers, `host:port,host:port`. Events go through the outbox either way (docs/events.md).' },
   { name: 'KAFKA_CLIENT_ID', default: 'refdata', description: 'Kafka client id of the relay\'s producer and the report consumer.' },
   { name: 'KAFKA_TOPIC_DELIVERED', default: 'reporting.{type}.delivered', description: 'Topic of `report_distributed` events; `{type}` becomes the report type, e.g. `reporting.performance.delivered`.' },
@@ -299,6 +306,8 @@ export interface ReportingConfig {
   reportRoots: string[];
   retry: Record<ChannelType, DeliveryRetryPolicy>;
   streamPollMs: number;
+  /** When a failing channel is paused and how it is probed (src/reporting/channel-health.ts). */
+  channelHealth: ChannelHealthSettings;
 }
 
 /** A configuration problem: names every invalid variable and why. */
@@ -403,6 +412,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reportRoots: (e.REFDATA_REPORT_ROOTS ? e.REFDATA_REPORT_ROOTS.split(path.delimiter).filter(Boolean) : [path.join(e.REFDATA_STATE_DIR, 'reports')]).map((d) => path.resolve(d)),
       retry: resolveRetryPolicies(e.REFDATA_DELIVERY_RETRY),
       streamPollMs: e.REFDATA_STREAM_POLL_MS,
+      channelHealth: {
+        unhealthyAfter: e.REFDATA_CHANNEL_UNHEALTHY_AFTER,
+        probeInitialMs: e.REFDATA_CHANNEL_PROBE_INITIAL_MS,
+        probeMaxMs: Math.max(e.REFDATA_CHANNEL_PROBE_MAX_MS, e.REFDATA_CHANNEL_PROBE_INITIAL_MS),
+      },
     },
   };
 }

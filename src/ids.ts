@@ -85,6 +85,11 @@ export function deliveryWorkflowId(deliveryId: string): string {
   return `delivery:${deliveryId}`;
 }
 
+/** One probe run per paused channel: the id is its lock, so however many deliveries notice the pause, one probes. */
+export function channelProbeWorkflowId(channelId: string): string {
+  return `channel-probe:${channelId}`;
+}
+
 /** Priority 1 goes to its own queue; everything else shares `delivery`. */
 export function deliveryTaskQueue(priority: number): string {
   return priority <= 1 ? taskQueues.deliveryPriority : taskQueues.delivery;

@@ -14,6 +14,9 @@ import { ingestProgressSignal } from '../workflows/file-lifecycle';
 import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
 import { createDeliveryActivities } from '../activities/delivery';
+import { createChannelHealthActivities } from '../activities/channel-health';
+import { probeChannel } from '../src/channels/probe';
+import { defaultChannelHealthSettings } from '../src/reporting/channel-health';
 import { createDistributionActivities } from '../activities/distribution';
 import { distributionProgressSignal } from '../workflows/distribution';
 import { createDeliveryStarter } from '../src/distribution/delivery-starter';
@@ -84,7 +87,8 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
         await deps.client.workflow.getHandle(workflowId).signal(syncProgressSignal, progress);
       },
     }),
-    ...createDeliveryActivities(deliveryActivityDeps(deps, deps.delivery ?? {}, discardEvents)),
+    ...createDeliveryActivities(deliveryActivityDeps({ ...deps, notifier: deps.notifier ?? processNotifier() }, deps.delivery ?? {}, discardEvents)),
+    ...channelHealthActivities(deps),
     ...createDistributionActivities({
       db: deps.db,
       log: deps.log.child({ component: 'distribution' }),
@@ -98,6 +102,22 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       },
     }),
   };
+}
+
+/** Probes of paused channels, with the delivery activities' keys and destination policy. */
+function channelHealthActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client' | 'notifier' | 'delivery'>) {
+  const wired = deliveryActivityDeps(deps, deps.delivery ?? {}, discardEvents);
+  return createChannelHealthActivities({
+    db: deps.db,
+    log: deps.log.child({ component: 'channel-health' }),
+    client: deps.client,
+    probe: probeChannel,
+    settings: deps.config.reporting?.channelHealth ?? defaultChannelHealthSettings,
+    secretsKey: wired.secretsKey,
+    allowPrivateNetworks: wired.allowPrivateNetworks,
+    trustedCa: wired.trustedCa,
+    notifier: deps.notifier ?? processNotifier(),
+  });
 }
 
 let runtimeInstalled: Promise<void> | null = null;

@@ -4,3 +4,4 @@ export * from './instrument-sync';
 export * from './cleanup';
 export * from './delivery';
 export * from './distribution';
+export * from './channel-probe';

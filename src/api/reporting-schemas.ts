@@ -37,12 +37,31 @@ export const SubscribeBody = Type.Object({
   ])),
 }, { additionalProperties: false });
 
+const NullableTime = Type.Union([Time, Type.Null()]);
+
+export const ChannelHealthView = Type.Object({
+  state: literals(['healthy', 'unhealthy', 'disabled'] as const),
+  status: literals(['healthy', 'unhealthy'] as const),
+  paused: Type.Boolean({ description: 'true while unhealthy: its deliveries wait (status waiting) without spending attempts' }),
+  paused_at: NullableTime,
+  consecutive_failures: Type.Integer({ description: 'failed attempts in a row against the destination; a success resets it' }),
+  last_failure_at: NullableTime,
+  last_error: Nullable(Type.String()),
+  last_success_at: NullableTime,
+  next_probe_at: NullableTime,
+  probe_attempts: Type.Integer({ description: 'failed probes since the channel was paused' }),
+  last_probe_at: NullableTime,
+  last_probe_error: Nullable(Type.String()),
+});
+
 export const ChannelView = Type.Object({
   channel_id: Type.String(),
   channel_type: Type.String(),
   enabled: Type.Boolean(),
   disabled_reason: Nullable(Type.String()),
+  disabled_at: NullableTime,
   config: Type.Unknown({ description: 'the channel config with every secret shown as "***"' }),
+  health: ChannelHealthView,
 });
 
 export const SubscriptionView = Type.Object({
@@ -143,7 +162,22 @@ export const ReplayResponse = Type.Object({
 
 const Stats = Type.Object({ attempted: Type.Integer(), successful: Type.Integer(), failed: Type.Integer(), avg_delivery_time_ms: Type.Union([Type.Number(), Type.Null()]) });
 
+const ChannelDetail = Type.Intersect([ChannelView, Type.Object({ subscription_id: Nullable(Type.String()), subscriber_id: Nullable(Type.String()) })]);
+
 export const ChannelStatusResponse = Type.Object({
-  channel_types: Type.Array(Type.Object({ channel_type: Type.String(), channels: Type.Integer(), enabled: Type.Integer(), last_24h: Stats })),
-  channels: Type.Array(Type.Intersect([ChannelView, Type.Object({ subscription_id: Nullable(Type.String()), subscriber_id: Nullable(Type.String()) })])),
+  channel_types: Type.Array(Type.Object({
+    channel_type: Type.String(), channels: Type.Integer(), enabled: Type.Integer(),
+    unhealthy: Type.Integer({ description: 'channels of this type paused as unhealthy' }), last_24h: Stats,
+  })),
+  channels: Type.Array(ChannelDetail),
 });
+
+export const ChannelResponse = ChannelDetail;
+export const ResumeChannelResponse = Type.Intersect([ChannelDetail, Type.Object({ woken: Type.Integer({ description: 'waiting deliveries told to send now' }) })]);
+
+export const PatchChannelBody = Type.Object({
+  config: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+    description: 'fields merged over the stored config (see docs/channels.md for each type); null removes an optional field; "***" keeps a stored secret',
+  })),
+  enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a channel a GONE answer switched off; false switches it off' })),
+}, { additionalProperties: false, minProperties: 1 });

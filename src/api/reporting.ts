@@ -7,6 +7,8 @@ import type { Config } from '../config';
 import type { Database } from '../db/types';
 import { deliver, deliveryStatus, replayDelivery, type DeliverRequest } from '../reporting/deliveries';
 import { ReportingError } from '../reporting/errors';
+import { patchChannel, resumeChannel, type ChannelPatch } from '../reporting/channels';
+import type { Notifier } from '../notify/notifier';
 import type { DeliveryNotifier } from '../reporting/notifier';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import type { SecretsKey } from '../reporting/sealed-config';
@@ -15,7 +17,7 @@ import { apiRoles } from '../reporting/types';
 import { callerOf, requireRole } from './auth';
 import { reportingStreamRoute } from './reporting-stream';
 import {
-  ChannelStatusResponse, DeliverBody, DeliverResponse, DeliveryStatusView, ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse,
+  ChannelResponse, ChannelStatusResponse, PatchChannelBody, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView, ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse,
   SubscriptionAction as SubscriptionActionBody, SubscriptionView,
 } from './reporting-schemas';
 import { ErrorBody } from './schemas';
@@ -47,6 +49,8 @@ export interface ReportingPluginDeps {
   client: Client;
   adminKey?: string;
   options: ReportingApiOptions;
+  /** Operator notifications of this process (channel resumed). */
+  notifier?: Notifier;
 }
 
 const everyone = apiRoles;
@@ -174,6 +178,34 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
       response: { 200: ChannelStatusResponse, ...errors },
     },
   }, async (req, reply) => answer(reply, 200, () => channelStatus(subs, callerOf(req))));
+
+  const channelParams = Type.Object({ channel_id: Type.String({ minLength: 1, maxLength: 100 }) });
+  const channelDeps = (log: Parameters<typeof resumeChannel>[0]['log']) => ({ ...subs, log, notifier: deps.notifier });
+
+  app.post('/api/v1/reporting/channels/:channel_id/resume', {
+    preHandler: requireRole(auth, staff),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Resume a channel by hand: healthy and unpaused at once, its waiting deliveries send now',
+      description: 'For a channel paused as unhealthy (docs/channels.md, "Channel health") whose destination an operator knows is back, or whose probe cannot tell. Resuming a healthy channel only resets its failure count.',
+      security,
+      params: channelParams,
+      response: { 200: ResumeChannelResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => resumeChannel(channelDeps(req.log), callerOf(req), (req.params as { channel_id: string }).channel_id)));
+
+  app.patch('/api/v1/reporting/channels/:channel_id', {
+    preHandler: requireRole(auth, ['admin', 'subscriber'] as const),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Change a channel\'s config and/or re-enable it (admin, or the subscriber that owns it); secrets are sealed and never returned',
+      description: 'config fields are merged over the stored config and validated like a new channel\'s (destination policy included); "***" keeps a stored secret, null removes an optional field. enabled: true re-enables a channel a 410 (GONE) switched off.',
+      security,
+      params: channelParams,
+      body: PatchChannelBody,
+      response: { 200: ChannelResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => patchChannel(channelDeps(req.log), callerOf(req), (req.params as { channel_id: string }).channel_id, req.body as ChannelPatch)));
 
   reportingStreamRoute(app, { db: deps.db, adminKey: deps.adminKey, feed: o.feed, pollMs: o.streamPollMs });
 };

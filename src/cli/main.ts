@@ -19,13 +19,14 @@ import { doctorCommand } from './doctor';
 import { keysCommand } from './keys';
 import { deliveriesCommand } from './deliveries';
 import { distributeCommand } from './distribute';
+import { channelsCommand } from './channels';
 import { docsCommand } from './docs';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
   .showHelpAfterError();
 
-for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand(), distributeCommand(), docsCommand()]) {
+for (const cmd of [devCommand(), workerCommand(), apiCommand(), watchCommand(), migrateCommand(), planCommand(), configCommand(), bundleCommand(), loadsCommand(), loadCommand(), syncCommand(), schedulesCommand(), tablesCommand(), errorsCommand(), doctorCommand(), keysCommand(), deliveriesCommand(), channelsCommand(), distributeCommand(), docsCommand()]) {
   program.addCommand(cmd);
 }
 

@@ -118,19 +118,28 @@ function convertInteger(value: string, type: ColumnType, min: bigint, max: bigin
   return n.toString();
 }
 
-function convertDecimal(value: string, type: { kind: 'decimal'; precision: number; scale: number }): string {
+function convertDecimal(value: string, type: { kind: 'decimal'; precision: number; scale: number }, bounded: boolean): string {
   const n = parseNumber(value.replace(/^([+-]?)0+(?=\d)/, '$1'));
   if (!n) throw conversionError(value, type);
-  if (n.intDigits.length > type.precision - type.scale) {
+  if (bounded && n.intDigits.length > type.precision - type.scale) {
     throw conversionError(value, type, ` (more than ${type.precision - type.scale} digits before the point)`);
   }
-  // Extra fraction digits are left for the database to round, as it does for any numeric input.
+  // Fraction digits are kept as written: where the column is unbounded (PostgreSQL) they are stored exactly, and a
+  // bounded column's database refuses what does not fit rather than this converter guessing at rounding.
   const text = `${n.intDigits || '0'}${n.fraction ? `.${n.fraction}` : ''}`;
   return n.negative && /[1-9]/.test(text) ? `-${text}` : text;
 }
 
+export interface ConvertOptions {
+  /**
+   * Whether a decimal must fit the precision the sample showed (default true). False where the column is created
+   * unbounded (PostgreSQL's `numeric`), so that a wider value further down the file loads exactly, on either path.
+   */
+  decimalBounds?: boolean;
+}
+
 /** Canonical database text for one cell, null for empty; throws TYPE_CONVERSION when the value does not fit. */
-export function convertValue(value: string, type: ColumnType): string | null {
+export function convertValue(value: string, type: ColumnType, opts: ConvertOptions = {}): string | null {
   if (type.kind === 'text') return value === '' ? null : value;
   if (isNullValue(value)) return null;
   const trimmed = value.trim();
@@ -140,7 +149,7 @@ export function convertValue(value: string, type: ColumnType): string | null {
     case 'bigint':
       return convertInteger(trimmed, type, INT64_MIN, INT64_MAX);
     case 'decimal':
-      return convertDecimal(trimmed, type);
+      return convertDecimal(trimmed, type, opts.decimalBounds ?? true);
     case 'boolean': {
       const b = parseBoolean(trimmed);
       if (b === null) throw conversionError(value, type);
@@ -168,7 +177,7 @@ export function mapColumnTypeToSql(type: ColumnType, dialect: SqlDialect): strin
     case 'bigint':
       return 'bigint';
     case 'decimal':
-      return `${pg ? 'numeric' : 'decimal'}(${type.precision},${type.scale})`;
+      return pg ? 'numeric' : `decimal(${type.precision},${type.scale})`;
     case 'boolean':
       return pg ? 'boolean' : 'bit';
     case 'date':

@@ -42,6 +42,19 @@ export function channelFromRow(r: Row): ChannelRecord {
     subscriberId: text(r.subscriber_id),
     enabled: bool(r.enabled),
     disabledReason: text(r.disabled_reason),
+    disabledAt: date(r.disabled_at),
+    health: {
+      status: r.health_status === 'unhealthy' ? 'unhealthy' : 'healthy',
+      consecutiveFailures: Number(r.consecutive_failures ?? 0),
+      lastFailureAt: date(r.last_failure_at),
+      lastError: text(r.last_error),
+      lastSuccessAt: date(r.last_success_at),
+      pausedAt: date(r.paused_at),
+      nextProbeAt: date(r.next_probe_at),
+      probeAttempts: Number(r.probe_attempts ?? 0),
+      lastProbeAt: date(r.last_probe_at),
+      lastProbeError: text(r.last_probe_error),
+    },
     createdAt: date(r.created_at)!,
   };
 }

@@ -19,7 +19,7 @@ export function statsShardOf(deliveryId: string): number {
 }
 
 export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
-export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason'>;
+export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason' | 'disabledAt' | 'health'>;
 
 export interface NewDelivery {
   deliveryId: string;
@@ -37,6 +37,7 @@ export interface NewDelivery {
 export interface DeliveryFilter {
   subscriberId?: string;
   subscriptionId?: string;
+  channelId?: string;
   status?: DeliveryStatus;
   channel?: ChannelType;
   /** Last changed at or after. */
@@ -44,7 +45,26 @@ export interface DeliveryFilter {
   limit: number;
 }
 
-/** What an attempt needs, read in the same transaction that records the attempt. */
+export interface ChannelChange {
+  /** The stored form (secrets sealed). */
+  config?: unknown;
+  enabled?: boolean;
+  /** Recorded when `enabled: false` switches the channel off. */
+  disabledReason?: string;
+}
+
+export interface ChannelFailure {
+  /** `CODE: message` of the attempt's error. */
+  error: string;
+  /** Consecutive failures that make the channel unhealthy and paused; 0 = never. */
+  unhealthyAfter: number;
+  firstProbeInMs: number;
+}
+
+/**
+ * What an attempt needs, read in the same transaction that records the attempt. An attempt on a paused channel changes
+ * nothing (no status, retry count or stats): the caller sees `channel.health.pausedAt` and holds the delivery.
+ */
 export interface AttemptContext {
   delivery: DeliveryRecord;
   channel: ChannelRecord | null;
@@ -80,8 +100,25 @@ export interface DistributionStore {
 
   getChannel(channelId: string): Promise<ChannelRecord | null>;
   listChannels(filter: { subscriberId?: string; subscriptionId?: string }): Promise<ChannelRecord[]>;
-  /** Switches a channel off (the destination is gone); idempotent. */
-  disableChannel(channelId: string, reason: string): Promise<void>;
+  /** Switches a channel off (the destination is gone); idempotent. Returns whether this call switched it off. */
+  disableChannel(channelId: string, reason: string): Promise<boolean>;
+  /** A new (stored, sealed) config and/or enabled flag; re-enabling clears the disabled reason. null for an unknown channel. */
+  updateChannel(channelId: string, change: ChannelChange): Promise<ChannelRecord | null>;
+
+  /**
+   * An attempt failed in a way that counts against the destination: one more consecutive failure; at
+   * `unhealthyAfter` (0 = never) the channel becomes unhealthy and paused, first probe `firstProbeInMs` from now.
+   */
+  recordChannelFailure(channelId: string, failure: ChannelFailure): Promise<{ channel: ChannelRecord; becameUnhealthy: boolean } | null>;
+  /**
+   * An attempt delivered: failures reset, healthy, unpaused, last success now. Writes only when that changes something
+   * or the recorded last success is a second old (so a busy channel's row is not a hot spot); null when nothing was written.
+   */
+  recordChannelSuccess(channelId: string): Promise<{ channel: ChannelRecord; recovered: boolean } | null>;
+  /** A probe succeeded (`probe`) or an operator resumed the channel (`operator`): healthy, unpaused, counters reset. */
+  markChannelHealthy(channelId: string, via: 'probe' | 'operator'): Promise<{ channel: ChannelRecord; recovered: boolean } | null>;
+  /** A probe failed while the channel is paused: the next one `nextProbeInMs` from now. null when not paused (or unknown). */
+  recordProbeFailure(channelId: string, error: string, nextProbeInMs: number): Promise<ChannelRecord | null>;
 
   /** Inserts the deliveries that do not exist yet; returns the ids it inserted (the rest already existed). */
   createDeliveries(deliveries: NewDelivery[]): Promise<Set<string>>;
@@ -95,10 +132,10 @@ export interface DistributionStore {
   /** The attempt delivered: status delivered, time and latency; counted once per run even if recorded twice. */
   recordDelivered(deliveryId: string): Promise<DeliveryRecord | null>;
   /**
-   * The attempt failed: `retrying` (another attempt follows) or a final `failed` / `cancelled`. A final failure is counted
-   * in the stats once; a delivery already delivered is left alone.
+   * The attempt failed: `retrying` (another attempt follows), `waiting` (its channel is paused) or a final `failed` /
+   * `cancelled`. A final failure is counted in the stats once; a delivery already delivered is left alone.
    */
-  recordFailure(deliveryId: string, status: Extract<DeliveryStatus, 'retrying' | 'failed' | 'cancelled'>, errorDetails: string): Promise<DeliveryRecord | null>;
+  recordFailure(deliveryId: string, status: Extract<DeliveryStatus, 'retrying' | 'waiting' | 'failed' | 'cancelled'>, errorDetails: string): Promise<DeliveryRecord | null>;
   /** A replay was requested: pending again, retry count 0, replay_count + 1, requested now. */
   markReplayRequested(deliveryId: string): Promise<DeliveryRecord | null>;
 

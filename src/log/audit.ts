@@ -1,8 +1,8 @@
-// Audit events: one log line per state change of a file, load, sync, distribution or delivery, with the ids that join them.
+// Audit events: one log line per state change of a file, load, sync, distribution, delivery or channel, with the ids that join them.
 import { Context } from '@temporalio/activity';
 import type { Logger } from './logger';
 
-export type AuditEntity = 'file' | 'load' | 'sync' | 'distribution' | 'delivery';
+export type AuditEntity = 'file' | 'load' | 'sync' | 'distribution' | 'delivery' | 'channel';
 
 /** `file.loaded`, `load.reverted`, `delivery.failed`, …: the entity, then the state it entered. */
 export type AuditEvent = `${AuditEntity}.${string}`;
@@ -23,6 +23,7 @@ export interface AuditIds {
   deliveryId?: string;
   subscriptionId?: string;
   channel?: string;
+  channelId?: string;
 }
 
 export type AuditFields = AuditIds & Record<string, unknown>;

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { audit, type AuditLogger } from '../log/audit';
 import { recordDelivery, recordLoadReverted, recordSyncRun } from '../metrics/registry';
-import type { DeliveryRecord } from '../reporting/types';
+import type { ChannelRecord, DeliveryRecord } from '../reporting/types';
 import type { InstrumentSyncReport } from '../instruments/types';
 import type { Notification, Notifier } from './notifier';
 
@@ -83,6 +83,70 @@ export function notifyDeliveryFailed(
     workflowId: d.workflowId,
     refs: compact({ deliveryId: d.deliveryId, channel: d.channel, subscriptionId: d.subscriptionId }),
   });
+}
+
+/** The ids a channel notification and its audit event carry. */
+function channelRefs(c: ChannelRecord): Record<string, string> {
+  return compact({ channelId: c.channelId, channel: c.channelType, subscriptionId: c.subscriptionId ?? undefined, subscriberId: c.subscriberId ?? undefined });
+}
+
+/** Same id wherever it is raised (the activity that paused it, the ledger watch of another process): one per pause. */
+export function notifyChannelUnhealthy(notifier: Notifier, c: ChannelRecord): Notification | null {
+  const h = c.health;
+  return notifier.notify({
+    id: `channel.unhealthy:${c.channelId}:${h.pausedAt?.toISOString() ?? ''}`,
+    kind: 'channel.unhealthy',
+    severity: 'warning',
+    title: `Channel ${c.channelId} (${c.channelType}) is unhealthy: deliveries paused`,
+    message: `${h.consecutiveFailures} delivery attempts in a row failed${h.lastError ? ` (last: ${clause(h.lastError)})` : ''}. ` +
+      `Its deliveries wait without spending attempts while refdata probes the destination with backoff${h.nextProbeAt ? ` (first probe at ${h.nextProbeAt.toISOString()})` : ''}. ` +
+      `Fix the destination or the channel's config, then resume it: \`refdata channels resume ${c.channelId}\`.`,
+    refs: channelRefs(c),
+  });
+}
+
+export function notifyChannelRecovered(notifier: Notifier, c: ChannelRecord, via: 'probe' | 'delivery' | 'operator', by?: string): Notification | null {
+  const how = via === 'probe' ? 'a probe of its destination succeeded' : via === 'delivery' ? 'a delivery to it succeeded' : `${by ?? 'an operator'} resumed it`;
+  return notifier.notify({
+    kind: 'channel.recovered',
+    severity: 'info',
+    title: `Channel ${c.channelId} (${c.channelType}) is healthy again`,
+    message: `${how[0].toUpperCase()}${how.slice(1)}; its waiting deliveries go out now.`,
+    refs: compact({ ...channelRefs(c), via, by }),
+  });
+}
+
+export function notifyChannelDisabled(notifier: Notifier, c: ChannelRecord): Notification | null {
+  return notifier.notify({
+    id: `channel.disabled:${c.channelId}:${c.disabledAt?.toISOString() ?? ''}`,
+    kind: 'channel.disabled',
+    severity: 'warning',
+    title: `Channel ${c.channelId} (${c.channelType}) disabled: the destination is gone`,
+    message: `${clause(c.disabledReason ?? 'the destination answered that it no longer exists')}. No more deliveries go to it. ` +
+      `Fix the destination (PATCH /api/v1/reporting/channels/${c.channelId} with a new config and "enabled": true), then replay the failed deliveries.`,
+    refs: channelRefs(c),
+  });
+}
+
+/** A channel became unhealthy and was paused: audit event, log event and, where someone listens, the notification. */
+export function announceChannelUnhealthy(log: AuditLogger, notifier: Notifier | undefined, c: ChannelRecord): void {
+  audit(log, 'channel.unhealthy', {
+    channelId: c.channelId, channel: c.channelType, subscriptionId: c.subscriptionId ?? undefined, consecutiveFailures: c.health.consecutiveFailures,
+    error: c.health.lastError ?? undefined, nextProbeAt: c.health.nextProbeAt?.toISOString(),
+  }, 'warn');
+  if (notifier) notifyChannelUnhealthy(notifier, c);
+}
+
+/** A paused channel is healthy again (probe, a delivery in flight, or an operator). */
+export function announceChannelRecovered(log: AuditLogger, notifier: Notifier | undefined, c: ChannelRecord, via: 'probe' | 'delivery' | 'operator', by?: string): void {
+  audit(log, via === 'operator' ? 'channel.resumed' : 'channel.recovered', { channelId: c.channelId, channel: c.channelType, subscriptionId: c.subscriptionId ?? undefined, via, by });
+  if (notifier) notifyChannelRecovered(notifier, c, via, by);
+}
+
+/** A GONE answer switched the channel off. */
+export function announceChannelDisabled(log: AuditLogger, notifier: Notifier | undefined, c: ChannelRecord): void {
+  audit(log, 'channel.disabled', { channelId: c.channelId, channel: c.channelType, subscriptionId: c.subscriptionId ?? undefined, reason: c.disabledReason ?? undefined }, 'warn');
+  if (notifier) notifyChannelDisabled(notifier, c);
 }
 
 /** A load was reverted (API or CLI): the audit event, the metric and, where someone listens, the notification. */

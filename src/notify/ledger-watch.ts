@@ -1,10 +1,10 @@
 // Notifications from the ledger: failures recorded since the last look (files in error, failed syncs, failed
-// deliveries) are raised here, so an API that runs apart from the worker still hears of them; the same event
+// deliveries, channels paused or switched off) are raised here, so an API that runs apart from the worker still hears of them; the same event
 // raised in-process by an activity is not shown twice.
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import type { Notifier } from './notifier';
-import { deliveryErrorText, notifyDeliveryFailed, notifyFileFailed, notifySyncFailed } from './events';
+import { deliveryErrorText, notifyChannelDisabled, notifyChannelUnhealthy, notifyDeliveryFailed, notifyFileFailed, notifySyncFailed } from './events';
 
 export interface LedgerWatchDeps {
   db: Pick<Database, 'listTracking' | 'instruments' | 'distribution'>;
@@ -42,6 +42,11 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
       const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';
       if (notifyDeliveryFailed(deps.notifier, { deliveryId: d.deliveryId, channel: d.channel, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, message })) raised++;
+    }
+    // Channels paused or switched off since the last look; the ids match the activity's, so one process shows each once.
+    for (const c of await deps.db.distribution.listChannels({})) {
+      if (c.health.pausedAt && c.health.pausedAt.getTime() >= from && notifyChannelUnhealthy(deps.notifier, c)) raised++;
+      if (!c.enabled && c.disabledAt && c.disabledAt.getTime() >= from && notifyChannelDisabled(deps.notifier, c)) raised++;
     }
     return raised;
   }

@@ -9,7 +9,10 @@ export type NotificationKind =
   | 'distribution.failed'
   | 'delivery.failed'
   | 'threshold.crossed'
-  | 'threshold.cleared';
+  | 'threshold.cleared'
+  | 'channel.unhealthy'
+  | 'channel.recovered'
+  | 'channel.disabled';
 
 export type Severity = 'info' | 'warning' | 'critical';
 

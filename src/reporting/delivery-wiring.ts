@@ -1,9 +1,12 @@
 // What a worker gives the delivery activities: channels (dashboard notifications stored in the database), keys, feeds.
+import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { createChannelRegistry, type ChannelRegistry } from '../channels';
 import type { Database } from '../db/types';
 import type { EventPublisher } from '../events/types';
 import type { Logger } from '../log/logger';
+import type { Notifier } from '../notify/notifier';
+import { ensureChannelProbe } from './channels';
 import type { DeliveryActivityDeps } from '../../activities/delivery';
 import { deliveredTopic } from './event';
 import type { DeliveryNotifier } from './notifier';
@@ -21,7 +24,7 @@ export interface DeliveryWiring {
 }
 
 export function deliveryActivityDeps(
-  base: { db: Database; log: Logger; config: Partial<Pick<Config, 'reporting' | 'events'>> },
+  base: { db: Database; log: Logger; config: Partial<Pick<Config, 'reporting' | 'events'>>; client?: Client; notifier?: Notifier },
   wiring: DeliveryWiring,
   fallbackEvents: EventPublisher,
 ): DeliveryActivityDeps {
@@ -37,5 +40,8 @@ export function deliveryActivityDeps(
     notifier: wiring.feed,
     topicFor: (reportType) => deliveredTopic(reportType, template),
     trustedCa: wiring.trustedCa,
+    channelHealth: reporting?.channelHealth,
+    alerts: base.notifier,
+    ensureProbe: base.client ? (channelId, firstProbeInMs) => ensureChannelProbe(base.client!, channelId, firstProbeInMs) : undefined,
   };
 }

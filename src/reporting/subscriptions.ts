@@ -129,7 +129,7 @@ export async function changeSubscription(deps: SubscriptionDeps, caller: Caller,
   const updated = await deps.db.distribution.setSubscriptionStatus(subscriptionId, status);
   if (!updated) throw notFound(`subscription ${subscriptionId}`);
   if (status === 'cancelled') {
-    for (const s of ['pending', 'sending', 'retrying'] as const) {
+    for (const s of ['pending', 'sending', 'retrying', 'waiting'] as const) {
       for (const d of await deps.db.distribution.listDeliveries({ subscriptionId, status: s, limit: 10_000 })) {
         // A run that already ended is fine: nothing to cancel.
         await deps.client.workflow.getHandle(d.workflowId).cancel().catch(() => undefined);
@@ -140,7 +140,7 @@ export async function changeSubscription(deps: SubscriptionDeps, caller: Caller,
 }
 
 export interface ChannelStatusView {
-  channel_types: { channel_type: string; channels: number; enabled: number; last_24h: { attempted: number; successful: number; failed: number; avg_delivery_time_ms: number | null } }[];
+  channel_types: { channel_type: string; channels: number; enabled: number; unhealthy: number; last_24h: { attempted: number; successful: number; failed: number; avg_delivery_time_ms: number | null } }[];
   channels: (ChannelView & { subscription_id: string | null; subscriber_id: string | null })[];
 }
 
@@ -159,6 +159,7 @@ export async function channelStatus(deps: Pick<SubscriptionDeps, 'db'>, caller: 
         channel_type: type,
         channels: mine.length,
         enabled: mine.filter((c) => c.enabled).length,
+        unhealthy: mine.filter((c) => c.health.pausedAt !== null).length,
         last_24h: {
           attempted: rows.reduce((n, r) => n + r.attempted, 0),
           successful,

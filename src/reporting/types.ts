@@ -19,8 +19,11 @@ export type SubscriptionType = (typeof subscriptionTypes)[number];
 export const subscriptionStatuses = ['active', 'paused', 'cancelled'] as const;
 export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 
-/** pending → sending → (retrying → sending)* → delivered | failed | cancelled; a replay starts again at pending. */
-export const deliveryStatuses = ['pending', 'sending', 'retrying', 'delivered', 'failed', 'cancelled'] as const;
+/**
+ * pending → sending → (retrying → sending)* → delivered | failed | cancelled; a replay starts again at pending.
+ * `waiting`: its channel is unhealthy and paused, so the delivery waits (no attempt spent) until the channel recovers.
+ */
+export const deliveryStatuses = ['pending', 'sending', 'retrying', 'waiting', 'delivered', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
 export const apiRoles = ['admin', 'operator', 'subscriber'] as const;
@@ -62,6 +65,27 @@ export interface SubscriptionRecord {
   updatedAt: Date;
 }
 
+export const channelHealthStatuses = ['healthy', 'unhealthy'] as const;
+export type ChannelHealthStatus = (typeof channelHealthStatuses)[number];
+
+/** How a channel's destination has been answering (src/reporting/channel-health.ts); times from the database clock. */
+export interface ChannelHealth {
+  status: ChannelHealthStatus;
+  /** Failed attempts in a row that count against the destination (down, 5xx, timeouts); a success resets it. */
+  consecutiveFailures: number;
+  lastFailureAt: Date | null;
+  lastError: string | null;
+  /** The last delivered attempt, to about a second (written at most once a second per channel). */
+  lastSuccessAt: Date | null;
+  /** Set while the channel is paused: its deliveries wait instead of attempting. */
+  pausedAt: Date | null;
+  nextProbeAt: Date | null;
+  /** Failed probes since the channel was paused (the backoff exponent). */
+  probeAttempts: number;
+  lastProbeAt: Date | null;
+  lastProbeError: string | null;
+}
+
 /** A stored channel. `config` is the stored form: secret leaves sealed (src/reporting/sealed-config.ts). */
 export interface ChannelRecord extends ChannelRef {
   config: unknown;
@@ -69,6 +93,8 @@ export interface ChannelRecord extends ChannelRef {
   subscriberId: string | null;
   enabled: boolean;
   disabledReason: string | null;
+  disabledAt: Date | null;
+  health: ChannelHealth;
   createdAt: Date;
 }
 

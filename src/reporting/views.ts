@@ -1,5 +1,6 @@
 // What the API (REST, WebSocket, gRPC) shows of subscriptions, channels and deliveries: snake_case, secrets redacted.
 import { redactChannelConfig, type ChannelConfig, type ChannelType } from '../channels';
+import { channelHealthView, type ChannelHealthView } from './channel-health';
 import type { ChannelRecord, DeliveryRecord, SubscriptionRecord } from './types';
 
 export interface ChannelView {
@@ -7,8 +8,10 @@ export interface ChannelView {
   channel_type: ChannelType;
   enabled: boolean;
   disabled_reason: string | null;
+  disabled_at: string | null;
   /** Secrets appear as "***" (sealed values are never opened for display). */
   config: unknown;
+  health: ChannelHealthView;
 }
 
 export interface SubscriptionView {
@@ -50,7 +53,9 @@ export function channelView(c: ChannelRecord): ChannelView {
     channel_type: c.channelType,
     enabled: c.enabled,
     disabled_reason: c.disabledReason,
+    disabled_at: c.disabledAt ? c.disabledAt.toISOString() : null,
     config: redactChannelConfig(c.channelType, c.config as ChannelConfig<typeof c.channelType>),
+    health: channelHealthView(c),
   };
 }
 

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client } from 'pg';
 import { instrumentCsv, listDir, startSystem, waitFor, type System } from './harness';
 import { signalFileWorkflow } from '../../src/temporal/client';
 import { fileWorkflowId } from '../../src/ids';
@@ -144,6 +145,29 @@ describe('workflows driven directly (no watcher)', () => {
     expect(await sys.db.getTrackingByPath(file)).toBeNull();
   });
 
+  it('values past the planning sample with more decimals or digits load exactly, never rounded', async () => {
+    // 30,000 rows (~1.3 MB): the planner samples the first 1 MiB, where every tick is 0.05 and every price small.
+    const lines = ['code,tick,price'];
+    for (let i = 0; i < 30_000; i++) lines.push(`C${i},0.05,${(i % 100) + 0.25}`);
+    lines.push('LATE1,0.005,123456789.125', 'LATE2,0.0001,-0.000001');
+    const file = path.join(sys.dropRoot, 'none_reference_data_table/fullload/ticks_exact.csv');
+    await fs.writeFile(file, `${lines.join('\n')}\n`);
+    const started = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
+    const result = await sys.client.workflow.getHandle((started as { workflowId: string }).workflowId).result();
+    expect(result.status).toBe('loaded');
+    const pg = new Client({ connectionString: sys.dbUrl! });
+    await pg.connect();
+    try {
+      const late = await pg.query("SELECT code, tick::text AS tick, price::text AS price FROM data.ticks_exact WHERE code LIKE 'LATE%' ORDER BY code");
+      expect(late.rows).toEqual([
+        { code: 'LATE1', tick: '0.005', price: '123456789.125' },
+        { code: 'LATE2', tick: '0.0001', price: '-0.000001' },
+      ]);
+      expect((await pg.query('SELECT count(*)::int AS n FROM data.ticks_exact')).rows[0].n).toBe(30_002);
+    } finally {
+      await pg.end();
+    }
+  });
 });
 
 describe('the API', () => {

@@ -129,6 +129,64 @@ for (const target of targets) {
       expect((await db.distribution.getNotification(n.id))?.notification.title).toBe('Risk (again)');
     });
 
+    it('channel health: failures in a row pause at the threshold (once), a paused channel takes no attempt, probes back off, a success or resume heals', async () => {
+      const failure = { error: 'HTTP_5XX: peer answered HTTP 500', unhealthyAfter: 3, firstProbeInMs: 60_000 };
+      const f1 = await db.distribution.recordChannelFailure(chId, failure);
+      expect(f1).toMatchObject({ becameUnhealthy: false, channel: { health: { status: 'healthy', consecutiveFailures: 1, pausedAt: null, lastError: failure.error } } });
+      await db.distribution.recordChannelFailure(chId, failure);
+      const f3 = await db.distribution.recordChannelFailure(chId, failure);
+      expect(f3).toMatchObject({ becameUnhealthy: true, channel: { health: { status: 'unhealthy', consecutiveFailures: 3, probeAttempts: 0 } } });
+      const pausedAt = f3!.channel.health.pausedAt!;
+      expect(f3!.channel.health.nextProbeAt!.getTime() - pausedAt.getTime()).toBeGreaterThanOrEqual(59_000);
+      // An attempt still in flight fails too: counted, but the pause (and its time) stays.
+      const f4 = await db.distribution.recordChannelFailure(chId, failure);
+      expect(f4).toMatchObject({ becameUnhealthy: false, channel: { health: { consecutiveFailures: 4, pausedAt } } });
+
+      // A delivery on the paused channel: beginAttempt changes nothing (status, retry count, stats) and shows the pause.
+      const id = `dlv_${tag}_3`;
+      const before = (await db.distribution.getDelivery(id))!;
+      const held = await db.distribution.beginAttempt(id, 4, 'run-h');
+      expect(held?.delivery).toMatchObject({ status: before.status, retryCount: before.retryCount, runId: before.runId });
+      expect(held?.channel?.health.pausedAt).toEqual(pausedAt);
+      expect((await db.distribution.recordFailure(id, 'waiting', '{"code":"CHANNEL_UNHEALTHY"}'))?.status).toBe('waiting');
+      expect((await db.distribution.listDeliveries({ channelId: chId, status: 'waiting', limit: 10 })).map((d) => d.deliveryId)).toEqual([id]);
+
+      const probed = await db.distribution.recordProbeFailure(chId, 'CONNECTION: refused', 120_000);
+      expect(probed?.health).toMatchObject({ probeAttempts: 1, lastProbeError: 'CONNECTION: refused' });
+      expect(probed!.health.nextProbeAt!.getTime() - probed!.health.lastProbeAt!.getTime()).toBeGreaterThanOrEqual(119_000);
+
+      const healed = await db.distribution.markChannelHealthy(chId, 'probe');
+      expect(healed).toMatchObject({ recovered: true, channel: { health: { status: 'healthy', consecutiveFailures: 0, pausedAt: null, nextProbeAt: null, probeAttempts: 0, lastProbeError: null } } });
+      expect((await db.distribution.markChannelHealthy(chId, 'operator'))?.recovered).toBe(false);
+      expect(await db.distribution.recordProbeFailure(chId, 'late', 1_000)).toBeNull();
+      expect(await db.distribution.markChannelHealthy('nope', 'operator')).toBeNull();
+
+      // A success resets the count and stamps last_success_at, at most about once a second.
+      await db.distribution.recordChannelFailure(chId, failure);
+      const ok = await db.distribution.recordChannelSuccess(chId);
+      expect(ok).toMatchObject({ recovered: false, channel: { health: { consecutiveFailures: 0 } } });
+      expect(ok!.channel.health.lastSuccessAt).toBeInstanceOf(Date);
+      expect(await db.distribution.recordChannelSuccess(chId)).toBeNull();
+      // 0 never pauses.
+      for (let i = 0; i < 5; i++) expect((await db.distribution.recordChannelFailure(chId, { ...failure, unhealthyAfter: 0 }))?.becameUnhealthy).toBe(false);
+      expect((await db.distribution.getChannel(chId))?.health.pausedAt).toBeNull();
+      await db.distribution.markChannelHealthy(chId, 'operator');
+    });
+
+    it('updates a channel\'s config and switches it off and on, recording when and why', async () => {
+      const off = await db.distribution.updateChannel(chId, { enabled: false, disabledReason: 'switched off by key_x' });
+      expect(off).toMatchObject({ enabled: false, disabledReason: 'switched off by key_x' });
+      expect(off?.disabledAt).toBeInstanceOf(Date);
+      expect(await db.distribution.disableChannel(chId, 'GONE: again')).toBe(false);
+      const on = await db.distribution.updateChannel(chId, { config: { url: 'https://example.com/v2', secret: 'enc:v1:…' }, enabled: true });
+      expect(on).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null, config: { url: 'https://example.com/v2' } });
+      expect((await db.distribution.updateChannel(chId, {}))?.config).toEqual({ url: 'https://example.com/v2', secret: 'enc:v1:…' });
+      expect(await db.distribution.disableChannel(chId, 'GONE: 410')).toBe(true);
+      expect((await db.distribution.getChannel(chId))?.disabledAt).toBeInstanceOf(Date);
+      await db.distribution.updateChannel(chId, { enabled: true });
+      expect(await db.distribution.updateChannel('nope', { enabled: true })).toBeNull();
+    });
+
     it('keeps API keys by hash only, finds live ones, and revokes them', async () => {
       const keyId = `key_${tag}`;
       const rec = await db.distribution.createApiKey({ keyId, keyHash: hashApiKey(`secret-${tag}`), role: 'subscriber', subscriberId: `client_${tag}`, label: 'test' });

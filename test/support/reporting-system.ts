@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/log/logger';
 import { createApiKey } from '../../src/reporting/api-keys';
 import { createDeliveryNotifier } from '../../src/reporting/notifier';
 import type { DeliveryRetryPolicy } from '../../src/reporting/retry-policy';
+import type { ChannelHealthSettings } from '../../src/reporting/channel-health';
 import type { ApiRole } from '../../src/reporting/types';
 import { connectTemporal } from '../../src/temporal/client';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
@@ -54,6 +55,8 @@ export async function startReportingSystem(opts: {
    * of deliveries on it would slow every test file sharing it.
    */
   ownTemporal?: boolean;
+  /** Channel health settings of the in-process worker (default: the configured defaults). */
+  channelHealth?: ChannelHealthSettings;
 }): Promise<ReportingSystem> {
   const tdb = await createTestDatabase(inject('pgUrl'));
   const db = createPostgresDatabase(createNodePgExecutor(tdb.url, { max: 20 }), 'postgres');
@@ -68,7 +71,7 @@ export async function startReportingSystem(opts: {
   const feed = opts.worker === 'in-process' ? createDeliveryNotifier() : undefined;
   const events = memoryEvents();
   const log = silentLogger();
-  const reporting = loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' }).reporting;
+  const reporting = { ...loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' }).reporting, ...(opts.channelHealth ? { channelHealth: opts.channelHealth } : {}) };
   let worker: RunningWorker | null = null;
   if (opts.worker === 'in-process') {
     worker = await startWorker({

@@ -11,7 +11,7 @@ describe('postgres sql', () => {
   });
 
   it('maps column types', () => {
-    expect(columnTypeSql({ kind: 'decimal', precision: 12, scale: 4 })).toBe('numeric(12,4)');
+    expect(columnTypeSql({ kind: 'decimal', precision: 12, scale: 4 })).toBe('numeric');
     expect(columnTypeSql({ kind: 'datetime' })).toBe('timestamp');
     expect(columnTypeSql({ kind: 'text', maxLength: 10 })).toBe('text');
   });

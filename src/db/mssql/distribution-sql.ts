@@ -51,7 +51,7 @@ export const activeSubscriptionsSql = (reportType: string): Statement => ({
 
 export function setSubscriptionStatusSql(id: string, status: SubscriptionStatus): Statement {
   const reenable = status === 'active'
-    ? '\nUPDATE dist.delivery_channels SET enabled = 1, disabled_reason = NULL, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id AND enabled = 0;'
+    ? '\nUPDATE dist.delivery_channels SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id AND enabled = 0;'
     : '';
   return {
     text: `UPDATE dist.report_subscriptions SET status = @status, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
@@ -70,8 +70,10 @@ export function listChannelsSql(f: { subscriberId?: string; subscriptionId?: str
   return { text: `SELECT * FROM dist.delivery_channels${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params };
 }
 
+/** Outputs the channel id only when this statement switched it off. */
 export const disableChannelSql = (channelId: string, reason: string): Statement => ({
-  text: 'UPDATE dist.delivery_channels SET enabled = 0, disabled_reason = @reason, updated_at = SYSUTCDATETIME() WHERE channel_id = @channel_id',
+  text: 'UPDATE dist.delivery_channels SET enabled = 0, disabled_reason = @reason, disabled_at = SYSUTCDATETIME(), updated_at = SYSUTCDATETIME()\n' +
+    'OUTPUT INSERTED.channel_id WHERE channel_id = @channel_id AND enabled = 1',
   params: { channel_id: text(channelId), reason: text(reason.slice(0, 2000)) },
 });
 
@@ -107,21 +109,26 @@ export const selectDeliverySql = (id: string, lock = false): Statement => ({
   params: { delivery_id: text(id) },
 });
 
-export function listDeliveriesSql(f: { subscriberId?: string; subscriptionId?: string; status?: DeliveryStatus; channel?: string; since?: Date; limit: number }): Statement {
+export function listDeliveriesSql(f: { subscriberId?: string; subscriptionId?: string; channelId?: string; status?: DeliveryStatus; channel?: string; since?: Date; limit: number }): Statement {
   const where: string[] = [];
   const params: Record<string, Param> = { limit: limitOf(f.limit) };
   if (f.subscriberId) (where.push('subscriber_id = @subscriber_id'), (params.subscriber_id = text(f.subscriberId)));
   if (f.subscriptionId) (where.push('subscription_id = @subscription_id'), (params.subscription_id = text(f.subscriptionId)));
+  if (f.channelId) (where.push('channel_id = @channel_id'), (params.channel_id = text(f.channelId)));
   if (f.status) (where.push('status = @status'), (params.status = text(f.status)));
   if (f.channel) (where.push('channel = @channel'), (params.channel = text(f.channel)));
   if (f.since) (where.push('updated_at >= @since'), (params.since = datetime(f.since)));
   return { text: `SELECT TOP (@limit) * FROM dist.delivery_history${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY updated_at, delivery_id`, params };
 }
 
-/** Takes the row for an attempt, unless this run delivered it already (its answer lost with a worker). */
+/**
+ * Takes the row for an attempt, unless this run delivered it already (its answer lost with a worker) or its channel is
+ * paused (channel health: no attempt is made, so none is recorded or counted).
+ */
 export const startAttemptSql = (id: string, attempt: number, runId: string): Statement => ({
-  text: "UPDATE dist.delivery_history SET status = N'sending', retry_count = @retry_count, run_id = @run_id, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.*\n" +
-    "WHERE delivery_id = @delivery_id AND (status <> N'delivered' OR run_id IS NULL OR run_id <> @run_id)",
+  text: "UPDATE h SET status = N'sending', retry_count = @retry_count, run_id = @run_id, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.*\n" +
+    "FROM dist.delivery_history h WHERE h.delivery_id = @delivery_id AND (h.status <> N'delivered' OR h.run_id IS NULL OR h.run_id <> @run_id)\n" +
+    '  AND NOT EXISTS (SELECT 1 FROM dist.delivery_channels pc WHERE pc.channel_id = h.channel_id AND pc.paused_at IS NOT NULL)',
   params: { delivery_id: text(id), retry_count: int(Math.max(attempt - 1, 0)), run_id: text(runId) },
 });
 
@@ -133,8 +140,8 @@ export const markDeliveredSql = (id: string): Statement => ({
   params: { delivery_id: text(id) },
 });
 
-export function markFailureSql(id: string, status: 'retrying' | 'failed' | 'cancelled', errorDetails: string): Statement {
-  const final = status !== 'retrying';
+export function markFailureSql(id: string, status: 'retrying' | 'waiting' | 'failed' | 'cancelled', errorDetails: string): Statement {
+  const final = status === 'failed' || status === 'cancelled';
   return {
     text: `UPDATE dist.delivery_history SET status = @status, error_details = @error_details, updated_at = SYSUTCDATETIME()\n` +
       `OUTPUT INSERTED.* WHERE delivery_id = @delivery_id AND status NOT IN (N'delivered'${final ? ", N'failed', N'cancelled'" : ''})`,

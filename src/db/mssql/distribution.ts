@@ -5,6 +5,7 @@ import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, st
 import type { SubscriptionStatus } from '../../reporting/types';
 import { rowsOf, run, withTransaction, type Runner } from './client';
 import * as q from './distribution-sql';
+import * as health from './channel-health-sql';
 
 async function one(on: Runner, stmt: Parameters<typeof rowsOf>[1]) {
   const [row] = await rowsOf(on, stmt);
@@ -46,7 +47,27 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
       return (await rowsOf(pool, q.listChannelsSql(filter))).map(channelFromRow);
     },
     async disableChannel(channelId, reason) {
-      await run(pool, q.disableChannelSql(channelId, reason));
+      return (await rowsOf(pool, q.disableChannelSql(channelId, reason))).length > 0;
+    },
+    async updateChannel(channelId, change) {
+      const row = await one(pool, health.updateChannelSql(channelId, change));
+      return row ? channelFromRow(row) : null;
+    },
+    async recordChannelFailure(channelId, failure) {
+      const row = await one(pool, health.recordChannelFailureSql(channelId, failure));
+      return row ? { channel: channelFromRow(row), becameUnhealthy: row.became_unhealthy === true || row.became_unhealthy === 1 } : null;
+    },
+    async recordChannelSuccess(channelId) {
+      const row = await one(pool, health.recordChannelSuccessSql(channelId));
+      return row ? { channel: channelFromRow(row), recovered: row.recovered === true || row.recovered === 1 } : null;
+    },
+    async markChannelHealthy(channelId, via) {
+      const row = await one(pool, health.markChannelHealthySql(channelId, via));
+      return row ? { channel: channelFromRow(row), recovered: row.recovered === true || row.recovered === 1 } : null;
+    },
+    async recordProbeFailure(channelId, error, nextProbeInMs) {
+      const row = await one(pool, health.recordProbeFailureSql(channelId, error, nextProbeInMs));
+      return row ? channelFromRow(row) : null;
     },
     async createDeliveries(deliveries) {
       const inserted = new Set<string>();

@@ -27,10 +27,14 @@ const attemptLookups = (a: string) =>
   `, (SELECT row_to_json(c) FROM dist.delivery_channels c WHERE c.channel_id = ${a}.channel_id) AS channel_json,
      (SELECT s.status FROM dist.report_subscriptions s WHERE s.subscription_id = ${a}.subscription_id) AS subscription_status`;
 
-/** $1 delivery id, $2 retry count, $3 run id, $4 stats shard. A row this run delivered already is left alone. */
+/**
+ * $1 delivery id, $2 retry count, $3 run id, $4 stats shard. A row this run delivered already is left alone, and so is a
+ * row whose channel is paused (channel health): that attempt is not made, so it is neither recorded nor counted.
+ */
 export const beginAttemptSql = `WITH upd AS (
-    UPDATE dist.delivery_history SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp()
-    WHERE delivery_id = $1 AND NOT (status = 'delivered' AND run_id IS NOT DISTINCT FROM $3) RETURNING *
+    UPDATE dist.delivery_history h SET status = 'sending', retry_count = $2, run_id = $3, updated_at = clock_timestamp()
+    WHERE delivery_id = $1 AND NOT (status = 'delivered' AND run_id IS NOT DISTINCT FROM $3)
+      AND NOT EXISTS (SELECT 1 FROM dist.delivery_channels pc WHERE pc.channel_id = h.channel_id AND pc.paused_at IS NOT NULL) RETURNING *
   ), stat AS (${countRows('deliveries_attempted', '$4')})
   ${changedOrCurrent(attemptLookups)}`;
 
@@ -46,8 +50,8 @@ export const recordDeliveredSql = `WITH upd AS (
  * $1 delivery id, $2 status, $3 error details, and $4 the stats shard when a final `failed` is counted. A delivered
  * row is never changed; a final status is written (and counted) once.
  */
-export function recordFailureSql(status: 'retrying' | 'failed' | 'cancelled'): string {
-  const final = status !== 'retrying';
+export function recordFailureSql(status: 'retrying' | 'waiting' | 'failed' | 'cancelled'): string {
+  const final = status === 'failed' || status === 'cancelled';
   return `WITH upd AS (
     UPDATE dist.delivery_history SET status = $2, error_details = $3, updated_at = clock_timestamp()
     WHERE delivery_id = $1 AND status NOT IN ('delivered'${final ? ", 'failed', 'cancelled'" : ''}) RETURNING *

@@ -3,6 +3,7 @@ import { statsShardOf, type DistributionStore, type NewChannel, type NewDelivery
 import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
 import { beginAttemptSql, recordDeliveredSql, recordFailureSql } from './delivery-attempt-sql';
+import { markChannelHealthySql, recordChannelFailureSql, recordChannelSuccessSql, recordProbeFailureSql, updateChannelSql } from './channel-health-sql';
 
 async function insertChannel(s: PgSession, c: NewChannel): Promise<void> {
   await s.query(
@@ -67,7 +68,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
         const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
         if (rows.length === 0) return null;
         if (status === 'active') {
-          await tx.query('UPDATE dist.delivery_channels SET enabled = true, disabled_reason = NULL, updated_at = now() WHERE subscription_id = $1 AND NOT enabled', [id]);
+          await tx.query('UPDATE dist.delivery_channels SET enabled = true, disabled_reason = NULL, disabled_at = NULL, updated_at = now() WHERE subscription_id = $1 AND NOT enabled', [id]);
         }
         return subscriptionFromRow(rows[0]);
       });
@@ -88,7 +89,39 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async disableChannel(channelId, reason) {
-      await exec.query('UPDATE dist.delivery_channels SET enabled = false, disabled_reason = $2, updated_at = now() WHERE channel_id = $1', [channelId, reason.slice(0, 2000)]);
+      const rows = await exec.query(
+        'UPDATE dist.delivery_channels SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE channel_id = $1 AND enabled RETURNING channel_id',
+        [channelId, reason.slice(0, 2000)],
+      );
+      return rows.length > 0;
+    },
+
+    async updateChannel(channelId, change) {
+      const params: SqlValue[] = [
+        channelId, change.config === undefined ? null : JSON.stringify(change.config), change.enabled ?? null, (change.disabledReason ?? 'switched off by an operator').slice(0, 2000),
+      ];
+      const [row] = await exec.query(updateChannelSql, params);
+      return row ? channelFromRow(row) : null;
+    },
+
+    async recordChannelFailure(channelId, f) {
+      const [row] = await exec.query(recordChannelFailureSql, [channelId, f.error.slice(0, 2000), f.unhealthyAfter, Math.round(f.firstProbeInMs)]);
+      return row ? { channel: channelFromRow(row), becameUnhealthy: row.became_unhealthy === true } : null;
+    },
+
+    async recordChannelSuccess(channelId) {
+      const [row] = await exec.query(recordChannelSuccessSql, [channelId]);
+      return row ? { channel: channelFromRow(row), recovered: row.recovered === true } : null;
+    },
+
+    async markChannelHealthy(channelId, via) {
+      const [row] = await exec.query(markChannelHealthySql, [channelId, via]);
+      return row ? { channel: channelFromRow(row), recovered: row.recovered === true } : null;
+    },
+
+    async recordProbeFailure(channelId, error, nextProbeInMs) {
+      const [row] = await exec.query(recordProbeFailureSql, [channelId, error.slice(0, 2000), Math.round(nextProbeInMs)]);
+      return row ? channelFromRow(row) : null;
     },
 
     async createDeliveries(deliveries: NewDelivery[]) {
@@ -118,6 +151,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
       const params: SqlValue[] = [];
       if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
       if (filter.subscriptionId) where.push(`subscription_id = $${params.push(filter.subscriptionId)}`);
+      if (filter.channelId) where.push(`channel_id = $${params.push(filter.channelId)}`);
       if (filter.status) where.push(`status = $${params.push(filter.status)}`);
       if (filter.channel) where.push(`channel = $${params.push(filter.channel)}`);
       if (filter.since) where.push(`updated_at >= $${params.push(filter.since)}`);

@@ -20,7 +20,9 @@ export function columnTypeSql(type: ColumnType): string {
     case 'bigint':
       return 'bigint';
     case 'decimal':
-      return `numeric(${Math.min(Math.max(type.precision, 1), 1000)},${Math.max(0, type.scale)})`;
+      // Unbounded: the sample's precision and scale are only what the first rows showed, and COPY into numeric(p,s)
+      // would silently round a later value with more decimals (0.005 into numeric(2,2) is 0.01). Exact beats tight.
+      return 'numeric';
     case 'boolean':
       return 'boolean';
     case 'date':

@@ -91,13 +91,19 @@ describe('convertValue', () => {
     expect((caught as CsvFormatError).code).toBe('TYPE_CONVERSION');
     expect((caught as CsvFormatError).message).toMatch(message);
   });
+
+  it('without decimal bounds (an unbounded numeric column) keeps every digit of a wider value', () => {
+    expect(convertValue('12345.6789', decimal, { decimalBounds: false })).toBe('12345.6789');
+    expect(convertValue('-0.005', { kind: 'decimal', precision: 2, scale: 2 }, { decimalBounds: false })).toBe('-0.005');
+    expect(() => convertValue('12,5', decimal, { decimalBounds: false })).toThrow(/not a valid decimal/);
+  });
 });
 
 describe('mapColumnTypeToSql', () => {
   it.each<[ColumnType, string, string]>([
     [{ kind: 'integer' }, 'integer', 'int'],
     [{ kind: 'bigint' }, 'bigint', 'bigint'],
-    [{ kind: 'decimal', precision: 10, scale: 2 }, 'numeric(10,2)', 'decimal(10,2)'],
+    [{ kind: 'decimal', precision: 10, scale: 2 }, 'numeric', 'decimal(10,2)'],
     [{ kind: 'boolean' }, 'boolean', 'bit'],
     [{ kind: 'date' }, 'date', 'date'],
     [{ kind: 'datetime' }, 'timestamp', 'datetime2'],
