@@ -9,7 +9,7 @@ import { audit } from '../src/log/audit';
 import { archiveFolders, dataKinds, loadModes } from '../src/drop-folders';
 import { isExpired } from '../src/retention';
 import { distributionRunPaths, retentionVerdict, type RetentionVerdict } from '../src/delivered-retention';
-import { RETENTION_SCAN_LIMIT } from '../src/db/retention';
+import { RETENTION_SCAN_LIMIT, type RunFilesForRetention } from '../src/db/retention';
 import { compactDate } from '../src/distribution/file-names';
 import type { DistributionConfig } from '../src/distribution/types';
 
@@ -56,6 +56,23 @@ async function removeRegularFile(p: string): Promise<{ removed: boolean; bytes: 
 /** A run's `YYYYMMDD` folder goes with its last file; a folder still holding anything (another run's files) stays. */
 async function removeFolderIfEmpty(dir: string): Promise<boolean> {
   return fs.rmdir(dir).then(() => true, () => false);
+}
+
+/** A run's recorded files in its folder and its backup folder, then the folders if that left them empty. */
+async function removeRunFiles(run: RunFilesForRetention, dist: NonNullable<CleanupDeps['distribution']>) {
+  const stem = compactDate(run.businessDate);
+  const directory = run.directory ?? path.join(dist.dir, stem);
+  const backupDirectory = path.join(dist.backupDir, stem);
+  let files = 0;
+  let bytes = 0;
+  for (const p of distributionRunPaths({ directory, backupDirectory, fileNames: run.fileNames }, path.join)) {
+    const r = await removeRegularFile(p);
+    if (r.removed) files++;
+    bytes += r.bytes;
+  }
+  await removeFolderIfEmpty(directory);
+  await removeFolderIfEmpty(backupDirectory);
+  return { files, bytes, directory, backupDirectory };
 }
 
 function heartbeat(details: unknown): void {
@@ -115,18 +132,7 @@ export function createCleanupActivities(deps: CleanupDeps) {
             continue;
           }
           if (!(await deps.db.retention.markRunFilesRemoved(run.runId, run.attempts))) continue;
-          const stem = compactDate(run.businessDate);
-          const directory = run.directory ?? path.join(dist.dir, stem);
-          const backupDirectory = path.join(dist.backupDir, stem);
-          let files = 0;
-          let bytes = 0;
-          for (const p of distributionRunPaths({ directory, backupDirectory, fileNames: run.fileNames }, path.join)) {
-            const r = await removeRegularFile(p);
-            if (r.removed) files++;
-            bytes += r.bytes;
-          }
-          await removeFolderIfEmpty(directory);
-          await removeFolderIfEmpty(backupDirectory);
+          const { files, bytes, directory, backupDirectory } = await removeRunFiles(run, dist);
           out.runs.push(run.runId);
           out.filesRemoved += files;
           out.bytesFreed += bytes;
