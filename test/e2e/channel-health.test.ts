@@ -1,8 +1,14 @@
 // Channel health end to end, against real receivers on loopback: failures in a row pause a channel (notification,
 // status), deliveries to it wait without spending attempts, a probe or an operator brings it back, PATCH edits its
 // config without echoing secrets, and a 410 switches it off with a notification.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { channelProbeWorkflowId } from '../../src/ids';
+import { resolveTemporalCli } from '../../src/temporal/cli-path';
+import { namespaceForTestFile } from '../support/namespaces';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { processNotifier } from '../../src/notify/notifier';
 import { waitFor } from './harness';
@@ -114,6 +120,15 @@ describe('channel health', () => {
     const healthy = await channel(channelId);
     expect(healthy.health).toMatchObject({ state: 'healthy', paused: false, consecutive_failures: 0, next_probe_at: null });
     expect(processNotifier().recent().some((n) => n.kind === 'channel.recovered' && n.refs.channelId === channelId && n.refs.via === 'probe')).toBe(true);
+    const probe = await sys.client.workflow.getHandle(channelProbeWorkflowId(channelId)).result();
+    expect(probe).toMatchObject({ channelId, outcome: 'recovered', woken: 2 });
+    expect(probe.probes).toBeGreaterThanOrEqual(3);
+    if (process.env.RECORD_HISTORIES === '1') {
+      const json = execFileSync(resolveTemporalCli(), [
+        'workflow', 'show', '--workflow-id', channelProbeWorkflowId(channelId), '--namespace', namespaceForTestFile(__filename), '--address', inject('temporalAddress'), '--output', 'json',
+      ]);
+      fs.writeFileSync(path.join(__dirname, '../workflow/histories/channel-probe-recovered.json'), json);
+    }
   });
 
   it('an operator resumes a paused channel whose probe cannot tell (HEAD fails, POST works); subscribers may not', async () => {

@@ -16,7 +16,7 @@ import { deliver, replayDelivery, type DeliveryDeps } from '../../src/reporting/
 import { createDeliveryNotifier, type DeliveryStatusChange } from '../../src/reporting/notifier';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { createDeliveryActivities } from '../../activities/delivery';
-import type { DeliveryResult } from '../../workflows/delivery';
+import { channelRecoveredSignal, deliveryProgressQuery, type DeliveryResult } from '../../workflows/delivery';
 import { namespaceFor, waitFor } from '../e2e/harness';
 import { createTestDatabase } from '../support/pg';
 import { addSubscription, fastPolicies, memoryEvents, scriptedSender, testSecretsKey } from '../support/reporting';
@@ -45,6 +45,8 @@ beforeAll(async () => {
   native = await NativeConnection.connect({ address: inject('temporalAddress') });
   const activities = createDeliveryActivities({
     db, log: silentLogger(), channels: sender, secretsKey: testSecretsKey, allowPrivateNetworks: false, events,
+    // Channels here never pause by themselves (the scripted failures would otherwise add up); the held test pauses one.
+    channelHealth: { unhealthyAfter: 0, probeInitialMs: 60_000, probeMaxMs: 60_000 },
     notifier: { publish: (c) => (changes.push(c), feed.publish(c)), subscribe: feed.subscribe },
   });
   const bundle = inject('workflowBundlePath') ? { workflowBundle: { codePath: inject('workflowBundlePath') } } : { workflowsPath: require.resolve('../../workflows') };
@@ -208,6 +210,31 @@ describe('delivery workflow', () => {
     await db.distribution.setSubscriptionStatus(subscriptionId, 'active');
     expect(((await handle.result()) as DeliveryResult).status).toBe('delivered');
     expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(2);
+  });
+
+  it('waits on a paused channel (status waiting, nothing sent, no attempt spent) and sends once woken', async () => {
+    const { channelId } = await addSubscription(db, { subscriberId: 'held1' });
+    await db.distribution.recordChannelFailure(channelId, { error: 'HTTP_5XX: down', unhealthyAfter: 1, firstProbeInMs: 60_000 });
+    const { deliveryId, handle } = await deliverOne('held1');
+    await waitFor('waiting', async () => (await db.distribution.getDelivery(deliveryId))?.status === 'waiting');
+    expect(await db.distribution.getDelivery(deliveryId)).toMatchObject({ retryCount: 0, errorDetails: expect.stringContaining('CHANNEL_UNHEALTHY') });
+    expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(0);
+    expect((await handle.query(deliveryProgressQuery)).phase).toBe('waiting');
+    // A wake-up while the channel is still paused only makes it look again.
+    await handle.signal(channelRecoveredSignal);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(0);
+    await db.distribution.markChannelHealthy(channelId, 'operator');
+    await handle.signal(channelRecoveredSignal);
+    const result = (await handle.result()) as DeliveryResult;
+    expect(result.attempts).toBe(1);
+    expect(await db.distribution.getDelivery(deliveryId)).toMatchObject({ status: 'delivered', retryCount: 0 });
+    if (process.env.RECORD_HISTORIES === '1') {
+      const json = execFileSync(resolveTemporalCli(), [
+        'workflow', 'show', '--workflow-id', handle.workflowId, '--namespace', namespace, '--address', inject('temporalAddress'), '--output', 'json',
+      ]);
+      fs.writeFileSync(path.join(__dirname, 'histories', 'delivery-waited-for-channel.json'), json);
+    }
   });
 
   it('a replay is a new run of the same workflow id, marked as a replay, and delivers again', async () => {

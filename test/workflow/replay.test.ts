@@ -26,6 +26,8 @@ describe('workflow replay', () => {
     expect(files.filter((f) => f.startsWith('delivery-')).length).toBeGreaterThanOrEqual(2);
     expect(files.some((f) => f.startsWith('distribution-') && !f.startsWith('distribution-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('distribution-scheduled'))).toBe(true);
+    expect(files.some((f) => f.startsWith('channel-probe-'))).toBe(true);
+    expect(files.some((f) => f.startsWith('delivery-waited-for-channel'))).toBe(true);
   });
 
   for (const file of files) {
