@@ -1,13 +1,12 @@
-// /api/v1/events: operator notifications, recent ones over REST and new ones as they happen over a WebSocket.
-//
-// Browsers cannot set headers on a WebSocket, and a key in the URL ends up in access logs, so the page sends
-// its key as the first message: {"type":"auth","key":"…"}. Other clients may send `Authorization: Bearer …`.
+// /api/v1/events: operator notifications, recent ones over REST and new ones as they happen over a WebSocket
+// (authenticated as every stream is: src/api/socket-auth.ts).
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import type { Notification, Notifier } from '../notify/notifier';
 import { operatorOf, requireOperator } from './dashboard';
-import { bearerToken, type RoleAuth } from './auth';
+import type { RoleAuth } from './auth';
+import { acceptKeyedSocket } from './socket-auth';
 import { ErrorBody } from './schemas';
 
 const NotificationSchema = Type.Object({
@@ -20,10 +19,6 @@ const NotificationSchema = Type.Object({
   workflowId: Type.Optional(Type.String()),
   refs: Type.Record(Type.String(), Type.String()),
 });
-
-/** Close codes in the 4000 range (application-defined): 4401 no key, or an unknown one; 4403 a key that may not read this. */
-const AUTH_TIMEOUT_MS = 5000;
-const PING_MS = 30_000;
 
 export const eventsPlugin = (deps: { auth: RoleAuth; notifier: Notifier }): FastifyPluginAsync => async (app) => {
   app.get('/api/v1/events/recent', {
@@ -44,48 +39,11 @@ export const eventsPlugin = (deps: { auth: RoleAuth; notifier: Notifier }): Fast
       summary: 'WebSocket: send {"type":"auth","key":"…"} first (or the Authorization header); then receive {"type":"ready","recent":[…]} and {"type":"notification","notification":{…}} as they happen',
     },
   }, (socket: WebSocket, req) => {
-    let unsubscribe: (() => void) | null = null;
-    const send = (msg: unknown) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
-    };
-    const admit = () => {
-      clearTimeout(authTimer);
-      send({ type: 'ready', recent: deps.notifier.recent(50) });
-      unsubscribe = deps.notifier.subscribe((n: Notification) => send({ type: 'notification', notification: n }));
-    };
-    const refuse = (code: number, message: string) => {
-      send({ type: 'error', message });
-      socket.close(code, message);
-    };
-    const authTimer = setTimeout(() => refuse(4401, 'send {"type":"auth","key":"…"} first'), AUTH_TIMEOUT_MS);
-    const pinger = setInterval(() => socket.ping(), PING_MS);
-    socket.on('close', () => {
-      clearTimeout(authTimer);
-      clearInterval(pinger);
-      unsubscribe?.();
-    });
-
-    const check = (key: string) => {
-      operatorOf(deps.auth, key).then(
-        (r) => ('caller' in r ? admit() : refuse(r.refused, r.refused === 4401 ? 'unknown or revoked API key' : 'only operator and admin keys may read the event stream')),
-        (err: Error) => {
-          req.log.error({ err: err.message }, 'event stream: the key could not be checked');
-          refuse(1011, 'the key could not be checked; try again');
-        },
-      );
-    };
-    const header = bearerToken(req);
-    if (header !== null) return check(header);
-    socket.once('message', (data) => {
-      let key: unknown;
-      try {
-        const msg = JSON.parse(String(data)) as { type?: unknown; key?: unknown };
-        key = msg.type === 'auth' ? msg.key : undefined;
-      } catch {
-        key = undefined;
-      }
-      if (typeof key !== 'string') return refuse(4401, 'the first message must be {"type":"auth","key":"…"}');
-      check(key);
+    acceptKeyedSocket(socket, req, async (key, s) => {
+      const r = await operatorOf(deps.auth, key);
+      if (!('caller' in r)) return s.refuse(r.refused, r.refused === 4401 ? 'unknown or revoked API key' : 'only operator and admin keys may read the event stream');
+      s.send({ type: 'ready', recent: deps.notifier.recent(50) });
+      s.onClose(deps.notifier.subscribe((n: Notification) => s.send({ type: 'notification', notification: n })));
     });
   });
 };

@@ -3,14 +3,14 @@
 // Two sources, deduplicated: the in-process feed (when a worker runs in this process, e.g. `refdata dev`: changes
 // arrive the moment an activity writes them) and polling of dist.delivery_history every `pollMs` (always on, so
 // workers in other processes are heard too, and nothing is missed across a reconnect of the feed).
-// Authentication: `Authorization: Bearer …`, or — browsers cannot set headers — a first message {"type":"auth","key":"…"}.
+// Authentication: as every stream (src/api/socket-auth.ts).
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { WebSocket } from 'ws';
 import type { Database } from '../db/types';
 import { mayAccess, resolveCaller } from '../reporting/api-keys';
 import { changeKey, statusChangeOf, type DeliveryNotifier, type DeliveryStatusChange } from '../reporting/notifier';
-import { bearerToken } from './auth';
+import { acceptKeyedSocket } from './socket-auth';
 
 export interface StreamDeps {
   db: Database;
@@ -19,13 +19,11 @@ export interface StreamDeps {
   pollMs: number;
 }
 
-const AUTH_TIMEOUT_MS = 5_000;
-const PING_MS = 30_000;
 /** Re-read this far back on each poll: a transaction that committed late carries an older updated_at. */
 const POLL_OVERLAP_MS = 2_000;
 const PAGE = 500;
 
-/** Close codes (application range): 4401 no or unknown key, 4404 no such subscription for this key. */
+/** Close codes: 4401 no or unknown key, 4404 no such subscription for this key. */
 export function reportingStreamRoute(app: FastifyInstance, deps: StreamDeps): void {
   app.get('/api/v1/reporting/stream', {
     websocket: true,
@@ -40,51 +38,13 @@ export function reportingStreamRoute(app: FastifyInstance, deps: StreamDeps): vo
   }, (socket: WebSocket, req) => {
     const query = req.query as { subscription_id: string; report_types?: string };
     const types = query.report_types ? new Set(query.report_types.split(',').map((t) => t.trim()).filter(Boolean)) : null;
-    const send = (msg: unknown) => {
-      if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(msg));
-    };
-    const stops: Array<() => void> = [];
-    const refuse = (code: number, message: string) => {
-      send({ type: 'error', message });
-      socket.close(code, message);
-    };
-    const authTimer = setTimeout(() => refuse(4401, 'send an API key: Authorization header or {"type":"auth","key":"…"} first'), AUTH_TIMEOUT_MS);
-    const pinger = setInterval(() => socket.ping(), PING_MS);
-    socket.on('close', () => {
-      clearTimeout(authTimer);
-      clearInterval(pinger);
-      for (const stop of stops) stop();
-    });
-
-    const admit = async (key: string) => {
-      clearTimeout(authTimer);
+    acceptKeyedSocket(socket, req, async (key, s) => {
       const caller = await resolveCaller(deps.db.distribution, deps.adminKey, key);
-      if (!caller) return refuse(4401, 'unknown or revoked API key');
+      if (!caller) return s.refuse(4401, 'unknown or revoked API key');
       const sub = await deps.db.distribution.getSubscription(query.subscription_id);
-      if (!sub || !mayAccess(caller, sub.subscriberId)) return refuse(4404, `no subscription ${query.subscription_id}`);
-      stops.push(follow(deps, query.subscription_id, types, send));
-      send({ type: 'subscribed', subscription_id: query.subscription_id, report_types: types ? [...types] : null, live: deps.feed !== undefined, poll_ms: deps.pollMs });
-    };
-    const fail = (err: unknown) => {
-      req.log.error({ err }, 'reporting stream failed');
-      refuse(1011, 'internal error; see the API log');
-    };
-
-    const header = bearerToken(req);
-    if (header !== null) {
-      admit(header).catch(fail);
-      return;
-    }
-    socket.once('message', (data) => {
-      let key: unknown;
-      try {
-        const msg = JSON.parse(String(data)) as { type?: unknown; key?: unknown };
-        key = msg.type === 'auth' ? msg.key : undefined;
-      } catch {
-        key = undefined;
-      }
-      if (typeof key !== 'string' || key === '') return refuse(4401, 'the first message must be {"type":"auth","key":"…"}');
-      admit(key).catch(fail);
+      if (!sub || !mayAccess(caller, sub.subscriberId)) return s.refuse(4404, `no subscription ${query.subscription_id}`);
+      s.onClose(follow(deps, query.subscription_id, types, s.send));
+      s.send({ type: 'subscribed', subscription_id: query.subscription_id, report_types: types ? [...types] : null, live: deps.feed !== undefined, poll_ms: deps.pollMs });
     });
   });
 }
