@@ -137,6 +137,12 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
         throw asFailure(err);
       });
       await store.recordSource(runId, { format: source.format, fileBytes: input.bytes, fileSha256: input.sha256 });
+      const identical = committed.recordsRead === 0 && deps.config.reuseIdenticalFile ? await store.stageAsIdentical(runId, input.sha256) : null;
+      if (identical) {
+        source.close();
+        log.info({ event: 'instruments.identical', sameAsRunId: identical.sameAsRunId }, 'the file is the one the last successful sync applied, and nothing changed since: not staged again');
+        return { records: identical.records, invalid: identical.invalid, duplicates: identical.duplicates };
+      }
       log.info({ format: describeFormat(source.format, source.gzip) }, 'staging instruments');
       const started = Date.now();
       const resumedAt = committed.recordsRead;

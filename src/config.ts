@@ -70,6 +70,7 @@ const schema = z.object({
   INSTRUMENTS_SYNC_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression, e.g. "0 6 * * *"').default('0 6 * * *'),
   INSTRUMENTS_SYNC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
   INSTRUMENTS_BATCH_SIZE: int(1).max(100_000).default(5000),
+  INSTRUMENTS_REUSE_IDENTICAL_FILE: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   REFDATA_SECRETS_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes, e.g. `openssl rand -base64 32`').optional(),
   REFDATA_ALLOW_PRIVATE_DESTINATIONS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   REFDATA_REPORT_ROOTS: z.string().optional(),
@@ -200,6 +201,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_SYNC_CRON', default: '0 6 * * *', description: 'When the daily instrument sync runs (cron, in `INSTRUMENTS_SYNC_TIMEZONE`).' },
   { name: 'INSTRUMENTS_SYNC_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `INSTRUMENTS_SYNC_CRON`.' },
   { name: 'INSTRUMENTS_BATCH_SIZE', default: '5000', description: 'Instruments per committed staging batch (one checkpoint each).' },
+  { name: 'INSTRUMENTS_REUSE_IDENTICAL_FILE', default: 'true', description: 'A file byte for byte equal (SHA-256) to the last successful sync\'s, with no instrument changed since, is recorded as all unchanged without staging it again (PostgreSQL).' },
   { name: 'REFDATA_SECRETS_KEY', default: '(unset: `<state dir>/secrets-key`, generated on first start)', description: 'AES-256-GCM key (base64 of 32 bytes) sealing channel secrets in `dist.delivery_channels`; the same everywhere the API and workers run.' },
   { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations resolve to loopback/private/link-local addresses (tests, closed networks).' },
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
@@ -238,6 +240,8 @@ export interface InstrumentsConfig {
   guard: { maxDeactivateShare: number; minEquities: number; requireFno: boolean };
   schedule: { cron: string; timeZone: string };
   batchSize: number;
+  /** Skip staging a file identical to the last successful sync's (InstrumentStore.stageAsIdentical). */
+  reuseIdenticalFile: boolean;
 }
 
 /** Events: Kafka when brokers are set (else the in-process bus), topic names, the outbox relay. */
@@ -391,6 +395,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       },
       schedule: { cron: e.INSTRUMENTS_SYNC_CRON, timeZone: e.INSTRUMENTS_SYNC_TIMEZONE },
       batchSize: e.INSTRUMENTS_BATCH_SIZE,
+      reuseIdenticalFile: e.INSTRUMENTS_REUSE_IDENTICAL_FILE,
     },
     events: {
       kafka: e.KAFKA_BROKERS ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : null,

@@ -76,6 +76,14 @@ export interface InstrumentStore {
    * equal the stored checkpoint, so a stale retry writes nothing.
    */
   writeStagingBatch(runId: string, rows: StagedRow[], invalid: InvalidInstrument[], expected: StagingCheckpoint, next: StagingCheckpoint): Promise<void>;
+  /**
+   * When today's file is byte for byte the file of the last successful run, that run was not forced past the
+   * guard, and no instrument changed since it applied, the outcome is known before reading a record: every
+   * instrument unchanged. Then this marks the run staged without staging anything (its checkpoint and invalid
+   * records are the earlier run's) and returns the counts; otherwise it returns null and staging proceeds.
+   * applySync recognises such a run by the same test. A dialect may always return null.
+   */
+  stageAsIdentical(runId: string, fileSha256: string): Promise<{ records: number; invalid: number; duplicates: number; sameAsRunId: string } | null>;
   /** Moves repeated keys (all but the first occurrence) to invalid records and marks the run staged. Idempotent. */
   finishStaging(runId: string): Promise<{ duplicates: number; invalid: number }>;
   /**

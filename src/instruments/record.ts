@@ -43,6 +43,13 @@ function rawTextOf(raw: unknown): string {
   return text.length > RAW_TEXT_LIMIT ? `${text.slice(0, RAW_TEXT_LIMIT)}…` : text;
 }
 
+/** A text field as the typed columns hold it: trimmed, empty or absent as null (objects are for FieldReader to refuse). */
+export function textOf(value: unknown): string | null {
+  if (value === undefined || value === null || value === '') return null;
+  const s = String(value).trim();
+  return s === '' ? null : s;
+}
+
 class FieldReader {
   readonly errors: string[] = [];
   constructor(private readonly raw: Record<string, unknown>) {}
@@ -62,9 +69,9 @@ class FieldReader {
       this.errors.push(`${name} must be text, not ${Array.isArray(value) ? 'a list' : 'an object'}`);
       return null;
     }
-    const s = String(value).trim();
-    if (s.length > limit) this.errors.push(`${name} is ${s.length} characters long; at most ${limit} fit`);
-    return s === '' ? null : s;
+    const s = textOf(value);
+    if (s !== null && s.length > limit) this.errors.push(`${name} is ${s.length} characters long; at most ${limit} fit`);
+    return s;
   }
 
   number(names: readonly string[], positive: boolean): number | null {

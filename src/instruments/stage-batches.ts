@@ -3,7 +3,7 @@
 // while the next is read, so parsing (here) and COPY (in the database) overlap.
 import type { StagingCheckpoint } from '../db/instruments';
 import type { SourceRecord } from './read-records';
-import { categoryOf, instrumentKeyOf, validateRecord } from './record';
+import { categoryOf, instrumentKeyOf, textOf, validateRecord } from './record';
 import { canonicalRecord, type CanonicalRecord } from './row-hash';
 import type { InvalidInstrument, StagedRow, StoredVersion } from './types';
 
@@ -26,8 +26,6 @@ interface Batch {
   invalid: InvalidInstrument[];
   lastRow: number;
 }
-
-const text = (v: unknown) => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
 
 /** Sorts one record into the batch: decided now (invalid), or a candidate that needs the stored version first. */
 function addRecord(batch: Batch, rec: SourceRecord): void {
@@ -60,8 +58,11 @@ function resolve(batch: Batch, stored: Map<string, StoredVersion>): void {
   for (const c of batch.candidates) {
     const v = stored.get(c.key);
     if (v && v.isActive && v.rowHash === c.canon.hash) {
-      // Equal content was valid when stored (validation rules apply to the same fields the hash covers).
-      batch.rows.push({ kind: 'unchanged', rowNumber: c.rowNumber, instrumentKey: c.key, rowHash: c.canon.hash, category: categoryOf(text(c.raw.segment), text(c.raw.instrument_type)) });
+      // Equal content was valid when stored (validation rules apply to the same fields the hash covers), and its
+      // segment and type are the stored ones: the apply counts it per segment and type without a join.
+      const segment = textOf(c.raw.segment);
+      const instrumentType = textOf(c.raw.instrument_type);
+      batch.rows.push({ kind: 'unchanged', rowNumber: c.rowNumber, instrumentKey: c.key, rowHash: c.canon.hash, category: categoryOf(segment, instrumentType), segment, instrumentType });
     } else {
       classify(batch, validateRecord(c.raw, c.rowNumber, c.canon), c.rowNumber);
     }

@@ -42,13 +42,14 @@ export interface InvalidInstrument {
 
 /**
  * A row of a run's staging table. `full`: a new, changed or returning instrument, with everything to write.
- * `unchanged`: equal (by row hash) to the active stored row, so only its key, hash and category are staged.
+ * `unchanged`: equal (by row hash) to the active stored row, so only its key, hash, category, segment and
+ * instrument type are staged (those equal the stored ones, as the hash covers them).
  * `invalid`: only the key of an invalid record: the instrument is still in today's file, so it must not be
  * deactivated, but its bad values must not be written either.
  */
 export type StagedRow =
   | { kind: 'full'; rowNumber: number; instrument: Instrument }
-  | { kind: 'unchanged'; rowNumber: number; instrumentKey: string; rowHash: string; category: InstrumentCategory }
+  | { kind: 'unchanged'; rowNumber: number; instrumentKey: string; rowHash: string; category: InstrumentCategory; segment: string | null; instrumentType: string | null }
   | { kind: 'invalid'; rowNumber: number; instrumentKey: string };
 
 /** What the store holds for a key today: enough to tell an unchanged record without validating it again. */

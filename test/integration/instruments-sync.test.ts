@@ -107,6 +107,36 @@ describe('instrument sync, day after day', () => {
     expect(await h.db.instruments.getInstrument(day1[43]!.instrument_key)).toMatchObject({ isActive: false });
   });
 
+  it('the same file again is known by its SHA-256: not staged, with the counts and invalid records a full staging gives', async () => {
+    const invalidOf = (runId: string) =>
+      h.query<{ record_id: string | null; row_number: string; errors: string }>(
+        'SELECT record_id, row_number, errors FROM ref.invalid_records WHERE source = $1 AND source_ref = $2 ORDER BY row_number', [INVALID_RECORD_SOURCE, runId],
+      );
+    const batchesOf = async (runId: string) => Number((await h.query<{ batches: number }>('SELECT batches FROM ref.instrument_sync_runs WHERE run_id = $1', [runId]))[0]!.batches);
+    const comparable = (r: Awaited<ReturnType<typeof h.sync>>) => {
+      const { runId: _r, startedAt: _s, finishedAt: _f, durationMs: _d, ...rest } = r;
+      return rest;
+    };
+    const before = await snapshot();
+    const full = await h.sync({ url: broker.url('/bad.json') }, { config: { reuseIdenticalFile: false } });
+    expect(await batchesOf(full.runId)).toBeGreaterThan(0);
+    const reused = await h.sync({ url: broker.url('/bad.json') });
+    expect(await batchesOf(reused.runId)).toBe(0);
+    expect(comparable(reused)).toEqual(comparable(full));
+    expect(reused).toMatchObject({ status: 'succeeded', records: total + 2, invalid: 6, duplicates: 1, added: 0, updated: 0, deactivated: 0, unchanged: total - 4 });
+    expect(await invalidOf(reused.runId)).toEqual(await invalidOf(full.runId));
+    expect(await snapshot()).toEqual(before);
+    // An active instrument's last_seen_at is the last successful apply: this run's.
+    const [{ applied_at: appliedAt }] = await h.query<{ applied_at: Date }>('SELECT applied_at FROM ref.instrument_sync_runs WHERE run_id = $1', [reused.runId]);
+    expect((await h.db.instruments.getInstrument(day1[0]!.instrument_key))!.lastSeenAt).toBe(appliedAt.toISOString());
+
+    // Once an instrument changed after that apply, the file is staged again.
+    await h.query(`UPDATE ref.instruments SET updated_at = now() + interval '1 second' WHERE instrument_key = $1`, [day1[0]!.instrument_key]);
+    const again = await h.sync({ url: broker.url('/bad.json') });
+    expect(await batchesOf(again.runId)).toBeGreaterThan(0);
+    expect(comparable(again)).toEqual(comparable(full));
+  });
+
   it('a Kite CSV from a local file syncs as well (keys derived as exchange|instrument_token)', async () => {
     const file = path.join(h.temp.path, 'instruments.csv');
     await fs.writeFile(file, toKiteCsv(day1.slice(0, 50)));

@@ -89,7 +89,7 @@ describe('staging batches', () => {
     const t = stagingBulkTable('r1', [
       { kind: 'full', rowNumber: 1, instrument: instrument('NSE_FO|1') },
       { kind: 'invalid', rowNumber: 2, instrumentKey: 'NSE_FO|2' },
-      { kind: 'unchanged', rowNumber: 3, instrumentKey: 'NSE_FO|3', rowHash: 'b'.repeat(64), category: 'fno' },
+      { kind: 'unchanged', rowNumber: 3, instrumentKey: 'NSE_FO|3', rowHash: 'b'.repeat(64), category: 'fno', segment: 'NSE_FO', instrumentType: 'CE' },
     ]);
     expect(t.path).toBe(`[ref].[instrument_stage_r1]`);
     const [full, keyOnly, unchanged] = t.rows as unknown[][];

@@ -157,6 +157,8 @@ export function createMssqlInstrumentStore(pool: sql.ConnectionPool): Instrument
         const [after] = await rowsOf(tx, q.markStagedSql(runId, duplicates, Number(d?.newly_invalid ?? 0)));
         return { duplicates, invalid: Number(after?.invalid_records ?? 0) };
       }),
+    // Not on SQL Server (yet): every run stages its file.
+    stageAsIdentical: async () => null,
     applySync: (runId, decide) => withTransaction(pool, (tx) => applySync(tx, runId, decide)),
     async failSyncRun(runId, status, message) {
       await run(pool, q.failRunSql(runId, status, message));

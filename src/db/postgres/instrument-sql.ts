@@ -28,6 +28,8 @@ export function createStagingSql(t: TableRef): string {
 }
 
 export const copyStagingSql = (t: TableRef) => `COPY ${qualified(t)} (${STAGING_COLUMNS.join(', ')}) FROM STDIN`;
+/** Rows staged by key (unchanged instruments, keys of invalid records): the other columns stay NULL. */
+export const copyStagedKeysSql = (t: TableRef) => `COPY ${qualified(t)} (row_number, instrument_key, is_valid, has_data, category, segment, instrument_type) FROM STDIN`;
 export const copyInvalidSql = 'COPY ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors) FROM STDIN';
 
 const ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
@@ -41,26 +43,33 @@ function field(v: string | number | boolean | null): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : s;
 }
 
-const NO_DATA = new Array<null>(INSTRUMENT_COLUMNS.length + 1).fill(null);
-const NO_DATA_TEXT = ['\\N', ...NO_DATA.map(() => '\\N')].join('\t');
-
-export function stagingCopyText(rows: StagedRow[]): string {
-  const lines = rows.map((r) => {
-    if (r.kind === 'invalid') return [r.rowNumber, r.instrumentKey, false, false, null, null, ...NO_DATA].map(field).join('\t');
-    // An unchanged row needs no hash: the apply counts it as unchanged by has_data = false.
-    if (r.kind === 'unchanged') return `${r.rowNumber}\t${field(r.instrumentKey)}\tt\tf\t${r.category}\t${NO_DATA_TEXT}`;
-    const i = r.instrument;
-    return [
-      r.rowNumber, i.instrumentKey, true, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
+/** COPY text of the rows staged in full (new, changed and returning instruments). */
+export function stagedRowsCopyText(rows: Extract<StagedRow, { kind: 'full' }>[]): string {
+  const lines = rows.map(({ rowNumber, instrument: i }) =>
+    [
+      rowNumber, i.instrumentKey, true, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
       i.expiry, i.strikePrice, i.lotSize, i.tickSize, i.freezeQuantity, i.underlyingKey, i.optionType, i.weekly, i.sourceRecord,
-    ].map(field).join('\t');
-  });
+    ].map(field).join('\t'),
+  );
   return `${lines.join('\n')}\n`;
 }
 
-/** $1: the keys as a JSON array (any characters, one parameter). */
+/** COPY text of the rows staged by key (see copyStagedKeysSql); an unchanged row needs no hash, as the apply counts it by has_data = false. */
+export function stagedKeysCopyText(rows: Exclude<StagedRow, { kind: 'full' }>[]): string {
+  const lines = rows.map((r) =>
+    r.kind === 'invalid'
+      ? `${r.rowNumber}\t${field(r.instrumentKey)}\tf\tf\t\\N\t\\N\t\\N`
+      : `${r.rowNumber}\t${field(r.instrumentKey)}\tt\tf\t${r.category}\t${field(r.segment)}\t${field(r.instrumentType)}`,
+  );
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * $1: the keys as a JSON array (any characters, one parameter). `= ANY(array)` reads the primary key index in key
+ * order (one pass over the pages), where a join probed it in file order: ~4× faster for a batch of 5,000.
+ */
 export const storedVersionsSql =
-  'SELECT i.instrument_key, i.row_hash, i.is_active FROM jsonb_array_elements_text($1::jsonb) AS k(key) JOIN ref.instruments i ON i.instrument_key = k.key';
+  'SELECT i.instrument_key, i.row_hash, i.is_active FROM ref.instruments i WHERE i.instrument_key = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb)))';
 
 export function invalidCopyText(source: string, runId: string, invalid: InvalidInstrument[]): string {
   const lines = invalid.map((r) => [source, runId, r.instrumentKey, r.rowNumber, r.rawText.replace(/\u0000/g, '\uFFFD'), JSON.stringify(r.errors)].map(field).join('\t'));
@@ -92,7 +101,9 @@ FROM ${qualified(t)} WHERE is_valid`;
 
 /**
  * Per (segment, type): active before, and what each staged instrument will be (added / updated / unchanged /
- * reactivated). A key-only row is unchanged by construction; its segment and type are the stored ones.
+ * reactivated). A key-only row is unchanged by construction and carries the stored segment and type, so only
+ * rows with data are compared with ref.instruments (a row staged by an older release has no segment: the join
+ * fills it in).
  */
 export function plannedGroupsSql(t: TableRef): string {
   return `SELECT segment, instrument_type, sum(active_before) AS active_before, sum(added) AS added, sum(updated) AS updated,
@@ -101,12 +112,16 @@ FROM (
   SELECT segment, instrument_type, count(*) AS active_before, 0 AS added, 0 AS updated, 0 AS unchanged, 0 AS reactivated, 0 AS deactivated
   FROM ref.instruments WHERE is_active GROUP BY 1, 2
   UNION ALL
-  SELECT CASE WHEN s.has_data THEN s.segment ELSE c.segment END, CASE WHEN s.has_data THEN s.instrument_type ELSE c.instrument_type END, 0,
-         count(*) FILTER (WHERE s.has_data AND c.instrument_key IS NULL),
-         count(*) FILTER (WHERE s.has_data AND c.is_active AND c.row_hash <> s.row_hash),
-         count(*) FILTER (WHERE NOT s.has_data OR (c.is_active AND c.row_hash = s.row_hash)),
-         count(*) FILTER (WHERE s.has_data AND NOT c.is_active), 0
-  FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key WHERE s.is_valid GROUP BY 1, 2
+  SELECT COALESCE(s.segment, c.segment), COALESCE(s.instrument_type, c.instrument_type), 0, 0, 0, count(*), 0, 0
+  FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON s.segment IS NULL AND s.instrument_type IS NULL AND c.instrument_key = s.instrument_key
+  WHERE s.is_valid AND NOT s.has_data GROUP BY 1, 2
+  UNION ALL
+  SELECT s.segment, s.instrument_type, 0,
+         count(*) FILTER (WHERE c.instrument_key IS NULL),
+         count(*) FILTER (WHERE c.is_active AND c.row_hash <> s.row_hash),
+         count(*) FILTER (WHERE c.is_active AND c.row_hash = s.row_hash),
+         count(*) FILTER (WHERE NOT c.is_active), 0
+  FROM ${qualified(t)} s LEFT JOIN ref.instruments c ON c.instrument_key = s.instrument_key WHERE s.is_valid AND s.has_data GROUP BY 1, 2
   UNION ALL
   SELECT i.segment, i.instrument_type, 0, 0, 0, 0, 0, count(*)
   FROM ref.instruments i WHERE i.is_active AND NOT EXISTS (SELECT 1 FROM ${qualified(t)} s WHERE s.instrument_key = i.instrument_key) GROUP BY 1, 2
@@ -137,6 +152,30 @@ export function deactivateMissingSql(t: TableRef): string {
   last_seen_at = GREATEST(i.last_seen_at, COALESCE($2::timestamptz, i.last_seen_at)), last_sync_run_id = $1
 WHERE i.is_active AND NOT EXISTS (SELECT 1 FROM ${qualified(t)} s WHERE s.instrument_key = i.instrument_key)`;
 }
+
+/** $1 run id, $2..$7 active_before, added, updated, unchanged, deactivated, reactivated, $8 by_segment, $9 by_type, $10 guard. */
+export const recordGuardTrippedSql = `UPDATE ref.instrument_sync_runs SET status = 'guard_tripped', active_before = $2, added = $3, updated = $4,
+  unchanged = $5, deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, finished_at = clock_timestamp(),
+  duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE run_id = $1 RETURNING *`;
+
+/** As recordGuardTrippedSql, and $11 active_after; applied_at is the apply transaction's time. */
+export const recordSucceededSql = `UPDATE ref.instrument_sync_runs SET status = 'succeeded', active_before = $2, added = $3, updated = $4,
+  unchanged = $5, deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, active_after = $11, applied_at = now(),
+  finished_at = clock_timestamp(), duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE run_id = $1 RETURNING *`;
+
+/**
+ * The last successful run, if it read the file with SHA-256 $1 and no instrument changed after it applied (every
+ * write of a sync sets updated_at to its apply time). Its guard JSON says whether it was forced past the guard.
+ */
+export const identicalLastRunSql = `SELECT p.* FROM ref.instrument_sync_runs p
+WHERE p.status = 'succeeded' AND p.file_sha256 = $1
+  AND p.applied_at = (SELECT max(applied_at) FROM ref.instrument_sync_runs WHERE status = 'succeeded')
+  AND NOT EXISTS (SELECT 1 FROM ref.instruments i WHERE i.updated_at > p.applied_at)
+LIMIT 1`;
+
+/** $1 the run, $2 the earlier run whose invalid records (same file, same reasons) it takes over, $3 the source. */
+export const copyInvalidRecordsSql = `INSERT INTO ref.invalid_records (source, source_ref, record_id, row_number, raw_text, errors)
+SELECT source, $1, record_id, row_number, raw_text, errors FROM ref.invalid_records WHERE source = $3 AND source_ref = $2`;
 
 export const activeGroupsSql = 'SELECT segment, instrument_type, count(*) AS active_after FROM ref.instruments WHERE is_active GROUP BY 1, 2';
 

@@ -6,12 +6,17 @@ import { breakdownsOf, totalsOf, type GroupCounts } from '../../instruments/repo
 import type { PgExecutor, PgSession, Row } from './executor';
 import { qualified } from './sql';
 import {
-  INSTRUMENT_SELECT, activeGroupsSql, copyInvalidSql, copyStagingSql, createStagingSql, deactivateMissingSql, stagedCategoriesSql,
-  instrumentWhere, invalidCopyText, moveDuplicatesSql, plannedGroupsSql, stagingCopyText, storedVersionsSql, upsertInstrumentsSql,
+  INSTRUMENT_SELECT, activeGroupsSql, copyInvalidSql, copyStagedKeysSql, copyStagingSql, createStagingSql, deactivateMissingSql,
+  instrumentWhere, invalidCopyText, moveDuplicatesSql, plannedGroupsSql, stagedCategoriesSql, stagedKeysCopyText, stagedRowsCopyText,
+  recordGuardTrippedSql, recordSucceededSql, storedVersionsSql, upsertInstrumentsSql,
 } from './instrument-sql';
+import { applyIfIdentical, tryStageAsIdentical } from './identical-file';
+import type { StagedRow } from '../../instruments/types';
 
 /** Serialises applies even if two runs ever reached this point (the workflow id already makes that unlikely). */
 const APPLY_LOCK = 7233002;
+/** For the transactions that join or group the whole master (150,000 instruments need ~20 MB to hash). */
+const APPLY_WORK_MEM = '64MB';
 
 async function runRow(s: PgSession, runId: string, lock = false): Promise<Row | null> {
   const rows = await s.query(`SELECT * FROM ref.instrument_sync_runs WHERE run_id = $1${lock ? ' FOR UPDATE' : ''}`, [runId]);
@@ -30,9 +35,6 @@ const checkpointOf = (r: Row): StagingCheckpoint => ({
   invalid: Number(r.invalid_records),
   batches: Number(r.batches),
 });
-
-const sameCheckpoint = (a: StagingCheckpoint, b: StagingCheckpoint) =>
-  a.recordsRead === b.recordsRead && a.stagedRows === b.stagedRows && a.invalid === b.invalid && a.batches === b.batches;
 
 export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres' | 'embedded'): InstrumentStore {
   return {
@@ -76,28 +78,44 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
 
     async writeStagingBatch(runId, rows, invalid, expected, next) {
       const stage = stagingTableOf(runId);
+      const full: Extract<StagedRow, { kind: 'full' }>[] = [];
+      const keys: Exclude<StagedRow, { kind: 'full' }>[] = [];
+      for (const r of rows) {
+        if (r.kind === 'full') full.push(r);
+        else keys.push(r);
+      }
       await exec.transaction(async (tx) => {
-        const run = await lockedRun(tx, runId);
-        if (run.status !== 'running') throw new Error(`instrument sync run ${runId} is ${String(run.status)}; staging is closed`);
-        const stored = checkpointOf(run);
-        if (!sameCheckpoint(stored, expected)) {
-          throw new Error(`run ${runId} staging checkpoint moved: expected record ${expected.recordsRead}, found ${stored.recordsRead}; resume from the stored checkpoint`);
-        }
-        if (rows.length > 0) await tx.copyFromCsv(copyStagingSql(stage), stagingCopyText(rows));
-        if (invalid.length > 0) await tx.copyFromCsv(copyInvalidSql, invalidCopyText(INVALID_RECORD_SOURCE, runId, invalid));
-        await tx.query(
-          'UPDATE ref.instrument_sync_runs SET records_read = $2, staged_rows = $3, invalid_records = $4, batches = $5 WHERE run_id = $1',
-          [runId, next.recordsRead, next.stagedRows, next.invalid, next.batches],
+        // No wait for the WAL flush: a database crash empties the unlogged staging table anyway (openStaging then
+        // starts over), and the checkpoint and invalid records of this batch are lost or kept together.
+        await tx.exec('SET LOCAL synchronous_commit = off');
+        // Moving the checkpoint first locks the run row, so a stale attempt waits, then finds it moved.
+        const moved = await tx.query(
+          `UPDATE ref.instrument_sync_runs SET records_read = $6, staged_rows = $7, invalid_records = $8, batches = $9
+           WHERE run_id = $1 AND status = 'running' AND records_read = $2 AND staged_rows = $3 AND invalid_records = $4 AND batches = $5 RETURNING 1`,
+          [runId, expected.recordsRead, expected.stagedRows, expected.invalid, expected.batches, next.recordsRead, next.stagedRows, next.invalid, next.batches],
         );
+        if (moved.length === 0) {
+          const run = await lockedRun(tx, runId);
+          if (run.status !== 'running') throw new Error(`instrument sync run ${runId} is ${String(run.status)}; staging is closed`);
+          throw new Error(`run ${runId} staging checkpoint moved: expected record ${expected.recordsRead}, found ${checkpointOf(run).recordsRead}; resume from the stored checkpoint`);
+        }
+        if (full.length > 0) await tx.copyFromCsv(copyStagingSql(stage), stagedRowsCopyText(full));
+        if (keys.length > 0) await tx.copyFromCsv(copyStagedKeysSql(stage), stagedKeysCopyText(keys));
+        if (invalid.length > 0) await tx.copyFromCsv(copyInvalidSql, invalidCopyText(INVALID_RECORD_SOURCE, runId, invalid));
       });
     },
+
+    stageAsIdentical: (runId, fileSha256) => tryStageAsIdentical((fn) => exec.transaction(fn), runId, fileSha256),
 
     async finishStaging(runId) {
       const stage = stagingTableOf(runId);
       return exec.transaction(async (tx) => {
         const run = await lockedRun(tx, runId);
         if (run.status !== 'running') return { duplicates: Number(run.duplicates), invalid: Number(run.invalid_records) };
+        await tx.exec(`SET LOCAL work_mem = '${APPLY_WORK_MEM}'`);
         const [d] = await tx.query<{ duplicates: string; newly_invalid: string }>(moveDuplicatesSql(stage), [runId, INVALID_RECORD_SOURCE]);
+        // Statistics for the apply's joins (a fresh table has none: the planner would guess 100s of rows).
+        await tx.exec(`ANALYZE ${qualified(stage)}`);
         const rows = await tx.query(
           `UPDATE ref.instrument_sync_runs SET status = 'staged', duplicates = $2, invalid_records = invalid_records + $3,
              staged_rows = staged_rows - $2 WHERE run_id = $1 RETURNING invalid_records`,
@@ -114,6 +132,10 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         if (run.status === 'succeeded' || run.status === 'guard_tripped') return reportFromRow(run);
         if (run.status !== 'staged') throw new Error(`instrument sync run ${runId} is ${String(run.status)}, not staged; nothing was applied`);
         if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
+        const identical = await applyIfIdentical(tx, run, stage, decide);
+        if (identical) return identical;
+        // The counting joins and aggregates over the whole master fit in memory instead of spilling to disk.
+        await tx.exec(`SET LOCAL work_mem = '${APPLY_WORK_MEM}'`);
         const planned: GroupCounts[] = (await tx.query(plannedGroupsSql(stage))).map(groupFromRow);
         const totals = totalsOf(planned);
         const [c] = await tx.query(stagedCategoriesSql(stage));
@@ -121,12 +143,7 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         const counts = [totals.activeBefore, totals.added, totals.updated, totals.unchanged, totals.deactivated, totals.reactivated];
         if (guard.tripped) {
           const { bySegment, byType } = breakdownsOf(planned);
-          const rows = await tx.query(
-            `UPDATE ref.instrument_sync_runs SET status = 'guard_tripped', active_before = $2, added = $3, updated = $4, unchanged = $5,
-               deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, finished_at = clock_timestamp(),
-               duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000) WHERE run_id = $1 RETURNING *`,
-            [runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard)],
-          );
+          const rows = await tx.query(recordGuardTrippedSql, [runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard)]);
           return reportFromRow(rows[0]);
         }
         // The counts above are exact inside this transaction, so statements with nothing to do are skipped.
@@ -140,13 +157,9 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
           ? (await tx.query(activeGroupsSql)).map(groupFromRow)
           : planned.map((g) => ({ segment: g.segment, instrumentType: g.instrumentType, activeAfter: g.activeBefore ?? 0 }));
         const { bySegment, byType } = breakdownsOf([...planned, ...after]);
-        const rows = await tx.query(
-          `UPDATE ref.instrument_sync_runs SET status = 'succeeded', active_before = $2, added = $3, updated = $4, unchanged = $5,
-             deactivated = $6, reactivated = $7, by_segment = $8, by_type = $9, guard = $10, active_after = $11, applied_at = now(),
-             finished_at = clock_timestamp(), duration_ms = floor(extract(epoch FROM clock_timestamp() - started_at) * 1000)
-           WHERE run_id = $1 RETURNING *`,
-          [runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard), totalsOf(after).activeAfter],
-        );
+        const rows = await tx.query(recordSucceededSql, [
+          runId, ...counts, JSON.stringify(bySegment), JSON.stringify(byType), JSON.stringify(guard), totalsOf(after).activeAfter,
+        ]);
         return reportFromRow(rows[0]);
       });
     },
