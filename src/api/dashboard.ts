@@ -108,7 +108,7 @@ export const dashboardPlugin = (deps: { auth: RoleAuth; db: Pick<Database, 'dist
   });
 };
 
-const statusRank: Record<string, number> = { failed: 0, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };
+const statusRank: Record<string, number> = { failed: 0, waiting: 1, retrying: 1, sending: 2, pending: 3, cancelled: 4, delivered: 5 };
 
 const DeliveryRow = Type.Object({
   deliveryId: Type.String(), subscriptionId: Type.String(), subscriberId: Type.String(), reportId: Type.String(), reportType: Type.String(),

@@ -76,7 +76,9 @@ export async function resumeChannel(deps: ChannelServiceDeps, caller: Caller, ch
   const before = await ownChannel(deps, caller, channelId);
   const changed = await deps.db.distribution.markChannelHealthy(channelId, 'operator');
   if (!changed) throw notFound(`channel ${channelId}`);
-  announceChannelRecovered(deps.log, deps.notifier, changed.channel, 'operator', caller.keyId);
+  // A notification only when it was paused; the operator's action is in the audit trail either way.
+  if (changed.recovered) announceChannelRecovered(deps.log, deps.notifier, changed.channel, 'operator', caller.keyId);
+  else audit(deps.log, 'channel.resumed', { channelId, channel: changed.channel.channelType, subscriptionId: changed.channel.subscriptionId ?? undefined, via: 'operator', by: caller.keyId });
   if (before.health.pausedAt) await deps.client.workflow.getHandle(channelProbeWorkflowId(channelId)).signal(probeNowSignal).catch(() => undefined);
   const woken = await wakeWaitingDeliveries(deps.db, deps.client, channelId);
   return { ...channelDetailView(changed.channel), woken };
