@@ -1,4 +1,6 @@
 // Side effects of a delivery: one attempt through its channel (recorded before and after), the final failure, the event.
+import os from 'node:os';
+import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ChannelError, type ChannelRegistry } from '../src/channels';
 import type { Database } from '../src/db/types';
@@ -9,6 +11,7 @@ import { deliveredTopic, reportDistributedEvent } from '../src/reporting/event';
 import { statusChangeOf, type DeliveryNotifier } from '../src/reporting/notifier';
 import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
+import { protectMessage } from '../src/reporting/encrypt-delivery';
 import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
 import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
@@ -35,6 +38,8 @@ export interface DeliveryActivityDeps {
   alerts?: Notifier;
   /** Starts the probe run of a paused channel unless one runs (src/reporting/channels.ts); absent in tests of other flows. */
   ensureProbe?: (channelId: string, firstProbeInMs: number) => Promise<void>;
+  /** Where encrypted copies of files are written for deliveries that require encryption (default: the system's temp dir). */
+  encryptedDir?: string;
 }
 
 export interface AttemptInput {
@@ -210,7 +215,12 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
 
       const beat = input.attemptTimeoutMs > 3 * HEARTBEAT_EVERY_MS ? setInterval(() => ctx.heartbeat({ attempt }), HEARTBEAT_EVERY_MS) : null;
       try {
-        const sent = await deps.channels.send(d.channel, d.payload.message, config, {
+        const message = await protectMessage({
+          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: d.payload.message, reportRequires: d.payload.report.encryptionRequired,
+          config, dir: deps.encryptedDir ?? path.join(os.tmpdir(), 'refdata-encrypted'),
+          onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'encrypted-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
+        });
+        const sent = await deps.channels.send(d.channel, message, config, {
           signal: ctx.cancellationSignal,
           timeoutMs: input.attemptTimeoutMs,
           allowPrivateNetworks: deps.allowPrivateNetworks,

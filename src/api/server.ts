@@ -41,7 +41,9 @@ export interface ApiDeps {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
-  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }) }) as unknown as FastifyInstance;
+  // removeAdditional off: a field a schema does not allow is a 400 naming it, not silently dropped (a misplaced
+  // `encryption_required` must not turn into a report sent in clear).
+  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {

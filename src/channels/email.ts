@@ -1,6 +1,7 @@
 // EMAIL: one message over SMTP (nodemailer) with the report files attached, streamed from disk, or linked when too big.
 import nodemailer from 'nodemailer';
 import { z } from 'zod';
+import { channelEncryptionSchema } from './encryption';
 import { checkAttachments, formatBytes, totalBytes } from './attachments';
 import { raceDeadline, startDeadline } from './deadline';
 import { ChannelError, classifyErrorCode, errorMessage } from './errors';
@@ -22,6 +23,8 @@ export const emailConfigSchema = z.object({
   subjectTemplate: z.string().min(1).default('[{reportType}] {title}'),
   /** Above this total, files that have a download URL are linked instead of attached. */
   maxAttachmentBytes: z.number().int().min(0).default(10 * 1024 * 1024),
+  /** OpenPGP encryption of the files (src/reporting/encrypt-delivery.ts). */
+  encryption: channelEncryptionSchema.optional(),
 });
 
 export type EmailConfig = z.infer<typeof emailConfigSchema>;

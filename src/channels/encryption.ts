@@ -7,6 +7,19 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { createMessage, encrypt, readKey } from 'openpgp';
+import { z } from 'zod';
+
+/** The `encryption` block of a channel config (SFTP, EMAIL, API_WEBHOOK). */
+export const channelEncryptionSchema = z.object({
+  /** Encrypt every delivery on this channel, whether or not the report asks for it. */
+  required: z.boolean().default(false),
+  /** The subscriber's OpenPGP public key, ASCII-armoured. */
+  public_key: z.string().max(200_000).regex(/-----BEGIN PGP PUBLIC KEY BLOCK-----/, 'must be an ASCII-armoured OpenPGP public key').optional(),
+  /** ASCII armour (`.asc`) instead of binary (`.pgp`), for receivers that only take text. */
+  armor: z.boolean().default(false),
+});
+
+export type ChannelEncryption = z.output<typeof channelEncryptionSchema>;
 
 export interface EncryptedFile {
   path: string;

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import SftpClient from 'ssh2-sftp-client';
 import { z } from 'zod';
+import { channelEncryptionSchema } from './encryption';
 import { checkAttachments } from './attachments';
 import { raceDeadline, startDeadline } from './deadline';
 import { ChannelError, classifyTransportError, errorMessage } from './errors';
@@ -33,6 +34,8 @@ export const sftpConfigSchema = z.object({
     .optional(),
   /** true: an existing file of the same name is replaced atomically. false: the delivery fails if it exists. */
   overwrite: z.boolean().default(true),
+  /** OpenPGP encryption of the files (src/reporting/encrypt-delivery.ts). */
+  encryption: channelEncryptionSchema.optional(),
 });
 
 export type SftpConfig = z.infer<typeof sftpConfigSchema>;

@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
+import { channelEncryptionSchema } from './encryption';
 import { checkAttachments } from './attachments';
 import { startDeadline } from './deadline';
 import { ChannelError, classifyHttpStatus } from './errors';
@@ -33,6 +34,8 @@ export const webhookConfigSchema = z.object({
       .record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string().regex(/^[^\r\n]*$/))
       .refine((h) => Object.keys(h).every((k) => !reservedHeaders.has(k.toLowerCase())), 'must not set webhook-*, content-* or host headers'),
   ).optional(),
+  /** OpenPGP encryption of the files (src/reporting/encrypt-delivery.ts). */
+  encryption: channelEncryptionSchema.optional(),
 });
 
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;

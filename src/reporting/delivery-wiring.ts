@@ -1,4 +1,5 @@
 // What a worker gives the delivery activities: channels (dashboard notifications stored in the database), keys, feeds.
+import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { createChannelRegistry, type ChannelRegistry } from '../channels';
@@ -24,7 +25,7 @@ export interface DeliveryWiring {
 }
 
 export function deliveryActivityDeps(
-  base: { db: Database; log: Logger; config: Partial<Pick<Config, 'reporting' | 'events'>>; client?: Client; notifier?: Notifier },
+  base: { db: Database; log: Logger; config: Partial<Pick<Config, 'reporting' | 'events' | 'stateDir'>>; client?: Client; notifier?: Notifier },
   wiring: DeliveryWiring,
   fallbackEvents: EventPublisher,
 ): DeliveryActivityDeps {
@@ -42,6 +43,7 @@ export function deliveryActivityDeps(
     trustedCa: wiring.trustedCa,
     channelHealth: reporting?.channelHealth,
     alerts: base.notifier,
+    encryptedDir: base.config.stateDir ? path.join(base.config.stateDir, 'encrypted') : undefined,
     ensureProbe: base.client ? (channelId, firstProbeInMs) => ensureChannelProbe(base.client!, channelId, firstProbeInMs) : undefined,
   };
 }
