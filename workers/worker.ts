@@ -120,6 +120,19 @@ function channelHealthActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' 
   });
 }
 
+/**
+ * A delivery's first attempt runs as a local activity inside its first workflow task, so the task holds its slot for
+ * the whole send (tens of ms, more on a busy machine). With the SDK's 40 slots, less pollers' reservations, a burst
+ * of ~50/s filled them; eager workflow start then found no free slot and every start fell back to a poll (slower, and
+ * a server call more). Slots cost little memory: the workflows are small and finish in that one task.
+ */
+const DELIVERY_WORKFLOW_TASK_SLOTS = 200;
+
+function queueTuning(taskQueue: string): { maxConcurrentWorkflowTaskExecutions?: number } {
+  const delivery: string[] = [taskQueues.delivery, taskQueues.deliveryPriority];
+  return delivery.includes(taskQueue) ? { maxConcurrentWorkflowTaskExecutions: DELIVERY_WORKFLOW_TASK_SLOTS } : {};
+}
+
 let runtimeInstalled: Promise<void> | null = null;
 
 /**
@@ -154,7 +167,7 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   // Each Worker costs ~60 MB (its workflow thread and V8 context): a process can serve a subset of the queues.
   const queues = deps.queues?.length ? deps.queues : all;
   const workers = await Promise.all(
-    queues.map((taskQueue) => Worker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities })),
+    queues.map((taskQueue) => Worker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities, ...queueTuning(taskQueue) })),
   );
   const done = Promise.all(workers.map((w) => w.run())).then(
     () => undefined,

@@ -1,15 +1,15 @@
-// bench/delivery: POST /api/v1/reporting/deliver → webhook receipt on loopback, with the dev server, worker and API in
-// this process. Sustains a rate for a duration and reports latency percentiles, then finds the highest rate whose P99 < 100 ms.
+// bench/delivery: POST /api/v1/reporting/deliver → webhook receipt on loopback, with the worker and API in this process
+// (as `refdata dev` runs them), the dev server as its child, and the client and receiver in another (peer.ts). Sustains a rate for a duration and reports latency percentiles, then finds the highest rate whose P99 < 100 ms.
 // Usage: npx tsx bench/delivery/run.ts [--rate 100] [--duration 60] [--search 5,10,20,30,40,60,80,100,150] [--search-duration 15]
-//        [--warmup 5] [--drain 60] [--eager-activities true|false] [--eager-start true|false] [--events outbox|none]  → JSON on stdout
+//        [--warmup 5] [--drain 60] [--eager-activities true|false] [--eager-start true|false] [--events outbox|none] [--out FILE]
+//        → JSON on stdout (and in FILE)
 // --search '' skips the search; --duration is the sustained phase's length in seconds.
-import { createServer } from 'node:http';
+import { fork } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { performance } from 'node:perf_hooks';
 import { Client, Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { buildApi } from '../../src/api/server';
@@ -28,15 +28,15 @@ import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
 import { writeWorkflowBundle } from '../lib/worker-process';
+import type { PeerCommand, PeerMessage } from './peer';
 
-interface Sample { sentAt: number; acceptedAt: number; deliveryId: string }
 interface Phase {
   rate: number; seconds: number; sent: number; received: number;
   /** Not received within the drain time after the last send (queued behind a saturated machine, or lost). */
   late: number;
   p50: number; p95: number; p99: number; max: number; p99FromAccepted: number; achievedRate: number;
-  /** CPU time per delivery: this process (API + worker + receiver) and the Temporal dev server. */
-  cpuMsPerDelivery: { process: number; temporalServer: number | null };
+  /** CPU time per delivery: refdata (API + worker, this process), the Temporal dev server, PostgreSQL, and the peer process. */
+  cpuMsPerDelivery: { refdata: number; temporalServer: number | null; postgres: number; loadGeneratorAndReceiver: number };
   /** PostgreSQL statements per delivery (API, worker and outbox relay), by their first words. */
   statementsPerDelivery: Record<string, number>;
   /** Temporal frontend requests per delivery, by method (the dev server's metrics). */
@@ -59,6 +59,32 @@ function temporalCpuMs(address: string): number | null {
     // not Linux, or the process went away
   }
   return null;
+}
+
+/** CPU milliseconds used so far by the PostgreSQL backends serving `database` (their process titles name it), from /proc. */
+function postgresCpuMs(database: string): Map<string, number> {
+  const byPid = new Map<string, number>();
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      try {
+        if (!fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(` ${database} `)) continue;
+        const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        byPid.set(pid, ((Number(fields[11]) + Number(fields[12])) * 1000) / 100);
+      } catch {
+        // the backend went away
+      }
+    }
+  } catch {
+    // not Linux
+  }
+  return byPid;
+}
+
+/** CPU between two samples of postgresCpuMs (a backend that started in between counts from zero). */
+function postgresCpuDelta(before: Map<string, number>, after: Map<string, number>): number {
+  let sum = 0;
+  for (const [pid, ms] of after) sum += ms - (before.get(pid) ?? 0);
+  return sum;
 }
 
 /** Frontend requests served so far, by gRPC method, from the dev server's Prometheus endpoint. */
@@ -116,23 +142,31 @@ async function main(): Promise<void> {
       'eager-activities': { type: 'string', default: 'true' },
       'eager-start': { type: 'string', default: 'true' },
       events: { type: 'string', default: 'outbox' },
+      out: { type: 'string' },
     },
   });
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-delivery-'));
-  const receipts = new Map<string, number>();
-  const receiver = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      const id = String(req.headers['webhook-id']);
-      if (!receipts.has(id)) receipts.set(id, performance.now());
-      res.writeHead(200).end('ok');
+  // Receiver and load generator run in a child process (bench/delivery/peer.ts).
+  const peer = fork(path.join(__dirname, 'peer.ts'), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ask = <T extends PeerMessage['type']>(cmd: PeerCommand, want: T): Promise<Extract<PeerMessage, { type: T }>> =>
+    new Promise((resolve, reject) => {
+      const onMessage = (m: PeerMessage) => {
+        if (m.type !== want && m.type !== 'failed') return;
+        peer.off('message', onMessage);
+        if (m.type === 'failed') reject(new Error(`peer: ${m.error}`));
+        else resolve(m as Extract<PeerMessage, { type: T }>);
+      };
+      peer.on('message', onMessage);
+      if (cmd.type !== 'stop' || peer.connected) peer.send(cmd);
     });
+  const { hookUrl } = await new Promise<{ hookUrl: string }>((resolve, reject) => {
+    peer.once('message', (m: PeerMessage) => (m.type === 'ready' ? resolve(m) : reject(new Error(`peer: ${JSON.stringify(m)}`))));
+    peer.once('exit', (code) => reject(new Error(`peer exited (${code})`)));
   });
-  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-  const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
   const bdb = await createBenchDatabase();
   const statements = new Map<string, number>();
+  const dbName = new URL(bdb.url).pathname.slice(1);
   const db = createPostgresDatabase(countingStatements(createNodePgExecutor(bdb.url, { max: 20 }), statements), 'postgres');
   await db.migrate();
   // Eager activity execution as `refdata dev` runs it (devServerDynamicConfigArgs); --eager-activities false measures without.
@@ -170,65 +204,42 @@ async function main(): Promise<void> {
   const sub = await post('/api/v1/reporting/subscribe', { subscriber_id: 'bench', report_types: ['ALERT_REPORT'], delivery_preferences: { channels: [{ channel_type: 'API_WEBHOOK', config: { url: hookUrl, format: 'json' } }] } });
   if (sub.status !== 201) throw new Error(`subscribe: ${sub.status} ${await sub.text()}`);
 
-  let seq = 0;
   let lastDeliveryId: string | null = null;
-  /** Sends `rate` deliveries a second for `seconds`, on a schedule (not waiting for answers), then waits for receipts. */
+  /** One phase: the peer sends `rate` deliveries a second for `seconds` and waits for them; this process measures the cost. */
   async function run(rate: number, seconds: number): Promise<Phase> {
-    const samples: Sample[] = [];
-    const inflight: Promise<void>[] = [];
     const load0 = os.loadavg().map(ms);
     const requests0 = await serverRequests(metricsUrl);
     const statements0 = new Map(statements);
     const cpu0 = process.cpuUsage();
     const server0 = temporalCpuMs(server.address);
-    const start = performance.now();
-    const total = Math.round(rate * seconds);
-    for (let i = 0; i < total; i++) {
-      const due = start + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-      const sentAt = performance.now();
-      const n = seq++;
-      inflight.push(
-        post('/api/v1/reporting/deliver', { report: { report_id: `bench_${n}`, report_type: 'ALERT_REPORT', content: { content_type: 'text/plain', text: `alert ${n}` } }, priority: 2 })
-          .then(async (res) => {
-            const acceptedAt = performance.now();
-            const body = (await res.json()) as { deliveries?: { delivery_id: string }[] };
-            if (res.status !== 202 || !body.deliveries?.[0]) throw new Error(`deliver: ${res.status} ${JSON.stringify(body)}`);
-            samples.push({ sentAt, acceptedAt, deliveryId: body.deliveries[0].delivery_id });
-            lastDeliveryId = body.deliveries[0].delivery_id;
-          }),
-      );
-    }
-    const sendSeconds = (performance.now() - start) / 1000;
-    await Promise.all(inflight);
-    // Drain: the next phase must not start behind this one's backlog.
-    const deadline = performance.now() + Number(values.drain) * 1000;
-    while (samples.some((s) => !receipts.has(s.deliveryId)) && performance.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const pg0 = postgresCpuMs(dbName);
+    const { run: r } = await ask({ type: 'run', rate, seconds, drainS: Number(values.drain), base, key: operator }, 'ran');
     const cpu = process.cpuUsage(cpu0);
     const server1 = temporalCpuMs(server.address);
-    const fromSent = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.sentAt).sort((a, b) => a - b);
-    const fromAccepted = samples.filter((s) => receipts.has(s.deliveryId)).map((s) => receipts.get(s.deliveryId)! - s.acceptedAt).sort((a, b) => a - b);
+    const per = (total: number) => ms(total / Math.max(r.sent, 1));
+    lastDeliveryId = r.lastDeliveryId ?? lastDeliveryId;
+    const fromSent = [...r.fromSent].sort((a, b) => a - b);
+    const fromAccepted = [...r.fromAccepted].sort((a, b) => a - b);
     return {
-      rate, seconds, sent: samples.length, received: fromSent.length, late: samples.length - fromSent.length,
+      rate, seconds, sent: r.sent, received: fromSent.length, late: r.sent - fromSent.length,
       p50: ms(percentile(fromSent, 50)), p95: ms(percentile(fromSent, 95)), p99: ms(percentile(fromSent, 99)), max: ms(fromSent[fromSent.length - 1] ?? NaN),
-      p99FromAccepted: ms(percentile(fromAccepted, 99)), achievedRate: ms(samples.length / sendSeconds),
+      p99FromAccepted: ms(percentile(fromAccepted, 99)), achievedRate: ms(r.sent / r.sendSeconds),
       cpuMsPerDelivery: {
-        process: ms((cpu.user + cpu.system) / 1000 / Math.max(samples.length, 1)),
-        temporalServer: server0 !== null && server1 !== null ? ms((server1 - server0) / Math.max(samples.length, 1)) : null,
+        refdata: per((cpu.user + cpu.system) / 1000),
+        temporalServer: server0 !== null && server1 !== null ? per(server1 - server0) : null,
+        postgres: per(postgresCpuDelta(pg0, postgresCpuMs(dbName))),
+        loadGeneratorAndReceiver: per(r.cpuMs),
       },
-      statementsPerDelivery: requestsPerDelivery(statements0, statements, samples.length),
-      serverRequestsPerDelivery: requestsPerDelivery(requests0, await serverRequests(metricsUrl), samples.length),
+      statementsPerDelivery: requestsPerDelivery(statements0, statements, r.sent),
+      serverRequestsPerDelivery: requestsPerDelivery(requests0, await serverRequests(metricsUrl), r.sent),
       loadAverage: { start: load0, end: os.loadavg().map(ms) },
     };
   }
 
-  /** Every delivery sent so far has arrived (up to `limitS`): a phase must not start behind an earlier one's backlog. */
-  async function settle(limitS = 300): Promise<void> {
-    const until = performance.now() + limitS * 1000;
-    while (receipts.size < seq && performance.now() < until) await new Promise((r) => setTimeout(r, 200));
-  }
+  const settle = async (limitS = 300) => void (await ask({ type: 'settle', limitS }, 'settled'));
 
+  // Awaiting only native (Temporal core) promises holds no libuv handle: without this, Node may exit mid-run, silently.
+  const keepAlive = setInterval(() => undefined, 1000);
   try {
     await run(Math.min(Number(values.rate), 10), Number(values.warmup));
     await settle();
@@ -243,10 +254,10 @@ async function main(): Promise<void> {
     await settle();
     const main = await run(Number(values.rate), Number(values.duration));
     // What one delivery costs the server: its history's events (each a write to Temporal's persistence).
-    const history = lastDeliveryId ? await client.workflow.getHandle(`delivery:${lastDeliveryId}`).fetchHistory() : null;
+    const history = lastDeliveryId ? await (deliveryClient ?? client).workflow.getHandle(`delivery:${lastDeliveryId}`).fetchHistory() : null;
     const historyOfOneDelivery = (history?.events ?? []).map((e) => String(temporal.api.enums.v1.EventType[e.eventType ?? 0]).replace(/^EVENT_TYPE_/, ''));
     const passing = search.filter((p) => p.p99 < 100 && p.late === 0 && p.achievedRate >= p.rate * 0.95);
-    process.stdout.write(`${JSON.stringify({
+    const report = `${JSON.stringify({
       bench: 'delivery',
       what: 'POST /api/v1/reporting/deliver sent → webhook received on loopback (ms); p99FromAccepted measures from the 202 instead',
       machine: { cpus: os.cpus().length, loadAverage1m: ms(os.loadavg()[0]) },
@@ -257,8 +268,12 @@ async function main(): Promise<void> {
       search,
       highestRateWithP99Under100ms: passing.length ? passing[passing.length - 1].rate : null,
       target: { rate: 100, p99Ms: 100 },
-    }, null, 2)}\n`);
+    }, null, 2)}\n`;
+    // Temporal core logs warnings (e.g. slow workflow tasks) to stdout as well: --out keeps a clean copy.
+    if (values.out) fs.writeFileSync(values.out, report);
+    process.stdout.write(report);
   } finally {
+    clearInterval(keepAlive);
     await api.close();
     await worker.shutdown();
     await events?.stop();
@@ -266,7 +281,7 @@ async function main(): Promise<void> {
     await db.close();
     await server.stop();
     await bdb.drop();
-    receiver.close();
+    peer.kill();
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
