@@ -1,5 +1,5 @@
 // EMAIL: one message over SMTP (nodemailer) with the report files attached, streamed from disk, or linked when too big.
-import nodemailer from 'nodemailer';
+import type Nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { channelEncryptionSchema } from './encryption';
 import { checkAttachments, formatBytes, totalBytes } from './attachments';
@@ -8,6 +8,9 @@ import { ChannelError, classifyErrorCode, errorMessage } from './errors';
 import { caList } from './http';
 import { secret } from './secrets';
 import type { ChannelSender, DeliveryMessage, SendResult } from './types';
+
+/** Loaded on first use: a worker that never sends email (a `sync`-only one) does not hold nodemailer. */
+export const loadNodemailer = (): typeof Nodemailer => require('nodemailer') as typeof Nodemailer;
 
 export const emailConfigSchema = z.object({
   host: z.string().min(1),
@@ -74,7 +77,7 @@ export const emailSender: ChannelSender<EmailConfig> = {
     const what = `email ${msg.deliveryId}`;
     const { attach, link } = planAttachments(msg, config, what);
     await checkAttachments(attach, what);
-    const transport = nodemailer.createTransport({
+    const transport = loadNodemailer().createTransport({
       host: config.host,
       port: config.port,
       secure: config.security === 'tls',

@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { createMessage, encrypt, readKey } from 'openpgp';
+import type * as OpenPgp from 'openpgp';
 import { z } from 'zod';
 
 /** The `encryption` block of a channel config (SFTP, EMAIL, API_WEBHOOK). */
@@ -45,6 +45,7 @@ export async function encryptForRecipient(
   armoredPublicKey: string,
   opts: EncryptOptions = {},
 ): Promise<EncryptedFile> {
+  const { createMessage, encrypt, readKey } = require('openpgp') as typeof OpenPgp;
   const encryptionKey = await readKey({ armoredKey: armoredPublicKey });
   const source = Readable.toWeb(createReadStream(inputPath)) as WebReadableStream<Uint8Array>;
   // The literal packet carries the original name, so `gpg --decrypt --use-embedded-filename` restores it.

@@ -1,7 +1,5 @@
 // Probes: one real, cheap check per channel type that the destination answers again, used to end a channel's pause.
 // None of them delivers anything: a probe must never look like a report to the receiver.
-import nodemailer from 'nodemailer';
-import SftpClient from 'ssh2-sftp-client';
 import { Agent, request } from 'undici';
 import { parseChannelConfig } from './index';
 import { raceDeadline, startDeadline } from './deadline';
@@ -12,6 +10,8 @@ import { caList } from './http';
 import { pinnedLookup, resolveHost, resolveUrl } from './network-policy';
 import { hostKeyFingerprint, type SftpConfig } from './sftp';
 import type { ChannelContext, ChannelType } from './types';
+import { loadNodemailer } from './email';
+import { loadSftpClient } from './sftp';
 
 export interface ProbeResult {
   /** One line for operators: what was checked and what the destination said. */
@@ -51,7 +51,7 @@ export async function probeHttp(rawUrl: string, headers: Record<string, string>,
 export async function probeSftp(config: SftpConfig, ctx: ChannelContext, what: string): Promise<ProbeResult> {
   const started = performance.now();
   const deadline = startDeadline(ctx);
-  const client = new SftpClient(`refdata-probe`);
+  const client = new (loadSftpClient())(`refdata-probe`);
   let seenHostKey: string | undefined;
   const close = () => void client.end().catch(() => undefined);
   try {
@@ -82,7 +82,7 @@ export async function probeSftp(config: SftpConfig, ctx: ChannelContext, what: s
 /** Email: nodemailer's verify() — connect, greeting, STARTTLS or TLS as configured, and AUTH when configured. No message. */
 export async function probeSmtp(config: EmailConfig, ctx: ChannelContext, what: string): Promise<ProbeResult> {
   const started = performance.now();
-  const transport = nodemailer.createTransport({
+  const transport = loadNodemailer().createTransport({
     host: config.host, port: config.port, secure: config.security === 'tls', requireTLS: config.security === 'starttls', ignoreTLS: config.security === 'none',
     auth: config.auth ? { user: config.auth.user, pass: config.auth.pass } : undefined,
     connectionTimeout: ctx.timeoutMs, greetingTimeout: ctx.timeoutMs, socketTimeout: ctx.timeoutMs, tls: { ca: caList(ctx) },

@@ -1,6 +1,6 @@
 // MOBILE_PUSH: a Web Push message (RFC 8030, payload encrypted per RFC 8291, VAPID per RFC 8292) sent with web-push.
 import { Agent } from 'node:https';
-import webpush, { WebPushError } from 'web-push';
+import type WebPush from 'web-push';
 import { z } from 'zod';
 import { raceDeadline, startDeadline } from './deadline';
 import { ChannelError, classifyHttpStatus, classifyTransportError, errorMessage } from './errors';
@@ -8,6 +8,9 @@ import { caList } from './http';
 import { pinnedLookup, resolveUrl } from './network-policy';
 import { secret } from './secrets';
 import type { ChannelSender, DeliveryMessage, SendResult } from './types';
+
+/** Loaded on first use: a worker that never pushes (a `sync`-only one) does not hold web-push and its crypto. */
+const loadWebPush = (): typeof WebPush => require('web-push') as typeof WebPush;
 
 const base64url = z.string().regex(/^[A-Za-z0-9_-]+={0,2}$/, 'must be base64url');
 
@@ -71,7 +74,7 @@ export const pushSender: ChannelSender<PushConfig> = {
     const agent = new Agent({ ca: caList(ctx), lookup: pinnedLookup(target), keepAlive: false });
     try {
       const res = await raceDeadline(
-        webpush.sendNotification(config.subscription, payload, {
+        loadWebPush().sendNotification(config.subscription, payload, {
           vapidDetails: config.vapid,
           TTL: config.ttlSeconds,
           urgency: config.urgency,
@@ -101,7 +104,7 @@ export const pushSender: ChannelSender<PushConfig> = {
 
 function classifyPushError(err: unknown, what: string): ChannelError {
   if (err instanceof ChannelError) return err;
-  if (err instanceof WebPushError) {
+  if (err instanceof loadWebPush().WebPushError) {
     const said = typeof err.body === 'string' ? err.body.replace(/\s+/g, ' ').trim().slice(0, 200) : '';
     // RFC 8030 §7.3: 404 and 410 both mean the subscription expired; the device must subscribe again.
     if (err.statusCode === 404 || err.statusCode === 410) {

@@ -1,7 +1,7 @@
 // SFTP: each file uploaded as `<remoteDir>/.<name>.part`, checked, then renamed to `<name>` so readers never see half a file.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import SftpClient from 'ssh2-sftp-client';
+import type SftpClient from 'ssh2-sftp-client';
 import { z } from 'zod';
 import { channelEncryptionSchema } from './encryption';
 import { checkAttachments } from './attachments';
@@ -10,6 +10,9 @@ import { ChannelError, classifyTransportError, errorMessage } from './errors';
 import { resolveHost } from './network-policy';
 import { secret } from './secrets';
 import type { ChannelSender, DeliveryAttachment, SendResult } from './types';
+
+/** Loaded on first use: a worker that never uploads (a `sync`-only one) does not hold ssh2. */
+export const loadSftpClient = (): typeof SftpClient => require('ssh2-sftp-client') as typeof SftpClient;
 
 const keyAuth = z.object({
   type: z.literal('key'),
@@ -53,7 +56,7 @@ export const sftpSender: ChannelSender<SftpConfig> = {
     if (msg.attachments.length === 0) throw new ChannelError('INVALID_MESSAGE', `${what}: nothing to upload (no attachments)`, { permanent: true });
     await checkAttachments(msg.attachments, what);
     const deadline = startDeadline(ctx);
-    const client = new SftpClient(`refdata-${msg.deliveryId}`);
+    const client = new (loadSftpClient())(`refdata-${msg.deliveryId}`);
     let seenHostKey: string | undefined;
     try {
       const host = await resolveHost(config.host, ctx, what);
