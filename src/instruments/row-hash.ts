@@ -106,25 +106,29 @@ function flatCanonical(record: Record<string, unknown>, keys: string[]): Canonic
   const shape = shapeOf(keys);
   const { stable, prefixes } = shape;
   let unstorable = shape.keyProblem !== null;
-  let text = '';
+  // Pieces go into one reused array and are joined once: no intermediate strings per field.
+  const parts = PARTS;
+  let n = 0;
   for (let i = 0; i < stable.length; i++) {
     const v = record[stable[i]!];
-    let json: string | undefined;
+    parts[n++] = prefixes[i]!;
     if (typeof v === 'string') {
       if (NEEDS_ESCAPE.test(v)) {
         unstorable ||= unstorableText(v) !== null;
-        json = JSON.stringify(v);
+        parts[n++] = JSON.stringify(v);
       } else {
-        json = `"${v}"`;
+        parts[n++] = '"';
+        parts[n++] = v;
+        parts[n++] = '"';
       }
     } else {
       // Objects, arrays (and undefined, which no parsed file holds) take the general path.
-      json = scalarJson(v);
+      const json = scalarJson(v);
       if (json === undefined) return null;
+      parts[n++] = json;
     }
-    text += prefixes[i]! + json;
-    if (i === stable.length - 1) text += '}';
   }
+  parts[n++] = stable.length === 0 ? '{}' : '}';
   // A volatile field is not hashed, so it is checked on its own.
   for (const k of shape.volatile) {
     const v = record[k];
@@ -132,12 +136,16 @@ function flatCanonical(record: Record<string, unknown>, keys: string[]): Canonic
     else if (scalarJson(v) === undefined) return null;
   }
   if (unstorable) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
-  if (stable.length === 0) text = '{}';
+  parts.length = n;
+  const text = parts.join('');
   // json() serialises again rather than keeping `text`: most records are unchanged and never need it, and a
   // batch of kept strings would be promoted to the old generation for nothing.
   const { sorted } = shape;
   return { hash: hash('sha256', text, 'hex'), json: () => JSON.stringify(record, sorted) };
 }
+
+/** The pieces of the record being written (module-level: reused, never shared across an await). */
+const PARTS: string[] = [];
 
 /** Canonical form and row hash of a record, or the reason it cannot be stored. */
 export function canonicalRecord(record: Record<string, unknown>): CanonicalRecord | { problem: string } {
