@@ -15,7 +15,8 @@ import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
 import { convertValue, CsvFormatError, type ConvertOptions } from '../src/csv';
 import { BatchedRecords, readTextRange, RecordTooLong, UnterminatedQuote } from '../src/batched-records';
-import { sha256File, type LoadPlan } from './plan';
+import { SAMPLE_BYTES, sha256File, type LoadPlan } from './plan';
+import { NotUtf8 } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
 import type { InvalidRowPolicy } from '../src/invalid-row-policy';
@@ -135,6 +136,8 @@ export function createIngestActivities(deps: IngestActivityDeps) {
             next = nextOf();
           } catch (err) {
             if (!(err instanceof DataError)) throw err;
+            // The server read the bytes as UTF-8 and found some that are not: a part of the file in another encoding.
+            if (err.code === '22021') throw new NotUtf8(err.line ? `around data row ${committed.rowsCommitted + err.line}: ${err.message}` : err.message);
             log.debug({ err: err.message }, 'COPY refused the batch; loading it row by row');
           }
         }
@@ -172,6 +175,9 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
+        if (err instanceof NotUtf8) {
+          throw invalid(`the file was read as UTF-8 (from its first ${SAMPLE_BYTES / 1024 / 1024} MiB), but after row ${committed.rowsCommitted} it has bytes that are not UTF-8 (${err.message}); it mixes encodings: save it again in one encoding, preferably UTF-8`, { row: committed.rowsCommitted + 1, code: 'MIXED_ENCODING' });
+        }
         // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
         throw failureForDbError(err);
       }

@@ -4,6 +4,8 @@ import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
 import { RecordBoundaryScanner } from './csv/record-boundaries';
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
 const iconvName: Record<string, string> = {
   'utf-16le': 'utf16le',
   'utf-16be': 'utf16be',
@@ -22,9 +24,21 @@ export function textByteLength(text: string, encoding: string): number {
   return text.length;
 }
 
-/** Decodes bytes of a file in its encoding (no BOM handling: callers cut it off). */
+/** Bytes of a file planned as UTF-8 that are not UTF-8: a part of the file in another encoding. */
+export class NotUtf8 extends Error {}
+
+/**
+ * Decodes bytes of a file in its encoding (no BOM handling: callers cut it off). UTF-8 is decoded strictly: a byte
+ * that is not UTF-8 throws NotUtf8 instead of becoming U+FFFD, so a mixed file is refused rather than garbled.
+ */
 export function decodeBytes(raw: Buffer, encoding: string): string {
-  if (encoding === 'utf-8' || encoding === 'utf-8-bom') return new StringDecoder('utf8').end(raw);
+  if (encoding === 'utf-8' || encoding === 'utf-8-bom') {
+    try {
+      return strictUtf8.decode(raw);
+    } catch {
+      throw new NotUtf8('bytes that are not UTF-8 in a file read as UTF-8');
+    }
+  }
   return iconv.decode(raw, iconvName[encoding] ?? 'latin1', { stripBOM: false });
 }
 

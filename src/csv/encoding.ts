@@ -65,6 +65,45 @@ function truncatedUtf8Tail(sample: Buffer): number {
   return 0;
 }
 
+/** Length of the well-formed UTF-8 multi-byte sequence starting at `i` (RFC 3629 ranges), or 0. */
+function utf8SequenceAt(buf: Buffer, i: number): number {
+  const b = buf[i]!;
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < buf.length && buf[i + k]! >= lo && buf[i + k]! <= hi;
+  if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0;
+  if (b >= 0xe0 && b <= 0xef) {
+    const [lo, hi] = b === 0xe0 ? [0xa0, 0xbf] : b === 0xed ? [0x80, 0x9f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) ? 3 : 0;
+  }
+  if (b >= 0xf0 && b <= 0xf4) {
+    const [lo, hi] = b === 0xf0 ? [0x90, 0xbf] : b === 0xf4 ? [0x80, 0x8f] : [0x80, 0xbf];
+    return cont(1, lo, hi) && cont(2) && cont(3) ? 4 : 0;
+  }
+  return 0;
+}
+
+/**
+ * A sample that is not valid UTF-8 but holds well-formed UTF-8 characters as well (two or more: one could be a
+ * coincidence of two Windows-1252 letters) was put together from differently encoded parts. Decoding it either way
+ * would garble one part, so it is refused. Returns the 1-based line of the first byte that is not UTF-8, or null.
+ */
+export function mixedEncodingLine(sample: Buffer): number | null {
+  const end = sample.length - truncatedUtf8Tail(sample);
+  let utf8Chars = 0;
+  let firstBad = -1;
+  for (let i = 0; i < end; i++) {
+    if (sample[i]! < 0x80) continue;
+    const n = utf8SequenceAt(sample, i);
+    if (n > 0) {
+      utf8Chars++;
+      i += n - 1;
+    } else if (firstBad < 0) firstBad = i;
+  }
+  if (firstBad < 0 || utf8Chars < 2) return null;
+  let line = 1;
+  for (let i = 0; i < firstBad; i++) if (sample[i] === 0x0a) line++;
+  return line;
+}
+
 export function detectEncoding(sample: Buffer): Encoding {
   const bom = bomOf(sample);
   if (bom) return bom;

@@ -5,6 +5,7 @@ export type CsvErrorCode =
   | 'HEADER_ONLY'
   | 'BINARY_CONTENT'
   | 'COMPRESSED'
+  | 'MIXED_ENCODING'
   | 'UNTERMINATED_QUOTE'
   | 'RAGGED_ROWS'
   | 'DUPLICATE_HEADERS'

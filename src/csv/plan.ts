@@ -2,7 +2,7 @@
 import type { ColumnSpec } from '../db/types';
 import { type Dialect, MAX_COLUMNS, detectDialect } from './dialect';
 import { CsvFormatError } from './errors';
-import { type Encoding, decode, detectCompression, detectEncoding, isProbablyBinary } from './encoding';
+import { type Encoding, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from './encoding';
 import { modalWidth } from './header';
 import { isBlankRecord, parseRecords } from './parse';
 import { deriveTableName, findDuplicateHeaders, normalizeColumnNames } from './table-name';
@@ -70,6 +70,16 @@ function decodeSample(input: PlanInput): { encoding: Encoding; text: string; dec
     throw new CsvFormatError('BINARY_CONTENT', `File ${fileName} holds binary data (NUL or control bytes), not CSV text. Export it as CSV and drop it again.`);
   }
   const encoding = detectEncoding(sample);
+  if (encoding === 'windows-1252' || encoding === 'latin1') {
+    const line = mixedEncodingLine(sample);
+    if (line !== null) {
+      throw new CsvFormatError(
+        'MIXED_ENCODING',
+        `File ${fileName} mixes encodings: it holds UTF-8 characters, but line ${line} has bytes that are not UTF-8 (a part saved as Windows-1252 or Latin-1?). Save the whole file again in one encoding, preferably UTF-8.`,
+        { line },
+      );
+    }
+  }
   let text = decode(sample, encoding);
   const decodedLength = text.length;
   if (!input.sampleIsWholeFile) {

@@ -44,6 +44,9 @@ const bad: Array<[string, string | Buffer, RegExp, string?]> = [
   ['five_thousand_columns.csv', `${Array.from({ length: 5000 }, (_, i) => `c${i}`).join(',')}\n${Array.from({ length: 5000 }, () => '1').join(',')}\n`, /column/i],
   ['giant_field.csv', `${header}a,"${'x'.repeat(20 * 1024 * 1024)}",1\n`, /larger|longer|too large|field/i],
   ['ragged_many.csv', `${header}${'a,b\n'.repeat(20)}`, /fields|ragged|header has/i],
+  // UTF-8 and Latin-1 in the first MiB the planner reads; then a Latin-1 byte only after it, which the loader finds.
+  ['mixed_encodings.csv', Buffer.concat([Buffer.from(`${header}a,Zürich,1\nb,São Paulo,2\n`, 'utf8'), Buffer.from('c,Malmö,3\n', 'latin1')]), /mixes encodings/i],
+  ['mixed_late.csv', Buffer.concat([Buffer.from(`${header}${'a,Zürich,1\n'.repeat(100_000)}`, 'utf8'), Buffer.from('c,Malmö,3\n', 'latin1')]), /mixes encodings/i],
 ];
 
 describe('bad input', () => {

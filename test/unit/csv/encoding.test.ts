@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type Encoding, bomLength, decode, detectCompression, detectEncoding, isProbablyBinary } from '../../../src/csv';
+import { type Encoding, bomLength, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from '../../../src/csv';
 
 const TEXT = 'id,city,price\n1,Zürich,12.50\n2,São Paulo,7.00\n3,Besançon,€3\n';
 
@@ -84,5 +84,24 @@ describe('isProbablyBinary and detectCompression', () => {
   ])('%s', (_name, sample, binary, compression) => {
     expect(isProbablyBinary(sample)).toBe(binary);
     expect(detectCompression(sample)).toBe(compression);
+  });
+});
+
+describe('mixedEncodingLine', () => {
+  it('finds the first line with bytes that are not UTF-8 in a sample that also holds UTF-8 characters', () => {
+    const mixed = Buffer.concat([Buffer.from('code,name\na,Zürich\nb,São Paulo\n', 'utf8'), Buffer.from('c,Malmö\n', 'latin1')]);
+    expect(mixedEncodingLine(mixed)).toBe(4);
+  });
+
+  it('leaves alone a Windows-1252 file (no UTF-8 sequences), a UTF-8 file, and a UTF-8 character cut by the sample end', () => {
+    expect(mixedEncodingLine(Buffer.from('ville\nÉté à Québec\nMalmö\n', 'latin1'))).toBeNull();
+    expect(mixedEncodingLine(Buffer.from('ville\nÉté à Québec\n', 'utf8'))).toBeNull();
+    const cut = Buffer.from('a,Zürich\nb,Zürich\nc,€', 'utf8');
+    expect(mixedEncodingLine(cut.subarray(0, cut.length - 1))).toBeNull();
+  });
+
+  it('one accidental pair in a Windows-1252 file is not enough to call it mixed', () => {
+    // "Â£" in Windows-1252 happens to be a well-formed UTF-8 sequence; one such pair is a coincidence.
+    expect(mixedEncodingLine(Buffer.from('item,price\ntea,Â£3\ncafé,2\n', 'latin1'))).toBeNull();
   });
 });
