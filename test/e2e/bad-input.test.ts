@@ -36,6 +36,7 @@ async function reportFor(file: string): Promise<{ category: string; message: str
 
 const header = 'code,name,qty\n';
 const bad: Array<[string, string | Buffer, RegExp, string?]> = [
+  ['empty.csv', '', /empty|0 bytes/i],
   ['header_only.csv', header, /header|no data/i],
   ['binary.csv', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)), /binary|not text|encoding/i],
   ['nul_bytes.csv', Buffer.concat([Buffer.from(header), Buffer.from('a,b\u0000c,1\n'.repeat(50))]), /NUL|binary/i],
