@@ -53,6 +53,7 @@ const schema = z.object({
   LOG_ROTATE_SIZE: z.string().regex(/^\d+[kmg]?$/i, 'must be a size such as 50m, 500k or 1g').default('50m'),
   LOG_ROTATE_FREQUENCY: z.enum(['daily', 'hourly']).default('daily'),
   REFDATA_WORKER_METRICS_PORT: int(0).max(65535).default(0),
+  REFDATA_HEAP_GROWTH_PERCENT: int(0).max(1000).default(30),
   REFDATA_ALERT_INTERVAL_MS: int(1000).default(60_000),
   REFDATA_ALERT_WINDOW_MINUTES: int(1).default(60),
   REFDATA_ALERT_FILE_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
@@ -184,6 +185,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'LOG_ROTATE_SIZE', default: '50m', description: 'A log file is rotated when it reaches this size (`k`, `m`, `g`).' },
   { name: 'LOG_ROTATE_FREQUENCY', default: 'daily', description: 'A log file is also rotated at this interval: `daily` or `hourly`.' },
   { name: 'REFDATA_WORKER_METRICS_PORT', default: '0 (off)', description: 'Port where `refdata worker` serves `/metrics` (refdata\'s and the Temporal SDK\'s) on `REFDATA_API_HOST`. Not needed with `refdata dev`: the API\'s `/metrics` has both.' },
+  { name: 'REFDATA_HEAP_GROWTH_PERCENT', default: '30', description: 'How far the V8 heap of a refdata process (worker, API, CLI) may grow past its live data before a full collection (V8 alone allows up to 300 %); also keeps the young generation small. Lower: flatter RSS, more GC CPU. 0: V8\'s own sizing. Not a limit: the heap still grows to what is live.' },
   { name: 'REFDATA_ALERT_INTERVAL_MS', default: '60000', description: 'How often the API evaluates alert thresholds.' },
   { name: 'REFDATA_ALERT_WINDOW_MINUTES', default: '60', description: 'The file error rate is measured over files finished in this window.' },
   { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
@@ -294,6 +296,8 @@ export interface Config {
   log: LogConfig;
   /** A worker's own /metrics endpoint (0 = none), on the API's interface. */
   metrics: { workerPort: number; workerHost: string };
+  /** workers/heap.ts: V8 heap growth past live data, in percent (0 = V8's own sizing). */
+  heapGrowthPercent: number;
   alerts: AlertConfig;
   instruments: InstrumentsConfig;
   events: EventsConfig;
@@ -374,6 +378,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rotateFrequency: e.LOG_ROTATE_FREQUENCY,
     },
     metrics: { workerPort: e.REFDATA_WORKER_METRICS_PORT, workerHost: e.REFDATA_API_HOST },
+    heapGrowthPercent: e.REFDATA_HEAP_GROWTH_PERCENT,
     alerts: {
       intervalMs: e.REFDATA_ALERT_INTERVAL_MS,
       windowMinutes: e.REFDATA_ALERT_WINDOW_MINUTES,

@@ -48,6 +48,8 @@ interface Shape {
   stable: string[];
   /** `{"key":` / `,"key":` before each stable key's value. */
   prefixes: string[];
+  /** The same for every key (the stored JSON). */
+  sortedPrefixes: string[];
   volatile: string[];
   keyProblem: string | null;
 }
@@ -80,6 +82,7 @@ function shapeOf(keys: string[]): Shape {
   const shape = {
     keys, sorted, stable, keyProblem,
     prefixes: stable.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
+    sortedPrefixes: sorted.map((k, i) => `${i === 0 ? '{' : ','}${JSON.stringify(k)}:`),
     volatile: sorted.filter((k) => VOLATILE_FIELDS.has(k)),
   };
   shapes.unshift(shape);
@@ -104,17 +107,32 @@ function scalarJson(v: unknown): string | undefined {
  */
 function flatCanonical(record: Record<string, unknown>, keys: string[]): CanonicalRecord | { problem: string } | null {
   const shape = shapeOf(keys);
-  const { stable, prefixes } = shape;
   let unstorable = shape.keyProblem !== null;
+  for (const k of keys) {
+    const v = record[k];
+    if (typeof v === 'string') unstorable ||= NEEDS_ESCAPE.test(v) && unstorableText(v) !== null;
+    // Objects, arrays (and undefined, which no parsed file holds) take the general path.
+    else if (scalarJson(v) === undefined) return null;
+  }
+  if (unstorable) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
+  const text = writeFlat(record, shape.stable, shape.prefixes);
+  // Without volatile fields the stored JSON is the hashed text; otherwise it is written when needed (most
+  // records are unchanged and never need it).
+  const json = shape.volatile.length === 0 ? () => text : () => writeFlat(record, shape.sorted, shape.sortedPrefixes);
+  return { hash: hash('sha256', text, 'hex'), json };
+}
+
+/** JSON of a flat record's `keys` (values known to be scalars), as JSON.stringify(record, keys) writes it. */
+function writeFlat(record: Record<string, unknown>, keys: string[], prefixes: string[]): string {
+  if (keys.length === 0) return '{}';
   // Pieces go into one reused array and are joined once: no intermediate strings per field.
   const parts = PARTS;
   let n = 0;
-  for (let i = 0; i < stable.length; i++) {
-    const v = record[stable[i]!];
+  for (let i = 0; i < keys.length; i++) {
+    const v = record[keys[i]!];
     parts[n++] = prefixes[i]!;
     if (typeof v === 'string') {
       if (NEEDS_ESCAPE.test(v)) {
-        unstorable ||= unstorableText(v) !== null;
         parts[n++] = JSON.stringify(v);
       } else {
         parts[n++] = '"';
@@ -122,26 +140,12 @@ function flatCanonical(record: Record<string, unknown>, keys: string[]): Canonic
         parts[n++] = '"';
       }
     } else {
-      // Objects, arrays (and undefined, which no parsed file holds) take the general path.
-      const json = scalarJson(v);
-      if (json === undefined) return null;
-      parts[n++] = json;
+      parts[n++] = scalarJson(v)!;
     }
   }
-  parts[n++] = stable.length === 0 ? '{}' : '}';
-  // A volatile field is not hashed, so it is checked on its own.
-  for (const k of shape.volatile) {
-    const v = record[k];
-    if (typeof v === 'string') unstorable ||= NEEDS_ESCAPE.test(v) && unstorableText(v) !== null;
-    else if (scalarJson(v) === undefined) return null;
-  }
-  if (unstorable) return { problem: 'a field name or value contains a NUL character or an unpaired UTF-16 surrogate' };
+  parts[n++] = '}';
   parts.length = n;
-  const text = parts.join('');
-  // json() serialises again rather than keeping `text`: most records are unchanged and never need it, and a
-  // batch of kept strings would be promoted to the old generation for nothing.
-  const { sorted } = shape;
-  return { hash: hash('sha256', text, 'hex'), json: () => JSON.stringify(record, sorted) };
+  return parts.join('');
 }
 
 /** The pieces of the record being written (module-level: reused, never shared across an await). */
