@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { inject } from 'vitest';
-import type { Client, Connection } from '@temporalio/client';
+import { Client, type Connection } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import { buildApi } from '../../src/api/server';
 import type { ReportingApiOptions } from '../../src/api/reporting';
@@ -83,7 +83,9 @@ export async function startReportingSystem(opts: {
     });
   }
   const adminKey = 'test-admin-key-reporting-0123456789';
-  const options: ReportingApiOptions = { secretsKey: testSecretsKey, allowPrivateDestinations: true, reportRoots: [reportRoot], retry: opts.retry, streamPollMs: 200, feed };
+  // In process, deliveries start eagerly through the worker's connection, as `refdata dev` starts them.
+  const deliveryClient = worker ? new Client({ connection: worker.connection, namespace }) : undefined;
+  const options: ReportingApiOptions = { secretsKey: testSecretsKey, allowPrivateDestinations: true, reportRoots: [reportRoot], retry: opts.retry, streamPollMs: 200, feed, deliveryClient };
   const api = await buildApi({ db, client, log, dropRoot: reportRoot, adminKey, reporting: options });
   await api.listen({ host: '127.0.0.1', port: 0 });
   const { port } = api.server.address() as { port: number };
