@@ -14,6 +14,10 @@ COPY src ./src
 COPY workflows ./workflows
 COPY activities ./activities
 COPY workers ./workers
+# Set after the sources are in (a RUN above would not find the file). Every process and thread (the Temporal
+# workflow thread included) sizes its V8 heap to what it keeps, not to what it allocates (workers/heap-preload.cjs;
+# REFDATA_HEAP_GROWTH_PERCENT, 0 = V8's own sizing).
+ENV NODE_OPTIONS="--require /app/workers/heap-preload.cjs"
 COPY sql ./sql
 # The gRPC ReportingStream service loads its .proto at run time.
 COPY proto ./proto

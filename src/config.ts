@@ -296,7 +296,7 @@ export interface Config {
   log: LogConfig;
   /** A worker's own /metrics endpoint (0 = none), on the API's interface. */
   metrics: { workerPort: number; workerHost: string };
-  /** workers/heap.ts: V8 heap growth past live data, in percent (0 = V8's own sizing). */
+  /** workers/heap-preload.cjs: V8 heap growth past live data, in percent (0 = V8's own sizing); read there before this module loads. */
   heapGrowthPercent: number;
   alerts: AlertConfig;
   instruments: InstrumentsConfig;

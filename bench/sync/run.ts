@@ -26,7 +26,8 @@ const root = path.resolve(__dirname, '../..');
 const EVENT_TYPES: Record<number, string> = { 1: 'workflow started', 2: 'workflow completed', 10: 'scheduled', 11: 'started', 12: 'completed', 13: 'failed' };
 
 function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(root, 'test/support/worker-process.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // As the image starts every refdata process (NODE_OPTIONS in the Dockerfile): the heap preload, in every thread.
+  const child = spawn(process.execPath, ['-r', path.join(root, 'workers/heap-preload.cjs'), '-r', 'tsx/cjs', path.join(root, 'test/support/worker-process.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve(child));
     child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready`)));

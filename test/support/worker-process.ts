@@ -1,8 +1,6 @@
 // A refdata worker in its own process, configured from the environment (as `refdata worker` is), so that a test
 // can SIGKILL it mid-sync and a benchmark can read its peak memory. Prints "worker ready" once polling.
 // WORKER_QUEUES (comma-separated) polls only those task queues, as `refdata worker --queues` does.
-// First, as in bin/refdata: the V8 heap sized before the other modules load (workers/heap.ts).
-import '../../workers/tune-heap';
 import { loadConfig } from '../../src/config';
 import { openDatabase } from '../../src/db';
 import { createLogger } from '../../src/log/logger';

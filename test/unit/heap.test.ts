@@ -1,7 +1,8 @@
-// The heap setting is read before src/config.ts loads; both must read REFDATA_HEAP_GROWTH_PERCENT alike.
+// The heap setting is read before src/config.ts loads (workers/heap-preload.cjs); both must read REFDATA_HEAP_GROWTH_PERCENT alike.
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { heapGrowthPercentOf } from '../../workers/heap';
+// Plain JavaScript (it runs before tsx): typed here.
+const { heapGrowthPercentOf } = require('../../workers/heap-preload.cjs') as { heapGrowthPercentOf(env: NodeJS.ProcessEnv): number };
 
 describe('heapGrowthPercentOf', () => {
   it.each([undefined, '', '0', '30', ' 45 ', '1000'])('reads %j as loadConfig does', (value) => {
