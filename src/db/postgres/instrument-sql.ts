@@ -43,15 +43,27 @@ function field(v: string | number | boolean | null): string {
   return NEEDS_ESCAPE.test(s) ? s.replace(/[\\\t\n\r]/g, (c) => ESCAPES[c]!) : s;
 }
 
-/** COPY text of the rows staged in full (new, changed and returning instruments). */
+/** Pieces of a batch's COPY text (module-level: reused, and filled and joined without an await between). */
+const COPY_PARTS: string[] = [];
+
+/** COPY text of the rows staged in full (new, changed and returning instruments), joined once for the batch. */
 export function stagedRowsCopyText(rows: Extract<StagedRow, { kind: 'full' }>[]): string {
-  const lines = rows.map(({ rowNumber, instrument: i }) =>
-    [
+  const parts = COPY_PARTS;
+  let n = 0;
+  for (const { rowNumber, instrument: i } of rows) {
+    const values = [
       rowNumber, i.instrumentKey, true, true, i.category, i.rowHash, i.segment, i.exchange, i.instrumentType, i.name, i.tradingSymbol, i.isin,
       i.expiry, i.strikePrice, i.lotSize, i.tickSize, i.freezeQuantity, i.underlyingKey, i.optionType, i.weekly, i.sourceRecord,
-    ].map(field).join('\t'),
-  );
-  return `${lines.join('\n')}\n`;
+    ];
+    for (let k = 0; k < values.length; k++) {
+      parts[n++] = field(values[k] ?? null);
+      parts[n++] = k === values.length - 1 ? '\n' : '\t';
+    }
+  }
+  parts.length = n;
+  const text = parts.join('');
+  parts.length = 0;
+  return text;
 }
 
 /** COPY text of the rows staged by key (see copyStagedKeysSql); an unchanged row needs no hash, as the apply counts it by has_data = false. */
