@@ -50,6 +50,20 @@ export function textOf(value: unknown): string | null {
   return s === '' ? null : s;
 }
 
+/** Dates of expiry instants seen lately: a master's options share a few dozen expiries. */
+const indianDates = new Map<number, string>();
+
+/** The date in India (UTC+05:30) of an instant, as yyyy-MM-dd. */
+function indianDateOf(epochMs: number): string {
+  let iso = indianDates.get(epochMs);
+  if (iso === undefined) {
+    iso = new Date(epochMs + IST_OFFSET_MS).toISOString().slice(0, 10);
+    if (indianDates.size >= 4096) indianDates.clear();
+    indianDates.set(epochMs, iso);
+  }
+  return iso;
+}
+
 class FieldReader {
   readonly errors: string[] = [];
   constructor(private readonly raw: Record<string, unknown>) {}
@@ -92,8 +106,9 @@ class FieldReader {
     if (value === null) return null;
     const epochMs = typeof value === 'number' ? value : typeof value === 'string' && /^\d{10,13}$/.test(value.trim()) ? Number(value.trim()) : null;
     let iso: string | null = null;
-    if (epochMs !== null && Number.isInteger(epochMs) && epochMs > 0) {
-      iso = new Date(epochMs + IST_OFFSET_MS).toISOString().slice(0, 10);
+    // Past ±8.64e15 ms a Date is invalid (toISOString would throw): such a number is simply not a date.
+    if (epochMs !== null && Number.isInteger(epochMs) && epochMs > 0 && epochMs < 8.64e15 - IST_OFFSET_MS) {
+      iso = indianDateOf(epochMs);
     } else if (typeof value === 'string') {
       const m = ISO_DATE.exec(value.trim());
       const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;

@@ -40,6 +40,7 @@ describe('validateRecord', () => {
     [{ strike_price: '19,650' }, 'strike_price must be a number, got "19,650"'],
     [{ expiry: '2024-02-30' }, 'expiry must be epoch milliseconds or yyyy-MM-dd, got "2024-02-30"'],
     [{ expiry: '15-02-2024' }, 'expiry must be epoch milliseconds or yyyy-MM-dd, got "15-02-2024"'],
+    [{ expiry: 1e20 }, 'expiry must be epoch milliseconds or yyyy-MM-dd, got 100000000000000000000'],
     [{ weekly: 'sometimes' }, 'weekly must be true or false, got "sometimes"'],
     [{ name: { first: 'NIFTY' } }, 'name must be text, not an object'],
     [{ segment: 'X'.repeat(51) }, 'segment is 51 characters long; at most 50 fit'],
