@@ -71,6 +71,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       db: deps.db,
       log: deps.log,
       batchRows: deps.config.batchRows,
+      progressIntervalMs: deps.config.progressIntervalMs,
       policyFor: (plan) => (deps.config.invalidRows ? invalidRowPolicyFor(deps.config.invalidRows, plan.table.name, plan.loadType) : { mode: 'reject-file' }),
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(ingestProgressSignal, progress);
@@ -79,7 +80,6 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
     ...createInstrumentActivities({
       db: deps.db,
       log: deps.log,
-      progressIntervalMs: deps.config.progressIntervalMs,
       // Callers that pass no instrument settings (tests of other flows) get the documented defaults.
       config: deps.config.instruments ?? loadConfig({}).instruments,
       tempDir: path.join(deps.config.stateDir ?? os.tmpdir(), 'tmp', 'instrument-sync'),
