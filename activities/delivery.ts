@@ -125,7 +125,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
   /** A failure the destination is to blame for counts against its channel; the one that reaches the threshold pauses it. */
   async function countChannelFailure(d: DeliveryRecord, err: ChannelError): Promise<ChannelRecord | null> {
     if (!countsAgainstChannel(d.channel, err.code)) return null;
-    const counted = await store.recordChannelFailure(d.channelId, { error: `${err.code}: ${err.message}`, unhealthyAfter: health.unhealthyAfter, firstProbeInMs: health.probeInitialMs });
+    const counted = await store.recordChannelFailure(d.channelId, { error: `${err.code}: ${err.message}`, unhealthyAfter: health.unhealthyAfter, firstProbeInMs: health.probeInitialMs, quietMs: health.quietMs ?? 0 });
     if (!counted) return null;
     if (counted.becameUnhealthy) {
       announceChannelUnhealthy(deps.log, deps.alerts, counted.channel);

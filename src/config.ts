@@ -80,6 +80,7 @@ const schema = z.object({
   REFDATA_CHANNEL_UNHEALTHY_AFTER: int(0).default(defaultChannelHealthSettings.unhealthyAfter),
   REFDATA_CHANNEL_PROBE_INITIAL_MS: int(100).default(defaultChannelHealthSettings.probeInitialMs),
   REFDATA_CHANNEL_PROBE_MAX_MS: int(100).default(defaultChannelHealthSettings.probeMaxMs),
+  REFDATA_CHANNEL_UNHEALTHY_QUIET_MS: int(0).default(defaultChannelHealthSettings.quietMs ?? 0),
   KAFKA_BROKERS: z.string().transform(parseBrokers).optional(),
   KAFKA_CLIENT_ID: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be letters, digits, ".", "_" or "-"').default('refdata'),
   KAFKA_TOPIC_DELIVERED: kafkaTopic(true).default('reporting.{type}.delivered'),
@@ -210,6 +211,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
   { name: 'REFDATA_CHANNEL_UNHEALTHY_AFTER', default: '5', description: 'Delivery attempts in a row that fail against a channel\'s destination (down, 5xx, timeout) before the channel is marked unhealthy and paused: its deliveries wait instead of spending attempts, and it is probed until it answers (docs/channels.md). 0 never pauses.' },
+  { name: 'REFDATA_CHANNEL_UNHEALTHY_QUIET_MS', default: '60000', description: 'A channel is paused only when, besides those failures in a row, it has delivered nothing for this long: a destination that fails some requests but delivers most is not paused.' },
   { name: 'REFDATA_CHANNEL_PROBE_INITIAL_MS', default: '30000', description: 'First probe of a paused channel this long after it was paused; each failed probe doubles the wait.' },
   { name: 'REFDATA_CHANNEL_PROBE_MAX_MS', default: '900000', description: 'Longest wait between two probes of a paused channel; also how often a waiting delivery re-checks its channel if no wake-up reaches it.' },
   { name: 'KAFKA_BROKERS', default: '(unset: the in-process event bus)', description: 'Kafka bootstrap brokers, `host:port,host:port`. Events go through the outbox either way (docs/events.md).' },
@@ -426,6 +428,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         unhealthyAfter: e.REFDATA_CHANNEL_UNHEALTHY_AFTER,
         probeInitialMs: e.REFDATA_CHANNEL_PROBE_INITIAL_MS,
         probeMaxMs: Math.max(e.REFDATA_CHANNEL_PROBE_MAX_MS, e.REFDATA_CHANNEL_PROBE_INITIAL_MS),
+        quietMs: e.REFDATA_CHANNEL_UNHEALTHY_QUIET_MS,
       },
     },
   };

@@ -59,6 +59,8 @@ export interface ChannelFailure {
   /** Consecutive failures that make the channel unhealthy and paused; 0 = never. */
   unhealthyAfter: number;
   firstProbeInMs: number;
+  /** …and only when the channel's last success is at least this old (or it never delivered); default 0. */
+  quietMs?: number;
 }
 
 /**

@@ -11,9 +11,15 @@ export interface ChannelHealthSettings {
   probeInitialMs: number;
   /** …up to this. Also how often a waiting delivery re-checks its channel if no wake-up signal reaches it. */
   probeMaxMs: number;
+  /**
+   * And no success for at least this long (default 0 when settings are given without it). Concurrent deliveries to a
+   * destination that fails one request in three meet five failures in a row now and then, while it delivers most of
+   * what it gets; a destination that is down delivers nothing for a while. Only that one is paused.
+   */
+  quietMs?: number;
 }
 
-export const defaultChannelHealthSettings: ChannelHealthSettings = { unhealthyAfter: 5, probeInitialMs: 30_000, probeMaxMs: 15 * 60_000 };
+export const defaultChannelHealthSettings: ChannelHealthSettings = { unhealthyAfter: 5, probeInitialMs: 30_000, probeMaxMs: 15 * 60_000, quietMs: 60_000 };
 
 /**
  * Failures that say the destination is down or failing — not this delivery's own problem (a 4xx, a missing file, a

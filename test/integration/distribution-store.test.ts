@@ -171,6 +171,14 @@ for (const target of targets) {
       for (let i = 0; i < 5; i++) expect((await db.distribution.recordChannelFailure(chId, { ...failure, unhealthyAfter: 0 }))?.becameUnhealthy).toBe(false);
       expect((await db.distribution.getChannel(chId))?.health.pausedAt).toBeNull();
       await db.distribution.markChannelHealthy(chId, 'operator');
+      // With a quiet period: a channel that delivered a moment ago is not paused by failures in a row (a flaky peer
+      // that delivers most), however many; one that has not delivered for that long is.
+      await db.distribution.recordChannelSuccess(chId);
+      for (let i = 0; i < 6; i++) expect((await db.distribution.recordChannelFailure(chId, { ...failure, quietMs: 60_000 }))?.becameUnhealthy).toBe(false);
+      expect((await db.distribution.getChannel(chId))?.health).toMatchObject({ status: 'healthy', pausedAt: null, consecutiveFailures: 6 });
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await db.distribution.recordChannelFailure(chId, { ...failure, quietMs: 200 }))?.becameUnhealthy).toBe(true);
+      await db.distribution.markChannelHealthy(chId, 'operator');
     });
 
     it('updates a channel\'s config and switches it off and on, recording when and why', async () => {

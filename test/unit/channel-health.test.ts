@@ -97,7 +97,10 @@ describe('SQL Server channel health statements', () => {
   it('pause once, at the threshold, and say so from the row before and after', () => {
     const s = health.recordChannelFailureSql('ch', { error: 'e', unhealthyAfter: 5, firstProbeInMs: 1_000 });
     expect(s.text).toContain('consecutive_failures = consecutive_failures + 1');
-    expect(s.text).toContain('paused_at IS NULL AND @unhealthy_after > 0 AND consecutive_failures + 1 >= @unhealthy_after');
+    expect(s.text).toContain('paused_at IS NULL AND (@unhealthy_after > 0 AND consecutive_failures + 1 >= @unhealthy_after');
+    // …and only when the channel has not delivered for the quiet period.
+    expect(s.text).toContain('AND (last_success_at IS NULL OR last_success_at <= DATEADD(millisecond, -@quiet_ms, SYSUTCDATETIME()))');
+    expect(s.params.quiet_ms).toBeDefined();
     expect(s.text).toContain('DATEADD(millisecond, @first_probe_ms, SYSUTCDATETIME())');
     expect(s.text).toContain('DELETED.paused_at IS NULL AND INSERTED.paused_at IS NOT NULL THEN 1 ELSE 0 END AS bit) AS became_unhealthy');
   });

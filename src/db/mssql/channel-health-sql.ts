@@ -5,7 +5,10 @@ import { bitParam as bit, intParam as int, textParam as text, type Statement } f
 
 const NOW = 'SYSUTCDATETIME()';
 /** The failure that reaches the threshold on a channel not yet paused. */
-const REACHES = '(paused_at IS NULL AND @unhealthy_after > 0 AND consecutive_failures + 1 >= @unhealthy_after)';
+// The failure being recorded makes it @unhealthy_after in a row, and the channel has not delivered for @quiet_ms.
+const REACHES_COUNT = `(@unhealthy_after > 0 AND consecutive_failures + 1 >= @unhealthy_after
+    AND (last_success_at IS NULL OR last_success_at <= DATEADD(millisecond, -@quiet_ms, ${NOW})))`;
+const REACHES = `(paused_at IS NULL AND ${REACHES_COUNT})`;
 const HEALTHY = "consecutive_failures = 0, health_status = N'healthy', paused_at = NULL, next_probe_at = NULL, probe_attempts = 0";
 const RECOVERED = "CAST(CASE WHEN DELETED.paused_at IS NOT NULL OR DELETED.health_status <> N'healthy' THEN 1 ELSE 0 END AS bit) AS recovered";
 /** Milliseconds are clamped to int by the caller (about 24 days). */
@@ -16,13 +19,13 @@ export function recordChannelFailureSql(channelId: string, f: ChannelFailure): S
     text:
       'UPDATE dist.delivery_channels SET consecutive_failures = consecutive_failures + 1,\n' +
       `  last_failure_at = ${NOW}, last_error = @error,\n` +
-      `  health_status = CASE WHEN @unhealthy_after > 0 AND consecutive_failures + 1 >= @unhealthy_after THEN N'unhealthy' ELSE health_status END,\n` +
+      `  health_status = CASE WHEN ${REACHES_COUNT} THEN N'unhealthy' ELSE health_status END,\n` +
       `  paused_at = CASE WHEN ${REACHES} THEN ${NOW} ELSE paused_at END,\n` +
       `  next_probe_at = CASE WHEN ${REACHES} THEN DATEADD(millisecond, @first_probe_ms, ${NOW}) ELSE next_probe_at END,\n` +
       `  probe_attempts = CASE WHEN ${REACHES} THEN 0 ELSE probe_attempts END, updated_at = ${NOW}\n` +
       'OUTPUT INSERTED.*, CAST(CASE WHEN DELETED.paused_at IS NULL AND INSERTED.paused_at IS NOT NULL THEN 1 ELSE 0 END AS bit) AS became_unhealthy\n' +
       'WHERE channel_id = @channel_id',
-    params: { channel_id: text(channelId), error: text(f.error.slice(0, 2000)), unhealthy_after: int(f.unhealthyAfter), first_probe_ms: int(clampMs(f.firstProbeInMs)) },
+    params: { channel_id: text(channelId), error: text(f.error.slice(0, 2000)), unhealthy_after: int(f.unhealthyAfter), first_probe_ms: int(clampMs(f.firstProbeInMs)), quiet_ms: int(clampMs(f.quietMs ?? 0)) },
   };
 }
 

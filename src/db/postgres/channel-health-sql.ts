@@ -4,16 +4,20 @@
 /** `$n` milliseconds from now. */
 const fromNow = (param: string) => `clock_timestamp() + ${param}::int * interval '1 millisecond'`;
 
-/** $1 channel id, $2 error, $3 unhealthy-after (0 = never), $4 first probe in ms. */
+/** The failure being recorded makes it `unhealthy-after` in a row ($3, 0 = never), and no success for $5 ms. */
+const reaches = `$3::int > 0 AND c.consecutive_failures + 1 >= $3::int
+      AND (c.last_success_at IS NULL OR c.last_success_at <= clock_timestamp() - $5::int * interval '1 millisecond')`;
+
+/** $1 channel id, $2 error, $3 unhealthy-after (0 = never), $4 first probe in ms, $5 quiet ms (no success for that long). */
 export const recordChannelFailureSql = `WITH prev AS (SELECT channel_id, paused_at FROM dist.delivery_channels WHERE channel_id = $1 FOR UPDATE)
   UPDATE dist.delivery_channels c SET
     consecutive_failures = c.consecutive_failures + 1,
     last_failure_at = clock_timestamp(),
     last_error = $2,
-    health_status = CASE WHEN $3::int > 0 AND c.consecutive_failures + 1 >= $3::int THEN 'unhealthy' ELSE c.health_status END,
-    paused_at = CASE WHEN c.paused_at IS NULL AND $3::int > 0 AND c.consecutive_failures + 1 >= $3::int THEN clock_timestamp() ELSE c.paused_at END,
-    next_probe_at = CASE WHEN c.paused_at IS NULL AND $3::int > 0 AND c.consecutive_failures + 1 >= $3::int THEN ${fromNow('$4')} ELSE c.next_probe_at END,
-    probe_attempts = CASE WHEN c.paused_at IS NULL AND $3::int > 0 AND c.consecutive_failures + 1 >= $3::int THEN 0 ELSE c.probe_attempts END,
+    health_status = CASE WHEN ${reaches} THEN 'unhealthy' ELSE c.health_status END,
+    paused_at = CASE WHEN c.paused_at IS NULL AND ${reaches} THEN clock_timestamp() ELSE c.paused_at END,
+    next_probe_at = CASE WHEN c.paused_at IS NULL AND ${reaches} THEN ${fromNow('$4')} ELSE c.next_probe_at END,
+    probe_attempts = CASE WHEN c.paused_at IS NULL AND ${reaches} THEN 0 ELSE c.probe_attempts END,
     updated_at = clock_timestamp()
   FROM prev WHERE c.channel_id = prev.channel_id
   RETURNING c.*, (prev.paused_at IS NULL AND c.paused_at IS NOT NULL) AS became_unhealthy`;

@@ -105,7 +105,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async recordChannelFailure(channelId, f) {
-      const [row] = await exec.query(recordChannelFailureSql, [channelId, f.error.slice(0, 2000), f.unhealthyAfter, Math.round(f.firstProbeInMs)]);
+      const [row] = await exec.query(recordChannelFailureSql, [channelId, f.error.slice(0, 2000), f.unhealthyAfter, Math.round(f.firstProbeInMs), Math.round(f.quietMs ?? 0)]);
       return row ? { channel: channelFromRow(row), becameUnhealthy: row.became_unhealthy === true } : null;
     },
 
