@@ -22,7 +22,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Under the project root (gitignored .refdata/) so the server's log outlives the run when a test needs explaining.
   const logDir = join(project.config.root, '.refdata');
   await mkdir(logDir, { recursive: true });
-  const logFile = join(logDir, 'test-temporal.log');
+  const logFile = join(logDir, `test-temporal${project.name ? `-${project.name}` : ''}.log`);
   await writeFile(logFile, ''); // one run's log, not every run's
   const bundling = bundleWorkflows(project.config.root, dir.path);
   let server: DevServer;
