@@ -6,6 +6,7 @@ import { startFlakyReceiver, type FlakyReceiver } from '../support/peers/flaky-w
 import { startReportingSystem, type ReportingSystem } from '../support/reporting-system';
 import { deliverReports, statusCounter, subscribeWebhooks } from '../support/delivery-load';
 import { fastPolicies } from '../support/reporting';
+import { defaultChannelHealthSettings } from '../../src/reporting/channel-health';
 
 const SUBSCRIBERS = 20;
 const REPORTS = 100;
@@ -18,6 +19,10 @@ beforeAll(async () => {
   // Fast policy: 500 ms to answer, retries about a second apart (the dev server's timer granularity), 2.5 min deadline.
   sys = await startReportingSystem({
     testFile: __filename,
+    // Channel health as configured by default, but probed within a second or two: a channel paused near the end of
+    // the run (it can be: the tail of a channel's deliveries may fail 5 times in a row after a quiet minute) must
+    // not push the run past its bound while its probes back off from 30 s.
+    channelHealth: { ...defaultChannelHealthSettings, probeInitialMs: 1_000, probeMaxMs: 2_000 },
     retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: 150_000 }),
     worker: 'in-process',
     ownTemporal: true,

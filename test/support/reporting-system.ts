@@ -55,7 +55,7 @@ export async function startReportingSystem(opts: {
    * of deliveries on it would slow every test file sharing it.
    */
   ownTemporal?: boolean;
-  /** Channel health settings of the in-process worker (default: the configured defaults). */
+  /** Channel health settings of the workers, in process or child (default: the configured defaults). */
   channelHealth?: ChannelHealthSettings;
 }): Promise<ReportingSystem> {
   const tdb = await createTestDatabase(inject('pgUrl'));
@@ -106,6 +106,12 @@ export async function startReportingSystem(opts: {
           REFDATA_STATE_DIR: path.join(reportRoot, '.state'),
           REFDATA_SECRETS_KEY: testSecretsKey.key.toString('base64'),
           REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true',
+          ...(opts.channelHealth ? {
+            REFDATA_CHANNEL_UNHEALTHY_AFTER: String(opts.channelHealth.unhealthyAfter),
+            REFDATA_CHANNEL_PROBE_INITIAL_MS: String(opts.channelHealth.probeInitialMs),
+            REFDATA_CHANNEL_PROBE_MAX_MS: String(opts.channelHealth.probeMaxMs),
+            REFDATA_CHANNEL_UNHEALTHY_QUIET_MS: String(opts.channelHealth.quietMs ?? 0),
+          } : {}),
           REFDATA_WORKFLOW_BUNDLE: inject('workflowBundlePath') || '',
           LOG_LEVEL: 'warn',
           LOG_FORMAT: 'json',

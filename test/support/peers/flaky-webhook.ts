@@ -9,7 +9,8 @@ export interface FlakyReceiver {
   accepted: Set<string>;
   /** 2xx answers to an id already accepted (the sender resent a delivery that had arrived). */
   duplicates: number;
-  stats: { requests: number; errors500: number; stalls: number };
+  /** requests: all of them; probes: those without a webhook-id (channel-health probes), answered but not counted as deliveries. */
+  stats: { requests: number; errors500: number; stalls: number; probes: number };
   close(): Promise<void>;
 }
 
@@ -28,7 +29,7 @@ function random(seed: number): () => number {
 export async function startFlakyReceiver(opts: { errorShare: number; stallShare: number; stallMs: number; seed?: number }): Promise<FlakyReceiver> {
   const next = random(opts.seed ?? 20250621);
   const accepted = new Set<string>();
-  const stats = { requests: 0, errors500: 0, stalls: 0 };
+  const stats = { requests: 0, errors500: 0, stalls: 0, probes: 0 };
   const receiver = { accepted, duplicates: 0, stats };
   const server: Server = createServer((req, res) => {
     req.resume();
@@ -45,6 +46,13 @@ export async function startFlakyReceiver(opts: { errorShare: number; stallShare:
         // Past the sender's timeout: it gives up and retries; the late answer goes nowhere and is not counted.
         stats.stalls++;
         setTimeout(() => res.destroy(), opts.stallMs).unref();
+        return;
+      }
+      // No webhook-id: not a delivery but a channel-health probe (HEAD), which a real receiver gets too. It meets the
+      // same failures above; an answer to it delivers nothing.
+      if (!id) {
+        stats.probes++;
+        res.writeHead(200).end();
         return;
       }
       if (accepted.has(id)) receiver.duplicates++;
