@@ -110,12 +110,13 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await sys.watch();
     const name = 'ticks_20241201.csv';
     loadedFile = path.join(sys.dropRoot, 'none_reference_data_table/append', name);
-    fs.writeFileSync(loadedFile, instrumentCsv(400_000));
+    // Big enough that the load outlasts several of the page's 500 ms refreshes, however fast the loader gets.
+    fs.writeFileSync(loadedFile, instrumentCsv(1_200_000));
     const row = page.locator('#inflight-rows tr', { hasText: name });
     await expect.poll(() => row.locator('.phase').textContent(), { timeout: 30_000 }).toContain('waiting until stable');
     await expect.poll(() => row.locator('.phase').textContent(), { timeout: 120_000, interval: 200 }).toBe('loaded');
     expect(await row.locator('progress').getAttribute('value')).toBe('100');
-    expect(await row.locator('.rows').textContent()).toBe('400,000');
+    expect(await row.locator('.rows').textContent()).toBe('1,200,000');
     const seen = await page.evaluate<number[]>('window.seen');
     const between = [...new Set(seen.filter((v) => v > 0 && v < 100))];
     expect(between.length, `intermediate values seen: ${between.join(', ')}`).toBeGreaterThanOrEqual(2);
@@ -189,7 +190,7 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
   it('reverts a load from the page: its rows leave the table and the page says so', async () => {
     const row = page.locator('#load-rows tr', { hasText: 'data.ticks' });
     await expect.poll(() => row.locator('.load-status').textContent(), { timeout: 10_000 }).toBe('loaded');
-    expect(await sys.db.countRows({ schema: 'data', name: 'ticks' })).toBe(400_000);
+    expect(await sys.db.countRows({ schema: 'data', name: 'ticks' })).toBe(1_200_000);
     await row.locator('button.revert').click();
     await expect.poll(() => row.locator('.load-status').textContent(), { timeout: 10_000 }).toBe('reverted');
     expect(await sys.db.countRows({ schema: 'data', name: 'ticks' })).toBe(0);
