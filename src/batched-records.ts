@@ -68,36 +68,20 @@ interface RecordSource {
   pending(): number;
 }
 
-/**
- * UTF-8 files go to the database as the bytes they are (no decoding, no re-encoding, exact byte offsets); other
- * encodings are decoded to text first, which the database driver sends as UTF-8.
- */
-function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource {
-  const skip = o.start === 0 ? o.skip : 0;
-  if (o.encoding === 'utf-8' || o.encoding === 'utf-8-bom') {
-    const chunks = rawBytes(filePath, o.encoding, o.start, o.onBytes)[Symbol.asyncIterator]();
-    const scanner = new ByteRecordBoundaryScanner(o.quote, o.newline, skip);
-    const step = (r: Scanned<Buffer>): Step => ({ out: r.text, records: r.records, blank: r.blankRecords, bytes: r.text.length + r.skipped.length });
-    return {
-      async next() {
-        const n = await chunks.next();
-        return n.done ? null : step(scanner.push(n.value));
-      },
-      finish() {
-        const last = scanner.finish();
-        return { ...step(last), unterminatedQuote: last.unterminatedQuote };
-      },
-      pending: () => scanner.pendingLength,
-    };
-  }
-  const chunks = decodedText(filePath, o.encoding, o.start, o.onBytes)[Symbol.asyncIterator]();
-  const scanner = new RecordBoundaryScanner(o.quote, o.newline, skip);
-  const step = (r: Scanned<string>): Step => ({
-    out: r.text, records: r.records, blank: r.blankRecords, bytes: textByteLength(r.text, o.encoding) + textByteLength(r.skipped, o.encoding),
-  });
+/** What recordSource needs of a scanner (text or bytes). */
+interface Scanner<T> {
+  push(chunk: T): Scanned<T>;
+  finish(): Scanned<T> & { unterminatedQuote: boolean };
+  readonly pendingLength: number;
+}
+
+/** A scanner fed from `chunks`, its results measured in file bytes by `bytesOf`. */
+function scannedSource<T extends string | Buffer>(chunks: AsyncIterable<T>, scanner: Scanner<T>, bytesOf: (t: T) => number): RecordSource {
+  const it = chunks[Symbol.asyncIterator]();
+  const step = (r: Scanned<T>): Step => ({ out: r.text, records: r.records, blank: r.blankRecords, bytes: bytesOf(r.text) + bytesOf(r.skipped) });
   return {
     async next() {
-      const n = await chunks.next();
+      const n = await it.next();
       return n.done ? null : step(scanner.push(n.value));
     },
     finish() {
@@ -106,6 +90,18 @@ function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource 
     },
     pending: () => scanner.pendingLength,
   };
+}
+
+/**
+ * UTF-8 files go to the database as the bytes they are (no decoding, no re-encoding, exact byte offsets); other
+ * encodings are decoded to text first, which the database driver sends as UTF-8.
+ */
+function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource {
+  const skip = o.start === 0 ? o.skip : 0;
+  if (o.encoding === 'utf-8' || o.encoding === 'utf-8-bom') {
+    return scannedSource(rawBytes(filePath, o.encoding, o.start, o.onBytes), new ByteRecordBoundaryScanner(o.quote, o.newline, skip), (b) => b.length);
+  }
+  return scannedSource(decodedText(filePath, o.encoding, o.start, o.onBytes), new RecordBoundaryScanner(o.quote, o.newline, skip), (t) => textByteLength(t, o.encoding));
 }
 
 export class BatchedRecords {
