@@ -18,6 +18,9 @@ COPY workers ./workers
 # workflow thread included) sizes its V8 heap to what it keeps, not to what it allocates (workers/heap-preload.cjs;
 # REFDATA_HEAP_GROWTH_PERCENT, 0 = V8's own sizing).
 ENV NODE_OPTIONS="--require /app/workers/heap-preload.cjs"
+# Two glibc malloc arenas instead of up to 8 per core: the Temporal core's threads each kept an arena of freed
+# memory, ~30 MB of a worker's idle RSS (docs/performance-tuning.md).
+ENV MALLOC_ARENA_MAX=2
 COPY sql ./sql
 # The gRPC ReportingStream service loads its .proto at run time.
 COPY proto ./proto

@@ -1,5 +1,5 @@
 // The worker: connects to Temporal, wires dependencies into activity factories, runs the task queues, drains on stop.
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../src/config';
 import type { Database } from '../src/db/types';
@@ -23,6 +23,9 @@ import { createDeliveryStarter } from '../src/distribution/delivery-starter';
 import { deliveryActivityDeps, type DeliveryWiring } from '../src/reporting/delivery-wiring';
 import type { EventPublisher } from '../src/events/types';
 import { loadConfig } from '../src/config';
+import { workerSharingWorkflowThreads } from './shared-workflow-threads';
+// Plain JavaScript, loaded before anything else by bin/refdata (see its header).
+const { collectGarbageNow } = require('./heap-preload.cjs') as { collectGarbageNow(): void };
 import { coreTelemetryOptions, serveMetrics, useCoreMetrics } from '../src/metrics/exposition';
 import { processNotifier, type Notifier } from '../src/notify/notifier';
 import os from 'node:os';
@@ -164,14 +167,17 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const all: string[] = Object.values(taskQueues);
   const unknown = (deps.queues ?? []).filter((q) => !all.includes(q));
   if (unknown.length) throw new Error(`unknown task queue(s) ${unknown.join(', ')}; known: ${all.join(', ')}`);
-  // Each Worker costs ~60 MB (its workflow thread and V8 context): a process can serve a subset of the queues.
+  // A process can serve a subset of the queues; those it serves share one workflow thread (shared-workflow-threads.ts).
   const queues = deps.queues?.length ? deps.queues : all;
+  const SharedThreadsWorker = workerSharingWorkflowThreads();
   const workers = await Promise.all(
-    queues.map((taskQueue) => Worker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities, ...queueTuning(taskQueue) })),
+    queues.map((taskQueue) => SharedThreadsWorker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities, ...queueTuning(taskQueue) })),
   );
   const done = Promise.all(workers.map((w) => w.run())).then(
     () => undefined,
   ).finally(() => Promise.all([connection.close(), metrics?.close()]));
+  // The Workers' start-up garbage, collected before the first task rather than left to inflate the idle RSS.
+  collectGarbageNow();
   deps.log.info({ taskQueues: queues, metrics: metrics?.url }, 'worker running');
   return {
     connection,

@@ -2,7 +2,7 @@
 // unchanged re-sync of the same file, re-sync of the same rows in other bytes, day-2 sync), against `psql \copy` of
 // the same rows and against only downloading and parsing.
 // The worker runs in its own process (as `refdata worker` would) so its peak RSS is its own.
-// Usage: npx tsx bench/sync/run.ts [--instruments 150000] [--batch 5000] [--queues sync]   → JSON on stdout
+// Usage: npx tsx bench/sync/run.ts [--instruments 150000] [--batch 2000] [--queues sync]   → JSON on stdout
 // (--queues: the worker polls only those task queues, as `refdata worker --queues sync` does; default all four.
 //  --node-options: NODE_OPTIONS for the worker process, e.g. "--max-old-space-size=160".)
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -26,8 +26,11 @@ const root = path.resolve(__dirname, '../..');
 const EVENT_TYPES: Record<number, string> = { 1: 'workflow started', 2: 'workflow completed', 10: 'scheduled', 11: 'started', 12: 'completed', 13: 'failed' };
 
 function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  // As the image starts every refdata process (NODE_OPTIONS in the Dockerfile): the heap preload, in every thread.
-  const child = spawn(process.execPath, ['-r', path.join(root, 'workers/heap-preload.cjs'), '-r', 'tsx/cjs', path.join(root, 'test/support/worker-process.ts')], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  // As the image starts every refdata process (NODE_OPTIONS and MALLOC_ARENA_MAX in the Dockerfile): the heap
+  // preload, in every thread, and two malloc arenas.
+  const child = spawn(process.execPath, ['-r', path.join(root, 'workers/heap-preload.cjs'), '-r', 'tsx/cjs', path.join(root, 'test/support/worker-process.ts')], {
+    cwd: root, env: { MALLOC_ARENA_MAX: '2', ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('worker ready') && resolve(child));
     child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready`)));
@@ -36,14 +39,16 @@ function spawnWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
 
 const loadAverage = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
 
-/** Peak resident set of a process so far (Linux VmHWM), in MB. */
-function peakRssMb(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+/** A process's resident set (Linux VmRSS), or its peak so far (VmHWM), in MB. */
+function statusMb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Math.round(Number(kb) / 1024);
 }
+const peakRssMb = (pid: number) => statusMb(pid, 'VmHWM');
+const rssMb = (pid: number) => statusMb(pid, 'VmRSS');
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { instruments: { type: 'string', default: '150000' }, batch: { type: 'string', default: '5000' }, queues: { type: 'string', default: '' }, 'node-options': { type: 'string', default: '' } } });
+  const { values } = parseArgs({ options: { instruments: { type: 'string', default: '150000' }, batch: { type: 'string', default: '2000' }, queues: { type: 'string', default: '' }, 'node-options': { type: 'string', default: '' } } });
   const n = Number(values.instruments);
   const options = Math.round(n * 0.83);
   const spec = { equities: Math.round(n * 0.13), indices: 150, futures: Math.round(n * 0.02), options, mcx: 0 };
@@ -88,11 +93,21 @@ async function main(): Promise<void> {
     const rssIdleMb = peakRssMb(worker.pid!);
     const connection = await Connection.connect({ address: server.address });
     const client = new Client({ connection });
-    const sync = async (url: string) =>
-      timed(async () => {
-        const started = await startInstrumentSync(client, { source: { url }, trigger: 'cli' });
-        return (await client.workflow.getHandle(instrumentSyncWorkflowId, started.runId).result()) as InstrumentSyncReport;
-      });
+    /** The worker's highest RSS seen during each sync (sampled every 50 ms), so a peak can be put down to one. */
+    const peakRssBySync: Record<string, number> = {};
+    const sync = async (label: string, url: string) => {
+      let peak = 0;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(worker!.pid!))), 50);
+      try {
+        return await timed(async () => {
+          const started = await startInstrumentSync(client, { source: { url }, trigger: 'cli' });
+          return (await client.workflow.getHandle(instrumentSyncWorkflowId, started.runId).result()) as InstrumentSyncReport;
+        });
+      } finally {
+        clearInterval(sampler);
+        peakRssBySync[label] = Math.max(peak, rssMb(worker!.pid!));
+      }
+    };
     /** BENCH_TRACE=1: each run's activity timeline (ms from its start) on stderr. */
     const trace = async (label: string, runId: string) => {
       if (!process.env.BENCH_TRACE) return;
@@ -105,10 +120,10 @@ async function main(): Promise<void> {
         if (type) process.stderr.write(`${label} ${(ms(e.eventTime) - t0).toFixed(0).padStart(6)} ${type} ${name}\n`);
       }
     };
-    const first = await sync(broker.url('/day1.json.gz'));
-    const unchanged = await sync(broker.url('/day1.json.gz'));
-    const unchangedRows = await sync(broker.url('/day1-other-bytes.json.gz'));
-    const second = await sync(broker.url('/day2.json.gz'));
+    const first = await sync('first', broker.url('/day1.json.gz'));
+    const unchanged = await sync('unchanged', broker.url('/day1.json.gz'));
+    const unchangedRows = await sync('unchangedRows', broker.url('/day1-other-bytes.json.gz'));
+    const second = await sync('day2', broker.url('/day2.json.gz'));
     for (const [label, r] of [['first', first], ['unchanged', unchanged], ['unchangedRows', unchangedRows], ['day2', second]] as const) await trace(label, r.result.runId);
     const workerPeakRssMb = peakRssMb(worker.pid!);
     await connection.close();
@@ -133,7 +148,7 @@ async function main(): Promise<void> {
         // No target: the same rows in a file with other bytes (every record hashed and compared).
         unchangedRowsResyncOverDownloadAndParse: ratio(unchangedRows.seconds, parseOnly.seconds),
       },
-      workerRssMb: { idle: rssIdleMb, peak: workerPeakRssMb },
+      workerRssMb: { idle: rssIdleMb, peak: workerPeakRssMb, peakBySync: peakRssBySync },
       targets: {
         firstSyncAtMost3xPsqlCopy: first.seconds <= 3 * psqlCopy.seconds,
         unchangedResyncAtMost1_5xDownloadAndParse: unchanged.seconds <= 1.5 * parseOnly.seconds,
