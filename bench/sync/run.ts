@@ -97,7 +97,13 @@ async function main(): Promise<void> {
     const peakRssBySync: Record<string, number> = {};
     const sync = async (label: string, url: string) => {
       let peak = 0;
-      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(worker!.pid!))), 50);
+      const t0 = Date.now();
+      const timeline: string[] = [];
+      const sampler = setInterval(() => {
+        const now = rssMb(worker!.pid!);
+        peak = Math.max(peak, now);
+        if (process.env.BENCH_TRACE) timeline.push(`${Date.now() - t0}:${now}`);
+      }, 50);
       try {
         return await timed(async () => {
           const started = await startInstrumentSync(client, { source: { url }, trigger: 'cli' });
@@ -106,6 +112,8 @@ async function main(): Promise<void> {
       } finally {
         clearInterval(sampler);
         peakRssBySync[label] = Math.max(peak, rssMb(worker!.pid!));
+        // BENCH_TRACE=1: the worker's RSS (MB) every 50 ms of the sync, as ms:MB, to set beside its events below.
+        if (process.env.BENCH_TRACE) process.stderr.write(`${label} rss ${timeline.join(' ')}\n`);
       }
     };
     /** BENCH_TRACE=1: each run's activity timeline (ms from its start) on stderr. */
