@@ -4,7 +4,6 @@
 // its start request it ran, and completes. Reports latency percentiles and CPU per workflow (this process: client +
 // SDK worker; the dev server) at each rate, so the delivery figures can be read against it.
 // Usage: npx tsx bench/delivery/bare.ts [--rates 25,50,100] [--seconds 20]   → JSON on stdout
-import fs from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Client } from '@temporalio/client';
@@ -12,22 +11,8 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
+import { temporalCpuMs } from '../lib/env';
 import { bareDelivery } from './bare-workflow';
-
-/** CPU milliseconds used so far by the dev server listening on `port` (utime + stime from /proc). */
-function serverCpuMs(port: string): number | null {
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('start-dev') || !cmd.includes(`--port\u0000${port}\u0000`)) continue;
-      const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
-    } catch {
-      // went away
-    }
-  }
-  return null;
-}
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const r1 = (n: number) => Math.round(n * 10) / 10;
@@ -35,8 +20,7 @@ const r1 = (n: number) => Math.round(n * 10) / 10;
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rates: { type: 'string', default: '25,50,100' }, seconds: { type: 'string', default: '20' } } });
   Runtime.install({ logger: new DefaultLogger('WARN') });
-  const port = String(await findFreePort());
-  const server = await startDevServer({ cliPath: resolveTemporalCli(), port: Number(port), headless: true, searchAttributeArgs: [...devServerSearchAttributeArgs(), ...devServerDynamicConfigArgs()] });
+  const server = await startDevServer({ cliPath: resolveTemporalCli(), port: await findFreePort(), headless: true, searchAttributeArgs: [...devServerSearchAttributeArgs(), ...devServerDynamicConfigArgs()] });
   const latencies: number[] = [];
   const connection = await NativeConnection.connect({ address: server.address });
   const bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('./bare-workflow'), logger: new DefaultLogger('WARN') });
@@ -54,7 +38,7 @@ async function main(): Promise<void> {
       latencies.length = 0;
       const seconds = Number(values.seconds);
       const cpu0 = process.cpuUsage();
-      const server0 = serverCpuMs(port);
+      const server0 = temporalCpuMs(server.address);
       const started = performance.now();
       const results: Promise<unknown>[] = [];
       // Sends on a fixed schedule (not after the previous answer), as the delivery bench's load generator does.
@@ -69,7 +53,7 @@ async function main(): Promise<void> {
       // Started is not yet run: wait for every local activity (results are not fetched, a delivery's starter does not either).
       while (latencies.length < rate * seconds) await new Promise((r) => setTimeout(r, 20));
       const cpu = process.cpuUsage(cpu0);
-      const server1 = serverCpuMs(port);
+      const server1 = temporalCpuMs(server.address);
       const count = rate * seconds;
       const sorted = [...latencies].sort((a, b) => a - b);
       phases.push({

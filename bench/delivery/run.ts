@@ -23,7 +23,7 @@ import { createDeliveryNotifier } from '../../src/reporting/notifier';
 import { secretsKeyFrom } from '../../src/reporting/sealed-config';
 import { startWorker } from '../../workers/worker';
 import { startEventRelay } from '../../src/events';
-import { createBenchDatabase } from '../lib/env';
+import { createBenchDatabase, temporalCpuMs } from '../lib/env';
 import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer } from '../../src/temporal/dev-server';
@@ -43,22 +43,6 @@ interface Phase {
   serverRequestsPerDelivery: Record<string, number>;
   /** os.loadavg() (1, 5, 15 min) when the phase started and ended: other work on the machine disturbs the figures. */
   loadAverage: { start: number[]; end: number[] };
-}
-
-/** CPU seconds used so far by the process listening on the dev server's port (the `temporal` child), from /proc. */
-function temporalCpuMs(address: string): number | null {
-  const port = address.split(':').pop();
-  try {
-    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('start-dev') || !cmd.includes(`--port\u0000${port}\u0000`)) continue;
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
-    }
-  } catch {
-    // not Linux, or the process went away
-  }
-  return null;
 }
 
 /** CPU milliseconds used so far by the PostgreSQL backends serving `database` (their process titles name it), from /proc. */

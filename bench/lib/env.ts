@@ -1,5 +1,6 @@
 // Shared bench plumbing: test PostgreSQL URL, a private database, a dev server, RSS sampling, timing.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { Client } from 'pg';
 import { readToolsEnv, resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
@@ -55,4 +56,20 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; secon
 
 export function psql(url: string, command: string): void {
   execFileSync('psql', [url, '-v', 'ON_ERROR_STOP=1', '-q', '-c', command], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** CPU seconds used so far by the process listening on the dev server's port (the `temporal` child), from /proc. */
+export function temporalCpuMs(address: string): number | null {
+  const port = address.split(':').pop();
+  try {
+    for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+      const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('start-dev') || !cmd.includes(`--port\u0000${port}\u0000`)) continue;
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+    }
+  } catch {
+    // not Linux, or the process went away
+  }
+  return null;
 }
