@@ -21,6 +21,12 @@ export function statsShardOf(deliveryId: string): number {
 export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
 export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason' | 'disabledAt' | 'health'>;
 
+export interface ChannelFilter {
+  subscriberId?: string;
+  subscriptionId?: string;
+  subscriptionIds?: readonly string[];
+}
+
 export interface NewDelivery {
   deliveryId: string;
   subscriptionId: string;
@@ -101,7 +107,8 @@ export interface DistributionStore {
   setSubscriptionStatus(subscriptionId: string, status: SubscriptionStatus): Promise<SubscriptionRecord | null>;
 
   getChannel(channelId: string): Promise<ChannelRecord | null>;
-  listChannels(filter: { subscriberId?: string; subscriptionId?: string }): Promise<ChannelRecord[]>;
+  /** Filters combine with AND; `subscriptionIds` fetches the channels of many subscriptions at once ([] matches none). */
+  listChannels(filter: ChannelFilter): Promise<ChannelRecord[]>;
   /** Switches a channel off (the destination is gone); idempotent. Returns whether this call switched it off. */
   disableChannel(channelId: string, reason: string): Promise<boolean>;
   /** A new (stored, sealed) config and/or enabled flag; re-enabling clears the disabled reason. null for an unknown channel. */
@@ -155,4 +162,11 @@ export interface DistributionStore {
   listApiKeys(): Promise<ApiKeyRecord[]>;
   /** false when no live key has this id. */
   revokeApiKey(keyId: string): Promise<boolean>;
+}
+
+/** The channels of these subscriptions, fetched in one query and grouped by subscription (each in channel_id order). */
+export async function channelsBySubscription(store: Pick<DistributionStore, 'listChannels'>, subscriptionIds: readonly string[]): Promise<Map<string, ChannelRecord[]>> {
+  const grouped = new Map<string, ChannelRecord[]>(subscriptionIds.map((id) => [id, []]));
+  for (const c of await store.listChannels({ subscriptionIds })) if (c.subscriptionId !== null) grouped.get(c.subscriptionId)?.push(c);
+  return grouped;
 }

@@ -3,7 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { ChannelType, DeliveryAttachment } from '../channels/types';
 import type { Database } from '../db/types';
-import type { NewDelivery } from '../db/distribution';
+import { channelsBySubscription, type NewDelivery } from '../db/distribution';
 import { deliveryWorkflowId } from '../ids';
 import { cliCaller } from '../reporting/api-keys';
 import { deliveryIdFor, matchesFilters, replayDelivery, type DeliveryDeps } from '../reporting/deliveries';
@@ -52,8 +52,9 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
       // The run's generated_at, so a repeated hand-off builds the same payload (and the same webhook body).
       const createdAt = typeof req.metadata.generated_at === 'string' ? req.metadata.generated_at : new Date().toISOString();
       const planned: NewDelivery[] = [];
+      const channelsOf = await channelsBySubscription(deps.db.distribution, subs.map((s) => s.subscriptionId));
       for (const sub of subs) {
-        for (const c of await deps.db.distribution.listChannels({ subscriptionId: sub.subscriptionId })) {
+        for (const c of channelsOf.get(sub.subscriptionId) ?? []) {
           // A channel switched off (its destination answered 410) stays off until its subscription is resumed.
           if (!c.enabled) continue;
           const deliveryId = deliveryIdFor(req.reportId, sub.subscriptionId, c.channelId);

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ChannelType, DeliveryAttachment, DeliveryMessage, InlineContent, MetadataValue } from '../channels/types';
 import type { Database } from '../db/types';
-import type { NewDelivery } from '../db/distribution';
+import { channelsBySubscription, type NewDelivery } from '../db/distribution';
 import { deliveryWorkflowId } from '../ids';
 import { mayAccess } from './api-keys';
 import { badRequest, conflict, notFound } from './errors';
@@ -131,9 +131,9 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
   );
   const planned: NewDelivery[] = [];
   const skipped: DeliverResponse['skipped'] = [];
+  const channelsOf = await channelsBySubscription(deps.db.distribution, subs.map((s) => s.subscriptionId));
   for (const sub of subs) {
-    const channels = await deps.db.distribution.listChannels({ subscriptionId: sub.subscriptionId });
-    for (const c of channels) {
+    for (const c of channelsOf.get(sub.subscriptionId) ?? []) {
       if (req.channels?.length && !req.channels.includes(c.channelType)) continue;
       if (!c.enabled) {
         skipped.push({ subscription_id: sub.subscriptionId, channel_id: c.channelId, reason: `channel disabled: ${c.disabledReason ?? 'no reason recorded'}` });

@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { ChannelError, generateWebhookSecret, isChannelType, parseChannelConfig, type ChannelType } from '../channels';
 import type { Database } from '../db/types';
-import type { NewChannel } from '../db/distribution';
+import { channelsBySubscription, type NewChannel } from '../db/distribution';
 import { mayAccess } from './api-keys';
 import { checkDestination } from './destination';
 import { badRequest, conflict, forbidden, notFound, ReportingError } from './errors';
@@ -101,9 +101,8 @@ export async function subscribe(deps: SubscriptionDeps, caller: Caller, req: Sub
 }
 
 async function withChannels(deps: Pick<SubscriptionDeps, 'db'>, subs: SubscriptionRecord[]): Promise<SubscriptionView[]> {
-  const out: SubscriptionView[] = [];
-  for (const s of subs) out.push(subscriptionView(s, await deps.db.distribution.listChannels({ subscriptionId: s.subscriptionId })));
-  return out;
+  const channelsOf = await channelsBySubscription(deps.db.distribution, subs.map((s) => s.subscriptionId));
+  return subs.map((s) => subscriptionView(s, channelsOf.get(s.subscriptionId) ?? []));
 }
 
 /** A subscriber key asking for someone else's subscriptions gets 404, as if there were none. */

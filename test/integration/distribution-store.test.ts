@@ -1,7 +1,7 @@
 // The distribution store against real PostgreSQL and the embedded PGlite (and SQL Server when MSSQL_URL is set).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
-import type { NewDelivery } from '../../src/db/distribution';
+import { channelsBySubscription, type NewDelivery } from '../../src/db/distribution';
 import type { DeliveryPayload } from '../../src/reporting/types';
 import { hashApiKey } from '../../src/reporting/api-keys';
 import { databaseTargets } from '../support/db-targets';
@@ -52,6 +52,18 @@ for (const target of targets) {
       expect(await db.distribution.listChannels({ subscriptionId: subId })).toMatchObject([{ channelId: chId, enabled: true, config: { url: 'https://example.com/hook' } }]);
       expect((await db.distribution.activeSubscriptionsFor('RISK_REPORT')).map((s) => s.subscriptionId)).toContain(subId);
       expect((await db.distribution.activeSubscriptionsFor('COMPLIANCE_REPORT')).map((s) => s.subscriptionId)).not.toContain(subId);
+    });
+
+    it('lists the channels of many subscriptions in one call, grouped by subscription', async () => {
+      const other = { subscriptionId: `${subId}_b`, subscriberId: `client_${tag}`, subscriberType: 'REAL_TIME' as const, reportTypes: ['RISK_REPORT' as const], deliveryPreferences: { channels: [], schedule: null, formatPreferences: [], notificationSettings: {} }, filters: null };
+      const channel = (n: number) => ({ channelId: `${chId}_b${n}`, channelType: 'SLACK_INTEGRATION' as const, config: { webhook_url: 'https://hooks.slack.com/x' }, subscriptionId: other.subscriptionId, subscriberId: `client_${tag}` });
+      await db.distribution.createSubscription(other, [channel(2), channel(1)]);
+      const ids = (cs: { channelId: string }[]) => cs.map((c) => c.channelId);
+      expect(ids(await db.distribution.listChannels({ subscriptionIds: [subId, other.subscriptionId, 'no-such-subscription'] }))).toEqual([chId, `${chId}_b1`, `${chId}_b2`].sort());
+      expect(ids(await db.distribution.listChannels({ subscriptionIds: [other.subscriptionId] }))).toEqual([`${chId}_b1`, `${chId}_b2`]);
+      expect(await db.distribution.listChannels({ subscriptionIds: [] })).toEqual([]);
+      const grouped = await channelsBySubscription(db.distribution, [other.subscriptionId, subId, 'no-such-subscription']);
+      expect([...grouped].map(([sub, cs]) => [sub, ids(cs)])).toEqual([[other.subscriptionId, [`${chId}_b1`, `${chId}_b2`]], [subId, [chId]], ['no-such-subscription', []]]);
     });
 
     it('pausing hides a subscription from matching; resuming re-enables a channel a GONE answer disabled', async () => {

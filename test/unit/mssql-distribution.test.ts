@@ -67,6 +67,7 @@ describe('generated statements', () => {
     q.selectChannelSql('ch'),
     q.listChannelsSql({ subscriberId: 'c', subscriptionId: 's' }),
     q.listChannelsSql({}),
+    q.listChannelsSql({ subscriptionIds: ['a', evil] }),
     q.disableChannelSql('ch', 'gone'),
     q.selectDeliverySql('d', true),
     q.listDeliveriesSql({ subscriberId: 'c', subscriptionId: 's', status: 'failed', channel: 'EMAIL', since: new Date(0), limit: 10 }),
@@ -120,6 +121,14 @@ describe('generated statements', () => {
     expect(stat.text).toContain('WITH (UPDLOCK, HOLDLOCK)');
     expect(stat.params.latency).toEqual({ type: 'int', value: 42 });
     expect(stat.text).toContain('AND shard = @shard');
+  });
+
+  it('look the channels of many subscriptions up through one JSON parameter, whatever their number', () => {
+    const ids = Array.from({ length: 3000 }, (_, i) => `sub_${i}`);
+    const stmt = q.listChannelsSql({ subscriptionIds: ids });
+    expect(stmt.text).toContain("subscription_id IN (SELECT j.id FROM OPENJSON(@subscription_ids) WITH (id nvarchar(100) '$') AS j)");
+    expect(Object.keys(stmt.params)).toEqual(['subscription_ids']);
+    expect(JSON.parse(String(stmt.params.subscription_ids!.value))).toEqual(ids);
   });
 
   it('match report types inside the JSON array and re-enable channels only on resume', () => {

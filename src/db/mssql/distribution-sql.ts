@@ -1,5 +1,5 @@
 // Every T-SQL statement of the distribution store, as pure functions: values as @params, JSON as nvarchar text.
-import { statsShardOf, type NewChannel, type NewDelivery, type NewSubscription } from '../distribution';
+import { statsShardOf, type ChannelFilter, type NewChannel, type NewDelivery, type NewSubscription } from '../distribution';
 import type { ApiRole, DeliveryStatus, SubscriptionStatus } from '../../reporting/types';
 import { datetimeParam as datetime, intParam as int, textParam as text, type Param, type Statement } from './statement';
 
@@ -62,11 +62,16 @@ export function setSubscriptionStatusSql(id: string, status: SubscriptionStatus)
 
 export const selectChannelSql = (channelId: string): Statement => ({ text: 'SELECT * FROM dist.delivery_channels WHERE channel_id = @channel_id', params: { channel_id: text(channelId) } });
 
-export function listChannelsSql(f: { subscriberId?: string; subscriptionId?: string }): Statement {
+export function listChannelsSql(f: ChannelFilter): Statement {
   const where: string[] = [];
   const params: Record<string, Param> = {};
   if (f.subscriberId) (where.push('subscriber_id = @subscriber_id'), (params.subscriber_id = text(f.subscriberId)));
   if (f.subscriptionId) (where.push('subscription_id = @subscription_id'), (params.subscription_id = text(f.subscriptionId)));
+  // One JSON array parameter: any number of ids, clear of the 2,100-parameter limit.
+  if (f.subscriptionIds) {
+    where.push("subscription_id IN (SELECT j.id FROM OPENJSON(@subscription_ids) WITH (id nvarchar(100) '$') AS j)");
+    params.subscription_ids = text(JSON.stringify(f.subscriptionIds));
+  }
   return { text: `SELECT * FROM dist.delivery_channels${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params };
 }
 

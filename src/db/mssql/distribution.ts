@@ -44,6 +44,7 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
       return row ? channelFromRow(row) : null;
     },
     async listChannels(filter) {
+      if (filter.subscriptionIds?.length === 0) return [];
       return (await rowsOf(pool, q.listChannelsSql(filter))).map(channelFromRow);
     },
     async disableChannel(channelId, reason) {

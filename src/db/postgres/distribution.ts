@@ -80,10 +80,13 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async listChannels(filter) {
+      if (filter.subscriptionIds?.length === 0) return [];
       const where: string[] = [];
       const params: SqlValue[] = [];
       if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
       if (filter.subscriptionId) where.push(`subscription_id = $${params.push(filter.subscriptionId)}`);
+      // One JSON array parameter: any number of ids, and the same text for node-pg and PGlite.
+      if (filter.subscriptionIds) where.push(`subscription_id IN (SELECT jsonb_array_elements_text($${params.push(JSON.stringify(filter.subscriptionIds))}::jsonb))`);
       const rows = await exec.query(`SELECT * FROM dist.delivery_channels ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params);
       return rows.map(channelFromRow);
     },
