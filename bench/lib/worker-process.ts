@@ -24,7 +24,8 @@ export interface WorkerProcess {
 
 export function spawnWorker(env: Record<string, string>, queues?: string[]): WorkerProcess {
   const child = spawn(process.execPath, [path.join(__dirname, '../../bin/refdata'), 'worker', ...(queues ? ['--queues', queues.join(',')] : [])], {
-    env: { ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
+    // Two malloc arenas, as the image starts every refdata process (Dockerfile).
+    env: { MALLOC_ARENA_MAX: '2', ...process.env, LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   return {
