@@ -4,6 +4,7 @@
 // A batch COPY rejects (a bad value, a ragged row) is parsed and converted here instead, which finds the
 // exact row and column and applies the invalid-row policy. Each batch commits with its checkpoint, so a
 // retried activity resumes from the last committed byte.
+import { isAscii } from 'node:buffer';
 import crypto from 'node:crypto';
 import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
@@ -13,9 +14,9 @@ import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
-import { convertValue, CsvFormatError, type ConvertOptions } from '../src/csv';
-import { BatchedRecords, readTextRange, RecordTooLong, UnterminatedQuote } from '../src/batched-records';
-import { SAMPLE_BYTES, sha256File, type LoadPlan } from './plan';
+import { bomLength, convertValue, CsvFormatError, isBlankRecord, type ConvertOptions } from '../src/csv';
+import { BatchedRecords, readTextRange, RecordTooLong, StrayQuote, UnterminatedQuote } from '../src/batched-records';
+import { SAMPLE_BYTES, readSample, sha256File, type LoadPlan } from './plan';
 import { NotUtf8 } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
@@ -38,9 +39,48 @@ export interface IngestActivityDeps {
 }
 
 const DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024;
+/** Batches cut short by quotes inside unquoted fields before the rest of the file is loaded row by row. */
+const STRAY_QUOTE_BATCHES_BEFORE_ROW_BY_ROW = 5;
 
 function invalid(message: string, details: { row?: number; line?: number; column?: string; code?: string }): ApplicationFailure {
   return ApplicationFailure.nonRetryable(message, 'InvalidFile', details);
+}
+
+/**
+ * COPY's "invalid byte sequence" (22021) on a batch of a file planned as UTF-8 (or decoded to it): a NUL byte
+ * (binary data) or bytes that are not UTF-8. `line` is the record within the batch.
+ */
+function invalidBytes(err: DataError, rowsBefore: number): Error {
+  const row = err.line ? rowsBefore + err.line : undefined;
+  if (/0x00(\s|$)/.test(err.message)) {
+    const where = row ? `row ${row}` : `a row after row ${rowsBefore}`;
+    return invalid(`${where} holds a NUL byte: the file contains binary data, not only CSV text. Export it as CSV text again and drop it again`, { row: row ?? rowsBefore + 1, code: 'BINARY_CONTENT' });
+  }
+  return new NotUtf8(err.message, row);
+}
+
+/**
+ * A file planned as UTF-8 with bytes further on that are not. If its first MiB (what the planner read) is plain ASCII,
+ * the whole file is most likely in a single-byte encoding whose first accented letter comes late; otherwise it mixes
+ * encodings.
+ */
+async function notUtf8Failure(filePath: string, err: NotUtf8, rowsBefore: number): Promise<ApplicationFailure> {
+  const where = err.row ? `row ${err.row}` : `a row after row ${rowsBefore}`;
+  const details = { row: err.row ?? rowsBefore + 1, code: 'MIXED_ENCODING' };
+  const sampleMiB = SAMPLE_BYTES / 1024 / 1024;
+  const { sample } = await readSample(filePath, SAMPLE_BYTES + 3);
+  if (isAscii(sample.subarray(bomLength('utf-8-bom', sample)))) {
+    return invalid(`the first ${sampleMiB} MiB of the file is plain ASCII, so it was read as UTF-8, but ${where} has bytes that are not UTF-8 (${err.message}): the file is probably in Windows-1252 or Latin-1. Save it as UTF-8 and drop it again`, details);
+  }
+  return invalid(`the file was read as UTF-8 (from its first ${sampleMiB} MiB), but ${where} has bytes that are not UTF-8 (${err.message}); it mixes encodings: save it again in one encoding, preferably UTF-8`, details);
+}
+
+/** A NUL character is binary data; no database text type can hold it. */
+function refuseNul(record: string[], plan: LoadPlan, row: number, line: number): void {
+  const i = record.findIndex((v) => v.includes('\u0000'));
+  if (i < 0) return;
+  const column = plan.columns[i]?.name ?? `column_${i + 1}`;
+  throw invalid(`row ${row} (line ${line}), column ${plan.headers[i] ?? column}: holds a NUL byte, which is binary data, not CSV text`, { row, line, column, code: 'BINARY_CONTENT' });
 }
 
 /** Converts one parsed record to database text values, or explains exactly what is wrong with it. */
@@ -76,22 +116,26 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     load: LoadRecord, plan: LoadPlan, text: string, skip: number, committed: Checkpoint, next: Checkpoint, policy: InvalidRowPolicy, quarantined: { n: number },
   ): Promise<number> {
     const parsed = Papa.parse<string[]>(text, { delimiter: plan.delimiter, quoteChar: plan.quote, escapeChar: plan.quote, newline: plan.newline, skipEmptyLines: true });
-    parsed.data.splice(0, skip);
+    // Lines of only spaces are blank to the planner too (isBlankRecord), not one-field rows.
+    const records = parsed.data.slice(skip).filter((record) => !isBlankRecord(record));
     const leading = plan.preambleLines + (plan.hasHeader ? 1 : 0);
+    const hasNul = text.includes('\u0000');
     const good: (string | null)[][] = [];
     const bad: InvalidRecordInput[] = [];
-    parsed.data.forEach((record, i) => {
+    records.forEach((record, i) => {
       const row = committed.rowsCommitted + i + 1;
       try {
+        if (hasNul) refuseNul(record, plan, row, row + leading);
         good.push(toValues(record, plan, row, row + leading, convert));
       } catch (err) {
         if (policy.mode === 'reject-file' || !(err instanceof ApplicationFailure)) throw err;
-        bad.push({ source: 'file', sourceRef: load.loadId, recordId: load.filePath, rowNumber: row, rawText: Papa.unparse([record], { delimiter: plan.delimiter }), errors: [err.message] });
+        const rawText = Papa.unparse([record], { delimiter: plan.delimiter }).replace(/\u0000/g, '\\0');
+        bad.push({ source: 'file', sourceRef: load.loadId, recordId: load.filePath, rowNumber: row, rawText, errors: [err.message] });
       }
     });
     quarantined.n += bad.length;
-    await deps.db.writeBatch(load.loadId, plan.columns.map((c) => c.name), good, committed, { ...next, rowsCommitted: committed.rowsCommitted + parsed.data.length }, bad);
-    return parsed.data.length;
+    await deps.db.writeBatch(load.loadId, plan.columns.map((c) => c.name), good, committed, { ...next, rowsCommitted: committed.rowsCommitted + records.length }, bad);
+    return records.length;
   }
 
   return {
@@ -119,26 +163,34 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       // Hashing as we read saves a second pass over the file; a resumed load hashes the file again at the end.
       const hash = resuming ? null : crypto.createHash('sha256');
 
+      let strayQuoteBatches = 0;
       const records = new BatchedRecords(input.filePath, {
-        encoding: plan.encoding, quote: plan.quote, newline: plan.newline, start: committed.byteOffset,
+        encoding: plan.encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, start: committed.byteOffset,
         skip: plan.preambleLines + (plan.hasHeader ? 1 : 0), maxRecordChars, onBytes: hash ? (raw) => hash.update(raw) : undefined,
       });
       const format = { delimiter: plan.delimiter, quote: plan.quote };
 
-      /** One batch: streamed straight into COPY; on a refusal, re-read from disk and loaded row by row. */
+      /**
+       * One batch: streamed straight into COPY; on a refusal, re-read from disk and loaded row by row. So are records
+       * with a quote inside an unquoted field (`12" ruler`), which COPY would read as the start of a quoted section.
+       */
       const loadBatch = async (): Promise<void> => {
-        const batch = records.batch(deps.batchRows);
+        const useCopy = fastPath && strayQuoteBatches < STRAY_QUOTE_BATCHES_BEFORE_ROW_BY_ROW;
+        const batch = records.batch(deps.batchRows, { stopAtStrayQuote: useCopy });
         const nextOf = (): Checkpoint => ({ rowsCommitted: committed.rowsCommitted + batch.stats.rows - batch.stats.blank, byteOffset: committed.byteOffset + batch.stats.bytes });
         let next: Checkpoint | null = null;
-        if (fastPath) {
+        if (useCopy) {
           try {
             await deps.db.copyCsvBatch!(loadId, columnNames, batch.chunks, format, committed, nextOf);
             next = nextOf();
           } catch (err) {
-            if (!(err instanceof DataError)) throw err;
-            // The server read the bytes as UTF-8 and found some that are not: a part of the file in another encoding.
-            if (err.code === '22021') throw new NotUtf8(err.line ? `around data row ${committed.rowsCommitted + err.line}: ${err.message}` : err.message);
-            log.debug({ err: err.message }, 'COPY refused the batch; loading it row by row');
+            if (err instanceof StrayQuote) {
+              strayQuoteBatches++;
+              log.debug({ err: err.message }, 'quotes inside unquoted fields; loading the batch row by row');
+            } else if (err instanceof DataError) {
+              if (err.code === '22021') throw invalidBytes(err, committed.rowsCommitted);
+              log.debug({ err: err.message }, 'COPY refused the batch; loading it row by row');
+            } else throw err;
           }
         }
         if (!next) {
@@ -175,9 +227,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
-        if (err instanceof NotUtf8) {
-          throw invalid(`the file was read as UTF-8 (from its first ${SAMPLE_BYTES / 1024 / 1024} MiB), but after row ${committed.rowsCommitted} it has bytes that are not UTF-8 (${err.message}); it mixes encodings: save it again in one encoding, preferably UTF-8`, { row: committed.rowsCommitted + 1, code: 'MIXED_ENCODING' });
-        }
+        if (err instanceof NotUtf8) throw await notUtf8Failure(input.filePath, err, committed.rowsCommitted);
         // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
         throw failureForDbError(err);
       }

@@ -24,10 +24,13 @@ export interface BatchStream {
 
 export class RecordTooLong extends Error {}
 export class UnterminatedQuote extends Error {}
+/** A batch read with `stopAtStrayQuote` reached records with quotes inside unquoted fields; it ends before them. */
+export class StrayQuote extends Error {}
 
 export interface BatchedRecordsOptions {
   encoding: string;
   quote: string;
+  delimiter: string;
   newline: '\r\n' | '\n' | '\r';
   /** Byte offset of a record boundary to start from (0 = the file's start). */
   start: number;
@@ -59,6 +62,7 @@ interface Step {
   records: number;
   blank: number;
   bytes: number;
+  strayQuotes: number;
   unterminatedQuote?: boolean;
 }
 
@@ -78,7 +82,7 @@ interface Scanner<T> {
 /** A scanner fed from `chunks`, its results measured in file bytes by `bytesOf`. */
 function scannedSource<T extends string | Buffer>(chunks: AsyncIterable<T>, scanner: Scanner<T>, bytesOf: (t: T) => number): RecordSource {
   const it = chunks[Symbol.asyncIterator]();
-  const step = (r: Scanned<T>): Step => ({ out: r.text, records: r.records, blank: r.blankRecords, bytes: bytesOf(r.text) + bytesOf(r.skipped) });
+  const step = (r: Scanned<T>): Step => ({ out: r.text, records: r.records, blank: r.blankRecords, bytes: bytesOf(r.text) + bytesOf(r.skipped), strayQuotes: r.strayQuotes });
   return {
     async next() {
       const n = await it.next();
@@ -99,9 +103,9 @@ function scannedSource<T extends string | Buffer>(chunks: AsyncIterable<T>, scan
 function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource {
   const skip = o.start === 0 ? o.skip : 0;
   if (o.encoding === 'utf-8' || o.encoding === 'utf-8-bom') {
-    return scannedSource(rawBytes(filePath, o.encoding, o.start, o.onBytes), new ByteRecordBoundaryScanner(o.quote, o.newline, skip), (b) => b.length);
+    return scannedSource(rawBytes(filePath, o.encoding, o.start, o.onBytes), new ByteRecordBoundaryScanner(o.quote, o.delimiter, o.newline, skip), (b) => b.length);
   }
-  return scannedSource(decodedText(filePath, o.encoding, o.start, o.onBytes), new RecordBoundaryScanner(o.quote, o.newline, skip), (t) => textByteLength(t, o.encoding));
+  return scannedSource(decodedText(filePath, o.encoding, o.start, o.onBytes), new RecordBoundaryScanner(o.quote, o.delimiter, o.newline, skip), (t) => textByteLength(t, o.encoding));
 }
 
 export class BatchedRecords {
@@ -114,8 +118,13 @@ export class BatchedRecords {
     this.atStart = o.start === 0;
   }
 
-  /** The next batch of about `maxRows` records (it ends at the first chunk boundary after that many). */
-  batch(maxRows: number): BatchStream {
+  /**
+   * The next batch of about `maxRows` records (it ends at the first chunk boundary after that many). With
+   * `stopAtStrayQuote`, reaching records that hold a quote inside an unquoted field fails the batch's chunks with
+   * StrayQuote (COPY would misread them); the batch then ends after those records, for the caller to load them
+   * parsed. drain() never throws it.
+   */
+  batch(maxRows: number, opts: { stopAtStrayQuote?: boolean } = {}): BatchStream {
     const stats: BatchStats = { rows: 0, blank: 0, bytes: this.atStart ? bomBytes(this.o.encoding) : 0 };
     this.atStart = false;
     const account = (r: Step) => {
@@ -131,6 +140,7 @@ export class BatchedRecords {
           const last = self.source.finish();
           if (last.unterminatedQuote) throw new UnterminatedQuote('a quoted field near the end of the file is never closed');
           account(last);
+          if (last.strayQuotes > 0 && opts.stopAtStrayQuote) throw new StrayQuote(`${last.strayQuotes} quote characters inside unquoted fields`);
           if (last.out.length) yield last.out;
           break;
         }
@@ -138,6 +148,7 @@ export class BatchedRecords {
         if (self.source.pending() > self.o.maxRecordChars) {
           throw new RecordTooLong(`a record is longer than ${self.o.maxRecordChars} characters (an unclosed quote or a giant field)`);
         }
+        if (r.strayQuotes > 0 && opts.stopAtStrayQuote) throw new StrayQuote(`${r.strayQuotes} quote characters inside unquoted fields`);
         if (r.out.length) yield r.out;
       }
     })(this);
@@ -147,7 +158,11 @@ export class BatchedRecords {
       chunks,
       stats,
       async drain() {
-        while (!(await gen.next()).done);
+        try {
+          while (!(await gen.next()).done);
+        } catch (err) {
+          if (!(err instanceof StrayQuote)) throw err;
+        }
       },
     };
   }

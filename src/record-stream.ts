@@ -25,7 +25,12 @@ export function textByteLength(text: string, encoding: string): number {
 }
 
 /** Bytes of a file planned as UTF-8 that are not UTF-8: a part of the file in another encoding. */
-export class NotUtf8 extends Error {}
+export class NotUtf8 extends Error {
+  /** The data row holding them, when known. */
+  constructor(message: string, readonly row?: number) {
+    super(message);
+  }
+}
 
 /**
  * Decodes bytes of a file in its encoding (no BOM handling: callers cut it off). UTF-8 is decoded strictly: a byte
@@ -68,9 +73,9 @@ export async function* decodedText(filePath: string, encoding: string, start = 0
 /** Data rows of a file (records after preamble and header, blank lines not counted), counted without parsing fields. */
 export async function countDataRows(
   filePath: string,
-  d: { encoding: string; quote: string; newline: '\r\n' | '\n' | '\r'; preambleLines: number; hasHeader: boolean },
+  d: { encoding: string; quote: string; delimiter: string; newline: '\r\n' | '\n' | '\r'; preambleLines: number; hasHeader: boolean },
 ): Promise<number> {
-  const scanner = new RecordBoundaryScanner(d.quote, d.newline, d.preambleLines + (d.hasHeader ? 1 : 0));
+  const scanner = new RecordBoundaryScanner(d.quote, d.delimiter, d.newline, d.preambleLines + (d.hasHeader ? 1 : 0));
   let n = 0;
   for await (const chunk of decodedText(filePath, d.encoding)) {
     const r = scanner.push(chunk);

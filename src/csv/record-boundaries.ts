@@ -3,6 +3,11 @@
 // keeps even across doubled quotes ("" toggles twice). One scanner serves decoded text (strings) and raw UTF-8
 // bytes (Buffers): quote and line-break characters are ASCII, and an ASCII byte never occurs inside a UTF-8
 // multi-byte sequence, so the bytes can be cut without decoding them.
+//
+// A quote opens a quoted field only at the start of a field, as papaparse, Excel and the planner read it; one
+// inside an unquoted field (`12" ruler`) is a literal character. PostgreSQL's COPY would open a quoted section
+// there instead (and silently merge lines or drop the quotes), so such "stray" quotes are counted and reported
+// with the records that hold them, for the loader to send those records another way.
 
 export interface Scanned<T> {
   /** Complete records (with their line endings), ready to send. */
@@ -13,6 +18,8 @@ export interface Scanned<T> {
   blankRecords: number;
   /** Skipped leading records consumed by this call (they count for byte offsets). */
   skipped: T;
+  /** Quote characters inside unquoted fields of the records in `text` (literal here, but not to COPY). */
+  strayQuotes: number;
 }
 
 /** What the scanner needs of its unit of text. */
@@ -56,12 +63,19 @@ class BoundaryScanner<T> {
   private scanPos = 0;
   private inQuotes = false;
   private toSkip: number;
+  /** Where the last quoted field closed (relative to the carry), so a quote right after it is an escaped one. */
+  private closedAt = -2;
+  /** Stray quotes in the carry (the record not yet complete). */
+  private pendingStrays = 0;
   private readonly terminator: string;
   private readonly quoteNeedle: string | number;
   private readonly termNeedle: string | number;
+  private readonly delimiterCode: number;
 
-  constructor(private readonly ops: TextOps<T>, quote: string, newline: '\r\n' | '\n' | '\r', skipRecords: number) {
+  constructor(private readonly ops: TextOps<T>, quote: string, delimiter: string, newline: '\r\n' | '\n' | '\r', skipRecords: number) {
     if (quote.length !== 1 || quote.charCodeAt(0) > 127) throw new Error(`the quote character must be one ASCII character, not ${JSON.stringify(quote)}`);
+    if (delimiter.length !== 1 || delimiter.charCodeAt(0) > 127) throw new Error(`the delimiter must be one ASCII character, not ${JSON.stringify(delimiter)}`);
+    this.delimiterCode = delimiter.charCodeAt(0);
     // For CRLF files the record ends at '\n'; the '\r' before it stays with the record.
     this.terminator = newline === '\r' ? '\r' : '\n';
     this.carry = ops.empty;
@@ -82,6 +96,9 @@ class BoundaryScanner<T> {
     let lineStart = 0;
     let records = 0;
     let blank = 0;
+    let closedAt = this.closedAt;
+    let strays = 0;
+    let pendingStrays = this.pendingStrays;
     // The next line break and quote found so far: a search is repeated only once the scan has passed its hit.
     let n = -2;
     let q = -2;
@@ -93,6 +110,7 @@ class BoundaryScanner<T> {
           break;
         }
         inQ = false;
+        closedAt = q;
         i = q + 1;
         continue;
       }
@@ -105,16 +123,20 @@ class BoundaryScanner<T> {
           emitFrom = end;
         } else {
           records++;
+          strays += pendingStrays;
           const width = n - lineStart;
           if (width === 0 || (width === 1 && ops.at(s, lineStart) === 13)) blank++;
         }
+        pendingStrays = 0;
         lastEnd = end;
         lineStart = end;
         i = end;
         continue;
       }
       if (q >= 0) {
-        inQ = true;
+        // At a field's start, or right after a closing quote ("" inside a quoted field), a quote opens one.
+        if (q === lineStart || ops.at(s, q - 1) === this.delimiterCode || q - 1 === closedAt) inQ = true;
+        else pendingStrays++;
         i = q + 1;
         continue;
       }
@@ -126,7 +148,9 @@ class BoundaryScanner<T> {
     this.carry = lastEnd < len ? ops.cut(s, lastEnd) : ops.empty;
     this.scanPos = i - lastEnd;
     this.inQuotes = inQ;
-    return { text, records, blankRecords: blank, skipped };
+    this.closedAt = closedAt - lastEnd;
+    this.pendingStrays = pendingStrays;
+    return { text, records, blankRecords: blank, skipped, strayQuotes: strays };
   }
 
   /** At end of input: the last record if the file does not end with a newline. */
@@ -134,16 +158,19 @@ class BoundaryScanner<T> {
     const { ops } = this;
     const rest = this.carry;
     const unterminatedQuote = this.inQuotes;
+    const strayQuotes = this.pendingStrays;
     this.carry = ops.empty;
     this.scanPos = 0;
+    this.closedAt = -2;
+    this.pendingStrays = 0;
     let onlyBreaks = true;
     for (let i = 0; i < ops.length(rest) && onlyBreaks; i++) onlyBreaks = ops.at(rest, i) === 10 || ops.at(rest, i) === 13;
-    if (onlyBreaks) return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote };
+    if (onlyBreaks) return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote, strayQuotes: 0 };
     if (this.toSkip > 0) {
       this.toSkip--;
-      return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote };
+      return { text: ops.empty, records: 0, blankRecords: 0, skipped: rest, unterminatedQuote, strayQuotes: 0 };
     }
-    return { text: ops.join(rest, ops.fromAscii(this.terminator)), records: 1, blankRecords: 0, skipped: ops.empty, unterminatedQuote };
+    return { text: ops.join(rest, ops.fromAscii(this.terminator)), records: 1, blankRecords: 0, skipped: ops.empty, unterminatedQuote, strayQuotes };
   }
 
   /** Characters (or bytes) held back because their record is not complete yet. */
@@ -154,15 +181,15 @@ class BoundaryScanner<T> {
 
 /** Record boundaries in decoded text. */
 export class RecordBoundaryScanner extends BoundaryScanner<string> {
-  constructor(quote: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
-    super(stringOps, quote, newline, skipRecords);
+  constructor(quote: string, delimiter: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
+    super(stringOps, quote, delimiter, newline, skipRecords);
   }
 }
 
 /** Record boundaries in raw bytes of an ASCII-compatible encoding (UTF-8, Windows-1252, Latin-1). */
 export class ByteRecordBoundaryScanner extends BoundaryScanner<Buffer> {
-  constructor(quote: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
-    super(bufferOps, quote, newline, skipRecords);
+  constructor(quote: string, delimiter: string, newline: '\r\n' | '\n' | '\r', skipRecords = 0) {
+    super(bufferOps, quote, delimiter, newline, skipRecords);
   }
 }
 

@@ -7,41 +7,45 @@ import { ByteRecordBoundaryScanner, RecordBoundaryScanner } from '../../../src/c
 type Newline = '\n' | '\r\n' | '\r';
 
 function scanText(text: string, chunkSize: number, newline: Newline = '\n', skip = 0) {
-  const s = new RecordBoundaryScanner('"', newline, skip);
+  const s = new RecordBoundaryScanner('"', ',', newline, skip);
   let out = '';
   let skipped = '';
   let records = 0;
   let blanks = 0;
+  let strays = 0;
   for (let i = 0; i < text.length; i += chunkSize) {
     const r = s.push(text.slice(i, i + chunkSize));
     out += r.text;
     skipped += r.skipped;
     records += r.records;
     blanks += r.blankRecords;
+    strays += r.strayQuotes;
   }
   const f = s.finish();
-  return { out: out + f.text, skipped: skipped + f.skipped, records: records + f.records, blanks, unterminated: f.unterminatedQuote };
+  return { out: out + f.text, skipped: skipped + f.skipped, records: records + f.records, blanks, unterminated: f.unterminatedQuote, strays: strays + f.strayQuotes };
 }
 
 /** The same over the text's UTF-8 bytes, cut every `chunkSize` bytes (so also inside multi-byte characters). */
 function scanBytes(text: string, chunkSize: number, newline: Newline = '\n', skip = 0) {
   const bytes = Buffer.from(text, 'utf8');
-  const s = new ByteRecordBoundaryScanner('"', newline, skip);
+  const s = new ByteRecordBoundaryScanner('"', ',', newline, skip);
   const out: Buffer[] = [];
   const skipped: Buffer[] = [];
   let records = 0;
   let blanks = 0;
+  let strays = 0;
   for (let i = 0; i < bytes.length; i += chunkSize) {
     const r = s.push(bytes.subarray(i, i + chunkSize));
     out.push(r.text);
     skipped.push(r.skipped);
     records += r.records;
     blanks += r.blankRecords;
+    strays += r.strayQuotes;
   }
   const f = s.finish();
   out.push(f.text);
   skipped.push(f.skipped);
-  return { out: Buffer.concat(out).toString('utf8'), skipped: Buffer.concat(skipped).toString('utf8'), records: records + f.records, blanks, unterminated: f.unterminatedQuote };
+  return { out: Buffer.concat(out).toString('utf8'), skipped: Buffer.concat(skipped).toString('utf8'), records: records + f.records, blanks, unterminated: f.unterminatedQuote, strays: strays + f.strayQuotes };
 }
 
 const scanners = [['text', scanText], ['bytes', scanBytes]] as const;
@@ -81,6 +85,26 @@ describe.each(scanners)('record boundaries in %s', (_kind, scanAll) => {
   it('reports a quote that never closes', () => {
     expect(scanAll('a,"b\n1,2\n', 4).unterminated).toBe(true);
   });
+
+  it.each([1, 2, 3, 7, 1000])('reads a quote inside an unquoted field as a literal, as papaparse does, and counts it (chunks of %i)', (size) => {
+    // Inch marks: COPY would open a quoted section at each and merge the first two records into one.
+    const text = 'id,descr,qty\n1,12" ruler,5\n2,6" ruler,3\n3,pen,1\n4,"a ""b"" c",2\n5,"",x""y\n';
+    const r = scanAll(text, size);
+    expect(r.records).toBe(Papa.parse(text.trimEnd()).data.length);
+    expect(r).toMatchObject({ records: 6, unterminated: false, strays: 4 });
+  });
+
+  it('reports stray quotes with the record that holds them, not before it is complete', () => {
+    const s = new RecordBoundaryScanner('"', ';', '\n');
+    expect(s.push('a;b\n1;12" x')).toMatchObject({ records: 1, strayQuotes: 0 });
+    expect(s.push(' 6" ruler\n2;"q;"\n')).toMatchObject({ records: 2, strayQuotes: 2 });
+    expect(s.push('3;last"')).toMatchObject({ records: 0, strayQuotes: 0 });
+    expect(s.finish()).toMatchObject({ records: 1, strayQuotes: 1 });
+  });
+
+  it('a lone stray quote does not swallow the rest of the file', () => {
+    expect(scanAll('id,descr\n1,12" ruler\n2,pen\n3,pencil\n', 5)).toMatchObject({ records: 4, unterminated: false, strays: 1 });
+  });
 });
 
 describe('bytes and text agree', () => {
@@ -99,6 +123,6 @@ describe('bytes and text agree', () => {
   });
 
   it('refuses a quote character that is not one ASCII character', () => {
-    expect(() => new ByteRecordBoundaryScanner('«', '\n')).toThrow(/one ASCII character/);
+    expect(() => new ByteRecordBoundaryScanner('«', ',', '\n')).toThrow(/one ASCII character/);
   });
 });
