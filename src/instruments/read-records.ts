@@ -7,6 +7,7 @@ import Papa from 'papaparse';
 import { SourceError, isZlibError } from './errors';
 import { detectFormat, isGzip } from './format';
 import { JsonShapeError, jsonArrayBatches } from './json-array';
+import { instrumentKeyOf } from './record';
 import type { SourceFormat } from './types';
 
 /** One record of the file: parsed (validation comes next), or text that could not even be parsed. */
@@ -65,7 +66,7 @@ async function* textOf(bytes: Readable, maxDecompressedBytes: number): AsyncGene
 }
 
 /** Reads text until the format is known; returns the format and the same text, nothing lost. */
-async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: SourceFormat | null; empty: boolean; text: AsyncGenerator<string> }> {
+async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: SourceFormat | null; empty: boolean; head: string; text: AsyncGenerator<string> }> {
   const head: string[] = [];
   let length = 0;
   while (length < HEAD_CHARS) {
@@ -79,7 +80,16 @@ async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: Sourc
     yield* text;
   }
   const start = head.join('').slice(0, HEAD_CHARS);
-  return { format: detectFormat(start), empty: start.trim() === '', text: replay() };
+  return { format: detectFormat(start), empty: start.trim() === '', head: start, text: replay() };
+}
+
+/** The first characters of a file of unknown format, named when they are a well-known other kind of file. */
+export function describeStart(head: string): string {
+  const text = head.replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('PK\u0003\u0004')) return 'like a ZIP archive (refdata reads gzip or plain files: unzip it first)';
+  if (/^<(!doctype html|html|\?xml|head|body)/i.test(text)) return `like an HTML or XML page (an error or login page instead of the file?): ${JSON.stringify(text.slice(0, 80))}`;
+  // Control characters are replaced so the message stays one readable line.
+  return `with ${JSON.stringify(text.slice(0, 80).replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/g, '?'))}`;
 }
 
 async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
@@ -92,6 +102,25 @@ async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<So
   }
 }
 
+/**
+ * Why a file that starts with `{` is not NDJSON, judged by its first record (null when it is): a first line that is
+ * not JSON on its own is a pretty-printed document, and an object that holds a list but no instrument key is an
+ * API response wrapping the instruments (`{"status": …, "data": [...]}`). Either way every line or the one record
+ * would be "invalid", and the guard would have to stop what is really the wrong file.
+ */
+export function notNdjsonReason(firstLine: string, parsed: { raw: unknown } | null): string | null {
+  if (parsed === null) {
+    return `its first line (${JSON.stringify(firstLine.slice(0, 60))}) is not a JSON object on its own, so it is not NDJSON (one instrument per line); a pretty-printed JSON object?`;
+  }
+  const raw = parsed.raw;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
+  const record = raw as Record<string, unknown>;
+  if (instrumentKeyOf(record) !== null) return null;
+  const lists = Object.keys(record).filter((k) => Array.isArray(record[k]));
+  if (lists.length === 0) return null;
+  return `its first record holds a list under ${lists.map((k) => JSON.stringify(k)).join(', ')} and no instrument_key: it is one JSON object wrapping the instruments, not a JSON array or NDJSON of instruments`;
+}
+
 async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
   let rowNumber = 0;
   let pending = '';
@@ -99,13 +128,19 @@ async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<Sourc
     const trimmed = line.trim();
     if (trimmed === '') return null;
     rowNumber++;
+    let record: SourceRecord;
     try {
-      return { rowNumber, raw: JSON.parse(trimmed) as unknown };
+      record = { rowNumber, raw: JSON.parse(trimmed) as unknown };
     } catch (err) {
       // A last line without its newline that does not parse is a cut-off file, not one bad record.
-      if (!complete) throw new SourceError(`the NDJSON file is cut off in record ${rowNumber}; nothing was changed`, 'CorruptSource', 'TRUNCATED');
-      return { rowNumber, unparsable: `not valid JSON: ${(err as Error).message}`, rawText: trimmed.slice(0, 10_000) };
+      if (!complete && rowNumber > 1) throw new SourceError(`the NDJSON file is cut off in record ${rowNumber}; nothing was changed`, 'CorruptSource', 'TRUNCATED');
+      record = { rowNumber, unparsable: `not valid JSON: ${(err as Error).message}`, rawText: trimmed.slice(0, 10_000) };
     }
+    if (rowNumber === 1) {
+      const reason = notNdjsonReason(trimmed, 'raw' in record ? record : null);
+      if (reason) throw new SourceError(`the instrument file starts with "{" but ${reason}; nothing was changed`, 'CorruptSource', 'BAD_JSON');
+    }
+    return record;
   };
   for await (const chunk of text) {
     const lines = (pending + chunk).split('\n');
@@ -159,7 +194,7 @@ export async function openSource(filePath: string, opts: { maxDecompressedBytes:
     bytes.destroy();
     file.destroy();
   };
-  const { format, empty, text } = await peekFormat(textOf(bytes, opts.maxDecompressedBytes)).catch((err: unknown) => {
+  const { format, empty, head, text } = await peekFormat(textOf(bytes, opts.maxDecompressedBytes)).catch((err: unknown) => {
     close();
     throw err;
   });
@@ -167,7 +202,7 @@ export async function openSource(filePath: string, opts: { maxDecompressedBytes:
     close();
     if (empty) throw new SourceError('the instrument file is empty; nothing was changed', 'CorruptSource', 'EMPTY');
     throw new SourceError(
-      'the instrument file is neither a JSON array, NDJSON nor an instrument CSV (its first characters match none of them)',
+      `the instrument file is neither a JSON array, NDJSON nor an instrument CSV: it starts ${describeStart(head)}; nothing was changed`,
       'CorruptSource',
       'UNKNOWN_FORMAT',
     );

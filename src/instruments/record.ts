@@ -20,6 +20,8 @@ const MAX_MAGNITUDE = 1e14;
 /** Expiries are Indian dates: epoch milliseconds are read at UTC+05:30 (India has no daylight saving). */
 const IST_OFFSET_MS = 5.5 * 60 * 60 * 1000;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+/** 1e11 ms is March 1973: no instrument in a current master expired before it, while 1e11 s is the year 5138. */
+const MIN_EPOCH_MS = 1e11;
 const NUMERIC = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const FNO_SEGMENT = /^(NSE_FO|BSE_FO|NFO|BFO)(-|$)/;
 const RAW_TEXT_LIMIT = 10_000;
@@ -106,6 +108,11 @@ class FieldReader {
     if (value === null) return null;
     const epochMs = typeof value === 'number' ? value : typeof value === 'string' && /^\d{10,13}$/.test(value.trim()) ? Number(value.trim()) : null;
     let iso: string | null = null;
+    // Epoch seconds read as milliseconds would be a date in January 1970, and load as one without complaint.
+    if (epochMs !== null && epochMs > 0 && epochMs < MIN_EPOCH_MS) {
+      this.errors.push(`${name} ${JSON.stringify(value)} is not epoch milliseconds (as milliseconds it is a date before 1973: epoch seconds?); it must be epoch milliseconds or yyyy-MM-dd`);
+      return null;
+    }
     // Past ±8.64e15 ms a Date is invalid (toISOString would throw): such a number is simply not a date.
     if (epochMs !== null && Number.isInteger(epochMs) && epochMs > 0 && epochMs < 8.64e15 - IST_OFFSET_MS) {
       iso = indianDateOf(epochMs);
@@ -126,8 +133,10 @@ class FieldReader {
   boolean(names: readonly string[]): boolean | null {
     const { name, value } = this.first(names);
     if (value === null) return null;
-    if (value === true || value === 1 || value === 'true' || value === 'TRUE' || value === '1') return true;
-    if (value === false || value === 0 || value === 'false' || value === 'FALSE' || value === '0') return false;
+    // Any case: `True` / `False` is how Python writes them into CSV files.
+    const token = typeof value === 'string' ? value.trim().toLowerCase() : value;
+    if (token === true || token === 1 || token === 'true' || token === '1') return true;
+    if (token === false || token === 0 || token === 'false' || token === '0') return false;
     this.errors.push(`${name} must be true or false, got ${JSON.stringify(value)}`);
     return null;
   }

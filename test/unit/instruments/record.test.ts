@@ -42,6 +42,12 @@ describe('validateRecord', () => {
     [{ expiry: '15-02-2024' }, 'expiry must be epoch milliseconds or yyyy-MM-dd, got "15-02-2024"'],
     [{ expiry: 1e20 }, 'expiry must be epoch milliseconds or yyyy-MM-dd, got 100000000000000000000'],
     [{ weekly: 'sometimes' }, 'weekly must be true or false, got "sometimes"'],
+    [{ lot_size: -75 }, 'lot_size must be greater than 0, got -75'],
+    [{ lot_size: '0' }, 'lot_size must be greater than 0, got 0'],
+    [{ freeze_quantity: 0.0 }, 'freeze_quantity must be greater than 0, got 0'],
+    // Epoch seconds would otherwise be read as a date in January 1970.
+    [{ expiry: 1708021799 }, 'expiry 1708021799 is not epoch milliseconds (as milliseconds it is a date before 1973: epoch seconds?); it must be epoch milliseconds or yyyy-MM-dd'],
+    [{ expiry: '1708021799' }, 'expiry "1708021799" is not epoch milliseconds (as milliseconds it is a date before 1973: epoch seconds?); it must be epoch milliseconds or yyyy-MM-dd'],
     [{ name: { first: 'NIFTY' } }, 'name must be text, not an object'],
     [{ segment: 'X'.repeat(51) }, 'segment is 51 characters long; at most 50 fit'],
     [{ short_name: 'bad\u0000byte' }, 'the record cannot be stored: a field name or value contains a NUL character or an unpaired UTF-16 surrogate'],
@@ -50,6 +56,12 @@ describe('validateRecord', () => {
   ])('%j is invalid: %s', (change, reason) => {
     const r = validateRecord({ ...upstox, ...change }, 7);
     expect(r).toEqual({ ok: false, invalid: expect.objectContaining({ rowNumber: 7, instrumentKey: 'NSE_FO|43919', errors: [reason] }) });
+  });
+
+  it('reads numbers and flags given as text, and null fields as absent', () => {
+    const r = validateRecord({ ...upstox, lot_size: '75', strike_price: '23400.0', tick_size: ' 5 ', freeze_quantity: '1800.0', weekly: 'False', isin: null, expiry: null }, 1);
+    expect(r).toMatchObject({ ok: true, instrument: { lotSize: 75, strikePrice: 23400, tickSize: 5, freezeQuantity: 1800, weekly: false, isin: null, expiry: null } });
+    expect(validateRecord({ ...upstox, weekly: 'TRUE' }, 1)).toMatchObject({ ok: true, instrument: { weekly: true } });
   });
 
   it('a record without a key, or not an object, is invalid and names no instrument', () => {
