@@ -3,39 +3,24 @@
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness';
-import { startFlakyReceiver, type FlakyReceiver } from '../support/peers/flaky-webhook';
-import { startReportingSystem, type ReportingSystem } from '../support/reporting-system';
-import { deliverReports, statusCounter, subscribeWebhooks } from '../support/delivery-load';
-import { fastPolicies } from '../support/reporting';
-import { defaultChannelHealthSettings } from '../../src/reporting/channel-health';
+import type { FlakyReceiver } from '../support/peers/flaky-webhook';
+import type { ReportingSystem } from '../support/reporting-system';
+import { deliverReports, startLoadScenario, subscribeWebhooks, type LoadScenario } from '../support/delivery-load';
 
 const SUBSCRIBERS = 20;
 const REPORTS = 100;
 const TOTAL = SUBSCRIBERS * REPORTS;
+let scenario: LoadScenario;
 let sys: ReportingSystem;
 let receiver: FlakyReceiver;
-let counter: ReturnType<typeof statusCounter>;
+let counter: LoadScenario['counter'];
 
 beforeAll(async () => {
-  sys = await startReportingSystem({
-    testFile: __filename,
-    // Channel health as configured by default, but probed within a second or two: a channel paused near the end of
-    // the run (it can be: the tail of a channel's deliveries may fail 5 times in a row after a quiet minute) must
-    // not push the run past its bound while its probes back off from 30 s.
-    channelHealth: { ...defaultChannelHealthSettings, probeInitialMs: 1_000, probeMaxMs: 2_000 },
-    retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: 170_000 }),
-    worker: 'child',
-    ownTemporal: true,
-  });
-  counter = statusCounter(sys.dbUrl);
-  receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500, seed: 7 });
+  scenario = await startLoadScenario({ testFile: __filename, worker: 'child', deadlineMs: 170_000, seed: 7 });
+  ({ sys, receiver, counter } = scenario);
 });
 
-afterAll(async () => {
-  await counter?.close();
-  await receiver?.close();
-  await sys?.stop();
-});
+afterAll(async () => scenario?.stop());
 
 const exited = (child: ChildProcess) => new Promise((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
 

@@ -2,40 +2,24 @@
 // the timeout on 5 %: every delivery ends delivered and the receiver, deduplicating on webhook-id, counts exactly 2,000.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from './harness';
-import { startFlakyReceiver, type FlakyReceiver } from '../support/peers/flaky-webhook';
-import { startReportingSystem, type ReportingSystem } from '../support/reporting-system';
-import { deliverReports, statusCounter, subscribeWebhooks } from '../support/delivery-load';
-import { fastPolicies } from '../support/reporting';
-import { defaultChannelHealthSettings } from '../../src/reporting/channel-health';
+import type { FlakyReceiver } from '../support/peers/flaky-webhook';
+import type { ReportingSystem } from '../support/reporting-system';
+import { deliverReports, startLoadScenario, subscribeWebhooks, type LoadScenario } from '../support/delivery-load';
 
 const SUBSCRIBERS = 20;
 const REPORTS = 100;
 const TOTAL = SUBSCRIBERS * REPORTS;
+let scenario: LoadScenario;
 let sys: ReportingSystem;
 let receiver: FlakyReceiver;
-let counter: ReturnType<typeof statusCounter>;
+let counter: LoadScenario['counter'];
 
 beforeAll(async () => {
-  // Fast policy: 500 ms to answer, retries about a second apart (the dev server's timer granularity), 2.5 min deadline.
-  sys = await startReportingSystem({
-    testFile: __filename,
-    // Channel health as configured by default, but probed within a second or two: a channel paused near the end of
-    // the run (it can be: the tail of a channel's deliveries may fail 5 times in a row after a quiet minute) must
-    // not push the run past its bound while its probes back off from 30 s.
-    channelHealth: { ...defaultChannelHealthSettings, probeInitialMs: 1_000, probeMaxMs: 2_000 },
-    retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: 150_000 }),
-    worker: 'in-process',
-    ownTemporal: true,
-  });
-  counter = statusCounter(sys.dbUrl);
-  receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500 });
+  scenario = await startLoadScenario({ testFile: __filename, worker: 'in-process', deadlineMs: 150_000 });
+  ({ sys, receiver, counter } = scenario);
 });
 
-afterAll(async () => {
-  await counter?.close();
-  await receiver?.close();
-  await sys?.stop();
-});
+afterAll(async () => scenario?.stop());
 
 describe('delivery reliability', () => {
   it(`${TOTAL} deliveries through 30 % errors and 5 % stalls: all delivered, exactly ${TOTAL} received`, async () => {

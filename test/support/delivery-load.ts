@@ -1,6 +1,44 @@
 // Drives the reliability tests: subscribe N webhooks through the API, deliver M reports to all of them, count states.
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { call, type ReportingSystem } from './reporting-system';
+import { defaultChannelHealthSettings } from '../../src/reporting/channel-health';
+import { startFlakyReceiver, type FlakyReceiver } from './peers/flaky-webhook';
+import { fastPolicies } from './reporting';
+import { call, startReportingSystem, type ReportingSystem } from './reporting-system';
+
+export interface LoadScenario {
+  sys: ReportingSystem;
+  /** Answers 500 to 30 % of requests and stalls 1.5 s (past the 500 ms attempt timeout) on 5 %. */
+  receiver: FlakyReceiver;
+  counter: ReturnType<typeof statusCounter>;
+  stop(): Promise<void>;
+}
+
+/**
+ * The reliability tests' world: a reporting system with its own dev server, fast retry policies (500 ms to answer,
+ * retries about a second apart: the dev server's timer granularity) within `deadlineMs`, channel health as configured
+ * by default but probed within a second or two — a channel paused near the end of the run (the tail of a channel's
+ * deliveries may fail 5 times in a row after a quiet minute) must not push the run past its bound while its probes
+ * back off from 30 s — and the flaky receiver.
+ */
+export async function startLoadScenario(opts: { testFile: string; worker: 'in-process' | 'child'; deadlineMs: number; seed?: number }): Promise<LoadScenario> {
+  const sys = await startReportingSystem({
+    testFile: opts.testFile,
+    channelHealth: { ...defaultChannelHealthSettings, probeInitialMs: 1_000, probeMaxMs: 2_000 },
+    retry: fastPolicies({ attemptTimeoutMs: 500, initialIntervalMs: 200, backoffCoefficient: 1.5, maximumIntervalMs: 1_000, deadlineMs: opts.deadlineMs }),
+    worker: opts.worker,
+    ownTemporal: true,
+  });
+  const counter = statusCounter(sys.dbUrl);
+  const receiver = await startFlakyReceiver({ errorShare: 0.3, stallShare: 0.05, stallMs: 1_500, ...(opts.seed === undefined ? {} : { seed: opts.seed }) });
+  return {
+    sys, receiver, counter,
+    async stop() {
+      await counter.close();
+      await receiver.close();
+      await sys.stop();
+    },
+  };
+}
 
 /** Subscribes `subscribers` webhooks (ids sub_01…) to RISK_REPORT, all pointing at `url`. */
 export async function subscribeWebhooks(sys: ReportingSystem, key: string, subscribers: number, url: string): Promise<void> {
