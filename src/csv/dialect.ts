@@ -34,29 +34,72 @@ interface BreakCounts {
   crlf: number;
   lf: number;
   cr: number;
+  /** CR CR LF, counted as one CRLF too: a CRLF file whose line ends were converted once more. */
+  doubleCr: number;
+  /** 1-based line of the first LF-only and the first CRLF break. */
+  firstLf: number;
+  firstCrlf: number;
 }
 
-function countBreaks(text: string, quoteAware: boolean): BreakCounts | null {
-  const counts: BreakCounts = { crlf: 0, lf: 0, cr: 0 };
+/** Line breaks outside `quote`d sections (every break when `quote` is null), or null when the quotes never close. */
+function countBreaks(text: string, quote: Quote | null): BreakCounts | null {
+  const quoteCode = quote === null ? -1 : quote.charCodeAt(0);
+  const counts: BreakCounts = { crlf: 0, lf: 0, cr: 0, doubleCr: 0, firstLf: 0, firstCrlf: 0 };
   let inQuotes = false;
+  let line = 1;
   const end = Math.min(text.length, SCORING_CHARS);
   for (let i = 0; i < end; i++) {
     const code = text.charCodeAt(i);
-    if (code === 34 && quoteAware) inQuotes = !inQuotes;
-    else if (inQuotes) continue;
-    else if (code === 13) {
+    if (code === quoteCode) inQuotes = !inQuotes;
+    else if (inQuotes) {
+      if (code === 10) line++;
+    } else if (code === 13) {
+      if (text.charCodeAt(i + 1) === 13 && text.charCodeAt(i + 2) === 10) {
+        counts.doubleCr++;
+        i++;
+      }
       if (text.charCodeAt(i + 1) === 10) {
         counts.crlf++;
+        counts.firstCrlf ||= line;
         i++;
       } else counts.cr++;
-    } else if (code === 10) counts.lf++;
+      line++;
+    } else if (code === 10) {
+      counts.lf++;
+      counts.firstLf ||= line;
+      line++;
+    }
   }
   return inQuotes && end === text.length ? null : counts;
 }
 
+/** A share of line breaks of the other kind above this is two files put together, not a stray break in a value. */
+const MIXED_BREAKS_SHARE = 0.01;
+
+/**
+ * Line endings no single newline setting reads right: CR CR LF throughout, or CRLF and LF mixed (files put together).
+ * Either would load an invisible CR into the last column or merge lines into one row, so the file is refused.
+ */
+function checkLineEndings(text: string, newline: Newline, quote: Quote): void {
+  const c = countBreaks(text, quote);
+  if (c === null) return;
+  if (c.doubleCr > c.crlf / 2) {
+    throw new CsvFormatError('MIXED_LINE_ENDINGS', `The lines of the file end with CR CR LF (a Windows file whose line endings were converted twice): each row would get an invisible CR in its last column. Save it again with ordinary CRLF or LF line endings.`);
+  }
+  const [odd, total] = newline === '\r\n' ? [c.lf, c.lf + c.crlf] : newline === '\n' ? [c.crlf, c.lf + c.crlf] : [0, 0];
+  if (odd > 0 && odd > total * MIXED_BREAKS_SHARE) {
+    const line = newline === '\r\n' ? c.firstLf : c.firstCrlf;
+    throw new CsvFormatError(
+      'MIXED_LINE_ENDINGS',
+      `The file mixes line endings: ${c.crlf} lines end with CRLF (Windows) and ${c.lf} with LF only (Unix), first different at line ${line}; parts of it were probably written by different systems. Save it again with one kind of line ending.`,
+      { line },
+    );
+  }
+}
+
 /** The line ending of the records; breaks inside "quoted" fields are ignored when the quotes balance. */
 export function detectNewline(text: string): Newline {
-  const c = countBreaks(text, true) ?? countBreaks(text, false) ?? { crlf: 0, lf: 0, cr: 0 };
+  const c = countBreaks(text, '"') ?? countBreaks(text, null) ?? { crlf: 0, lf: 0, cr: 0 };
   if (c.crlf >= c.lf && c.crlf >= c.cr && c.crlf > 0) return '\r\n';
   return c.cr > c.lf ? '\r' : '\n';
 }
@@ -161,6 +204,7 @@ export function detectDialect(text: string): Dialect {
   const delimiters = hint ? [hint[1] as Delimiter] : DELIMITERS;
   const multi = scoreCandidates(body, newline, delimiters);
   const best = multi && !isBetterAsOneColumn(multi, body, newline) ? multi : singleColumn(body, newline);
+  checkLineEndings(body, newline, best.quote);
   const width = modalWidth(best.rows);
   if (width > MAX_COLUMNS) {
     throw new CsvFormatError(

@@ -161,6 +161,23 @@ function findRagged(rows: string[][], lines: number[], width: number, fileName: 
   return ragged.slice(0, 100);
 }
 
+/**
+ * A data row that repeats the header (same names, any case) means files were put together with their headers: that
+ * row would load as data, and its names would turn typed columns into text.
+ */
+function findRepeatedHeader(header: string[], rows: string[][], lines: number[], fileName: string): void {
+  const names = header.map((h) => h.trim().toLowerCase());
+  if (names.every((n) => n === '')) return;
+  const at = rows.findIndex((row) => row.length === names.length && row.every((cell, i) => cell.trim().toLowerCase() === names[i]));
+  if (at < 0) return;
+  const line = lines[at] ?? 0;
+  throw new CsvFormatError(
+    'REPEATED_HEADER',
+    `Row ${at + 1} (line ${line}) of ${fileName} repeats the header: files were probably put together with their headers. Remove the repeated header lines (or load the parts as separate files).`,
+    { row: at + 1, line },
+  );
+}
+
 function nameColumns(header: string[] | null, width: number, input: PlanInput): { headers: string[]; names: string[] } {
   if (width > MAX_COLUMNS) {
     throw new CsvFormatError('TOO_MANY_COLUMNS', `File ${input.fileName} has ${width} columns; at most ${MAX_COLUMNS} are supported. Split it into narrower files.`);
@@ -197,6 +214,7 @@ export function planSample(input: PlanInput): { plan: CsvPlan; dataRows: string[
   if (table.header && trimmed.rows.length === 0) {
     throw new CsvFormatError('HEADER_ONLY', `File ${input.fileName} has a header (${headers.slice(0, 5).join(', ')}${width > 5 ? ', …' : ''}) but no data rows.`);
   }
+  if (table.header) findRepeatedHeader(trimmed.header, trimmed.rows, table.lines, input.fileName);
   const raggedRows = findRagged(trimmed.rows, table.lines, width, input.fileName);
   const sample = trimmed.rows.slice(0, MAX_SAMPLE_ROWS);
   const plan: CsvPlan = {

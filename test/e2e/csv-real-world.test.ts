@@ -196,6 +196,13 @@ const refused: Array<{ name: string; content: string | Buffer; message: RegExp; 
     name: 'nul_past_sample_row_by_row.csv', content: Buffer.concat([Buffer.from(`name,d\n${'Plain Name,15-Feb-2024\n'.repeat(60_000)}`), Buffer.from('bad\u0000name,15-Feb-2024\n')]),
     message: /row 60001 \(line 60002\), column name: holds a NUL byte/, code: 'BINARY_CONTENT',
   },
+  { name: 'double_cr.csv', content: 'a,b\r\r\n1,x\r\r\n2,y\r\r\n', message: /end with CR CR LF/, code: 'MIXED_LINE_ENDINGS' },
+  {
+    // A Windows export with a Unix export appended: CRLF would merge the LF-only lines into one giant row.
+    name: 'concatenated_line_endings.csv', content: `a,b\r\n${'1,x\r\n'.repeat(1000)}${'2,y\n'.repeat(1000)}`,
+    message: /mixes line endings: 1001 lines end with CRLF .* and 1000 with LF only .*first different at line 1002/, code: 'MIXED_LINE_ENDINGS',
+  },
+  { name: 'repeated_header.csv', content: `code,qty\n${'x,1\n'.repeat(5)}code,qty\n${'y,2\n'.repeat(5)}`, message: /Row 6 \(line 7\) .* repeats the header/, code: 'REPEATED_HEADER' },
   {
     name: 'backslash_escaped_quotes.csv', content: 'id,descr,qty\n1,"he said \\"hi\\"",5\n2,plain,3\n',
     message: /quoted field that starts on line 2 .* is never closed/, code: 'UNTERMINATED_QUOTE',

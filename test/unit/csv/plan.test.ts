@@ -109,6 +109,13 @@ describe('buildPlan', () => {
     ['a field over 1 MiB', () => plan(`id,blob\n1,"${'x'.repeat(1024 * 1024 + 1)}"\n`), 'FIELD_TOO_LARGE', /Field 2 on line 2/],
     ['a partial sample without a line end', () => plan('x'.repeat(5000), { sampleIsWholeFile: false }), 'FIELD_TOO_LARGE', /does not end/],
     ['a file name with no usable characters', () => plan(AIRPORTS, { fileName: '2024-12-01.csv' }), 'INVALID_NAME', /table name/],
+    ['lines ending CR CR LF', () => plan(AIRPORTS.replace(/\n/g, '\r\r\n')), 'MIXED_LINE_ENDINGS', /CR CR LF .* invisible CR in its last column/],
+    [
+      'a CRLF file with LF-only rows appended',
+      () => plan(`id,name\r\n${'1,a\r\n'.repeat(50)}${'2,b\n'.repeat(50)}`), 'MIXED_LINE_ENDINGS', /51 lines end with CRLF .* and 50 with LF only .* first different at line 52/,
+    ],
+    ['an LF file with one CRLF row', () => plan('id,name\n1,a\n2,b\r\n3,c\n'), 'MIXED_LINE_ENDINGS', /1 lines end with CRLF .* and 3 with LF only .* first different at line 3/],
+    ['a header repeated inside the data', () => plan(`${AIRPORTS}Code,Name,Lat,Opened,Active\n${AIRPORTS.split('\n').slice(1).join('\n')}`), 'REPEATED_HEADER', /Row 4 \(line 5\) .* repeats the header/],
   ])('refuses %s', (_name, run, code, message) => {
     const error = codeOf(run);
     expect(error.code).toBe(code);
@@ -118,6 +125,12 @@ describe('buildPlan', () => {
   it('does not mistake a header one name short for a title line', () => {
     const error = codeOf(() => plan('id,name,price\n1,a,2.5,x\n2,b,3.5,y\n'));
     expect(error).toMatchObject({ code: 'RAGGED_ROWS', row: 1, line: 2 });
+  });
+
+  it('line breaks inside quoted values are not line endings of another kind', () => {
+    // Excel writes LF inside cells of a CRLF file; some exports quote with apostrophes.
+    expect(plan('id,note\r\n1,"two\nlines"\r\n2,"x"\r\n3,"three\nmore\nlines"\r\n')).toMatchObject({ newline: '\r\n', rowCountEstimate: 3 });
+    expect(plan("id;note\n1;'a\r\nb'\n2;'it''s'\n3;'c\r\nd'\n")).toMatchObject({ newline: '\n', quote: "'", rowCountEstimate: 3 });
   });
 
   it('reports where an unterminated quote starts', () => {
