@@ -127,6 +127,10 @@ describe('buildPlan', () => {
     expect(error).toMatchObject({ code: 'RAGGED_ROWS', row: 1, line: 2 });
   });
 
+  it('a one-column file may hold its header word as a value', () => {
+    expect(plan('type\nfuture\ntype\noption\n')).toMatchObject({ hasHeader: true, rowCountEstimate: 3 });
+  });
+
   it('line breaks inside quoted values are not line endings of another kind', () => {
     // Excel writes LF inside cells of a CRLF file; some exports quote with apostrophes.
     expect(plan('id,note\r\n1,"two\nlines"\r\n2,"x"\r\n3,"three\nmore\nlines"\r\n')).toMatchObject({ newline: '\r\n', rowCountEstimate: 3 });
