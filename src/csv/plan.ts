@@ -167,8 +167,7 @@ function findRagged(rows: string[][], lines: number[], width: number, fileName: 
  */
 function findRepeatedHeader(header: string[], rows: string[][], lines: number[], fileName: string): void {
   const names = header.map((h) => h.trim().toLowerCase());
-  // One name alone can well be a value too (a column `type` holding the word "type").
-  if (names.filter((n) => n !== '').length < 2) return;
+  if (names.every((n) => n === '')) return;
   const at = rows.findIndex((row) => row.length === names.length && row.every((cell, i) => cell.trim().toLowerCase() === names[i]));
   if (at < 0) return;
   const line = lines[at] ?? 0;

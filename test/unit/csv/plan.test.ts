@@ -127,8 +127,9 @@ describe('buildPlan', () => {
     expect(error).toMatchObject({ code: 'RAGGED_ROWS', row: 1, line: 2 });
   });
 
-  it('a one-column file may hold its header word as a value', () => {
-    expect(plan('type\nfuture\ntype\noption\n')).toMatchObject({ hasHeader: true, rowCountEstimate: 3 });
+  it('a one-column file: a number column repeating its name is refused, a word list holding it reads without a header', () => {
+    expect(codeOf(() => plan(`amount\n${'5\n'.repeat(20)}amount\n${'7\n'.repeat(5)}`))).toMatchObject({ code: 'REPEATED_HEADER', row: 21, line: 22 });
+    expect(plan('type\nfuture\ntype\noption\n')).toMatchObject({ hasHeader: false, rowCountEstimate: 4 });
   });
 
   it('line breaks inside quoted values are not line endings of another kind', () => {
