@@ -11,6 +11,7 @@ import { startWorker } from '../../workers/worker';
 import { buildApi } from '../api/server';
 import { operationsOptions } from '../api/dashboard';
 import { applySchedules, scheduleSpecs } from '../temporal/schedules';
+import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWatcher } from '../watcher';
 import { onShutdown } from './shutdown';
 import { ensureSecretsKey } from '../reporting/secrets-key';
@@ -42,6 +43,11 @@ export function devCommand(): Command {
     try {
       const db = await openDb(config, log);
       const { connection, client, address } = await openTemporal(config);
+      if (devServer) {
+        // Its database may predate an attribute this version sets (start-dev registers them only in a new database).
+        const added = await ensureSearchAttributes(connection, config.temporal.namespace);
+        if (added.length) log.info({ added }, `registered search attribute(s) ${added.join(', ')} missing from ${path.join(config.stateDir, 'temporal.db')}`);
+      }
       const admin = ensureAdminKey(config);
       // One process: the worker's delivery status feed goes straight to the API's WebSocket stream.
       const secrets = ensureSecretsKey(config).key;

@@ -21,6 +21,7 @@ import { deliveriesCommand } from './deliveries';
 import { distributeCommand } from './distribute';
 import { channelsCommand } from './channels';
 import { docsCommand } from './docs';
+import { failureMessage } from './failure-message';
 
 const program = new Command('refdata')
   .description('Reference-data platform: drop-folder ingestion, instrument sync, distribution and delivery on Temporal')
@@ -35,6 +36,6 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.stderr.write(`refdata: ${err.message}\n`);
     process.exit(2);
   }
-  process.stderr.write(`refdata: ${(err as Error).message ?? String(err)}\n`);
+  process.stderr.write(`refdata: ${failureMessage(err)}\n`);
   process.exit(1);
 });

@@ -5,13 +5,13 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection, Client, ScheduleNotFoundError } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config';
 import type { Database } from '../db/types';
 import { dropFolderTree } from '../drop-folders';
 import { searchAttributeTypes } from '../ids';
 import { scheduleSpecs } from '../temporal/schedules';
+import { readSearchAttributeGaps } from '../temporal/search-attributes';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -58,11 +58,7 @@ export async function checkTemporal(config: Config, address: string, timeoutMs: 
 }
 
 async function checkSearchAttributes(connection: Connection, namespace: string, address: string, timeoutMs: number): Promise<CheckResult> {
-  const res = await connection.withDeadline(Date.now() + timeoutMs, () => connection.operatorService.listSearchAttributes({ namespace }));
-  const registered = res.customAttributes ?? {};
-  const keyword = temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  const missing = Object.keys(searchAttributeTypes).filter((name) => registered[name] === undefined);
-  const wrong = Object.keys(searchAttributeTypes).filter((name) => registered[name] !== undefined && registered[name] !== keyword);
+  const { missing, wrongType: wrong } = await readSearchAttributeGaps(connection, namespace, timeoutMs);
   if (!missing.length && !wrong.length) return ok('temporal', `search attributes registered: ${Object.keys(searchAttributeTypes).join(', ')}`);
   const create = missing.map((n) => `--name ${n} --type Keyword`).join(' ');
   return fail(
