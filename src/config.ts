@@ -53,6 +53,7 @@ const schema = z.object({
   LOG_ROTATE_SIZE: z.string().regex(/^\d+[kmg]?$/i, 'must be a size such as 50m, 500k or 1g').default('50m'),
   LOG_ROTATE_FREQUENCY: z.enum(['daily', 'hourly']).default('daily'),
   REFDATA_WORKER_METRICS_PORT: int(0).max(65535).default(0),
+  REFDATA_WORKFLOW_THREADS: int(1).max(16).default(1),
   REFDATA_HEAP_GROWTH_PERCENT: int(0).max(1000).default(30),
   REFDATA_ALERT_INTERVAL_MS: int(1000).default(60_000),
   REFDATA_ALERT_WINDOW_MINUTES: int(1).default(60),
@@ -185,6 +186,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'LOG_RETENTION_FILES', default: '14', description: 'Rotated log files kept per command besides the active one; older ones are deleted.' },
   { name: 'LOG_ROTATE_SIZE', default: '50m', description: 'A log file is rotated when it reaches this size (`k`, `m`, `g`).' },
   { name: 'LOG_ROTATE_FREQUENCY', default: 'daily', description: 'A log file is also rotated at this interval: `daily` or `hourly`.' },
+  { name: 'REFDATA_WORKFLOW_THREADS', default: '1', description: 'Threads that run workflow code in a worker process, shared by all the task queues it polls (each holds a V8 heap and the workflow bundle, ~25 MB). One keeps up with the work on 2 cores; more help only a worker on more cores that many deliveries keep busy (1–16).' },
   { name: 'REFDATA_WORKER_METRICS_PORT', default: '0 (off)', description: 'Port where `refdata worker` serves `/metrics` (refdata\'s and the Temporal SDK\'s) on `REFDATA_API_HOST`. Not needed with `refdata dev`: the API\'s `/metrics` has both.' },
   { name: 'REFDATA_HEAP_GROWTH_PERCENT', default: '30', description: 'How far the V8 heap of a refdata process (worker, API, CLI) may grow past its live data before a full collection (V8 alone allows up to 300 %); also keeps the young generation small. Lower: flatter RSS, more GC CPU. 0: V8\'s own sizing. Not a limit: the heap still grows to what is live.' },
   { name: 'REFDATA_ALERT_INTERVAL_MS', default: '60000', description: 'How often the API evaluates alert thresholds.' },
@@ -298,6 +300,8 @@ export interface Config {
   log: LogConfig;
   /** A worker's own /metrics endpoint (0 = none), on the API's interface. */
   metrics: { workerPort: number; workerHost: string };
+  /** Workflow threads of a worker process, shared by its Workers (workers/shared-workflow-threads.ts). */
+  workflowThreads: number;
   /** workers/heap-preload.cjs: V8 heap growth past live data, in percent (0 = V8's own sizing); read there before this module loads. */
   heapGrowthPercent: number;
   alerts: AlertConfig;
@@ -380,6 +384,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rotateFrequency: e.LOG_ROTATE_FREQUENCY,
     },
     metrics: { workerPort: e.REFDATA_WORKER_METRICS_PORT, workerHost: e.REFDATA_API_HOST },
+    workflowThreads: e.REFDATA_WORKFLOW_THREADS,
     heapGrowthPercent: e.REFDATA_HEAP_GROWTH_PERCENT,
     alerts: {
       intervalMs: e.REFDATA_ALERT_INTERVAL_MS,

@@ -37,7 +37,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'progressIntervalMs' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'workflowThreads' | 'progressIntervalMs' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
   /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
   notifier?: Notifier;
   /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
@@ -171,7 +171,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
   const queues = deps.queues?.length ? deps.queues : all;
   const SharedThreadsWorker = workerSharingWorkflowThreads();
   const workers = await Promise.all(
-    queues.map((taskQueue) => SharedThreadsWorker.create({ connection, namespace: deps.namespace, taskQueue, workflowBundle, activities, ...queueTuning(taskQueue) })),
+    queues.map((taskQueue) =>
+      SharedThreadsWorker.create({
+        connection, namespace: deps.namespace, taskQueue, workflowBundle, activities, workflowThreadPoolSize: deps.config.workflowThreads ?? 1, ...queueTuning(taskQueue),
+      }),
+    ),
   );
   const done = Promise.all(workers.map((w) => w.run())).then(
     () => undefined,

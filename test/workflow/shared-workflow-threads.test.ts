@@ -69,14 +69,15 @@ describe('Workers sharing workflow threads', () => {
     }
     expect(destroyed).toHaveBeenCalledTimes(1);
 
-    // A Worker created afterwards gets a fresh pool rather than the destroyed one.
+    // A Worker created afterwards gets a fresh pool rather than the destroyed one, of the size it asks for.
     const late = await SharedThreadsWorker.create({
-      connection: native, namespace, taskQueue: queues[2]!, activities,
+      connection: native, namespace, taskQueue: queues[2]!, activities, workflowThreadPoolSize: 2,
       ...(inject('workflowBundlePath') ? { workflowBundle: { codePath: inject('workflowBundlePath') } } : { workflowsPath: require.resolve('../../workflows') }),
     });
     const lateRun = late.run();
     try {
       expect(pools).toHaveBeenCalledTimes(2);
+      expect(pools.mock.calls.map(([o]) => o.threadPoolSize)).toEqual([1, 2]);
       expect(await runOn(queues[2]!)).toMatchObject({ added: 1 });
     } finally {
       late.shutdown();
