@@ -4,7 +4,6 @@
 // A batch COPY rejects (a bad value, a ragged row) is parsed and converted here instead, which finds the
 // exact row and column and applies the invalid-row policy. Each batch commits with its checkpoint, so a
 // retried activity resumes from the last committed byte.
-import { isAscii } from 'node:buffer';
 import crypto from 'node:crypto';
 import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
@@ -14,10 +13,10 @@ import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
-import { bomLength, convertValue, CsvFormatError, isBlankRecord, type ConvertOptions } from '../src/csv';
+import { convertValue, CsvFormatError, isBlankRecord, type ConvertOptions } from '../src/csv';
 import { BatchedRecords, readTextRange, RecordTooLong, StrayQuote, UnterminatedQuote } from '../src/batched-records';
-import { SAMPLE_BYTES, readSample, sha256File, type LoadPlan } from './plan';
-import { NotUtf8 } from '../src/record-stream';
+import { SAMPLE_BYTES, sha256File, type LoadPlan } from './plan';
+import { NotUtf8, singleByteEncodingAfter } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
 import type { InvalidRowPolicy } from '../src/invalid-row-policy';
@@ -59,20 +58,13 @@ function invalidBytes(err: DataError, rowsBefore: number): Error {
   return new NotUtf8(err.message, row);
 }
 
-/**
- * A file planned as UTF-8 with bytes further on that are not. If its first MiB (what the planner read) is plain ASCII,
- * the whole file is most likely in a single-byte encoding whose first accented letter comes late; otherwise it mixes
- * encodings.
- */
-async function notUtf8Failure(filePath: string, err: NotUtf8, rowsBefore: number): Promise<ApplicationFailure> {
+/** A file planned as UTF-8 with bytes further on that are not, and that is not single-byte throughout: it mixes encodings. */
+function notUtf8Failure(err: NotUtf8, rowsBefore: number): ApplicationFailure {
   const where = err.row ? `row ${err.row}` : `a row after row ${rowsBefore}`;
-  const details = { row: err.row ?? rowsBefore + 1, code: 'MIXED_ENCODING' };
-  const sampleMiB = SAMPLE_BYTES / 1024 / 1024;
-  const { sample } = await readSample(filePath, SAMPLE_BYTES + 3);
-  if (isAscii(sample.subarray(bomLength('utf-8-bom', sample)))) {
-    return invalid(`the first ${sampleMiB} MiB of the file is plain ASCII, so it was read as UTF-8, but ${where} has bytes that are not UTF-8 (${err.message}): the file is probably in Windows-1252 or Latin-1. Save it as UTF-8 and drop it again`, details);
-  }
-  return invalid(`the file was read as UTF-8 (from its first ${sampleMiB} MiB), but ${where} has bytes that are not UTF-8 (${err.message}); it mixes encodings: save it again in one encoding, preferably UTF-8`, details);
+  return invalid(
+    `the file was read as UTF-8 (from its first ${SAMPLE_BYTES / 1024 / 1024} MiB), but ${where} has bytes that are not UTF-8 (${err.message}): it mixes encodings. Save it again in one encoding, preferably UTF-8`,
+    { row: err.row ?? rowsBefore + 1, code: 'MIXED_ENCODING' },
+  );
 }
 
 /** A NUL character is binary data; no database text type can hold it. */
@@ -161,13 +153,19 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       const startRows = committed.rowsCommitted;
       const resuming = committed.byteOffset > 0;
       // Hashing as we read saves a second pass over the file; a resumed load hashes the file again at the end.
-      const hash = resuming ? null : crypto.createHash('sha256');
+      let hash = resuming ? null : crypto.createHash('sha256');
+      // The plan's, unless a file planned as UTF-8 from an all-ASCII first MiB turns out to be Windows-1252 / Latin-1.
+      let encoding = plan.encoding;
 
       let strayQuoteBatches = 0;
-      const records = new BatchedRecords(input.filePath, {
-        encoding: plan.encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, start: committed.byteOffset,
-        skip: plan.preambleLines + (plan.hasHeader ? 1 : 0), maxRecordChars, onBytes: hash ? (raw) => hash.update(raw) : undefined,
-      });
+      const openRecords = (start: number): BatchedRecords => {
+        const sha = hash;
+        return new BatchedRecords(input.filePath, {
+          encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, start,
+          skip: plan.preambleLines + (plan.hasHeader ? 1 : 0), maxRecordChars, onBytes: sha ? (raw) => sha.update(raw) : undefined,
+        });
+      };
+      let records = openRecords(committed.byteOffset);
       const format = { delimiter: plan.delimiter, quote: plan.quote };
 
       /**
@@ -196,7 +194,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         if (!next) {
           await batch.drain();
           const end = nextOf();
-          const text = await readTextRange(input.filePath, plan.encoding, committed.byteOffset, end.byteOffset);
+          const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset);
           const skip = committed.byteOffset === 0 ? plan.preambleLines + (plan.hasHeader ? 1 : 0) : 0;
           next = { rowsCommitted: committed.rowsCommitted + (await loadParsed(load, plan, text, skip, committed, end, policy, quarantined)), byteOffset: end.byteOffset };
         }
@@ -219,15 +217,32 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         void deps.notifyProgress?.(input.workflowId, progress).catch((err: Error) => log.debug({ err: err.message }, 'progress signal not delivered'));
       };
 
+      /** After non-UTF-8 bytes (the failed batch was not committed): whether to go on in a single-byte encoding. */
+      const switchedToSingleByte = async (err: unknown): Promise<boolean> => {
+        if (!(err instanceof NotUtf8) || encoding !== 'utf-8') return false;
+        const single = await singleByteEncodingAfter(input.filePath, committed.byteOffset);
+        if (!single) return false;
+        log.info({ encoding: single, fromByte: committed.byteOffset }, 'the file planned as UTF-8 is single-byte encoded further on; reading the rest as such');
+        encoding = single;
+        hash = null;
+        records = openRecords(committed.byteOffset);
+        return true;
+      };
+
       try {
         do {
-          await loadBatch();
+          try {
+            await loadBatch();
+          } catch (err) {
+            if (await switchedToSingleByte(err)) continue;
+            throw err;
+          }
           await report();
         } while (!records.eof);
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
-        if (err instanceof NotUtf8) throw await notUtf8Failure(input.filePath, err, committed.rowsCommitted);
+        if (err instanceof NotUtf8) throw notUtf8Failure(err, committed.rowsCommitted);
         // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
         throw failureForDbError(err);
       }

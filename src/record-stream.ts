@@ -1,7 +1,9 @@
 // Streams a planned file as decoded text from a byte offset, and measures text back in the file's bytes.
+import { isAscii } from 'node:buffer';
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import iconv from 'iconv-lite';
+import { countUtf8Characters, detectEncoding } from './csv/encoding';
 import { RecordBoundaryScanner } from './csv/record-boundaries';
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -22,6 +24,42 @@ export function textByteLength(text: string, encoding: string): number {
   if (encoding === 'utf-8' || encoding === 'utf-8-bom') return Buffer.byteLength(text, 'utf8');
   if (encoding === 'utf-16le' || encoding === 'utf-16be') return text.length * 2;
   return text.length;
+}
+
+/**
+ * For a file planned as UTF-8 (its first MiB was plain ASCII) that has bytes further on that are not UTF-8: the
+ * single-byte encoding (Windows-1252 or Latin-1) to read it in from `offset`, a record boundary before those bytes, or
+ * null when the file really mixes encodings. It is single-byte when the bytes before `offset` and the MiB from the
+ * first non-ASCII byte after it hold fewer than two UTF-8 multi-byte characters between them (the planner's rule:
+ * one could be a coincidence of two Windows-1252 letters), and those bytes decode as one of the two.
+ */
+export async function singleByteEncodingAfter(filePath: string, offset: number): Promise<'windows-1252' | 'latin1' | null> {
+  const handle = await fs.promises.open(filePath, 'r');
+  try {
+    const buf = Buffer.alloc(1024 * 1024);
+    let utf8Chars = 0;
+    const read = async (pos: number, max: number): Promise<Buffer> => buf.subarray(0, (await handle.read(buf, 0, Math.min(buf.length, max), pos)).bytesRead);
+    // Already loaded (before a retry, perhaps in this very encoding): ASCII, or single-byte text.
+    for (let pos = 0; pos < offset; ) {
+      const chunk = await read(pos, offset - pos);
+      if (chunk.length === 0) break;
+      if (!isAscii(chunk)) utf8Chars += countUtf8Characters(chunk);
+      if (utf8Chars >= 2) return null;
+      pos += chunk.length;
+    }
+    for (let pos = offset; ; ) {
+      const chunk = await read(pos, buf.length);
+      if (chunk.length === 0) return null;
+      if (!isAscii(chunk)) {
+        if (utf8Chars + countUtf8Characters(chunk) >= 2) return null;
+        const encoding = detectEncoding(chunk);
+        return encoding === 'windows-1252' || encoding === 'latin1' ? encoding : null;
+      }
+      pos += chunk.length;
+    }
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Bytes of a file planned as UTF-8 that are not UTF-8: a part of the file in another encoding. */

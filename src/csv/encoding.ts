@@ -81,6 +81,20 @@ function utf8SequenceAt(buf: Buffer, i: number): number {
   return 0;
 }
 
+/** Well-formed UTF-8 multi-byte characters in `buf` (a sequence cut at either end is not counted). */
+export function countUtf8Characters(buf: Buffer): number {
+  let n = 0;
+  for (let i = 0; i < buf.length; i++) {
+    if (buf[i]! < 0x80) continue;
+    const len = utf8SequenceAt(buf, i);
+    if (len > 0) {
+      n++;
+      i += len - 1;
+    }
+  }
+  return n;
+}
+
 /**
  * A sample that is not valid UTF-8 but holds well-formed UTF-8 characters as well (two or more: one could be a
  * coincidence of two Windows-1252 letters) was put together from differently encoded parts. Decoding it either way

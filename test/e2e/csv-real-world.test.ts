@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
 import { listDir, startSystem, type System } from './harness';
 import { signalFileWorkflow } from '../../src/temporal/client';
+import { singleByteEncodingAfter } from '../../src/record-stream';
 import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 
 let sys: System;
@@ -152,6 +153,34 @@ describe('real-world CSV files load with the values a reader sees', () => {
     });
   }
 
+  it('a Windows-1252 file whose first accented letter comes after the first MiB (read as UTF-8 until then) loads as Windows-1252', async () => {
+    const content = Buffer.concat([Buffer.from(`name,qty\n${'Plain Name,1\n'.repeat(100_000)}`), latin1('Société Générale,2\nCafé Crème,3\n'), Buffer.from('Tail,4\n')]);
+    const { result, error } = await run('none_reference_data_table/fullload', 'late_latin1.csv', content);
+    expect(error).toBeNull();
+    expect(result?.status).toBe('loaded');
+    const tail = await pg.query("SELECT name, qty FROM data.late_latin1 WHERE qty > 1 ORDER BY qty");
+    expect(tail.rows).toEqual([{ name: 'Société Générale', qty: 2 }, { name: 'Café Crème', qty: 3 }, { name: 'Tail', qty: 4 }]);
+    expect(await sys.db.countRows({ schema: 'data', name: 'late_latin1' })).toBe(100_003);
+  });
+
+  it('the switch to a single-byte encoding is decided again the same way on a retry that resumes after it', async () => {
+    const dir = await fs.mkdtemp(path.join(sys.dropRoot, 'enc-'));
+    const write = async (name: string, ...parts: Buffer[]) => {
+      const file = path.join(dir, name);
+      await fs.writeFile(file, Buffer.concat(parts));
+      return file;
+    };
+    const ascii = Buffer.from('name\nplain\n');
+    const latin = latin1('Société\nCafé\n');
+    const utf8 = Buffer.from('Zürich\nSão Paulo\n', 'utf8');
+    // First attempt: ASCII loaded, Latin-1 ahead. A retry: Latin-1 already loaded before its checkpoint, more ahead.
+    expect(await singleByteEncodingAfter(await write('first.csv', ascii, latin), ascii.length)).toBe('windows-1252');
+    expect(await singleByteEncodingAfter(await write('retry.csv', ascii, latin, latin), ascii.length + latin.length)).toBe('windows-1252');
+    // UTF-8 characters before the checkpoint or in the MiB ahead: the file mixes encodings.
+    expect(await singleByteEncodingAfter(await write('utf8_before.csv', ascii, utf8, latin), ascii.length + utf8.length)).toBeNull();
+    expect(await singleByteEncodingAfter(await write('utf8_ahead.csv', ascii, latin, utf8), ascii.length)).toBeNull();
+  });
+
   it('quotes inside unquoted fields far into a large file load literally, wherever COPY would have misread them', async () => {
     // Stray quotes every 1000 rows: more batches than the fast path retries, so the rest goes row by row.
     const many = await run('none_reference_data_table/fullload', 'stray_quotes_many.csv', manyRows(30_000, (i) => (i % 1000 === 7 ? `${i % 13}" pipe` : 'plain')));
@@ -179,9 +208,9 @@ const asciiRows = (n: number) => 'Plain Name,1\n'.repeat(n);
 const refused: Array<{ name: string; content: string | Buffer; message: RegExp; code: string }> = [
   { name: 'one_huge_line.csv', content: `${'a,'.repeat(1024 * 1024)}a`, message: /first line .* does not end within the first 1048576 bytes/, code: 'FIELD_TOO_LARGE' },
   {
-    // The planner reads 1 MiB of plain ASCII (so UTF-8); the first accented letter, in Latin-1, comes after it.
-    name: 'ascii_then_latin1.csv', content: Buffer.concat([Buffer.from(`name,qty\n${asciiRows(100_000)}`), latin1('Société Générale,2\n')]),
-    message: /row 100001 has bytes that are not UTF-8 .*probably in Windows-1252 or Latin-1/, code: 'MIXED_ENCODING',
+    // Plain ASCII (read as UTF-8) up to row 100000, UTF-8 after it, then a row saved as Latin-1.
+    name: 'ascii_utf8_latin1.csv', content: Buffer.concat([Buffer.from(`name,qty\n${asciiRows(100_000)}Zürich,1\nSão Paulo,1\n`), latin1('Société Générale,2\n')]),
+    message: /row 100003 has bytes that are not UTF-8 .*it mixes encodings/, code: 'MIXED_ENCODING',
   },
   {
     name: 'nul_past_sample.csv', content: Buffer.concat([Buffer.from(`name,qty\n${asciiRows(100_000)}`), Buffer.from('bad\u0000name,2\n')]),

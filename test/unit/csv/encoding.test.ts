@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type Encoding, bomLength, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from '../../../src/csv';
+import { type Encoding, bomLength, countUtf8Characters, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from '../../../src/csv';
 
 const TEXT = 'id,city,price\n1,Zürich,12.50\n2,São Paulo,7.00\n3,Besançon,€3\n';
 
@@ -103,5 +103,14 @@ describe('mixedEncodingLine', () => {
   it('one accidental pair in a Windows-1252 file is not enough to call it mixed', () => {
     // "Â£" in Windows-1252 happens to be a well-formed UTF-8 sequence; one such pair is a coincidence.
     expect(mixedEncodingLine(Buffer.from('item,price\ntea,Â£3\ncafé,2\n', 'latin1'))).toBeNull();
+  });
+});
+
+describe('countUtf8Characters', () => {
+  it('counts well-formed multi-byte characters, not Latin-1 bytes or a sequence cut at the end', () => {
+    expect(countUtf8Characters(Buffer.from('Zürich, São Paulo, 東京, 😀', 'utf8'))).toBe(5);
+    expect(countUtf8Characters(Buffer.from('Société Générale, Café Crème', 'latin1'))).toBe(0);
+    expect(countUtf8Characters(Buffer.from('plain ascii'))).toBe(0);
+    expect(countUtf8Characters(Buffer.from('ü', 'utf8').subarray(0, 1))).toBe(0);
   });
 });
