@@ -41,17 +41,30 @@ interface BreakCounts {
   firstCrlf: number;
 }
 
-/** Line breaks outside `quote`d sections (every break when `quote` is null), or null when the quotes never close. */
-function countBreaks(text: string, quote: Quote | null): BreakCounts | null {
+/**
+ * Line breaks outside `quote`d sections (every break when `quote` is null), or null when the quotes never close.
+ * With a `delimiter`, a quote opens a section only at a field's start (as the parser reads it: `12" ruler` is text);
+ * without one, every quote toggles.
+ */
+function countBreaks(text: string, quote: Quote | null, delimiter?: Delimiter): BreakCounts | null {
   const quoteCode = quote === null ? -1 : quote.charCodeAt(0);
+  const delimiterCode = delimiter === undefined ? -1 : delimiter.charCodeAt(0);
   const counts: BreakCounts = { crlf: 0, lf: 0, cr: 0, doubleCr: 0, firstLf: 0, firstCrlf: 0 };
   let inQuotes = false;
+  let closedAt = -2;
   let line = 1;
   const end = Math.min(text.length, SCORING_CHARS);
   for (let i = 0; i < end; i++) {
     const code = text.charCodeAt(i);
-    if (code === quoteCode) inQuotes = !inQuotes;
-    else if (inQuotes) {
+    if (code === quoteCode) {
+      if (inQuotes) {
+        inQuotes = false;
+        closedAt = i;
+        continue;
+      }
+      const before = i === 0 ? 10 : text.charCodeAt(i - 1);
+      if (delimiterCode < 0 || before === delimiterCode || before === 10 || before === 13 || closedAt === i - 1) inQuotes = true;
+    } else if (inQuotes) {
       if (code === 10) line++;
     } else if (code === 13) {
       if (text.charCodeAt(i + 1) === 13 && text.charCodeAt(i + 2) === 10) {
@@ -80,8 +93,8 @@ const MIXED_BREAKS_SHARE = 0.01;
  * Line endings no single newline setting reads right: CR CR LF throughout, or CRLF and LF mixed (files put together).
  * Either would load an invisible CR into the last column or merge lines into one row, so the file is refused.
  */
-function checkLineEndings(text: string, newline: Newline, quote: Quote): void {
-  const c = countBreaks(text, quote);
+function checkLineEndings(text: string, newline: Newline, quote: Quote, delimiter: Delimiter): void {
+  const c = countBreaks(text, quote, delimiter);
   if (c === null) return;
   if (c.doubleCr > c.crlf / 2) {
     throw new CsvFormatError('MIXED_LINE_ENDINGS', `The lines of the file end with CR CR LF (a Windows file whose line endings were converted twice): each row would get an invisible CR in its last column. Save it again with ordinary CRLF or LF line endings.`);
@@ -204,7 +217,7 @@ export function detectDialect(text: string): Dialect {
   const delimiters = hint ? [hint[1] as Delimiter] : DELIMITERS;
   const multi = scoreCandidates(body, newline, delimiters);
   const best = multi && !isBetterAsOneColumn(multi, body, newline) ? multi : singleColumn(body, newline);
-  checkLineEndings(body, newline, best.quote);
+  checkLineEndings(body, newline, best.quote, best.delimiter);
   const width = modalWidth(best.rows);
   if (width > MAX_COLUMNS) {
     throw new CsvFormatError(
