@@ -137,7 +137,7 @@ describe('buildPlan', () => {
     expect(plan('id,note\r\n1,"two\nlines"\r\n2,"x"\r\n3,"three\nmore\nlines"\r\n')).toMatchObject({ newline: '\r\n', rowCountEstimate: 3 });
     expect(plan("id;note\n1;'a\r\nb'\n2;'it''s'\n3;'c\r\nd'\n")).toMatchObject({ newline: '\n', quote: "'", rowCountEstimate: 3 });
     // An inch mark is text, not the start of a quoted section that would shift which breaks are inside values.
-    expect(plan('id,descr,note\r\n1,12" ruler,"a\nb"\r\n2,pen,"c\nd"\r\n3,x,y\r\n')).toMatchObject({ newline: '\r\n', rowCountEstimate: 3 });
+    expect(plan('id,descr,note\r\n1,12" ruler,"a\nb"\r\n2,pen,"c\nd"\r\n3,6" pipe,y\r\n4,x,y\r\n')).toMatchObject({ newline: '\r\n', rowCountEstimate: 4 });
   });
 
   it('reports where an unterminated quote starts', () => {
