@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { CsvFormatError, isCopyCompatible, matchSchema, planSample, type CsvPlan, type SchemaMatch } from '../src/csv';
+import { CsvFormatError, isCopyCompatible, matchSchema, planSample, withTableTypes, type CsvPlan, type SchemaMatch } from '../src/csv';
 import { isReservedTable } from '../src/db/load-names';
 import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
 
@@ -90,6 +90,7 @@ export async function planFile(
       const table = { schema: tableSchemaFor(input.referenceData), name: csv.table };
       const existing = describeTable ? await describeTable(table) : null;
       let match: SchemaMatch | null = null;
+      let columns = csv.columns;
       if (existing && existing.length > 0) {
         match = matchSchema(csv.columnNames, existing.map((c) => c.name).filter((c) => c !== LOAD_ID_COLUMN));
         if (input.loadType === 'append' && !match.isAcceptable) {
@@ -99,6 +100,7 @@ export async function planFile(
             match,
           );
         }
+        if (input.loadType === 'append') columns = withTableTypes(csv.columns, existing);
       }
       const plan: LoadPlan = {
         table,
@@ -111,9 +113,9 @@ export async function planFile(
         hasHeader: csv.hasHeader,
         preambleLines: csv.preambleLines,
         trailingDelimiter: csv.trailingDelimiter,
-        copyCompatible: isCopyCompatible(csv.columns, dataRows),
+        copyCompatible: isCopyCompatible(columns, dataRows),
         headers: csv.headers,
-        columns: csv.columns,
+        columns,
         fileSize: size,
         fileHash: null,
         duplicateOf: null,

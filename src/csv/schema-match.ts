@@ -1,5 +1,7 @@
 // Compares a file's columns with an existing table's columns to decide whether the file belongs to that table.
+import type { ColumnSpec, TableColumn } from '../db/types';
 import { RESERVED_COLUMN, normalizeIdentifier } from './table-name';
+import { columnTypeFromSql } from './types';
 
 /** Share of columns (in percent) that must match before a file is loaded into an existing table. */
 export const MATCH_THRESHOLD = 70;
@@ -53,4 +55,17 @@ export function matchSchema(fileColumns: string[], tableColumns: string[]): Sche
   const denominator = Math.max(files.length, tables.length);
   const percent = denominator === 0 ? 0 : Math.round((mapping.length / denominator) * 1000) / 10;
   return { percent, mapping, missing, extra, isAcceptable: percent >= MATCH_THRESHOLD };
+}
+
+/**
+ * An append converts each value to the type of the table column it goes into (the stage table is a copy of the
+ * target), not the type the file's sample suggested: so a value that does not fit is found row by row, named by
+ * row and column, and quarantined under that policy, instead of the database refusing the whole batch.
+ */
+export function withTableTypes(columns: ColumnSpec[], table: TableColumn[]): ColumnSpec[] {
+  const types = new Map(table.map((c) => [c.name, columnTypeFromSql(c.dataType)]));
+  return columns.map((c) => {
+    const type = types.get(c.name);
+    return type ? { name: c.name, type } : c;
+  });
 }

@@ -168,6 +168,24 @@ export function convertValue(value: string, type: ColumnType, opts: ConvertOptio
   }
 }
 
+/**
+ * The column type of an existing table's column from the catalog's type name (either dialect: `integer`, `int`,
+ * `numeric(12,4)`, `timestamp without time zone`, `datetime2`, `nvarchar(50)`, …); null for types refdata does not
+ * create, whose values are left to the database.
+ */
+export function columnTypeFromSql(dataType: string): ColumnType | null {
+  const t = dataType.trim().toLowerCase();
+  if (t === 'integer' || t === 'int') return { kind: 'integer' };
+  if (t === 'bigint') return { kind: 'bigint' };
+  const decimal = /^(?:numeric|decimal)(?:\((\d+),\s*(\d+)\))?$/.exec(t);
+  if (decimal) return { kind: 'decimal', precision: Number(decimal[1] ?? MAX_DECIMAL_PRECISION), scale: Number(decimal[2] ?? 0) };
+  if (t === 'boolean' || t === 'bit') return { kind: 'boolean' };
+  if (t === 'date') return { kind: 'date' };
+  if (t === 'timestamp' || t === 'timestamp without time zone' || t === 'datetime2' || t === 'datetime') return { kind: 'datetime' };
+  if (/^(?:text|character varying|varchar|nvarchar|character|char|nchar)(?:\(.*\))?$/.test(t)) return { kind: 'text' };
+  return null;
+}
+
 /** The SQL type a dialect creates for a column type. */
 export function mapColumnTypeToSql(type: ColumnType, dialect: SqlDialect): string {
   const pg = dialect === 'postgres';

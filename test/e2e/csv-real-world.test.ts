@@ -13,7 +13,11 @@ import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 let sys: System;
 let pg: Client;
 beforeAll(async () => {
-  sys = await startSystem({ testFile: __filename, database: 'postgres', batchRows: 500 });
+  sys = await startSystem({
+    testFile: __filename, database: 'postgres', batchRows: 500,
+    // The production defaults.
+    invalidRows: { fullload: 'reject-file', append: 'quarantine', tables: {}, maxErrorRatio: 0.01 },
+  });
   pg = new Client({ connectionString: sys.dbUrl! });
   await pg.connect();
 });
@@ -256,5 +260,21 @@ describe('real-world CSV files that cannot load say exactly why', () => {
     expect(error).toMatch(/row 101 \(line 102\) has 2 fields, expected 3/);
     expect(await reportFor(file)).toMatchObject({ category: 'InvalidFile', details: { code: 'RAGGED_ROWS', row: 101 } });
     expect(await sys.db.describeTable({ schema: 'data', name: 'one_short_row' })).toBeNull();
+  });
+});
+
+describe('appending to an existing table', () => {
+  it('values are converted to the table\'s column types: one that does not fit is quarantined by row and column, not the whole file refused', async () => {
+    const folder = 'none_reference_data_table/append';
+    expect((await run(folder, 'stock_20240101.csv', 'code,qty,price\nA,1,1.5\nB,2,2.5\n')).error).toBeNull();
+    // In this file alone qty would be text (one word among numbers); the table says integer.
+    const rows = Array.from({ length: 200 }, (_, i) => `C${i},${i},${i}.5`);
+    rows[120] = 'BAD,many,9.5';
+    const { result, error } = await run(folder, 'stock_20240102.csv', `code,qty,price\n${rows.join('\n')}\n`);
+    expect(error).toBeNull();
+    expect(result).toMatchObject({ status: 'loaded', rows: 199 });
+    expect(await sys.db.countRows({ schema: 'data', name: 'stock' })).toBe(201);
+    const invalid = await pg.query("SELECT row_number::int AS row_number, raw_text, errors::jsonb AS errors FROM ref.invalid_records WHERE source = 'file' AND record_id LIKE '%stock_20240102.csv'");
+    expect(invalid.rows).toEqual([{ row_number: 121, raw_text: 'BAD,many,9.5', errors: ['row 121 (line 122), column qty: Value "many" is not a valid integer.'] }]);
   });
 });

@@ -1,6 +1,6 @@
 // Matching a file's columns to an existing table's.
 import { describe, expect, it } from 'vitest';
-import { MATCH_THRESHOLD, matchSchema } from '../../../src/csv';
+import { MATCH_THRESHOLD, columnTypeFromSql, matchSchema, withTableTypes } from '../../../src/csv';
 
 describe('matchSchema', () => {
   it('matches ignoring case, spaces and underscores', () => {
@@ -44,5 +44,50 @@ describe('matchSchema', () => {
 
   it('exports the threshold', () => {
     expect(MATCH_THRESHOLD).toBe(70);
+  });
+});
+
+describe('the types an append converts to', () => {
+  it.each([
+    ['integer', { kind: 'integer' }],
+    ['int', { kind: 'integer' }],
+    ['bigint', { kind: 'bigint' }],
+    ['numeric', { kind: 'decimal', precision: 38, scale: 0 }],
+    ['numeric(12,4)', { kind: 'decimal', precision: 12, scale: 4 }],
+    ['decimal(18, 2)', { kind: 'decimal', precision: 18, scale: 2 }],
+    ['boolean', { kind: 'boolean' }],
+    ['bit', { kind: 'boolean' }],
+    ['date', { kind: 'date' }],
+    ['timestamp without time zone', { kind: 'datetime' }],
+    ['datetime2', { kind: 'datetime' }],
+    ['text', { kind: 'text' }],
+    ['character varying', { kind: 'text' }],
+    ['nvarchar(50)', { kind: 'text' }],
+    ['nvarchar(max)', { kind: 'text' }],
+    ['jsonb', null],
+    ['timestamp with time zone', null],
+    ['smallint', null],
+  ])('%s → %j', (sql, want) => {
+    expect(columnTypeFromSql(sql)).toEqual(want);
+  });
+
+  it("a file column takes the table column's type; columns the table lacks, or of types refdata does not make, keep the file's", () => {
+    const file = [
+      { name: 'code', type: { kind: 'text' as const, maxLength: 3 } },
+      { name: 'qty', type: { kind: 'text' as const, maxLength: 4 } },
+      { name: 'payload', type: { kind: 'text' as const, maxLength: 9 } },
+      { name: 'extra', type: { kind: 'integer' as const } },
+    ];
+    const table = [
+      { name: 'code', dataType: 'text', nullable: true },
+      { name: 'qty', dataType: 'integer', nullable: true },
+      { name: 'payload', dataType: 'jsonb', nullable: true },
+    ];
+    expect(withTableTypes(file, table)).toEqual([
+      { name: 'code', type: { kind: 'text' } },
+      { name: 'qty', type: { kind: 'integer' } },
+      file[2],
+      file[3],
+    ]);
   });
 });
