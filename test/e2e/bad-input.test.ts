@@ -4,9 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { instrumentCsv, listDir, startSystem, type System } from './harness';
-import { signalFileWorkflow } from '../../src/temporal/client';
-import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
+import { dropAndRun, instrumentCsv, listDir, startSystem, type System } from './harness';
 
 let sys: System;
 beforeAll(async () => {
@@ -14,18 +12,7 @@ beforeAll(async () => {
 });
 afterAll(async () => sys?.stop());
 
-async function run(folder: string, name: string, content: string | Buffer): Promise<{ result: FileLifecycleResult | null; error: string | null; file: string }> {
-  const file = path.join(sys.dropRoot, folder, name);
-  await fs.writeFile(file, content);
-  const started = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
-  if (!('workflowId' in started)) throw new Error(started.ignored);
-  try {
-    return { result: (await sys.client.workflow.getHandle(started.workflowId).result()) as FileLifecycleResult, error: null, file };
-  } catch (err) {
-    const cause = (err as { cause?: Error }).cause;
-    return { result: null, error: cause?.message ?? (err as Error).message, file };
-  }
-}
+const run = (folder: string, name: string, content: string | Buffer) => dropAndRun(sys, folder, name, content);
 
 async function reportFor(file: string): Promise<{ category: string; message: string; details: { code?: string } | null }> {
   const dir = path.join(path.dirname(file), 'error');

@@ -5,10 +5,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client } from 'pg';
-import { listDir, startSystem, type System } from './harness';
-import { signalFileWorkflow } from '../../src/temporal/client';
+import { dropAndRun, listDir, startSystem, type System } from './harness';
 import { singleByteEncodingAfter } from '../../src/record-stream';
-import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 
 let sys: System;
 let pg: Client;
@@ -26,18 +24,7 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function run(folder: string, name: string, content: string | Buffer): Promise<{ result: FileLifecycleResult | null; error: string | null; file: string }> {
-  const file = path.join(sys.dropRoot, folder, name);
-  await fs.writeFile(file, content);
-  const started = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
-  if (!('workflowId' in started)) throw new Error(started.ignored);
-  try {
-    return { result: (await sys.client.workflow.getHandle(started.workflowId).result()) as FileLifecycleResult, error: null, file };
-  } catch (err) {
-    const cause = (err as { cause?: Error }).cause;
-    return { result: null, error: cause?.message ?? (err as Error).message, file };
-  }
-}
+const run = (folder: string, name: string, content: string | Buffer) => dropAndRun(sys, folder, name, content);
 
 /** Column name:type pairs and every row as text, ordered by the first column. */
 async function readBack(table: string): Promise<{ columns: string[]; rows: (string | null)[][] }> {

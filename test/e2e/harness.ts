@@ -9,14 +9,14 @@ import type { Database } from '../../src/db/types';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { createPgliteExecutor } from '../../src/db/postgres/pglite';
-import { connectTemporal } from '../../src/temporal/client';
+import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { ensureDropFolders, startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
 import { namespaceForTestFile } from '../support/namespaces';
-import type { StabilityOptions } from '../../workflows/file-lifecycle';
+import type { FileLifecycleResult, StabilityOptions } from '../../workflows/file-lifecycle';
 import type { Config } from '../../src/config';
 import type { DeliveryWiring } from '../../src/reporting/delivery-wiring';
 
@@ -121,4 +121,18 @@ export function instrumentCsv(rows: number, opts: { delimiter?: string; header?:
 
 export async function listDir(dir: string): Promise<string[]> {
   return fs.readdir(dir).catch(() => []);
+}
+
+/** Writes a file into a drop folder, runs its workflow at once (no stability wait), and returns its result or failure message. */
+export async function dropAndRun(sys: System, folder: string, name: string, content: string | Buffer): Promise<{ result: FileLifecycleResult | null; error: string | null; file: string }> {
+  const file = path.join(sys.dropRoot, folder, name);
+  await fs.writeFile(file, content);
+  const started = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
+  if (!('workflowId' in started)) throw new Error(started.ignored);
+  try {
+    return { result: (await sys.client.workflow.getHandle(started.workflowId).result()) as FileLifecycleResult, error: null, file };
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    return { result: null, error: cause?.message ?? (err as Error).message, file };
+  }
 }
