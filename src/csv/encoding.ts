@@ -81,18 +81,24 @@ function utf8SequenceAt(buf: Buffer, i: number): number {
   return 0;
 }
 
-/** Well-formed UTF-8 multi-byte characters in `buf` (a sequence cut at either end is not counted). */
-export function countUtf8Characters(buf: Buffer): number {
-  let n = 0;
-  for (let i = 0; i < buf.length; i++) {
+/** Well-formed UTF-8 multi-byte characters in `buf` before `end`, and the offset of the first byte that is not UTF-8 (-1: none). */
+function scanUtf8(buf: Buffer, end = buf.length): { utf8Chars: number; firstBad: number } {
+  let utf8Chars = 0;
+  let firstBad = -1;
+  for (let i = 0; i < end; i++) {
     if (buf[i]! < 0x80) continue;
     const len = utf8SequenceAt(buf, i);
     if (len > 0) {
-      n++;
+      utf8Chars++;
       i += len - 1;
-    }
+    } else if (firstBad < 0) firstBad = i;
   }
-  return n;
+  return { utf8Chars, firstBad };
+}
+
+/** Well-formed UTF-8 multi-byte characters in `buf` (a sequence cut at either end is not counted). */
+export function countUtf8Characters(buf: Buffer): number {
+  return scanUtf8(buf).utf8Chars;
 }
 
 /**
@@ -101,17 +107,7 @@ export function countUtf8Characters(buf: Buffer): number {
  * would garble one part, so it is refused. Returns the 1-based line of the first byte that is not UTF-8, or null.
  */
 export function mixedEncodingLine(sample: Buffer): number | null {
-  const end = sample.length - truncatedUtf8Tail(sample);
-  let utf8Chars = 0;
-  let firstBad = -1;
-  for (let i = 0; i < end; i++) {
-    if (sample[i]! < 0x80) continue;
-    const n = utf8SequenceAt(sample, i);
-    if (n > 0) {
-      utf8Chars++;
-      i += n - 1;
-    } else if (firstBad < 0) firstBad = i;
-  }
+  const { utf8Chars, firstBad } = scanUtf8(sample, sample.length - truncatedUtf8Tail(sample));
   if (firstBad < 0 || utf8Chars < 2) return null;
   let line = 1;
   for (let i = 0; i < firstBad; i++) if (sample[i] === 0x0a) line++;
