@@ -153,7 +153,7 @@ function isTimeZone(zone: string): boolean {
 }
 
 export const settingDocs: SettingDoc[] = [
-  { name: 'DATABASE_URL', default: '(unset: embedded PGlite under the state dir)', description: 'Database to use: `postgres://…` or `mssql://…` / `sqlserver://…`.' },
+  { name: 'DATABASE_URL', default: '(unset: embedded PostgreSQL server in `<state dir>/pg`)', description: 'Database to use: `postgres://…` or `mssql://…` / `sqlserver://…`.' },
   { name: 'TEMPORAL_ADDRESS', default: '(unset: `npm start` runs a dev server; others use localhost:7233)', description: 'Temporal frontend `host:port`.' },
   { name: 'TEMPORAL_NAMESPACE', default: 'default', description: 'Temporal namespace for every workflow.' },
   { name: 'TEMPORAL_UI_URL', default: 'http://localhost:8233', description: 'Base URL of the Temporal Web UI, used for links.' },

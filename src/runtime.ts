@@ -18,46 +18,9 @@ export function baseServices(): { config: Config; log: Logger } {
   return { config, log: createLogger(config.log) };
 }
 
-/** PGlite is one process's database: a second process opening the same files would corrupt them. */
-function lockEmbedded(config: Config): () => void {
-  const lock = path.join(config.stateDir, 'pgdata.lock');
-  fs.mkdirSync(config.stateDir, { recursive: true });
-  const holder = fs.existsSync(lock) ? Number(fs.readFileSync(lock, 'utf8').trim()) : NaN;
-  if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-    throw new Error(
-      `the embedded database in ${path.join(config.stateDir, 'pgdata')} is in use by another refdata process (pid ${holder}, e.g. npm start); use that process's API, stop it first, or set DATABASE_URL`,
-    );
-  }
-  fs.writeFileSync(lock, String(process.pid));
-  return () => fs.rmSync(lock, { force: true });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export async function openDb(config: Config, log: Logger, migrate = true): Promise<Database> {
-  const unlock = config.databaseKind === 'embedded' ? lockEmbedded(config) : () => undefined;
-  let db: Database;
-  try {
-    db = await openDatabase(config);
-  } catch (err) {
-    unlock();
-    throw err;
-  }
-  const close = db.close.bind(db);
-  db.close = async () => {
-    try {
-      await close();
-    } finally {
-      unlock();
-    }
-  };
+  // The embedded server is started here when no other refdata process runs it, and joined when one does.
+  const db = await openDatabase(config);
   if (migrate) {
     const applied = await db.migrate();
     log.debug({ migrations: applied.length }, 'database migrated');

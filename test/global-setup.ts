@@ -1,18 +1,26 @@
-// vitest globalSetup: one Temporal dev server (a namespace per test file), one workflow bundle and a checked PostgreSQL URL for the whole run, handed to tests via inject().
+// vitest globalSetup: one Temporal dev server (a namespace per test file), one workflow bundle and one PostgreSQL (embedded, or REFDATA_TEST_PG_URL) for the whole run, handed to tests via inject().
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { Client } from 'pg';
 import type { TestProject } from 'vitest/node';
 import { devServerSearchAttributeArgs } from '../src/ids';
-import { readToolsEnv, resolveTemporalCli } from '../src/temporal/cli-path';
+import { resolveTemporalCli } from '../src/temporal/cli-path';
 import { findFreePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
 import { namespaceForTestFile } from './support/namespaces';
 import { makeTempDir } from './support/temp';
+import { startTestPostgres, type TestPostgres } from './support/test-postgres';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  // PostgreSQL first: checking it takes milliseconds, so a missing database fails before a server starts.
-  const pgUrl = await checkPostgres(process.env.REFDATA_TEST_PG_URL || readToolsEnv().REFDATA_TEST_PG_URL);
+  // PostgreSQL first: a server that cannot start or be reached fails the run before Temporal starts.
+  const pg = await startTestPostgres();
+  let pgUrl: string;
+  try {
+    pgUrl = await checkPostgres(pg);
+  } catch (err) {
+    await pg.stop();
+    throw err;
+  }
 
   const cliPath = resolveTemporalCli();
   // Created at start-up: a namespace registered later takes seconds to become visible to the frontend.
@@ -39,6 +47,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   } catch (err) {
     await bundling;
     await dir.cleanup();
+    await pg.stop();
     throw err;
   }
 
@@ -49,6 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   return async () => {
     await server.stop();
     await dir.cleanup();
+    await pg.stop();
   };
 }
 
@@ -72,13 +82,8 @@ async function bundleWorkflows(root: string, dir: string): Promise<string> {
   }
 }
 
-async function checkPostgres(url: string | undefined): Promise<string> {
-  if (!url) {
-    throw new Error(
-      'REFDATA_TEST_PG_URL is not set and tools.env has none. Run scripts/ensure-tools (npm test does), ' +
-        'or set REFDATA_TEST_PG_URL=postgres://USER:PASSWORD@HOST:PORT/postgres (a role that may CREATE DATABASE).',
-    );
-  }
+async function checkPostgres(pg: TestPostgres): Promise<string> {
+  const url = pg.url;
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
@@ -86,8 +91,8 @@ async function checkPostgres(url: string | undefined): Promise<string> {
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     throw new Error(
-      `Cannot connect to the test PostgreSQL at ${redactPassword(url)}: ${reason}. ` +
-        'Run scripts/ensure-tools to start it, or fix REFDATA_TEST_PG_URL.',
+      `Cannot connect to the test PostgreSQL at ${redactPassword(url)} (${pg.source}): ${reason}. ` +
+        (pg.source === 'embedded' ? 'The embedded server started but does not answer; see its log above.' : 'Fix REFDATA_TEST_PG_URL (a role that may CREATE DATABASE), or unset it to use an embedded server.'),
     );
   } finally {
     await client.end().catch(() => undefined);

@@ -4,6 +4,9 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { Client } from '@temporalio/client';
 import { baseServices, ensureAdminKey, openDb, openTemporal } from '../runtime';
+import type { Config } from '../config';
+import { embeddedDataDir } from '../db';
+import { embeddedStatus } from '../db/postgres/embedded-server';
 import { resolveTemporalCli } from '../temporal/cli-path';
 import { startDevServer, type DevServer } from '../temporal/dev-server';
 import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../ids';
@@ -81,7 +84,7 @@ export function devCommand(): Command {
           `  gRPC             ${grpcServer ? `${grpcServer.address} (ReportingStream, proto/reporting.proto)` : 'off (REFDATA_GRPC_PORT=0)'}`,
           `  events           ${events.transport === 'kafka' ? `Kafka ${config.events.kafka?.brokers.join(',')}` : 'in-process bus (KAFKA_BROKERS unset)'}, through the outbox`,
           `  drop folder      ${config.dropoffDir}/{reference_data_table,none_reference_data_table}/{fullload,append}/`,
-          `  database         ${db.kind === 'embedded' ? `embedded PGlite in ${path.join(config.stateDir, 'pgdata')}` : db.kind}`,
+          `  database         ${db.kind === 'embedded' ? embeddedLine(config) : db.kind}`,
           `  admin key        ${admin.key}${admin.generated ? '   (generated; kept in ' + path.join(config.stateDir, 'admin-key') + ')' : ''}`,
           '  Ctrl-C stops everything.',
           '',
@@ -113,4 +116,10 @@ export function devCommand(): Command {
       throw err;
     }
   });
+}
+
+/** Where the embedded server lives and how another client reaches it (psql, a BI tool). */
+function embeddedLine(config: Config): string {
+  const s = embeddedStatus(embeddedDataDir(config));
+  return `embedded PostgreSQL ${s.major ?? ''} in ${s.dataDir}, ${s.displayUrl ?? 'not running'} (password in ${s.files.password}; server log ${s.files.log})`;
 }

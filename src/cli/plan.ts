@@ -86,8 +86,8 @@ export function planCommand(): Command {
     .option('--no-db', 'do not compare with the existing table')
     .action(async (file: string, opts: { json?: boolean; loadType?: LoadMode; reference?: boolean; db: boolean }) => {
       const config = loadConfig();
-      // The embedded database belongs to the running system; a second process must not open it.
-      const db = opts.db && config.databaseKind !== 'embedded' ? await openDatabase(config) : null;
+      // The embedded server is joined when `npm start` runs it, else started for this command and stopped after.
+      const db = opts.db ? await openDatabase(config) : null;
       try {
         const plan = await planForCli(file, { loadType: opts.loadType, referenceData: opts.reference, db }, config.dropoffDir);
         process.stdout.write(opts.json ? `${JSON.stringify(plan, null, 2)}\n` : `${describe(plan)}\n`);

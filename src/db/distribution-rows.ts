@@ -9,7 +9,7 @@ import type { ChannelStats, StoredNotification } from './distribution';
 
 type Row = Record<string, unknown>;
 
-/** jsonb arrives parsed (node-postgres, PGlite); nvarchar JSON arrives as text (SQL Server). */
+/** jsonb arrives parsed (node-postgres); nvarchar JSON arrives as text (SQL Server). */
 function json<T>(v: unknown): T {
   return (typeof v === 'string' ? JSON.parse(v) : v) as T;
 }

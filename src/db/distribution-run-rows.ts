@@ -4,7 +4,7 @@ import type { DistributionRun, InvalidRecordRow, RunFile } from './distribution-
 
 const num = z.union([z.number(), z.string().regex(/^-?\d+$/), z.bigint()]).transform(Number);
 const text = z.string().nullable();
-/** node-postgres and tedious give Date; PGlite may give an ISO string. */
+/** node-postgres and tedious give Date; a string (ISO) is accepted too. */
 const time = z.union([z.date(), z.string()]).transform((v) => new Date(v).toISOString());
 const bool = z.union([z.boolean(), z.number()]).transform(Boolean);
 /** jsonb arrives parsed (PostgreSQL), nvarchar(max) as text (SQL Server). */

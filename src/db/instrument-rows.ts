@@ -9,7 +9,7 @@ const num = z.union([z.number(), z.string().regex(/^-?\d+(\.\d+)?$/), z.bigint()
 const count = num.nullable().transform((v) => v ?? 0);
 const optionalNum = num.nullable();
 const text = z.string().nullable();
-/** node-postgres and tedious give Date; PGlite may give an ISO string. */
+/** node-postgres and tedious give Date; a string (ISO) is accepted too. */
 const time = z.union([z.date(), z.string()]).transform((v) => new Date(v).toISOString());
 const bool = z.union([z.boolean(), z.number()]).transform(Boolean);
 

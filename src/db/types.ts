@@ -1,5 +1,5 @@
 // The database port: intentions the activities need, implemented by each dialect (PostgreSQL, SQL Server)
-// and by the embedded default (PGlite through the PostgreSQL dialect). No query strings cross this line.
+// and by the embedded default (a PostgreSQL server from npm, through the PostgreSQL dialect). No query strings cross this line.
 import type { InstrumentStore } from './instruments';
 import type { DistributionStore } from './distribution';
 import type { OutboxStore } from './outbox';

@@ -1,5 +1,5 @@
-// CSV text exactly as PostgreSQL's `COPY … (FORMAT csv)` prints it, for the dialects that format rows themselves
-// (PGlite, SQL Server), so a file has the same bytes whichever path wrote it.
+// CSV text exactly as PostgreSQL's `COPY … (FORMAT csv)` prints it, for the dialect that formats rows itself
+// (SQL Server), so a file has the same bytes whichever path wrote it.
 
 const NEEDS_QUOTES = /[",\r\n]/;
 

@@ -1,9 +1,11 @@
-// docs/database-schema.md: PostgreSQL from a really migrated catalog (embedded PGlite, in memory), SQL Server column
+// docs/database-schema.md: PostgreSQL from a really migrated catalog (a throwaway embedded server), SQL Server column
 // types and indexes read from sql/mssql/. Tables that loads create (`ref.<table>`, `data.<table>`, `bkp.*`) are not here.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createPostgresDatabase } from '../db/postgres';
-import { createPgliteExecutor } from '../db/postgres/pglite';
+import { createNodePgExecutor } from '../db/postgres/node-pg';
+import { startEmbeddedPostgres } from '../db/postgres/embedded-server';
 import { migrationsRoot, readMigrations } from '../db/migration-files';
 import { generatedNotice } from './notice';
 
@@ -29,7 +31,10 @@ const OWN_SCHEMAS = ['ref', 'dist', 'bkp', 'data'];
 
 /** Every table the migrations create, as PostgreSQL's catalog describes it after `migrate()`. */
 export async function postgresCatalog(): Promise<CatalogTable[]> {
-  const exec = await createPgliteExecutor();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-docs-pg-'));
+  fs.chmodSync(dir, 0o755); // as root the server runs as postgres, which must reach its data directory
+  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), ephemeral: true });
+  const exec = createNodePgExecutor(server.url);
   const db = createPostgresDatabase(exec, 'embedded');
   try {
     await db.migrate();
@@ -61,6 +66,8 @@ export async function postgresCatalog(): Promise<CatalogTable[]> {
     return out;
   } finally {
     await db.close();
+    await server.stop('immediate');
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -124,7 +131,7 @@ export function renderDatabaseSchema(pg: CatalogTable[], ms: MssqlSchema, migrat
   const out = [
     '# Database schema',
     '',
-    generatedNotice('refdata docs schema', 'a PostgreSQL catalog after every migration (embedded PGlite) and the SQL Server migrations in `sql/mssql/`'),
+    generatedNotice('refdata docs schema', 'a PostgreSQL catalog after every migration (a throwaway embedded server) and the SQL Server migrations in `sql/mssql/`'),
     '',
     'Both dialects have the same schemas, tables and columns (the SQL Server migrations mirror the PostgreSQL ones; unit',
     'tests compare them). Schemas: `ref` (ledger, configuration, instruments, reference tables that loads create),',

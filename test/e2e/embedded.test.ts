@@ -1,4 +1,4 @@
-// The same dropped-file path on the embedded database (PGlite), as `npm start` runs it without DATABASE_URL.
+// The same dropped-file path on the embedded PostgreSQL server, opened as `npm start` opens it without DATABASE_URL.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -8,13 +8,13 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/types';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { ensureDropFolders, startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
+import { openEmbeddedLikeDev } from '../support/embedded';
 import { namespaceForTestFile } from '../support/namespaces';
 import type { FileLifecycleResult, StabilityOptions } from '../../workflows/file-lifecycle';
 import type { Config } from '../../src/config';
@@ -23,7 +23,7 @@ import type { DeliveryWiring } from '../../src/reporting/delivery-wiring';
 export interface System {
   dropRoot: string;
   db: Database;
-  /** URL of the test's own PostgreSQL database (null on the embedded one), for asserting with plain SQL. */
+  /** URL of the test's own PostgreSQL database (the embedded server's on the embedded one), for asserting with plain SQL. */
   dbUrl: string | null;
   client: Client;
   namespace: string;
@@ -59,7 +59,11 @@ export async function startSystem(opts: {
     dbUrl = tdb.url;
     db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
   } else {
-    db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
+    // Its own embedded server under a temporary state dir, opened as `refdata dev` opens it.
+    const embedded = await openEmbeddedLikeDev();
+    db = embedded.db;
+    dbUrl = embedded.url;
+    dropDb = embedded.removeStateDir;
   }
   await db.migrate();
   const namespace = namespaceFor(opts.testFile);

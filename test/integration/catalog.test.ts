@@ -1,5 +1,5 @@
 // The table catalog, the failure ledger, reference-config validation and migration rollback against real databases:
-// PostgreSQL, the embedded PGlite, and SQL Server when MSSQL_URL is set.
+// PostgreSQL and SQL Server when MSSQL_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnSpec, Database, TableRef } from '../../src/db/types';
 import { problemCount, repairReferenceConfig, validateReferenceConfig } from '../../src/reference-config';

@@ -1,4 +1,4 @@
-// One contract for the database port, run against PostgreSQL, the embedded PGlite, and SQL Server when MSSQL_URL is set.
+// One contract for the database port, run against PostgreSQL and SQL Server when MSSQL_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
 import { databaseTargets } from '../support/db-targets';

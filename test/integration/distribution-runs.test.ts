@@ -1,11 +1,9 @@
-// The distribution's activities on real PostgreSQL (COPY TO STDOUT) and on PGlite (cursor): watermarks from the
+// The distribution's activities on real PostgreSQL (COPY TO STDOUT): watermarks from the
 // database clock, exact files day after day, byte-identical re-runs, and the in-memory DeliveryStarter hand-off.
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDistributionActivities } from '../../activities/distribution';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import type { Database } from '../../src/db/types';
 import { loadConfig } from '../../src/config';
 import { silentLogger } from '../../src/log/logger';
@@ -173,31 +171,5 @@ describe('distribution on PostgreSQL, day after day', () => {
     fs.mkdirSync(path.join(root, 'distribution-backup', '20240101'), { recursive: true });
     await distribute(acts, '2024-03-06');
     expect(fs.readdirSync(path.join(root, 'distribution-backup')).sort()).toEqual(['20240101', '20240301', '20240302', '20240303', '20240304', '20240305', '20240306']);
-  });
-});
-
-describe('distribution on PGlite (no streaming COPY: a cursor, formatted alike)', () => {
-  it('writes the same bytes for the same rows as PostgreSQL\'s COPY', async () => {
-    const lite = await createPgliteExecutor();
-    const db = createPostgresDatabase(lite, 'embedded');
-    const h = await startSyncHarness();
-    try {
-      await db.migrate();
-      const insert = `INSERT INTO ref.instruments (instrument_key, segment, name, strike_price, lot_size, weekly, expiry, source_record, row_hash, first_seen_at, updated_at)
-        VALUES ('NSE_FO|1', 'NSE_FO', 'NIFTY, 50', 18000.5, 50, true, '2024-02-15', '{}', repeat('a', 64), '2024-01-01T00:00:00Z', '2024-01-02T03:04:05Z'),
-               ('NSE_EQ|2', 'NSE_EQ', 'SAY "HI"', NULL, 1, NULL, NULL, '{}', repeat('b', 64), '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z'),
-               ('NSE_EQ|3', 'NSE_EQ', '', NULL, 1, false, NULL, '{}', repeat('c', 64), '2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z')`;
-      await lite.query(insert);
-      await h.query(insert);
-      const a = await distribute(activitiesFor(db, path.join(h.temp.path, 'lite'), memoryDeliveries()), '2024-03-01');
-      const b = await distribute(activitiesFor(h.db, path.join(h.temp.path, 'pg'), memoryDeliveries()), '2024-03-01');
-      for (const name of ['20240301_full.csv', '20240301_delta.csv', '20240301_cancellation.csv', '20240301_invalid.json']) {
-        expect(fs.readFileSync(path.join(a.dir, name), 'utf8')).toBe(fs.readFileSync(path.join(b.dir, name), 'utf8'));
-      }
-      expect(fs.readFileSync(path.join(a.dir, '20240301_full.csv'), 'utf8')).toContain('NSE_EQ|3,NSE_EQ,,,"",');
-    } finally {
-      await db.close();
-      await h.close();
-    }
   });
 });

@@ -1,4 +1,4 @@
-// The distribution store against real PostgreSQL and the embedded PGlite (and SQL Server when MSSQL_URL is set).
+// The distribution store against real PostgreSQL (and SQL Server when MSSQL_URL is set).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
 import { channelsBySubscription, type NewDelivery } from '../../src/db/distribution';

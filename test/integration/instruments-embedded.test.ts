@@ -1,32 +1,31 @@
-// The instrument sync on the embedded database (PGlite, what `npm start` uses without DATABASE_URL): same counts.
+// The instrument sync on the embedded server as `npm start` opens it without DATABASE_URL (its own data directory,
+// a pool of connections): same counts as on any PostgreSQL.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createInstrumentActivities } from '../../activities/instruments';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
-import type { Database } from '../../src/db/types';
 import { silentLogger } from '../../src/log/logger';
 import { gzip, masterRecords, nextDay, toJsonArray } from '../support/instrument-files';
 import { mockActivityEnv, runActivity, testInstrumentsConfig } from '../support/instrument-sync-steps';
+import { openEmbeddedLikeDev, type EmbeddedForTest } from '../support/embedded';
 import { makeTempDir, type TempDir } from '../support/temp';
 
-let db: Database;
+let embedded: EmbeddedForTest;
 let temp: TempDir;
 
 beforeAll(async () => {
-  db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-  await db.migrate();
-  temp = await makeTempDir('refdata-pglite-sync-');
-});
+  embedded = await openEmbeddedLikeDev();
+  await embedded.db.migrate();
+  temp = await makeTempDir('refdata-embedded-sync-');
+}, 120_000);
 afterAll(async () => {
-  await db?.close();
+  await embedded?.cleanup();
   await temp?.cleanup();
 });
 
 async function sync(file: string) {
-  const acts = createInstrumentActivities({ db, log: silentLogger(), config: testInstrumentsConfig(), tempDir: temp.path });
+  const acts = createInstrumentActivities({ db: embedded.db, log: silentLogger(), config: testInstrumentsConfig(), tempDir: temp.path });
   const runId = randomUUID();
   const env = mockActivityEnv({ workflowExecution: { workflowId: 'instrument-sync', runId } });
   try {
@@ -38,7 +37,7 @@ async function sync(file: string) {
   }
 }
 
-describe('instrument sync on PGlite', () => {
+describe('instrument sync on the embedded server', () => {
   it('day 1, an unchanged day and day 2 give the exact counts', async () => {
     const day1 = masterRecords({ equities: 30, indices: 2, futures: 3, options: 40, mcx: 5 });
     const f1 = path.join(temp.path, 'day1.json.gz');
@@ -48,6 +47,7 @@ describe('instrument sync on PGlite', () => {
     expect(await sync(f1)).toMatchObject({ status: 'succeeded', added: 80, activeAfter: 80 });
     expect(await sync(f1)).toMatchObject({ added: 0, updated: 0, unchanged: 80, deactivated: 0 });
     expect(await sync(f2)).toMatchObject({ added: 4, updated: 2, unchanged: 75, deactivated: 3, activeAfter: 81 });
-    expect((await db.instruments.listInstruments({ nameContains: 'nif', active: true, limit: 5, offset: 0 })).total).toBe(42);
+    expect((await embedded.db.instruments.listInstruments({ nameContains: 'nif', active: true, limit: 5, offset: 0 })).total).toBe(42);
   });
+
 });

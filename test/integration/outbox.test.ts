@@ -1,9 +1,8 @@
-// The outbox store on real PostgreSQL (and PGlite): idempotent enqueue, skip-locked leased claims, and the relay to the bus.
+// The outbox store on real PostgreSQL: idempotent enqueue, skip-locked leased claims, and the relay to the bus.
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../src/db/types';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import { enqueueOutboxEvent } from '../../src/db/postgres/outbox';
 import type { PgExecutor } from '../../src/db/postgres/executor';
 import { silentLogger } from '../../src/log/logger';
@@ -159,24 +158,6 @@ describe('outbox store on PostgreSQL', () => {
       expect(seen[0]).toEqual({ topic: 'reporting.risk.delivered', key: 'key-bus-0', eventId: 'bus-0', payload: { event_id: 'bus-0', n: 5 } });
     } finally {
       await relay.stop();
-    }
-  });
-});
-
-describe('outbox store on the embedded PGlite', () => {
-  it('enqueues once, claims, publishes', async () => {
-    const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-    try {
-      await db.migrate();
-      expect(await db.outbox.enqueue(event('e-1'))).toBe(true);
-      expect(await db.outbox.enqueue(event('e-1'))).toBe(false);
-      const batch = await db.outbox.claimBatch(10);
-      expect(batch.map((r) => r.eventId)).toEqual(['e-1']);
-      expect(await db.outbox.claimBatch(10)).toEqual([]);
-      await db.outbox.markPublished(batch.map((r) => r.id));
-      expect(await db.outbox.lag()).toEqual({ unpublished: 0, failing: 0, oldestUnpublishedAgeMs: null });
-    } finally {
-      await db.close();
     }
   });
 });

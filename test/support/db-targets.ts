@@ -1,9 +1,8 @@
-// The databases every port suite runs against: PostgreSQL always, the embedded PGlite, SQL Server when MSSQL_URL is set.
+// The databases every port suite runs against: PostgreSQL always (the embedded default is the same server), SQL Server when MSSQL_URL is set.
 import { inject } from 'vitest';
 import type { Database } from '../../src/db/types';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import { createPgliteExecutor } from '../../src/db/postgres/pglite';
 import { createTestDatabase } from './pg';
 
 export interface DatabaseTarget {
@@ -22,14 +21,6 @@ export function databaseTargets(mssqlPrefix: string): DatabaseTarget[] {
         const tdb = await createTestDatabase(inject('pgUrl'));
         const db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
         return { db, cleanup: async () => { await db.close(); await tdb.drop(); } };
-      },
-    },
-    {
-      name: 'embedded',
-      skip: false,
-      async open() {
-        const db = createPostgresDatabase(await createPgliteExecutor(), 'embedded');
-        return { db, cleanup: () => db.close() };
       },
     },
     {

@@ -1,4 +1,4 @@
-// The table catalog on PostgreSQL (server or PGlite): information_schema for tables and columns, ref.loads and
+// The table catalog on PostgreSQL: information_schema for tables and columns, ref.loads and
 // ref.reference_data_cfg for their history and configuration, count(*) for row counts.
 import type { CatalogColumnRow, CatalogStore, ReferenceConfigRow, TableDetail } from '../catalog';
 import { LOADED_SCHEMAS, assembleTables, backupsOf, loadSummaryOf } from '../catalog';

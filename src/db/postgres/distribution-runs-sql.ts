@@ -86,7 +86,7 @@ export function instrumentExportSql(type: InstrumentExport, r: WatermarkRange): 
   return { sql: `SELECT ${select.join(', ')} FROM ref.instruments WHERE ${where} ORDER BY instrument_key`, columns };
 }
 
-/** Every column as text (so PGlite and COPY print alike), ordered by the key and then the rest for a stable order. */
+/** Every column as text (so values print as the SQL Server export prints them), ordered by the key and then the rest for a stable order. */
 export function datasetExportSql(d: DatasetRef, columns: string[]): string {
   const rest = columns.filter((c) => c !== d.keyColumn).map(quoteIdent);
   return `SELECT ${columns.map((c) => `${quoteIdent(c)}::text AS ${quoteIdent(c)}`).join(', ')} FROM ${qualified(d.table)} ORDER BY ${[quoteIdent(d.keyColumn), ...rest].join(', ')}`;

@@ -1,52 +1,30 @@
-// The distribution-run store on PostgreSQL (server or PGlite): claims under an advisory lock, exports from one
-// REPEATABLE READ snapshot — COPY … TO STDOUT on a server, a cursor on PGlite (which has no streaming COPY).
+// The distribution-run store on PostgreSQL: claims under an advisory lock, exports by COPY … TO STDOUT from one
+// REPEATABLE READ snapshot.
 import type { ChunkSink, DatasetRef, DistributionRunStore, DistributionSnapshot, InvalidRecordRow, WatermarkRange } from '../distribution-runs';
 import { invalidRecordFromRow, runFromRow } from '../distribution-run-rows';
-import { csvLine } from '../../distribution/csv';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
 import {
   CLAIM_LOCK, DATASETS_SQL, DATASET_COLUMNS_SQL, INSERT_CLAIM_SQL, REUSE_CLAIM_SQL, RUN_SELECT, copyOutSql, datasetExportSql, instrumentExportSql,
   invalidPageSql,
 } from './distribution-runs-sql';
 
-const CURSOR_PAGE = 10_000;
-
 async function runRow(s: PgSession, runId: string, lock = false) {
   const rows = await s.query(`${RUN_SELECT} WHERE run_id = $1${lock ? ' FOR UPDATE' : ''}`, [runId]);
   return rows[0] ? runFromRow(rows[0]) : null;
 }
 
-/** PGlite: the rows of a cursor, formatted as COPY would, a page at a time. */
-async function* cursorCsv(s: PgSession, select: string, columns: string[], counter: { rows: number }): AsyncGenerator<Buffer> {
-  yield Buffer.from(csvLine(columns));
-  await s.query(`DECLARE refdata_export NO SCROLL CURSOR FOR ${select}`);
-  try {
-    for (;;) {
-      const rows = await s.query(`FETCH ${CURSOR_PAGE} FROM refdata_export`);
-      if (rows.length === 0) return;
-      counter.rows += rows.length;
-      yield Buffer.from(rows.map((r) => csvLine(columns.map((c) => (r[c] == null ? null : String(r[c]))))).join(''));
-    }
-  } finally {
-    await s.query('CLOSE refdata_export');
-  }
-}
-
 function snapshotOf(s: PgSession): DistributionSnapshot {
-  async function exportCsv(select: string, columns: string[], sink: ChunkSink): Promise<number> {
-    if (s.copyOut) return s.copyOut(copyOutSql(select), sink);
-    const counter = { rows: 0 };
-    await sink(cursorCsv(s, select, columns, counter));
-    return counter.rows;
+  function exportCsv(select: string, sink: ChunkSink): Promise<number> {
+    return s.copyOut(copyOutSql(select), sink);
   }
   return {
     exportInstruments(type, range, sink) {
-      const { sql, columns } = instrumentExportSql(type, range);
-      return exportCsv(sql, columns, sink);
+      const { sql } = instrumentExportSql(type, range);
+      return exportCsv(sql, sink);
     },
     async exportDataset(d: DatasetRef, sink) {
       const columns = (await s.query<{ column_name: string }>(DATASET_COLUMNS_SQL, [d.table.schema, d.table.name])).map((r) => r.column_name);
-      return exportCsv(datasetExportSql(d, columns), columns, sink);
+      return exportCsv(datasetExportSql(d, columns), sink);
     },
     async *invalidRecords(range: WatermarkRange, pageSize = 5000): AsyncGenerator<InvalidRecordRow[]> {
       let after = 0;
@@ -63,11 +41,11 @@ function snapshotOf(s: PgSession): DistributionSnapshot {
   };
 }
 
-export function createPostgresDistributionRunStore(exec: PgExecutor, kind: 'postgres' | 'embedded'): DistributionRunStore {
+export function createPostgresDistributionRunStore(exec: PgExecutor): DistributionRunStore {
   return {
     async claimRun(input) {
       return exec.transaction(async (tx) => {
-        if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
         const existing = await runRow(tx, input.runId, true);
         if (existing) {
           await tx.query(REUSE_CLAIM_SQL, [input.runId, input.workflowId, input.workflowRunId, input.trigger, input.directory]);

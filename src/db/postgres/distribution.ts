@@ -1,4 +1,4 @@
-// The distribution store on PostgreSQL (server or PGlite): JSON in jsonb, counters by upsert, times from the database clock.
+// The distribution store on PostgreSQL: JSON in jsonb, counters by upsert, times from the database clock.
 import { statsShardOf, type DistributionStore, type NewChannel, type NewDelivery } from '../distribution';
 import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
@@ -85,7 +85,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
       const params: SqlValue[] = [];
       if (filter.subscriberId) where.push(`subscriber_id = $${params.push(filter.subscriberId)}`);
       if (filter.subscriptionId) where.push(`subscription_id = $${params.push(filter.subscriptionId)}`);
-      // One JSON array parameter: any number of ids, and the same text for node-pg and PGlite.
+      // One JSON array parameter: any number of ids in one statement.
       if (filter.subscriptionIds) where.push(`subscription_id IN (SELECT jsonb_array_elements_text($${params.push(JSON.stringify(filter.subscriptionIds))}::jsonb))`);
       const rows = await exec.query(`SELECT * FROM dist.delivery_channels ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY channel_id`, params);
       return rows.map(channelFromRow);
@@ -169,7 +169,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     async beginAttempt(deliveryId, attempt, runId) {
       const [row] = await exec.query(beginAttemptSql, [deliveryId, Math.max(attempt - 1, 0), runId, statsShardOf(deliveryId)]);
       if (!row) return null;
-      // row_to_json arrives parsed from node-postgres and PGlite alike, but a driver may hand JSON back as text.
+      // row_to_json arrives parsed from node-postgres, but a driver may hand JSON back as text.
       const channel = typeof row.channel_json === 'string' ? (JSON.parse(row.channel_json) as Record<string, unknown>) : (row.channel_json as Record<string, unknown> | null);
       return {
         delivery: deliveryFromRow(row),

@@ -1,4 +1,4 @@
-// What the PostgreSQL dialect needs from a driver: node-postgres for servers, PGlite for the embedded default.
+// What the PostgreSQL dialect needs from a driver (node-postgres), as an interface the stores and tests share.
 
 export type SqlValue = string | number | boolean | Date | null;
 export type Row = Record<string, unknown>;
@@ -9,11 +9,8 @@ export interface PgSession {
   copyFromCsv(copySql: string, csv: CopyData): Promise<number>;
   /** Several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
-  /**
-   * Runs `COPY … TO STDOUT`, handing its output to `sink` as it arrives (constant memory); returns the rows copied.
-   * node-postgres only: PGlite has no streaming COPY, and callers read with a cursor instead.
-   */
-  copyOut?(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number>;
+  /** Runs `COPY … TO STDOUT`, handing its output to `sink` as it arrives (constant memory); returns the rows copied. */
+  copyOut(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number>;
 }
 
 export interface PgExecutor extends PgSession {

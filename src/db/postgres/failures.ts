@@ -1,4 +1,4 @@
-// The failure ledger on PostgreSQL (server or PGlite): ref.file_monitor_tracking rows with status error.
+// The failure ledger on PostgreSQL: ref.file_monitor_tracking rows with status error.
 import type { FailureRecord, FailureStore } from '../failures';
 import { MAX_FAILURES } from '../failures';
 import type { LoadMode } from '../types';

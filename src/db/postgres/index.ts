@@ -1,4 +1,4 @@
-// The PostgreSQL dialect of the database port, over node-postgres (servers) or PGlite (embedded).
+// The PostgreSQL dialect of the database port, over node-postgres (an external server or the embedded one).
 import path from 'node:path';
 import type {
   Database, MigrationStatus, ReferenceConfigInput, TableColumn, TableRef, TrackingFilter, TrackingUpdate,
@@ -58,19 +58,19 @@ export function createPostgresDatabase(
 
   const db: Database = {
     kind,
-    instruments: createPostgresInstrumentStore(exec, kind),
+    instruments: createPostgresInstrumentStore(exec),
     distribution: createPostgresDistributionStore(exec),
     outbox: createPostgresOutboxStore(exec),
     catalog: createPostgresCatalogStore(exec),
     failures: createPostgresFailureStore(exec),
-    distributionRuns: createPostgresDistributionRunStore(exec, kind),
+    distributionRuns: createPostgresDistributionRunStore(exec),
     retention: createPostgresRetentionStore(exec),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);
       for (const m of known) {
         await exec.transaction(async (tx) => {
-          if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
           const done = await tx.query('SELECT 1 FROM ref.schema_migrations WHERE version = $1', [m.version]);
           if (done.length > 0) return;
           await tx.exec(m.sql);
@@ -81,7 +81,7 @@ export function createPostgresDatabase(
     },
     migrationStatus: status,
     async migrateDown(version) {
-      await migrateDownPostgres(exec, kind, migrationsDir, version);
+      await migrateDownPostgres(exec, migrationsDir, version);
       return status();
     },
     async ping() {

@@ -1,4 +1,4 @@
-// The instrument store on PostgreSQL (server or PGlite): staging by COPY, one transaction to guard and apply.
+// The instrument store on PostgreSQL: staging by COPY, one transaction to guard and apply.
 import type { InstrumentStore, StagingCheckpoint, SyncRunStart } from '../instruments';
 import { INVALID_RECORD_SOURCE, stagingTableOf } from '../instruments';
 import { groupFromRow, instrumentFromRow, reportFromRow, statsOf } from '../instrument-rows';
@@ -36,7 +36,7 @@ const checkpointOf = (r: Row): StagingCheckpoint => ({
   batches: Number(r.batches),
 });
 
-export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres' | 'embedded'): InstrumentStore {
+export function createPostgresInstrumentStore(exec: PgExecutor): InstrumentStore {
   return {
     async beginSyncRun(start: SyncRunStart) {
       await exec.query(
@@ -131,7 +131,7 @@ export function createPostgresInstrumentStore(exec: PgExecutor, kind: 'postgres'
         const run = await lockedRun(tx, runId);
         if (run.status === 'succeeded' || run.status === 'guard_tripped') return reportFromRow(run);
         if (run.status !== 'staged') throw new Error(`instrument sync run ${runId} is ${String(run.status)}, not staged; nothing was applied`);
-        if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
         const identical = await applyIfIdentical(tx, run, stage, decide);
         if (identical) return identical;
         // The counting joins and aggregates over the whole master fit in memory instead of spilling to disk.

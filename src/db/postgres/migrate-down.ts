@@ -6,13 +6,13 @@ import type { PgExecutor } from './executor';
 /** The advisory lock migrate() takes (src/db/postgres/index.ts), so a rollback never interleaves with a migration. */
 const MIGRATION_LOCK = 7233001;
 
-export async function migrateDownPostgres(exec: PgExecutor, kind: 'postgres' | 'embedded', migrationsDir: string, target: number): Promise<void> {
+export async function migrateDownPostgres(exec: PgExecutor, migrationsDir: string, target: number): Promise<void> {
   const exists = await exec.query(`SELECT to_regclass('ref.schema_migrations') IS NOT NULL AS present`);
   if (!exists[0]?.present) return;
   const applied = (await exec.query<{ version: number }>('SELECT version FROM ref.schema_migrations')).map((r) => Number(r.version));
   for (const step of rollbackPlan(applied, readMigrations(migrationsDir), target)) {
     await exec.transaction(async (tx) => {
-      if (kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       const still = await tx.query('SELECT 1 FROM ref.schema_migrations WHERE version = $1', [step.version]);
       if (still.length === 0) return;
       try {

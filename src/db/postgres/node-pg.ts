@@ -103,6 +103,18 @@ export function createNodePgExecutor(
     async exec(sql: string): Promise<void> {
       await pool.query(sql);
     },
+    async copyOut(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number> {
+      const out = await checkout(pool);
+      let failed = false;
+      try {
+        return await sessionOf(out.client).copyOut(copySql, sink);
+      } catch (err) {
+        failed = true;
+        throw err;
+      } finally {
+        out.release(failed);
+      }
+    },
     async transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T> {
       const out = await checkout(pool);
       const { client } = out;

@@ -1,4 +1,4 @@
-// The outbox store on PostgreSQL (server or PGlite): idempotent enqueue, leased claims with SKIP LOCKED.
+// The outbox store on PostgreSQL: idempotent enqueue, leased claims with SKIP LOCKED.
 import type { OutboxEventInput, OutboxRecord, OutboxStore } from '../outbox';
 import { DEFAULT_LEASE_MS, clampClaim, outboxRowOf, storedError } from '../outbox';
 import type { PgExecutor, PgSession, Row } from './executor';

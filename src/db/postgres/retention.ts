@@ -1,4 +1,4 @@
-// The retention store on PostgreSQL (server or PGlite): distribution runs and registered delivery files still kept,
+// The retention store on PostgreSQL: distribution runs and registered delivery files still kept,
 // each with the state of its deliveries, read in one statement.
 import { createHash } from 'node:crypto';
 import { deliveryFileFromRow, runFilesFromRow } from '../retention-rows';
