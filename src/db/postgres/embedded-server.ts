@@ -92,7 +92,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedServerOptions): Promis
         if (stopped) return;
         stopped = true;
         try {
-          await pgCtl(['stop', '-D', files.dataDir, '-m', mode, '-w', '-t', String(START_TIMEOUT_S)]);
+          // A server that died on its own (kill -9) has nothing left to stop; the next start recovers it.
+          if (runningServer(files, bins)) await pgCtl(['stop', '-D', files.dataDir, '-m', mode, '-w', '-t', String(START_TIMEOUT_S)]);
         } finally {
           fs.rmSync(files.owner, { force: true });
         }
