@@ -3,7 +3,9 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { silentLogger } from '../log/logger';
 import { openDb, temporalAddressOf } from '../runtime';
-import { checkChannels, checkDatabase, checkDropFolders, checkKafka, checkSchedules, checkTemporal, type CheckResult } from '../doctor/checks';
+import { checkChannels, checkDatabase, checkDropFolders, checkEmbedded, checkKafka, checkSchedules, checkTemporal, type CheckResult } from '../doctor/checks';
+import { embeddedDataDir } from '../db';
+import { embeddedStatus } from '../db/postgres/embedded-server';
 
 export interface DoctorOptions {
   timeoutMs?: number;
@@ -23,6 +25,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
     await temporal.close();
   }
 
+  if (config.databaseKind === 'embedded') results.push(...checkEmbedded(embeddedStatus(embeddedDataDir(config))));
   const database = await checkDatabase(() => openDb(config, silentLogger(), false));
   results.push(...database.results);
   results.push(...(await checkDropFolders(config.dropoffDir)));

@@ -8,6 +8,7 @@ import { Connection, Client, ScheduleNotFoundError } from '@temporalio/client';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Config } from '../config';
 import type { Database } from '../db/types';
+import type { EmbeddedStatus } from '../db/postgres/embedded-server';
 import { dropFolderTree } from '../drop-folders';
 import { searchAttributeTypes } from '../ids';
 import { scheduleSpecs } from '../temporal/schedules';
@@ -97,9 +98,6 @@ export async function checkDatabase(open: () => Promise<Database>): Promise<{ re
     await db.ping();
   } catch (err) {
     const text = message(err);
-    if (/in use by another refdata process/.test(text)) {
-      return { results: [warn('database', text, 'a running refdata owns the embedded database; check that process (GET /health), or stop it and run doctor again')], db: null, current: false };
-    }
     return { results: [fail('database', `not reachable: ${text}`, 'check DATABASE_URL (host, port, user, password, database) and that the server is up')], db: null, current: false };
   }
   const status = await db.migrationStatus();
@@ -108,6 +106,22 @@ export async function checkDatabase(open: () => Promise<Database>): Promise<{ re
     ? [fail('database', `${pending.length} migrations not applied: ${pending.map((m) => `${m.version}_${m.name}`).join(', ')}`, 'refdata migrate   (refdata dev, worker and api migrate at start)')]
     : [ok('database', `${db.kind}: reachable, ${status.length} migrations applied, schema current`)];
   return { results, db, current: pending.length === 0 };
+}
+
+/**
+ * The embedded server (no DATABASE_URL): where it lives, whether it runs and how to reach it, back it up and leave it.
+ * Read before the database check opens it, so "running" means another refdata process runs it.
+ */
+export function checkEmbedded(status: EmbeddedStatus): CheckResult[] {
+  const where = `PostgreSQL ${status.major ?? '(not initialised yet)'} in ${status.dataDir}`;
+  const reach = status.displayUrl
+    ? `running at ${status.displayUrl} (password in ${status.files.password})`
+    : 'not running (refdata dev starts it; doctor starts it for its checks and stops it after)';
+  return [
+    ok('embedded pg', `${where}, ${reach}; server log ${status.files.log}`),
+    ok('embedded pg', `back up: pg_dump -Fc "<that URL with the password>" > refdata.dump while it runs, or stop refdata and copy ${status.dataDir}; ` +
+      'move: restore the dump into an external PostgreSQL (pg_restore) and set DATABASE_URL, or set DATABASE_URL=mssql://… for SQL Server (docs/deployment.md)'),
+  ];
 }
 
 /** Drop folders: every folder of the tree exists and accepts writes (a real write in the archive folders, which the watcher ignores). */
