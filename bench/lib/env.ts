@@ -1,19 +1,35 @@
 // Shared bench plumbing: test PostgreSQL URL, a private database, a dev server, RSS sampling, timing.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { readToolsEnv, resolveTemporalCli } from '../../src/temporal/cli-path';
 import { findFreePort, startDevServer, type DevServer } from '../../src/temporal/dev-server';
 import { devServerSearchAttributeArgs } from '../../src/ids';
+import { startEmbeddedPostgres } from '../../src/db/postgres/embedded-server';
 
-export function basePgUrl(): string {
+/** REFDATA_TEST_PG_URL (an external server), else an embedded server as `npm start` runs it (durable settings). */
+async function basePgUrl(): Promise<{ url: string; stop(): Promise<void> }> {
   const url = process.env.REFDATA_TEST_PG_URL || readToolsEnv().REFDATA_TEST_PG_URL;
-  if (!url) throw new Error('no PostgreSQL: run scripts/ensure-tools --for test first (or set REFDATA_TEST_PG_URL)');
-  return url;
+  if (url) return { url, stop: async () => undefined };
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-bench-pg-'));
+  fs.chmodSync(dir, 0o755); // as root the server runs as postgres, which must reach it
+  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg') });
+  const u = new URL(server.url);
+  u.pathname = '/postgres';
+  return {
+    url: u.toString(),
+    async stop() {
+      await server.stop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export async function createBenchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = basePgUrl();
+  const server = await basePgUrl();
+  const base = server.url;
   const name = `refdata_bench_${process.pid}_${Date.now().toString(36)}`;
   const admin = new Client({ connectionString: base });
   await admin.connect();
@@ -28,6 +44,7 @@ export async function createBenchDatabase(): Promise<{ url: string; drop(): Prom
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+      await server.stop();
     },
   };
 }
