@@ -144,3 +144,30 @@ describe('buildPlan', () => {
     expect(codeOf(() => plan('id,name\n1,a\n2,"b\n3,c\n'))).toMatchObject({ code: 'UNTERMINATED_QUOTE', line: 3 });
   });
 });
+
+describe('buildPlan: numbers as column names, and headerless files that start with words', () => {
+  it.each<[string, string, string[], string[], number]>([
+    ['years', 'market;2010;2011;2012;2013\nOslo;3,5;3,75;4,0;4,25\nBergen;2,25;2,5;2,5;2,75\nTromsø;1,0;1,25;1,5;1,5\n', ['market', 'c_2010', 'c_2011', 'c_2012', 'c_2013'], ['text', 'text', 'text', 'text', 'text'], 3],
+    ['years over four-digit figures', 'plant\t1995\t1996\t1997\nP-01\t4410\t4523\t4390\nP-02\t3980\t4012\t4105\nP-03\t5120\t5066\t5213\nP-04\t2890\t2975\t3001\n', ['plant', 'c_1995', 'c_1996', 'c_1997'], ['text', 'integer', 'integer', 'integer'], 4],
+    ['numeric account codes', 'cost_centre,7100,7200,7300\nHR,1520.75,880.10,45.00\nIT,9931.20,120.55,3.25\nOps,77.70,66.60,55.50\n', ['cost_centre', 'c_7100', 'c_7200', 'c_7300'], ['text', 'decimal', 'decimal', 'decimal'], 3],
+    ['unordered numeric codes', 'bank,826,250,276,724\nB1,1234567,2345678,3456789,4567890\nB2,7654321,6543210,5432109,4321098\nB3,1111111,2222222,3333333,4444444\n', ['bank', 'c_826', 'c_250', 'c_276', 'c_724'], ['text', 'integer', 'integer', 'integer', 'integer'], 3],
+    ['month-end dates', 'isin,2024-04-30,2024-05-31,2024-06-30\nXS0001,101.5,101.75,102.0\nXS0002,99.25,99.5,98.75\nXS0003,100.0,100.5,100.25\n', ['isin', 'c_2024_04_30', 'c_2024_05_31', 'c_2024_06_30'], ['text', 'decimal', 'decimal', 'decimal'], 3],
+  ])('reads a header of %s as the column names, not as a data row', (_name, text, names, kinds, rows) => {
+    const p = plan(text);
+    expect(p.hasHeader).toBe(true);
+    expect(p.columnNames).toEqual(names);
+    expect(p.columns.map((c) => c.type.kind)).toEqual(kinds);
+    expect(p.rowCountEstimate).toBe(rows);
+  });
+
+  it.each<[string, string, number]>([
+    ['codes, names, a category, a missing figure', 'KLM,Mei Silva,Export,\nBAW,Jon Haddad,Retail,17.25\nAFR,Lea Garcia-Novak,Online,3.50\nDLH,Ivan Moreau,Retail,88.00\n', 4],
+    ['categories that repeat, with zero-padded codes', 'Retail|00417|Harbour Street\nOnline|00982|Mill Lane\nRetail|00113|Station Road East\nExport|00765|Old Quay\n', 4],
+    ['one row per year', '1987,12.5,3301\n1988,13.0,3402\n1989,13.5,3199\n1990,14.0,3288\n', 4],
+  ])('reads a headerless file (%s) with every row as data', (_name, text, rows) => {
+    const p = plan(text);
+    expect(p.hasHeader).toBe(false);
+    expect(p.headers[0]).toBe('column_1');
+    expect(p.rowCountEstimate).toBe(rows);
+  });
+});
