@@ -142,6 +142,18 @@ export function decode(buf: Buffer, encoding: Encoding): string {
   return iconv.decode(buf.subarray(skip), ICONV_NAMES[encoding], { stripBOM: false });
 }
 
+// A web page starts with a doctype or one of the outer HTML elements, possibly after an XML declaration or comments.
+const HTML_START_RE = /^(?:\s|<!--[\s\S]*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html|head|body|title|meta|script|style)[\s>/]/i;
+
+/**
+ * Whether decoded text is an HTML page (a download that failed and saved its error page as .csv): its first markup,
+ * after white space, comments and an XML declaration, is a doctype or an html, head, body, title, meta, script or
+ * style element. A table whose first value merely starts with `<` is not matched.
+ */
+export function isHtmlPage(text: string): boolean {
+  return HTML_START_RE.test(text.slice(0, 64 * 1024).replace(/^\uFEFF/, ''));
+}
+
 export function detectCompression(sample: Buffer): Compression | null {
   if (startsWith(sample, [0x1f, 0x8b])) return 'gzip';
   if (sample.length >= 4 && startsWith(sample, [0x50, 0x4b]) && [0x0304, 0x0506, 0x0708].includes(sample.readUInt16BE(2))) return 'zip';

@@ -5,6 +5,7 @@ export type CsvErrorCode =
   | 'HEADER_ONLY'
   | 'BINARY_CONTENT'
   | 'COMPRESSED'
+  | 'HTML_PAGE'
   | 'MIXED_ENCODING'
   | 'UNTERMINATED_QUOTE'
   | 'MIXED_LINE_ENDINGS'

@@ -2,7 +2,7 @@
 import type { ColumnSpec } from '../db/types';
 import { type Dialect, MAX_COLUMNS, detectDialect } from './dialect';
 import { CsvFormatError } from './errors';
-import { type Encoding, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from './encoding';
+import { type Encoding, decode, detectCompression, detectEncoding, isHtmlPage, isProbablyBinary, mixedEncodingLine } from './encoding';
 import { modalWidth } from './header';
 import { isBlankRecord, parseRecords } from './parse';
 import { deriveTableName, findDuplicateHeaders, normalizeColumnNames } from './table-name';
@@ -81,6 +81,9 @@ function decodeSample(input: PlanInput): { encoding: Encoding; text: string; dec
     }
   }
   let text = decode(sample, encoding);
+  if (isHtmlPage(text)) {
+    throw new CsvFormatError('HTML_PAGE', `File ${fileName} is an HTML page (a web page saved as .csv, such as the error page of a download that failed), not CSV data. Download the file again, check that it opens as a table, and drop it again.`);
+  }
   const decodedLength = text.length;
   if (!input.sampleIsWholeFile) {
     // The sample ends mid-line; only whole lines are evidence.

@@ -171,3 +171,25 @@ describe('buildPlan: numbers as column names, and headerless files that start wi
     expect(p.rowCountEstimate).toBe(rows);
   });
 });
+
+describe('buildPlan: an HTML page saved as .csv', () => {
+  it.each<[string, string | Buffer]>([
+    ['a proxy error page', '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n'],
+    ['an HTML5 login page with a BOM and leading blank lines', '\uFEFF\n\n  <!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body><form>user,password</form></body></html>\n'],
+    ['an XHTML page after an XML declaration', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x">\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Not found</p></body></html>\n'],
+    ['a page that starts with a comment', '<!-- served by cache-7, a,b,c -->\n<HTML><BODY>Access denied; request id 1,2,3</BODY></HTML>\n'],
+    ['a page fragment without an html element', '<head>\n<meta http-equiv="refresh" content="0; url=/login">\n</head>\n'],
+    ['a UTF-16 page', Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode('<!doctype html><html><body>Quota exceeded, try later</body></html>', 'utf16le')])],
+  ])('refuses %s, saying it is an HTML page', (_name, content) => {
+    const error = codeOf(() => plan(content));
+    expect(error.code).toBe('HTML_PAGE');
+    expect(error.message).toMatch(/airports_20241201\.csv is an HTML page .*Download the file again/);
+  });
+
+  it.each<[string, string, number]>([
+    ['markup inside values', 'id,snippet\n1,<b>bold</b>\n2,<html> is a tag\n', 2],
+    ['values that start with <', 'limit,label\n<10,x\n<20,y\n<30,z\n', 3],
+  ])('reads a table with %s as a table', (_name, text, rows) => {
+    expect(plan(text).rowCountEstimate).toBe(rows);
+  });
+});
