@@ -109,9 +109,24 @@ export function countUtf8Characters(buf: Buffer): number {
 export function mixedEncodingLine(sample: Buffer): number | null {
   const { utf8Chars, firstBad } = scanUtf8(sample, sample.length - truncatedUtf8Tail(sample));
   if (firstBad < 0 || utf8Chars < 2) return null;
+  return lineAt(sample, firstBad);
+}
+
+function lineAt(sample: Buffer, offset: number): number {
   let line = 1;
-  for (let i = 0; i < firstBad; i++) if (sample[i] === 0x0a) line++;
+  for (let i = 0; i < offset; i++) if (sample[i] === 0x0a) line++;
   return line;
+}
+
+/**
+ * For a sample that starts with a UTF-8 byte-order mark: the 1-based line of the first byte that is not UTF-8, and the
+ * single-byte encoding the bytes after the mark look like, or null when the mark tells the truth.
+ */
+export function brokenUtf8Bom(sample: Buffer): { line: number; looksLike: Encoding } | null {
+  if (bomOf(sample) !== 'utf-8-bom') return null;
+  const { firstBad } = scanUtf8(sample, sample.length - truncatedUtf8Tail(sample));
+  if (firstBad < 0) return null;
+  return { line: lineAt(sample, firstBad), looksLike: detectEncoding(sample.subarray(3)) };
 }
 
 export function detectEncoding(sample: Buffer): Encoding {

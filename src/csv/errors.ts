@@ -7,6 +7,7 @@ export type CsvErrorCode =
   | 'COMPRESSED'
   | 'HTML_PAGE'
   | 'MIXED_ENCODING'
+  | 'BOM_MISMATCH'
   | 'UNTERMINATED_QUOTE'
   | 'MIXED_LINE_ENDINGS'
   | 'REPEATED_HEADER'

@@ -193,3 +193,25 @@ describe('buildPlan: an HTML page saved as .csv', () => {
     expect(plan(text).rowCountEstimate).toBe(rows);
   });
 });
+
+describe('buildPlan: a UTF-8 byte-order mark followed by bytes that are not UTF-8', () => {
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  const withBom = (...parts: Buffer[]) => Buffer.concat([bom, ...parts]);
+  it.each<[string, Buffer, { row?: number; line: number }, RegExp]>([
+    ['a Windows-1252 row', withBom(Buffer.from('code,city\nA1,Oslo\nB2,Lyon\n'), iconv.encode('C3,Besançon\n', 'win1252')), { row: 3, line: 4 }, /row 3 \(line 4\) has bytes that are not UTF-8 \(they look like Windows-1252\)/],
+    ['Windows-1252 throughout, curly quotes and all', withBom(iconv.encode('name;note\nRené;“ok”\nZoë;fine\n', 'win1252')), { row: 1, line: 2 }, /row 1 \(line 2\)/],
+    ['a Latin-1 header', withBom(Buffer.from('id,'), Buffer.from([0x6e, 0xfa, 0x6d, 0x8d]), Buffer.from('\n1,2\n2,3\n')), { line: 1 }, /but line 1 has bytes .*look like Latin-1/],
+    ['UTF-8 first, then a Windows-1252 row after a quoted line break', withBom(Buffer.from('id,note\n1,"Zürich\nHB"\n2,Genève\n'), iconv.encode('3,Genève\n', 'win1252')), { row: 3, line: 5 }, /row 3 \(line 5\)/],
+  ])('refuses %s with the row', (_name, bytes, location, message) => {
+    const error = codeOf(() => plan(bytes));
+    expect(error).toMatchObject({ code: 'BOM_MISMATCH', ...location });
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/starts with a UTF-8 byte-order mark/);
+  });
+
+  it('keeps a BOM file whose sample merely ends inside a UTF-8 character', () => {
+    const text = withBom(Buffer.from(`id,city\n${'1,Zürich\n'.repeat(50)}`));
+    const cut = text.subarray(0, text.indexOf(Buffer.from('ü'), 200) + 1);
+    expect(plan(cut, { sampleIsWholeFile: false })).toMatchObject({ encoding: 'utf-8-bom', headers: ['id', 'city'] });
+  });
+});
