@@ -115,13 +115,15 @@ export function columnVote(head: string, values: string[]): number {
   if (values.includes(head)) return -1;
   const filled = values.filter((v) => v !== '');
   const lengths = new Set(filled.map((v) => v.length));
-  // Fixed-width codes (LHR, EUR, DE): a header of another length stands apart, one of the same length and shape is a code.
-  if (lengths.size === 1 && filled.length >= 3) {
-    if (!lengths.has(head.length)) return 1;
-    const shape = shapeOf(h);
-    if (filled.every((v) => shapeOf(v) === shape)) return -1;
-  }
-  return 0;
+  // Fixed-width codes (LHR, EUR, DE): a header of another length stands apart, one of the same length and shape
+  // looks like one more code (weakly: `ccy` over `usd`, `eur` is a header too).
+  if (lengths.size === 1 && filled.length >= 3 && !lengths.has(head.length)) return 1;
+  if (filled.length < 3) return 0;
+  const shape = shapeOf(h);
+  const sameShape = filled.filter((v) => shapeOf(v) === shape).length;
+  if (sameShape === filled.length && lengths.size === 1) return -0.5;
+  // Written unlike every value beneath (`country` over `France`, `Spain`): a weak header sign.
+  return sameShape === 0 ? 0.5 : 0;
 }
 
 /** The number a cell stands for as a point in a series: an integer, a month (`2024-03`, a month-end) or a day. */

@@ -26,8 +26,9 @@ describe('looksLikeHeader', () => {
     // Text first rows.
     ['words over typed columns', 'code,qty,price,day\nA,1,2.5,2024-01-01\nB,2,3.5,2024-01-02\nC,3,4.5,2024-01-03\n', true],
     ['a header over an all-text table', 'code,name,country\nLHR,Heathrow,United Kingdom\nCDG,Charles de Gaulle,France\nAMS,Schiphol,Netherlands\n', true],
-    ['headerless: fixed-width codes and a missing figure', 'QZX,Lea Novak,Export,\nWRT,Omar Silva,Retail,120.50\nPLK,Ana Tanaka,Online,98.10\nMNB,Tom Larsen,Retail,45.00\n', false],
+    ['headerless: fixed-width codes and a missing figure', 'QZX,Lea Novak,Export,\nWRT,Omar Silva-Haddad,Retail,120.50\nPLK,Ana Tanaka,Online,98.10\nMNB,Tom Li,Retail,45.00\n', false],
     ['headerless: first row values repeat below', 'Retail,Lea Novak,\nOnline,Omar Silva,3\nRetail,Ana Tanaka,4\nOnline,Sara Haddad-Moreau,5\n', false],
+    ['lowercase currency codes under a header of the same width, with a name column', 'ccy,name\nusd,US Dollar\neur,Euro\ngbp,Pound Sterling\n', true],
     ['a header with a repeated name is weaker but words still win over figures', 'id,name,name\n1,a,b\n2,c,d\n3,e,f\n', true],
   ])('%s → %s', (_name, text, header) => {
     const [first, body] = split(text);
@@ -73,9 +74,11 @@ describe('columnVote', () => {
     ['2024-03-31', ['5', '6', '7'], 1],
     ['1', ['yes', 'no', 'yes'], -0.5],
     ['code', ['LHR', 'CDG', 'AMS'], 1],
-    ['XYZ', ['LHR', 'CDG', 'AMS'], -1],
-    ['Lhr', ['LHR', 'CDG', 'AMS'], 0],
-    ['name', ['Heathrow', 'Schiphol', 'Charles de Gaulle'], 0],
+    ['XYZ', ['LHR', 'CDG', 'AMS'], -0.5],
+    ['ccy', ['usd', 'eur', 'gbp'], -0.5],
+    ['Lhr', ['LHR', 'CDG', 'AMS'], 0.5],
+    ['name', ['Heathrow', 'Schiphol', 'Charles de Gaulle'], 0.5],
+    ['City', ['Paris', 'Rome', 'Oslo'], 0],
     ['Paris', ['Rome', 'Paris', 'Oslo'], -1],
     ['', ['1', '2', '3'], 0],
   ])('%j over %j → %d', (head, values, vote) => expect(columnVote(head, values)).toBe(vote));
