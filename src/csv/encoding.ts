@@ -175,31 +175,69 @@ export function detectCompression(sample: Buffer): Compression | null {
   return null;
 }
 
+/**
+ * Control characters, class by class:
+ * - tab, LF, VT, FF, CR and the DOS end-of-file mark (SUB) occur in real text exports: text;
+ * - ESC that starts a terminal escape sequence (CSI `ESC [ … m` colours, OSC `ESC ] … BEL` titles and links) is
+ *   console output pasted into a value: text, loaded as it is;
+ * - NUL: binary, always (no database text type can hold it);
+ * - every other C0 control, a lone ESC and DEL: signs of binary data, which refuse the file when they are more than
+ *   5 % of the sample (a few stray ones load as they are).
+ */
 function isControlCode(code: number): boolean {
-  // Tab, LF, FF, CR and the DOS end-of-file mark occur in real text exports.
-  return (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d && code !== 0x1a) || code === 0x7f;
+  return (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0b && code !== 0x0c && code !== 0x0d && code !== 0x1a) || code === 0x7f;
 }
 
-/** True for archives, known binary formats, NULs in non-UTF-16 data, or more than 5 % control characters. */
+const ESC = 0x1b;
+
+/** Length of the terminal escape sequence at `i` (CSI or OSC), or 0 when the ESC there starts none. */
+export function escapeSequenceLength(codeAt: (i: number) => number, length: number, i: number): number {
+  const kind = i + 1 < length ? codeAt(i + 1) : -1;
+  if (kind === 0x5b) {
+    // CSI: parameter bytes 0x30–0x3F, intermediate bytes 0x20–0x2F, one final byte 0x40–0x7E.
+    let j = i + 2;
+    while (j < length && codeAt(j) >= 0x30 && codeAt(j) <= 0x3f) j++;
+    while (j < length && codeAt(j) >= 0x20 && codeAt(j) <= 0x2f) j++;
+    return j < length && codeAt(j) >= 0x40 && codeAt(j) <= 0x7e ? j + 1 - i : 0;
+  }
+  if (kind === 0x5d) {
+    // OSC: printable text ended by BEL or by ESC \.
+    for (let j = i + 2; j < length && j < i + 4096; j++) {
+      const c = codeAt(j);
+      if (c === 0x07) return j + 1 - i;
+      if (c === ESC) return j + 1 < length && codeAt(j + 1) === 0x5c ? j + 2 - i : 0;
+      if (c < 0x20) return 0;
+    }
+  }
+  return 0;
+}
+
+/** True when NUL occurs, or control characters that are not text (see isControlCode) are more than 5 % of them all. */
+function hasBinaryControls(codeAt: (i: number) => number, length: number): boolean {
+  let controls = 0;
+  for (let i = 0; i < length; i++) {
+    const code = codeAt(i);
+    if (code === 0) return true;
+    if (code === ESC) {
+      const sequence = escapeSequenceLength(codeAt, length, i);
+      if (sequence > 0) {
+        i += sequence - 1;
+        continue;
+      }
+    }
+    if (isControlCode(code)) controls++;
+  }
+  return length > 0 && controls / length > 0.05;
+}
+
+/** True for archives, known binary formats, NULs in non-UTF-16 data, or too many control characters (see isControlCode). */
 export function isProbablyBinary(sample: Buffer): boolean {
   if (detectCompression(sample) !== null) return true;
   if (BINARY_MAGIC.some((magic) => startsWith(sample, magic))) return true;
   const encoding = detectEncoding(sample);
   if (encoding === 'utf-16le' || encoding === 'utf-16be') {
     const text = decode(sample, encoding);
-    let controls = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === 0) return true;
-      if (isControlCode(code)) controls++;
-    }
-    return text.length > 0 && controls / text.length > 0.05;
+    return hasBinaryControls((i) => text.charCodeAt(i), text.length);
   }
-  let controls = 0;
-  for (let i = 0; i < sample.length; i++) {
-    const byte = sample[i];
-    if (byte === 0) return true;
-    if (isControlCode(byte)) controls++;
-  }
-  return sample.length > 0 && controls / sample.length > 0.05;
+  return hasBinaryControls((i) => sample[i]!, sample.length);
 }

@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type CsvErrorCode, CsvFormatError, type PlanInput, buildPlan } from '../../../src/csv';
+import { type CsvErrorCode, CsvFormatError, type PlanInput, buildPlan, planSample } from '../../../src/csv';
 
 const AIRPORTS = 'code,name,lat,opened,active\nLHR,Heathrow,51.4700,1946-05-31,yes\nCDG,Charles de Gaulle,49.0097,1974-03-08,no\nAMS,Schiphol,52.3105,1916-09-19,yes\n';
 
@@ -213,5 +213,26 @@ describe('buildPlan: a UTF-8 byte-order mark followed by bytes that are not UTF-
     const text = withBom(Buffer.from(`id,city\n${'1,Zürich\n'.repeat(50)}`));
     const cut = text.subarray(0, text.indexOf(Buffer.from('ü'), 200) + 1);
     expect(plan(cut, { sampleIsWholeFile: false })).toMatchObject({ encoding: 'utf-8-bom', headers: ['id', 'city'] });
+  });
+});
+
+describe('buildPlan: values holding terminal escape sequences', () => {
+  const esc = '\u001b';
+  it.each<[string, string, string[][]]>([
+    ['colour codes pasted from a console', `job,status\nnightly,${esc}[31mFAILED${esc}[0m\nhourly,${esc}[32mOK${esc}[0m\n`, [['nightly', `${esc}[31mFAILED${esc}[0m`], ['hourly', `${esc}[32mOK${esc}[0m`]]],
+    ['bold, 256-colour and cursor codes, tab-separated', `key\tvalue\na\t${esc}[1m${esc}[38;5;196mhot${esc}[0m\nb\t${esc}[2K${esc}[1Gdone\nc\tplain\n`, [['a', `${esc}[1m${esc}[38;5;196mhot${esc}[0m`], ['b', `${esc}[2K${esc}[1Gdone`], ['c', 'plain']]],
+    ['a hyperlink escape (quoted: it holds the delimiter)', `id;doc\n1;"${esc}]8;;https://docs.test/x\u0007guide${esc}]8;;\u0007"\n2;none\n`, [['1', `${esc}]8;;https://docs.test/x\u0007guide${esc}]8;;\u0007`], ['2', 'none']]],
+  ])('reads %s as text, as written', (_name, text, rows) => {
+    const { plan: p, dataRows } = planSample({ fileName: 'console.csv', sample: Buffer.from(text), sampleIsWholeFile: true });
+    expect(p.columns[1]?.type.kind).toBe('text');
+    expect(dataRows).toEqual(rows);
+  });
+
+  it.each<[string, Buffer]>([
+    ['NUL bytes', Buffer.from(`a,b\n1,${esc}[31mx\u0000\u0000\n`)],
+    ['random binary data', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))],
+    ['a stream of other control characters', Buffer.from(`a,b\n${'\u0002\u0003,\u0004\u0005\n'.repeat(50)}`)],
+  ])('still refuses %s as binary', (_name, bytes) => {
+    expect(codeOf(() => plan(bytes)).code).toBe('BINARY_CONTENT');
   });
 });
