@@ -14,7 +14,7 @@ import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
 import { convertValue, CsvFormatError, isBlankRecord, type ConvertOptions } from '../src/csv';
-import { BatchedRecords, readTextRange, RecordTooLong, StrayQuote, UnterminatedQuote } from '../src/batched-records';
+import { BatchedRecords, readTextRange, RecordTooLong, rowOfFirstNonUtf8, StrayQuote, UnterminatedQuote } from '../src/batched-records';
 import { SAMPLE_BYTES, sha256File, type LoadPlan } from './plan';
 import { NotUtf8, singleByteEncodingAfter } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
@@ -203,8 +203,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         if (!next) {
           await batch.drain();
           const end = nextOf();
-          const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset);
           const skip = committed.byteOffset === 0 ? plan.preambleLines + (plan.hasHeader ? 1 : 0) : 0;
+          const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset).catch(async (err: unknown) => {
+            if (!(err instanceof NotUtf8) || err.row !== undefined) throw err;
+            // Name the row that holds the bytes, as COPY does on the fast path.
+            const range = { start: committed.byteOffset, end: end.byteOffset, rowsBefore: committed.rowsCommitted };
+            const d = { encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, skip: plan.preambleLines + (plan.hasHeader ? 1 : 0) };
+            throw new NotUtf8(err.message, await rowOfFirstNonUtf8(input.filePath, d, range));
+          });
           next = { rowsCommitted: committed.rowsCommitted + (await loadParsed(load, plan, text, skip, committed, end, policy, quarantined)), byteOffset: end.byteOffset };
         }
         committed = next;

@@ -96,6 +96,11 @@ function scanUtf8(buf: Buffer, end = buf.length): { utf8Chars: number; firstBad:
   return { utf8Chars, firstBad };
 }
 
+/** Offset of the first byte of `buf` that is not part of well-formed UTF-8 (-1: none); the bytes before it decode cleanly. */
+export function firstNonUtf8Byte(buf: Buffer): number {
+  return scanUtf8(buf).firstBad;
+}
+
 /** Well-formed UTF-8 multi-byte characters in `buf` (a sequence cut at either end is not counted). */
 export function countUtf8Characters(buf: Buffer): number {
   return scanUtf8(buf).utf8Chars;
