@@ -14,7 +14,7 @@ import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
 import { recordLoadFinished } from '../src/metrics/registry';
 import { convertValue, CsvFormatError, isBlankRecord, type ConvertOptions } from '../src/csv';
-import { BatchedRecords, readTextRange, RecordTooLong, StrayQuote, UnterminatedQuote } from '../src/batched-records';
+import { BatchedRecords, readTextRange, RecordTooLong, rowOfFirstNonUtf8, StrayQuote, UnterminatedQuote } from '../src/batched-records';
 import { SAMPLE_BYTES, sha256File, type LoadPlan } from './plan';
 import { NotUtf8, singleByteEncodingAfter } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
@@ -58,9 +58,18 @@ function invalidBytes(err: DataError, rowsBefore: number): Error {
   return new NotUtf8(err.message, row);
 }
 
-/** A file planned as UTF-8 with bytes further on that are not, and that is not single-byte throughout: it mixes encodings. */
-function notUtf8Failure(err: NotUtf8, rowsBefore: number): ApplicationFailure {
+/**
+ * A file planned as UTF-8 with bytes further on that are not. With a byte-order mark the file promised UTF-8, so it is
+ * refused as such; without one, and not single-byte throughout, it mixes encodings.
+ */
+function notUtf8Failure(err: NotUtf8, rowsBefore: number, encoding: string): ApplicationFailure {
   const where = err.row ? `row ${err.row}` : `a row after row ${rowsBefore}`;
+  if (encoding === 'utf-8-bom') {
+    return invalid(
+      `the file starts with a UTF-8 byte-order mark, but ${where} has bytes that are not UTF-8 (${err.message}). The mark promises UTF-8, so the file is not read in a guessed encoding. Save it again as UTF-8 (in Excel: CSV UTF-8), or in one single-byte encoding without the mark`,
+      { row: err.row ?? rowsBefore + 1, code: 'BOM_MISMATCH' },
+    );
+  }
   return invalid(
     `the file was read as UTF-8 (from its first ${SAMPLE_BYTES / 1024 / 1024} MiB), but ${where} has bytes that are not UTF-8 (${err.message}): it mixes encodings. Save it again in one encoding, preferably UTF-8`,
     { row: err.row ?? rowsBefore + 1, code: 'MIXED_ENCODING' },
@@ -194,8 +203,14 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         if (!next) {
           await batch.drain();
           const end = nextOf();
-          const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset);
           const skip = committed.byteOffset === 0 ? plan.preambleLines + (plan.hasHeader ? 1 : 0) : 0;
+          const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset).catch(async (err: unknown) => {
+            if (!(err instanceof NotUtf8) || err.row !== undefined) throw err;
+            // Name the row that holds the bytes, as COPY does on the fast path.
+            const range = { start: committed.byteOffset, end: end.byteOffset, rowsBefore: committed.rowsCommitted };
+            const d = { encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, skip: plan.preambleLines + (plan.hasHeader ? 1 : 0) };
+            throw new NotUtf8(err.message, await rowOfFirstNonUtf8(input.filePath, d, range));
+          });
           next = { rowsCommitted: committed.rowsCommitted + (await loadParsed(load, plan, text, skip, committed, end, policy, quarantined)), byteOffset: end.byteOffset };
         }
         committed = next;
@@ -242,7 +257,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
-        if (err instanceof NotUtf8) throw notUtf8Failure(err, committed.rowsCommitted);
+        if (err instanceof NotUtf8) throw notUtf8Failure(err, committed.rowsCommitted, encoding);
         // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
         throw failureForDbError(err);
       }

@@ -2,6 +2,7 @@
 // of text chunks ending on record boundaries, with its row and byte counts growing as it is read.
 import fs from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { firstNonUtf8Byte } from './csv/encoding';
 import { ByteRecordBoundaryScanner, RecordBoundaryScanner, type Scanned } from './csv/record-boundaries';
 import { bomBytes, decodeBytes, decodedText, textByteLength } from './record-stream';
 
@@ -168,15 +169,35 @@ export class BatchedRecords {
   }
 }
 
-/** The decoded text of bytes [start, end) of the file (a batch, re-read for row-by-row handling). */
-export async function readTextRange(filePath: string, encoding: string, start: number, end: number): Promise<string> {
+/** The bytes [start, end) of the file, without a BOM at its start. */
+async function readRange(filePath: string, encoding: string, start: number, end: number): Promise<Buffer> {
   const handle = await fs.open(filePath, 'r');
   try {
     const buf = Buffer.alloc(end - start);
     const { bytesRead } = await handle.read(buf, 0, buf.length, start);
-    const raw = buf.subarray(start === 0 ? bomBytes(encoding) : 0, bytesRead);
-    return decodeBytes(raw, encoding);
+    return buf.subarray(start === 0 ? bomBytes(encoding) : 0, bytesRead);
   } finally {
     await handle.close();
   }
+}
+
+/** The decoded text of bytes [start, end) of the file (a batch, re-read for row-by-row handling). */
+export async function readTextRange(filePath: string, encoding: string, start: number, end: number): Promise<string> {
+  return decodeBytes(await readRange(filePath, encoding, start, end), encoding);
+}
+
+/**
+ * The data row (1-based, counting on from `rowsBefore`) of the first byte in [start, end) that is not UTF-8, found by
+ * counting the records before it; undefined when every byte is UTF-8.
+ */
+export async function rowOfFirstNonUtf8(
+  filePath: string,
+  o: Pick<BatchedRecordsOptions, 'encoding' | 'quote' | 'delimiter' | 'newline' | 'skip'>,
+  range: { start: number; end: number; rowsBefore: number },
+): Promise<number | undefined> {
+  const raw = await readRange(filePath, o.encoding, range.start, range.end);
+  const bad = firstNonUtf8Byte(raw);
+  if (bad < 0) return undefined;
+  const before = new ByteRecordBoundaryScanner(o.quote, o.delimiter, o.newline, range.start === 0 ? o.skip : 0).push(raw.subarray(0, bad));
+  return range.rowsBefore + before.records - before.blankRecords + 1;
 }

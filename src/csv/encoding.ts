@@ -96,6 +96,11 @@ function scanUtf8(buf: Buffer, end = buf.length): { utf8Chars: number; firstBad:
   return { utf8Chars, firstBad };
 }
 
+/** Offset of the first byte of `buf` that is not part of well-formed UTF-8 (-1: none); the bytes before it decode cleanly. */
+export function firstNonUtf8Byte(buf: Buffer): number {
+  return scanUtf8(buf).firstBad;
+}
+
 /** Well-formed UTF-8 multi-byte characters in `buf` (a sequence cut at either end is not counted). */
 export function countUtf8Characters(buf: Buffer): number {
   return scanUtf8(buf).utf8Chars;
@@ -109,9 +114,24 @@ export function countUtf8Characters(buf: Buffer): number {
 export function mixedEncodingLine(sample: Buffer): number | null {
   const { utf8Chars, firstBad } = scanUtf8(sample, sample.length - truncatedUtf8Tail(sample));
   if (firstBad < 0 || utf8Chars < 2) return null;
+  return lineAt(sample, firstBad);
+}
+
+function lineAt(sample: Buffer, offset: number): number {
   let line = 1;
-  for (let i = 0; i < firstBad; i++) if (sample[i] === 0x0a) line++;
+  for (let i = 0; i < offset; i++) if (sample[i] === 0x0a) line++;
   return line;
+}
+
+/**
+ * For a sample that starts with a UTF-8 byte-order mark: the 1-based line of the first byte that is not UTF-8, and the
+ * single-byte encoding the bytes after the mark look like, or null when the mark tells the truth.
+ */
+export function brokenUtf8Bom(sample: Buffer): { line: number; looksLike: Encoding } | null {
+  if (bomOf(sample) !== 'utf-8-bom') return null;
+  const { firstBad } = scanUtf8(sample, sample.length - truncatedUtf8Tail(sample));
+  if (firstBad < 0) return null;
+  return { line: lineAt(sample, firstBad), looksLike: detectEncoding(sample.subarray(3)) };
 }
 
 export function detectEncoding(sample: Buffer): Encoding {
@@ -142,37 +162,87 @@ export function decode(buf: Buffer, encoding: Encoding): string {
   return iconv.decode(buf.subarray(skip), ICONV_NAMES[encoding], { stripBOM: false });
 }
 
+// A web page starts with a doctype or one of the outer HTML elements, possibly after an XML declaration or comments.
+const HTML_START_RE = /^(?:\s|<!--[\s\S]*?-->|<\?xml[^>]*>)*<(?:!doctype\s+html|html|head|body|title|meta|script|style)[\s>/]/i;
+
+/**
+ * Whether decoded text is an HTML page (a download that failed and saved its error page as .csv): its first markup,
+ * after white space, comments and an XML declaration, is a doctype or an html, head, body, title, meta, script or
+ * style element. A table whose first value merely starts with `<` is not matched.
+ */
+export function isHtmlPage(text: string): boolean {
+  return HTML_START_RE.test(text.slice(0, 64 * 1024).replace(/^\uFEFF/, ''));
+}
+
 export function detectCompression(sample: Buffer): Compression | null {
   if (startsWith(sample, [0x1f, 0x8b])) return 'gzip';
   if (sample.length >= 4 && startsWith(sample, [0x50, 0x4b]) && [0x0304, 0x0506, 0x0708].includes(sample.readUInt16BE(2))) return 'zip';
   return null;
 }
 
+/**
+ * Control characters, class by class:
+ * - tab, LF, VT, FF, CR and the DOS end-of-file mark (SUB) occur in real text exports: text;
+ * - ESC that starts a terminal escape sequence (CSI `ESC [ … m` colours, OSC `ESC ] … BEL` titles and links) is
+ *   console output pasted into a value: text, loaded as it is;
+ * - NUL: binary, always (no database text type can hold it);
+ * - every other C0 control, a lone ESC and DEL: signs of binary data, which refuse the file when they are more than
+ *   5 % of the sample (a few stray ones load as they are).
+ */
 function isControlCode(code: number): boolean {
-  // Tab, LF, FF, CR and the DOS end-of-file mark occur in real text exports.
-  return (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0c && code !== 0x0d && code !== 0x1a) || code === 0x7f;
+  return (code < 0x20 && code !== 0x09 && code !== 0x0a && code !== 0x0b && code !== 0x0c && code !== 0x0d && code !== 0x1a) || code === 0x7f;
 }
 
-/** True for archives, known binary formats, NULs in non-UTF-16 data, or more than 5 % control characters. */
+const ESC = 0x1b;
+
+/** Length of the terminal escape sequence at `i` (CSI or OSC), or 0 when the ESC there starts none. */
+export function escapeSequenceLength(codeAt: (i: number) => number, length: number, i: number): number {
+  const kind = i + 1 < length ? codeAt(i + 1) : -1;
+  if (kind === 0x5b) {
+    // CSI: parameter bytes 0x30–0x3F, intermediate bytes 0x20–0x2F, one final byte 0x40–0x7E.
+    let j = i + 2;
+    while (j < length && codeAt(j) >= 0x30 && codeAt(j) <= 0x3f) j++;
+    while (j < length && codeAt(j) >= 0x20 && codeAt(j) <= 0x2f) j++;
+    return j < length && codeAt(j) >= 0x40 && codeAt(j) <= 0x7e ? j + 1 - i : 0;
+  }
+  if (kind === 0x5d) {
+    // OSC: printable text ended by BEL or by ESC \.
+    for (let j = i + 2; j < length && j < i + 4096; j++) {
+      const c = codeAt(j);
+      if (c === 0x07) return j + 1 - i;
+      if (c === ESC) return j + 1 < length && codeAt(j + 1) === 0x5c ? j + 2 - i : 0;
+      if (c < 0x20) return 0;
+    }
+  }
+  return 0;
+}
+
+/** True when NUL occurs, or control characters that are not text (see isControlCode) are more than 5 % of them all. */
+function hasBinaryControls(codeAt: (i: number) => number, length: number): boolean {
+  let controls = 0;
+  for (let i = 0; i < length; i++) {
+    const code = codeAt(i);
+    if (code === 0) return true;
+    if (code === ESC) {
+      const sequence = escapeSequenceLength(codeAt, length, i);
+      if (sequence > 0) {
+        i += sequence - 1;
+        continue;
+      }
+    }
+    if (isControlCode(code)) controls++;
+  }
+  return length > 0 && controls / length > 0.05;
+}
+
+/** True for archives, known binary formats, NULs in non-UTF-16 data, or too many control characters (see isControlCode). */
 export function isProbablyBinary(sample: Buffer): boolean {
   if (detectCompression(sample) !== null) return true;
   if (BINARY_MAGIC.some((magic) => startsWith(sample, magic))) return true;
   const encoding = detectEncoding(sample);
   if (encoding === 'utf-16le' || encoding === 'utf-16be') {
     const text = decode(sample, encoding);
-    let controls = 0;
-    for (let i = 0; i < text.length; i++) {
-      const code = text.charCodeAt(i);
-      if (code === 0) return true;
-      if (isControlCode(code)) controls++;
-    }
-    return text.length > 0 && controls / text.length > 0.05;
+    return hasBinaryControls((i) => text.charCodeAt(i), text.length);
   }
-  let controls = 0;
-  for (let i = 0; i < sample.length; i++) {
-    const byte = sample[i];
-    if (byte === 0) return true;
-    if (isControlCode(byte)) controls++;
-  }
-  return sample.length > 0 && controls / sample.length > 0.05;
+  return hasBinaryControls((i) => sample[i]!, sample.length);
 }

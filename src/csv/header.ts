@@ -1,6 +1,6 @@
 // Finds where the table starts (title or comment lines before it) and whether its first row names the columns.
 import { isBlankRecord } from './parse';
-import { cellGroup, classifyCell } from './values';
+import { cellGroup, classifyCell, parseDate } from './values';
 
 /** Title and comment lines beyond this many are not a preamble but a different table shape. */
 export const MAX_PREAMBLE_RECORDS = 20;
@@ -69,8 +69,37 @@ function dominantGroup(values: string[]): Group | 'mixed' {
   return 'mixed';
 }
 
+/** Characters by class (upper, lower, digit), runs collapsed: `LHR` → `A`, `Köln Bay` → `Aa Aa`, `00123` → `9`. */
+function shapeOf(cell: string): string {
+  return cell
+    .replace(/\p{Lu}/gu, 'A')
+    .replace(/\p{Ll}/gu, 'a')
+    .replace(/\p{Nd}/gu, '9')
+    .replace(/(.)\1+/gu, '$1');
+}
+
+/** Digits before the point: the width a number is written with. */
+function intWidth(cell: string): number {
+  return cell.trim().replace(/^[+-]/, '').split('.')[0]?.length ?? 0;
+}
+
+/**
+ * A number over a column of numbers stands apart when it differs from all of them in kind (a whole number over
+ * values that all have decimals) or in width (`2019` over values all narrower, or all wider).
+ */
+function numberStandsApart(head: string, values: string[]): boolean {
+  const filled = values.filter((v) => v.trim() !== '');
+  if (filled.length < 3) return false;
+  const headClass = classifyCell(head);
+  const classes = new Set(filled.map((v) => classifyCell(v)));
+  if ((headClass === 'integer' || headClass === 'decimal') && !classes.has(headClass) && classes.size === 1) return true;
+  const widths = filled.map(intWidth);
+  const width = intWidth(head);
+  return width < Math.min(...widths) || width > Math.max(...widths);
+}
+
 /** Votes of one column: + when the first cell stands apart from the values below it, − when it looks like them. */
-function columnVote(head: string, values: string[]): number {
+export function columnVote(head: string, values: string[]): number {
   const h = head.trim();
   if (h === '') return 0;
   const headGroup = cellGroup(classifyCell(h));
@@ -78,32 +107,77 @@ function columnVote(head: string, values: string[]): number {
   const headIsWord = headGroup === 'text' || headGroup === 'boolean';
   const body = dominantGroup(values);
   if (body === 'numeric' || body === 'temporal' || body === 'boolean') {
-    if (headGroup === body) return -1;
-    return headIsWord ? 1 : -0.5;
+    if (headGroup === body) return headGroup === 'numeric' && numberStandsApart(h, values) ? 1 : -1;
+    // 0 and 1 spell booleans; otherwise a cell of another kind than the column (a date over figures) names it.
+    return headIsWord || body !== 'boolean' ? 1 : -0.5;
   }
   if (!headIsWord) return body === 'empty' ? 0 : -1;
   if (values.includes(head)) return -1;
-  const lengths = new Set(values.filter((v) => v !== '').map((v) => v.length));
-  // Fixed-width codes (LHR, EUR, DE) under a header of another length are a strong header sign.
-  if (lengths.size === 1 && values.length >= 3 && !lengths.has(head.length)) return 1;
-  return 0;
+  const filled = values.filter((v) => v !== '');
+  const lengths = new Set(filled.map((v) => v.length));
+  // Fixed-width codes (LHR, EUR, DE): a header of another length stands apart, one of the same length and shape
+  // looks like one more code (weakly: `ccy` over `usd`, `eur` is a header too).
+  if (lengths.size === 1 && filled.length >= 3 && !lengths.has(head.length)) return 1;
+  if (filled.length < 3) return 0;
+  const shape = shapeOf(h);
+  const sameShape = filled.filter((v) => shapeOf(v) === shape).length;
+  if (sameShape === filled.length && lengths.size === 1) return -0.5;
+  // Written unlike every value beneath (`country` over `France`, `Spain`): a weak header sign.
+  return sameShape === 0 ? 0.5 : 0;
+}
+
+/** The number a cell stands for as a point in a series: an integer, a month (`2024-03`, a month-end) or a day. */
+function seriesKey(cell: string): { unit: 'number' | 'month' | 'day'; key: number } | null {
+  const t = cell.trim();
+  if (/^\d{1,9}$/.test(t)) return { unit: 'number', key: Number(t) };
+  const month = /^(\d{4})[-/](\d{2})$/.exec(t);
+  if (month) return { unit: 'month', key: Number(month[1]) * 12 + Number(month[2]) };
+  const iso = parseDate(t);
+  if (!iso) return null;
+  const [y, m, d] = iso.split('-').map(Number) as [number, number, number];
+  const monthEnd = new Date(Date.UTC(y, m, 0)).getUTCDate() === d;
+  return monthEnd ? { unit: 'month', key: y * 12 + m } : { unit: 'day', key: Date.UTC(y, m - 1, d) / 86_400_000 };
+}
+
+/** Whether `cells` (3 or more) step evenly through one kind of series: 2019,2020,2021 or month-ends or 4000,4100,4200. */
+export function isSeries(cells: string[]): boolean {
+  if (cells.length < 3) return false;
+  const keys = cells.map(seriesKey);
+  const unit = keys[0]?.unit;
+  if (keys.some((k) => k === null || k.unit !== unit)) return false;
+  const step = keys[1]!.key - keys[0]!.key;
+  return step !== 0 && keys.every((k, i) => i === 0 || k!.key - keys[i - 1]!.key === step);
 }
 
 /**
- * Whether `first` is a header over `body` (rows of the same width). The first row must be mostly non-empty words;
- * then columns vote. A tie keeps the header, because drop-folder files nearly always have one and an all-text
- * table without one is undecidable anyway.
+ * Columns whose first cells form a series (years, month-ends, numbered codes) that the rows below do not repeat in
+ * the same columns: a row of consecutive numbers is how a header names periods, and almost never a data row.
+ */
+export function seriesColumns(first: string[], body: string[][]): number[] {
+  const columns = first.map((c, i) => (seriesKey(c) ? i : -1)).filter((i) => i >= 0);
+  if (!isSeries(columns.map((i) => first[i] ?? ''))) return [];
+  const repeated = body.filter((row) => isSeries(columns.map((i) => row[i] ?? ''))).length;
+  return repeated <= body.length * 0.1 ? columns : [];
+}
+
+/**
+ * Whether `first` is a header over `body` (rows of the same width). The first row must be mostly non-empty; then
+ * columns vote: a cell that stands apart from the values beneath it (a word over figures, a date over figures, a
+ * number of another kind or width, a member of a series the rows do not repeat) says header, one like them says
+ * data. Header cells are distinct. A tie keeps the header when the first row is all words, because drop-folder
+ * files nearly always have one and an all-text table without one is undecidable anyway.
  */
 export function looksLikeHeader(first: string[], body: string[][]): boolean {
   const cells = first.map((c) => c.trim());
   const filled = cells.filter((c) => c !== '');
   if (filled.length === 0 || filled.length * 2 < cells.length) return false;
   const words = filled.filter((c) => ['text', 'boolean'].includes(cellGroup(classifyCell(c))));
-  if (body.length === 0) return words.length === filled.length;
-  const sample = body.slice(0, HEADER_BODY_ROWS);
-  let score = 0;
-  for (let c = 0; c < cells.length; c++) score += columnVote(first[c] ?? '', sample.map((row) => row[c] ?? ''));
   const distinct = new Set(filled.map((c) => c.toLowerCase())).size === filled.length;
+  const sample = body.slice(0, HEADER_BODY_ROWS);
+  const series = new Set(distinct ? seriesColumns(cells, sample) : []);
+  if (body.length === 0) return words.length === filled.length || series.size > 0;
+  let score = 0;
+  for (let c = 0; c < cells.length; c++) score += series.has(c) ? 1 : columnVote(first[c] ?? '', sample.map((row) => row[c] ?? ''));
   if (!distinct) score -= 0.5;
   return score > 0 || (score === 0 && words.length === filled.length && distinct);
 }

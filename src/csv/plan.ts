@@ -2,7 +2,7 @@
 import type { ColumnSpec } from '../db/types';
 import { type Dialect, MAX_COLUMNS, detectDialect } from './dialect';
 import { CsvFormatError } from './errors';
-import { type Encoding, decode, detectCompression, detectEncoding, isProbablyBinary, mixedEncodingLine } from './encoding';
+import { type Encoding, brokenUtf8Bom, decode, detectCompression, detectEncoding, isHtmlPage, isProbablyBinary, mixedEncodingLine } from './encoding';
 import { modalWidth } from './header';
 import { isBlankRecord, parseRecords } from './parse';
 import { deriveTableName, findDuplicateHeaders, normalizeColumnNames } from './table-name';
@@ -58,7 +58,15 @@ interface Table {
   lines: number[];
 }
 
-function decodeSample(input: PlanInput): { encoding: Encoding; text: string; decodedLength: number } {
+interface DecodedSample {
+  encoding: Encoding;
+  text: string;
+  decodedLength: number;
+  /** A UTF-8 byte-order mark followed by bytes that are not UTF-8: where, and what they look like instead. */
+  brokenBom: { line: number; looksLike: Encoding } | null;
+}
+
+function decodeSample(input: PlanInput): DecodedSample {
   const { sample, fileName } = input;
   if (sample.length === 0) throw new CsvFormatError('EMPTY_FILE', `File ${fileName} is empty (0 bytes).`);
   const compression = detectCompression(sample);
@@ -81,6 +89,9 @@ function decodeSample(input: PlanInput): { encoding: Encoding; text: string; dec
     }
   }
   let text = decode(sample, encoding);
+  if (isHtmlPage(text)) {
+    throw new CsvFormatError('HTML_PAGE', `File ${fileName} is an HTML page (a web page saved as .csv, such as the error page of a download that failed), not CSV data. Download the file again, check that it opens as a table, and drop it again.`);
+  }
   const decodedLength = text.length;
   if (!input.sampleIsWholeFile) {
     // The sample ends mid-line; only whole lines are evidence.
@@ -90,7 +101,23 @@ function decodeSample(input: PlanInput): { encoding: Encoding; text: string; dec
     }
     text = text.slice(0, cut + 1);
   }
-  return { encoding, text, decodedLength };
+  return { encoding, text, decodedLength, brokenBom: encoding === 'utf-8-bom' ? brokenUtf8Bom(sample) : null };
+}
+
+/**
+ * A UTF-8 byte-order mark is a promise that the file is UTF-8; bytes that break it are refused at their data row
+ * rather than read in a guessed encoding or turned into replacement characters.
+ */
+function refuseBrokenBom(broken: { line: number; looksLike: Encoding }, table: Table, fileName: string): never {
+  let row = 0;
+  while (row < table.lines.length && (table.lines[row] ?? 0) <= broken.line) row++;
+  const where = row > 0 ? `row ${row} (line ${broken.line})` : `line ${broken.line}`;
+  const guess = broken.looksLike === 'windows-1252' || broken.looksLike === 'latin1' ? ` (they look like ${broken.looksLike === 'latin1' ? 'Latin-1' : 'Windows-1252'})` : '';
+  throw new CsvFormatError(
+    'BOM_MISMATCH',
+    `File ${fileName} starts with a UTF-8 byte-order mark, but ${where} has bytes that are not UTF-8${guess}. The mark promises UTF-8, so the file is not read in a guessed encoding. Save it again as UTF-8 (in Excel: CSV UTF-8), or in one single-byte encoding without the mark.`,
+    row > 0 ? { row, line: broken.line } : { line: broken.line },
+  );
 }
 
 function checkFieldSizes(rows: string[][], lines: number[]): void {
@@ -205,9 +232,10 @@ export function buildPlan(input: PlanInput): CsvPlan {
 
 /** The plan and the sample's data rows it was inferred from (so a caller can check them without parsing again). */
 export function planSample(input: PlanInput): { plan: CsvPlan; dataRows: string[][] } {
-  const { encoding, text, decodedLength } = decodeSample(input);
+  const { encoding, text, decodedLength, brokenBom } = decodeSample(input);
   const dialect = detectDialect(text);
   const table = readTable(text, dialect, input);
+  if (brokenBom) refuseBrokenBom(brokenBom, table, input.fileName);
   const trimmed = dropTrailingField(table.header ?? headerlessPlaceholder(table.rows), table.rows);
   const width = trimmed.header.length;
   const { headers, names } = nameColumns(table.header ? trimmed.header : null, width, input);

@@ -81,6 +81,15 @@ describe('isProbablyBinary and detectCompression', () => {
     ['PDF', Buffer.from('%PDF-1.7\n...'), true, null],
     ['mostly control characters', Buffer.from(Array.from({ length: 200 }, (_, i) => (i % 3 === 0 ? 0x01 : 0x41))), true, null],
     ['empty', Buffer.alloc(0), false, null],
+    // Terminal escape sequences pasted from a console are text, however dense.
+    ['colour codes in every value', Buffer.from('lvl,msg\n\u001b[31mERR\u001b[0m,\u001b[1;33mdisk\u001b[0m\n\u001b[32mOK\u001b[0m,\u001b[2Kdone\n'), false, null],
+    ['colour codes in UTF-16', encodeAs('k,v\n\u001b[35ma\u001b[m,\u001b[38;5;208mb\u001b[0m\n', 'utf-16le'), false, null],
+    ['terminal hyperlinks (OSC 8)', Buffer.from('id,link\n1,\u001b]8;;https://x.test/a\u0007docs\u001b]8;;\u0007\n2,\u001b]0;title\u001b\\t\n'), false, null],
+    ['vertical tabs and form feeds (word-processor line breaks)', Buffer.from('a,b\n1,x\u000by\u000bz\n2,\u000c\u000b\u000b\n'), false, null],
+    ['lone ESC bytes', Buffer.from(Array.from({ length: 200 }, (_, i) => (i % 4 === 0 ? 0x1b : 0x41))), true, null],
+    ['unfinished escape sequences', Buffer.from('a,b\n' + '\u001b[12;\u0001,x\n'.repeat(20)), true, null],
+    ['a NUL after a colour code', Buffer.from('a,b\n\u001b[31m1\u001b[0m,\u0000\n'), true, null],
+    ['a few stray control bytes in a long text', Buffer.from(`a,b\n${'1,plain text\n'.repeat(40)}2,x\u0002y\n`), false, null],
   ])('%s', (_name, sample, binary, compression) => {
     expect(isProbablyBinary(sample)).toBe(binary);
     expect(detectCompression(sample)).toBe(compression);

@@ -2,7 +2,7 @@
 import { gzipSync } from 'node:zlib';
 import iconv from 'iconv-lite';
 import { describe, expect, it } from 'vitest';
-import { type CsvErrorCode, CsvFormatError, type PlanInput, buildPlan } from '../../../src/csv';
+import { type CsvErrorCode, CsvFormatError, type PlanInput, buildPlan, planSample } from '../../../src/csv';
 
 const AIRPORTS = 'code,name,lat,opened,active\nLHR,Heathrow,51.4700,1946-05-31,yes\nCDG,Charles de Gaulle,49.0097,1974-03-08,no\nAMS,Schiphol,52.3105,1916-09-19,yes\n';
 
@@ -142,5 +142,97 @@ describe('buildPlan', () => {
 
   it('reports where an unterminated quote starts', () => {
     expect(codeOf(() => plan('id,name\n1,a\n2,"b\n3,c\n'))).toMatchObject({ code: 'UNTERMINATED_QUOTE', line: 3 });
+  });
+});
+
+describe('buildPlan: numbers as column names, and headerless files that start with words', () => {
+  it.each<[string, string, string[], string[], number]>([
+    ['years', 'market;2010;2011;2012;2013\nOslo;3,5;3,75;4,0;4,25\nBergen;2,25;2,5;2,5;2,75\nTromsø;1,0;1,25;1,5;1,5\n', ['market', 'c_2010', 'c_2011', 'c_2012', 'c_2013'], ['text', 'text', 'text', 'text', 'text'], 3],
+    ['years over four-digit figures', 'plant\t1995\t1996\t1997\nP-01\t4410\t4523\t4390\nP-02\t3980\t4012\t4105\nP-03\t5120\t5066\t5213\nP-04\t2890\t2975\t3001\n', ['plant', 'c_1995', 'c_1996', 'c_1997'], ['text', 'integer', 'integer', 'integer'], 4],
+    ['numeric account codes', 'cost_centre,7100,7200,7300\nHR,1520.75,880.10,45.00\nIT,9931.20,120.55,3.25\nOps,77.70,66.60,55.50\n', ['cost_centre', 'c_7100', 'c_7200', 'c_7300'], ['text', 'decimal', 'decimal', 'decimal'], 3],
+    ['unordered numeric codes', 'bank,826,250,276,724\nB1,1234567,2345678,3456789,4567890\nB2,7654321,6543210,5432109,4321098\nB3,1111111,2222222,3333333,4444444\n', ['bank', 'c_826', 'c_250', 'c_276', 'c_724'], ['text', 'integer', 'integer', 'integer', 'integer'], 3],
+    ['month-end dates', 'isin,2024-04-30,2024-05-31,2024-06-30\nXS0001,101.5,101.75,102.0\nXS0002,99.25,99.5,98.75\nXS0003,100.0,100.5,100.25\n', ['isin', 'c_2024_04_30', 'c_2024_05_31', 'c_2024_06_30'], ['text', 'decimal', 'decimal', 'decimal'], 3],
+  ])('reads a header of %s as the column names, not as a data row', (_name, text, names, kinds, rows) => {
+    const p = plan(text);
+    expect(p.hasHeader).toBe(true);
+    expect(p.columnNames).toEqual(names);
+    expect(p.columns.map((c) => c.type.kind)).toEqual(kinds);
+    expect(p.rowCountEstimate).toBe(rows);
+  });
+
+  it.each<[string, string, number]>([
+    ['codes, names, a category, a missing figure', 'KLM,Mei Silva,Export,\nBAW,Jon Haddad,Retail,17.25\nAFR,Lea Garcia-Novak,Online,3.50\nDLH,Ivan Moreau,Retail,88.00\n', 4],
+    ['categories that repeat, with zero-padded codes', 'Retail|00417|Harbour Street\nOnline|00982|Mill Lane\nRetail|00113|Station Road East\nExport|00765|Old Quay\n', 4],
+    ['one row per year', '1987,12.5,3301\n1988,13.0,3402\n1989,13.5,3199\n1990,14.0,3288\n', 4],
+  ])('reads a headerless file (%s) with every row as data', (_name, text, rows) => {
+    const p = plan(text);
+    expect(p.hasHeader).toBe(false);
+    expect(p.headers[0]).toBe('column_1');
+    expect(p.rowCountEstimate).toBe(rows);
+  });
+});
+
+describe('buildPlan: an HTML page saved as .csv', () => {
+  it.each<[string, string | Buffer]>([
+    ['a proxy error page', '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n'],
+    ['an HTML5 login page with a BOM and leading blank lines', '\uFEFF\n\n  <!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Sign in</title></head><body><form>user,password</form></body></html>\n'],
+    ['an XHTML page after an XML declaration', '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "x">\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>Not found</p></body></html>\n'],
+    ['a page that starts with a comment', '<!-- served by cache-7, a,b,c -->\n<HTML><BODY>Access denied; request id 1,2,3</BODY></HTML>\n'],
+    ['a page fragment without an html element', '<head>\n<meta http-equiv="refresh" content="0; url=/login">\n</head>\n'],
+    ['a UTF-16 page', Buffer.concat([Buffer.from([0xff, 0xfe]), iconv.encode('<!doctype html><html><body>Quota exceeded, try later</body></html>', 'utf16le')])],
+  ])('refuses %s, saying it is an HTML page', (_name, content) => {
+    const error = codeOf(() => plan(content));
+    expect(error.code).toBe('HTML_PAGE');
+    expect(error.message).toMatch(/airports_20241201\.csv is an HTML page .*Download the file again/);
+  });
+
+  it.each<[string, string, number]>([
+    ['markup inside values', 'id,snippet\n1,<b>bold</b>\n2,<html> is a tag\n', 2],
+    ['values that start with <', 'limit,label\n<10,x\n<20,y\n<30,z\n', 3],
+  ])('reads a table with %s as a table', (_name, text, rows) => {
+    expect(plan(text).rowCountEstimate).toBe(rows);
+  });
+});
+
+describe('buildPlan: a UTF-8 byte-order mark followed by bytes that are not UTF-8', () => {
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  const withBom = (...parts: Buffer[]) => Buffer.concat([bom, ...parts]);
+  it.each<[string, Buffer, { row?: number; line: number }, RegExp]>([
+    ['a Windows-1252 row', withBom(Buffer.from('code,city\nA1,Oslo\nB2,Lyon\n'), iconv.encode('C3,Besançon\n', 'win1252')), { row: 3, line: 4 }, /row 3 \(line 4\) has bytes that are not UTF-8 \(they look like Windows-1252\)/],
+    ['Windows-1252 throughout, curly quotes and all', withBom(iconv.encode('name;note\nRené;“ok”\nZoë;fine\n', 'win1252')), { row: 1, line: 2 }, /row 1 \(line 2\)/],
+    ['a Latin-1 header', withBom(Buffer.from('id,'), Buffer.from([0x6e, 0xfa, 0x6d, 0x8d]), Buffer.from('\n1,2\n2,3\n')), { line: 1 }, /but line 1 has bytes .*look like Latin-1/],
+    ['UTF-8 first, then a Windows-1252 row after a quoted line break', withBom(Buffer.from('id,note\n1,"Zürich\nHB"\n2,Genève\n'), iconv.encode('3,Genève\n', 'win1252')), { row: 3, line: 5 }, /row 3 \(line 5\)/],
+  ])('refuses %s with the row', (_name, bytes, location, message) => {
+    const error = codeOf(() => plan(bytes));
+    expect(error).toMatchObject({ code: 'BOM_MISMATCH', ...location });
+    expect(error.message).toMatch(message);
+    expect(error.message).toMatch(/starts with a UTF-8 byte-order mark/);
+  });
+
+  it('keeps a BOM file whose sample merely ends inside a UTF-8 character', () => {
+    const text = withBom(Buffer.from(`id,city\n${'1,Zürich\n'.repeat(50)}`));
+    const cut = text.subarray(0, text.indexOf(Buffer.from('ü'), 200) + 1);
+    expect(plan(cut, { sampleIsWholeFile: false })).toMatchObject({ encoding: 'utf-8-bom', headers: ['id', 'city'] });
+  });
+});
+
+describe('buildPlan: values holding terminal escape sequences', () => {
+  const esc = '\u001b';
+  it.each<[string, string, string[][]]>([
+    ['colour codes pasted from a console', `job,status\nnightly,${esc}[31mFAILED${esc}[0m\nhourly,${esc}[32mOK${esc}[0m\n`, [['nightly', `${esc}[31mFAILED${esc}[0m`], ['hourly', `${esc}[32mOK${esc}[0m`]]],
+    ['bold, 256-colour and cursor codes, tab-separated', `key\tvalue\na\t${esc}[1m${esc}[38;5;196mhot${esc}[0m\nb\t${esc}[2K${esc}[1Gdone\nc\tplain\n`, [['a', `${esc}[1m${esc}[38;5;196mhot${esc}[0m`], ['b', `${esc}[2K${esc}[1Gdone`], ['c', 'plain']]],
+    ['a hyperlink escape (quoted: it holds the delimiter)', `id;doc\n1;"${esc}]8;;https://docs.test/x\u0007guide${esc}]8;;\u0007"\n2;none\n`, [['1', `${esc}]8;;https://docs.test/x\u0007guide${esc}]8;;\u0007`], ['2', 'none']]],
+  ])('reads %s as text, as written', (_name, text, rows) => {
+    const { plan: p, dataRows } = planSample({ fileName: 'console.csv', sample: Buffer.from(text), sampleIsWholeFile: true });
+    expect(p.columns[1]?.type.kind).toBe('text');
+    expect(dataRows).toEqual(rows);
+  });
+
+  it.each<[string, Buffer]>([
+    ['NUL bytes', Buffer.from(`a,b\n1,${esc}[31mx\u0000\u0000\n`)],
+    ['random binary data', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919 + 13) % 256))],
+    ['a stream of other control characters', Buffer.from(`a,b\n${'\u0002\u0003,\u0004\u0005\n'.repeat(50)}`)],
+  ])('still refuses %s as binary', (_name, bytes) => {
+    expect(codeOf(() => plan(bytes)).code).toBe('BINARY_CONTENT');
   });
 });
