@@ -7,6 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { devServerSearchAttributeArgs } from '../src/ids';
 import { resolveTemporalCli } from '../src/temporal/cli-path';
 import { findFreePort, startDevServer, type DevServer } from '../src/temporal/dev-server';
+import { babelfishForRun } from './support/babelfish';
 import { namespaceForTestFile } from './support/namespaces';
 import { makeTempDir } from './support/temp';
 import { startTestPostgres, type TestPostgres } from './support/test-postgres';
@@ -33,6 +34,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const logFile = join(logDir, `test-temporal${project.name ? `-${project.name}` : ''}.log`);
   await writeFile(logFile, ''); // one run's log, not every run's
   const bundling = bundleWorkflows(project.config.root, dir.path);
+  // SQL Server for the mssql targets (Babelfish, when built): MSSQL_URL for the test files, stopped after the run.
+  const stopBabelfish = await babelfishForRun(testFiles).catch(async (err: unknown) => {
+    await bundling;
+    await dir.cleanup();
+    throw err;
+  });
   let server: DevServer;
   try {
     server = await startDevServer({
@@ -46,6 +53,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     });
   } catch (err) {
     await bundling;
+    await stopBabelfish();
     await dir.cleanup();
     await pg.stop();
     throw err;
@@ -57,6 +65,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   return async () => {
     await server.stop();
+    await stopBabelfish();
     await dir.cleanup();
     await pg.stop();
   };

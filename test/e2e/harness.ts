@@ -15,6 +15,7 @@ import { buildApi } from '../../src/api/server';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
 import { openEmbeddedLikeDev } from '../support/embedded';
+import { createMssqlTestDatabase } from '../support/mssql';
 import { namespaceForTestFile } from '../support/namespaces';
 import type { FileLifecycleResult, StabilityOptions } from '../../workflows/file-lifecycle';
 import type { Config } from '../../src/config';
@@ -23,7 +24,7 @@ import type { DeliveryWiring } from '../../src/reporting/delivery-wiring';
 export interface System {
   dropRoot: string;
   db: Database;
-  /** URL of the test's own PostgreSQL database (the embedded server's on the embedded one), for asserting with plain SQL. */
+  /** URL of the test's own PostgreSQL (or, for 'mssql', SQL Server) database (the embedded server's on the embedded one), for asserting with plain SQL. */
   dbUrl: string | null;
   client: Client;
   namespace: string;
@@ -40,7 +41,8 @@ export const namespaceFor = namespaceForTestFile;
 
 export async function startSystem(opts: {
   testFile: string;
-  database: 'postgres' | 'embedded';
+  /** 'mssql': a database of its own on MSSQL_URL's server (Babelfish in the test run). */
+  database: 'postgres' | 'embedded' | 'mssql';
   stability?: StabilityOptions;
   batchRows?: number;
   invalidRows?: Config['invalidRows'];
@@ -58,6 +60,13 @@ export async function startSystem(opts: {
     dropDb = tdb.drop;
     dbUrl = tdb.url;
     db = createPostgresDatabase(createNodePgExecutor(tdb.url), 'postgres');
+  } else if (opts.database === 'mssql') {
+    if (!process.env.MSSQL_URL) throw new Error('MSSQL_URL is not set; skip SQL Server suites without it');
+    const tdb = await createMssqlTestDatabase(process.env.MSSQL_URL);
+    dropDb = tdb.drop;
+    dbUrl = tdb.url;
+    const { createMssqlDatabase } = await import('../../src/db/mssql');
+    db = await createMssqlDatabase(tdb.url);
   } else {
     // Its own embedded server under a temporary state dir, opened as `refdata dev` opens it.
     const embedded = await openEmbeddedLikeDev();

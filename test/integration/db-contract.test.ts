@@ -115,6 +115,34 @@ for (const target of targets) {
       expect((await db.listLoads({ table: t2.name })).map((l) => l.status)).toEqual(['reverted', 'loaded']);
     });
 
+    it('an append is invisible to readers until it finishes, then all of its batches at once', async () => {
+      const t = { schema: 'data', name: `contract_app_${suffix}` };
+      const cols = [{ name: 'code', type: { kind: 'text' as const } }, { name: 'qty', type: { kind: 'integer' as const } }];
+      const first = await db.beginLoad({ loadId: `la${suffix}`, target: t, mode: 'append', columns: cols, filePath: '/fa', fileHash: null });
+      await db.writeBatch(first.loadId, ['code', 'qty'], [['a', '1']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 4 });
+      await db.finishLoad(first.loadId);
+      const load = await db.beginLoad({ loadId: `lb${suffix}`, target: t, mode: 'append', columns: cols, filePath: '/fb', fileHash: null });
+      await db.writeBatch(load.loadId, ['code', 'qty'], [['b', '2'], ['c', null]], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 2, byteOffset: 8 });
+      await db.writeBatch(load.loadId, ['code', 'qty'], [['d', '4']], { rowsCommitted: 2, byteOffset: 8 }, { rowsCommitted: 3, byteOffset: 12 });
+      expect(await db.countRows(t)).toBe(1);
+      await db.finishLoad(load.loadId);
+      expect(await db.countRows(t)).toBe(4);
+      await db.revertLoad(load.loadId);
+      expect(await db.countRows(t)).toBe(1);
+    });
+
+    it("finishLoad records the whole file's hash, so the same file is found again as a duplicate", async () => {
+      const t = { schema: 'data', name: `contract_hash_${suffix}` };
+      const cols = [{ name: 'code', type: { kind: 'text' as const } }];
+      for (const mode of ['fullload', 'append'] as const) {
+        const load = await db.beginLoad({ loadId: `lh${mode}${suffix}`, target: t, mode, columns: cols, filePath: '/fh', fileHash: null });
+        await db.writeBatch(load.loadId, ['code'], [['x']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
+        await db.finishLoad(load.loadId, `hash_${mode}_${suffix}`);
+        expect((await db.getLoad(load.loadId))?.fileHash).toBe(`hash_${mode}_${suffix}`);
+        expect((await db.findLoadedByHash(t, `hash_${mode}_${suffix}`))?.loadId).toBe(load.loadId);
+      }
+    });
+
     it('reference config rows are inserted once per table and refreshed', async () => {
       await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/a.csv', loadType: 'fullload' });
       await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/b.csv', loadType: 'append' });

@@ -92,6 +92,7 @@ describe('claimRunIn', () => {
     let inserted = false;
     const tx = new ScriptedTransaction((t) => {
       if (t.startsWith('INSERT') || t.startsWith('DECLARE @now')) inserted = true;
+      if (t.includes('sp_getapplock')) return { recordset: [{ result: 0 }] };
       return t.startsWith('SELECT run_id') ? { recordset: inserted ? [runRow()] : [] } : {};
     });
     const { run, reused } = await claimRunIn(tx.tx, claim);
@@ -103,12 +104,20 @@ describe('claimRunIn', () => {
   });
 
   it('reuses an existing run: same range, no insert', async () => {
-    const tx = new ScriptedTransaction((t) => (t.startsWith('SELECT run_id') ? { recordset: [runRow({ status: 'succeeded', watermark_committed: 1, attempts: 2 })] } : {}));
+    const tx = new ScriptedTransaction((t) =>
+      t.includes('sp_getapplock') ? { recordset: [{ result: 1 }] }
+      : t.startsWith('SELECT run_id') ? { recordset: [runRow({ status: 'succeeded', watermark_committed: 1, attempts: 2 })] } : {});
     const { reused, run } = await claimRunIn(tx.tx, claim);
     expect(reused).toBe(true);
     expect(run.watermarkCommitted).toBe(true);
     expect(tx.texts().some((t) => t.includes('INSERT'))).toBe(false);
     expect(tx.texts()[2]).toMatch(/^UPDATE dist.distribution_runs SET status = N'running'/);
+  });
+
+  it.each([-1, -2, -3, -999])('claims nothing when sp_getapplock returns %i (timeout, cancel, deadlock, error)', async (result) => {
+    const tx = new ScriptedTransaction((t) => (t.includes('sp_getapplock') ? { recordset: [{ result }] } : { recordset: [runRow()] }));
+    await expect(claimRunIn(tx.tx, claim)).rejects.toThrow(`could not take the distribution claim lock (sp_getapplock returned ${result})`);
+    expect(tx.texts()).toHaveLength(1);
   });
 });
 

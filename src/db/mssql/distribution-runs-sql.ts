@@ -19,9 +19,21 @@ export function selectRunSql(runId: string, forUpdate = false): Statement {
   return { text: `${RUN_SELECT}${forUpdate ? ' WITH (UPDLOCK, HOLDLOCK)' : ''} WHERE run_id = @run_id`, params: { run_id: text(runId) } };
 }
 
-/** Serialises claims (transaction-owned, released at commit), so two runs never compute their ranges at once. */
-export const claimLockSql =
-  "EXEC sp_getapplock @Resource = N'refdata.distribution.claim', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = 60000";
+export const CLAIM_LOCK_TIMEOUT_MS = 60_000;
+
+/**
+ * Serialises claims (transaction-owned, released at commit), so two runs never compute their ranges at once.
+ * sp_getapplock reports a timeout or deadlock by its return code, not by an error: the caller must read `result`.
+ */
+export function claimLockSql(timeoutMs = CLAIM_LOCK_TIMEOUT_MS): Statement {
+  return {
+    text:
+      'DECLARE @result int;\n' +
+      "EXEC @result = sp_getapplock @Resource = N'refdata.distribution.claim', @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @timeout_ms;\n" +
+      'SELECT @result AS result',
+    params: { timeout_ms: int(timeoutMs) },
+  };
+}
 
 export function reuseClaimSql(input: ClaimRunInput): Statement {
   return {

@@ -101,8 +101,15 @@ function snapshotOf(pool: sql.ConnectionPool): DistributionSnapshot {
 }
 
 /** The claim inside its transaction: lock, then reuse the run or insert it with a new range. */
-export async function claimRunIn(tx: Runner, input: ClaimRunInput): Promise<{ run: DistributionRun; reused: boolean }> {
-  await run(tx, q.claimLockSql);
+export async function claimRunIn(
+  tx: Runner, input: ClaimRunInput, lockTimeoutMs = q.CLAIM_LOCK_TIMEOUT_MS,
+): Promise<{ run: DistributionRun; reused: boolean }> {
+  // 0 granted, 1 granted after waiting; negative: timed out, deadlock victim or error. Without the lock two claims
+  // could compute overlapping ranges, so nothing is claimed (the activity retries).
+  const [lock] = await rowsOf(tx, q.claimLockSql(lockTimeoutMs));
+  if (typeof lock?.result !== 'number' || lock.result < 0) {
+    throw new Error(`could not take the distribution claim lock (sp_getapplock returned ${String(lock?.result)}); another run is claiming, retry`);
+  }
   const existing = await runRow(tx, input.runId, true);
   if (existing) {
     await run(tx, q.reuseClaimSql(input));

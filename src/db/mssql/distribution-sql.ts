@@ -189,13 +189,16 @@ export const statsSinceSql = (since: Date): Statement => ({
 
 export function upsertNotificationSql(n: { id: string; severity: string; reportId: string; reportType: string; title: string }, body: string): Statement {
   return {
+    // Update-or-insert under a key-range lock held to the end of its own transaction (not MERGE: see ledger-sql.ts).
     text:
-      'MERGE dist.notifications WITH (HOLDLOCK) AS t\n' +
-      'USING (SELECT @id AS id, h.subscriber_id, h.subscription_id FROM (SELECT 1 AS one) x LEFT JOIN dist.delivery_history h ON h.delivery_id = @id) AS s ON t.id = s.id\n' +
-      'WHEN MATCHED THEN UPDATE SET severity = @severity, title = @title, body = @body\n' +
-      'WHEN NOT MATCHED THEN INSERT (id, subscriber_id, subscription_id, severity, report_id, report_type, title, body)\n' +
-      '  VALUES (s.id, s.subscriber_id, s.subscription_id, @severity, @report_id, @report_type, @title, @body)\n' +
-      'OUTPUT INSERTED.*;',
+      'SET XACT_ABORT ON;\nBEGIN TRANSACTION;\n' +
+      'UPDATE t SET t.severity = @severity, t.title = @title, t.body = @body FROM dist.notifications t WITH (UPDLOCK, SERIALIZABLE) WHERE t.id = @id;\n' +
+      'IF @@ROWCOUNT = 0\n' +
+      '  INSERT INTO dist.notifications (id, subscriber_id, subscription_id, severity, report_id, report_type, title, body)\n' +
+      '  SELECT @id, h.subscriber_id, h.subscription_id, @severity, @report_id, @report_type, @title, @body\n' +
+      '  FROM (SELECT 1 AS one) x LEFT JOIN dist.delivery_history h ON h.delivery_id = @id;\n' +
+      'COMMIT TRANSACTION;\n' +
+      'SELECT * FROM dist.notifications WHERE id = @id;',
     params: { id: text(n.id), severity: text(n.severity), report_id: text(n.reportId), report_type: text(n.reportType), title: text(n.title.slice(0, 500)), body: text(body) },
   };
 }

@@ -98,9 +98,9 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
 
     beginLoad: (input) => withTransaction(pool, (tx) => loads.beginLoad(tx, input)),
     getLoad: (loadId) => loads.getLoad(pool, loadId),
-    writeBatch: (loadId, columns, rows, expected, next) =>
-      withTransaction(pool, (tx) => loads.writeBatch(tx, loadId, columns, rows, expected, next)),
-    finishLoad: (loadId) => withTransaction(pool, (tx) => loads.finishLoad(tx, loadId)),
+    writeBatch: (loadId, columns, rows, expected, next, invalid) =>
+      withTransaction(pool, (tx) => loads.writeBatch(tx, loadId, columns, rows, expected, next, invalid)),
+    finishLoad: (loadId, fileHash) => withTransaction(pool, (tx) => loads.finishLoad(tx, loadId, fileHash)),
     abortLoad: (loadId) => withTransaction(pool, (tx) => loads.abortLoad(tx, loadId)),
     revertLoad: (loadId) => withTransaction(pool, (tx) => loads.revertLoad(tx, loadId)),
     findLoadedByHash: (target, fileHash) => loads.findLoadedByHash(pool, target, fileHash),

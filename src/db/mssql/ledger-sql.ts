@@ -37,9 +37,10 @@ function bindField<K extends TrackingField>(key: K, value: TrackingUpdate[K]): P
 }
 
 /**
- * Insert-or-update keyed by file_path. MERGE alone is not safe under concurrency; HOLDLOCK makes two callers
- * for the same new path serialise instead of both inserting. Only the given fields are written; a new row
- * starts as `waiting` unless a status is given.
+ * Insert-or-update keyed by file_path: UPDATE under a key-range lock held to the end of its own transaction, then
+ * INSERT when it found no row, so two callers for the same new path serialise instead of both inserting. (Not MERGE:
+ * its concurrency bugs on SQL Server are well documented, and Babelfish has none.) Only the given fields are
+ * written; a new row starts as `waiting` unless a status is given. XACT_ABORT ends the transaction on any error.
  */
 export function upsertTrackingSql(update: TrackingUpdate): Statement {
   const params: Record<string, Param> = { file_path: textParam(update.filePath) };
@@ -51,12 +52,15 @@ export function upsertTrackingSql(update: TrackingUpdate): Statement {
   if (!given.includes('status')) insertColumns.push('status');
   return {
     text: [
-      'MERGE ref.file_monitor_tracking WITH (HOLDLOCK) AS t',
-      'USING (SELECT @file_path AS file_path) AS s ON t.[file_path] = s.[file_path]',
-      // A no-op SET still lets OUTPUT return the existing row when nothing but the path was given.
-      `WHEN MATCHED THEN UPDATE SET ${sets.length > 0 ? sets.join(', ') : 't.[file_path] = t.[file_path]'}`,
-      `WHEN NOT MATCHED THEN INSERT (${insertColumns.map((c) => `[${c}]`).join(', ')}) VALUES (${insertColumns.map((c) => `@${c}`).join(', ')})`,
-      `OUTPUT ${selectList('inserted.')};`,
+      'SET XACT_ABORT ON;',
+      'BEGIN TRANSACTION;',
+      // A no-op SET still takes the row's lock when nothing but the path was given.
+      `UPDATE t SET ${sets.length > 0 ? sets.join(', ') : 't.[file_path] = t.[file_path]'}`,
+      'FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[file_path] = @file_path;',
+      'IF @@ROWCOUNT = 0',
+      `  INSERT INTO ref.file_monitor_tracking (${insertColumns.map((c) => `[${c}]`).join(', ')}) VALUES (${insertColumns.map((c) => `@${c}`).join(', ')});`,
+      'COMMIT TRANSACTION;',
+      `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE [file_path] = @file_path;`,
     ].join('\n'),
     params,
   };
@@ -103,14 +107,17 @@ export function deleteTrackingSql(filePath: string): Statement {
  */
 export function upsertReferenceConfigSql(input: ReferenceConfigInput): Statement {
   return {
+    // Update-or-insert under a key-range lock, as upsertTrackingSql (and why not MERGE).
     text: [
-      'MERGE ref.reference_data_cfg WITH (HOLDLOCK) AS t',
-      'USING (SELECT @schema_name AS schema_name, @table_name AS table_name) AS s',
-      '  ON t.[schema_name] = s.[schema_name] AND t.[table_name] = s.[table_name]',
-      'WHEN MATCHED THEN UPDATE SET t.[source_file] = @source_file, t.[load_type] = @load_type,',
+      'SET XACT_ABORT ON;',
+      'BEGIN TRANSACTION;',
+      'UPDATE t SET t.[source_file] = @source_file, t.[load_type] = @load_type,',
       '  t.[key_column] = COALESCE(@key_column, t.[key_column]), t.[is_active] = 1, t.[updated_at] = SYSUTCDATETIME()',
-      'WHEN NOT MATCHED THEN INSERT ([schema_name], [table_name], [source_file], [load_type], [key_column])',
+      'FROM ref.reference_data_cfg t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[schema_name] = @schema_name AND t.[table_name] = @table_name;',
+      'IF @@ROWCOUNT = 0',
+      '  INSERT INTO ref.reference_data_cfg ([schema_name], [table_name], [source_file], [load_type], [key_column])',
       '  VALUES (@schema_name, @table_name, @source_file, @load_type, @key_column);',
+      'COMMIT TRANSACTION;',
     ].join('\n'),
     params: {
       schema_name: textParam(input.table.schema),

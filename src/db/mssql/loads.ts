@@ -1,23 +1,33 @@
 // The load lifecycle on SQL Server: staging tables, bulk batches with their checkpoint, the swap, the undo, the revert.
 import sql from 'mssql';
-import type { BeginLoadInput, Checkpoint, LoadRecord, TableColumn, TableRef } from '../types';
+import type { BeginLoadInput, Checkpoint, InvalidRecordInput, LoadRecord, TableColumn, TableRef } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
 import { buildBulkTable, bulkColumnOf } from './bulk';
 import { catalogColumnsFrom, tableColumnOf } from './catalog';
 import { rowsOf, run, type Runner } from './client';
+import { insertInvalidRecordsSql } from './ledger-sql';
 import {
   BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, laterFullloadSql, listLoadsSql, revertLoadRecordSql, revertSwapSql,
 } from './load-history-sql';
 import { loadFromRow } from './rows';
 import {
-  LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createTableSql, deleteLoadRowsSql,
-  describeTableSql, dropTableIfExistsSql, ensureSchemaSql, finishLoadRecordSql, insertLoadSql, selectLoadSql, serverTimeSql, swapSql,
-  tableExistsSql,
+  LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createAppendStageSql, createTableSql,
+  deleteLoadInvalidRecordsSql, deleteLoadRowsSql, describeTableSql, dropTableIfExistsSql, ensureSchemaSql, finishLoadRecordSql, insertLoadSql,
+  moveAppendStageSql, selectLoadSql, serverTimeSql, swapSql, tableExistsSql,
 } from './sql';
 
 const nameOf = (t: TableRef) => `${t.schema}.${t.name}`;
 /** The default collation compares names case-insensitively, so we do too. */
 const key = (name: string) => name.toLowerCase();
+
+/** An append's stage beside its target, named as on PostgreSQL (short enough for Babelfish's 63-byte names too). */
+export function appendStageOf(target: TableRef, loadId: string): TableRef {
+  const short = loadId.replace(/[^a-z0-9]/gi, '').slice(-8).toLowerCase();
+  return { schema: target.schema, name: `${target.name.slice(0, 40)}__stage_${short}` };
+}
+
+/** Loads begun before appends were staged wrote straight into their target; they finish and abort the old way. */
+const stagedAppend = (load: LoadRecord) => load.mode === 'append' && key(nameOf(load.staging)) !== key(nameOf(load.target));
 
 export async function tableExists(on: Runner, table: TableRef): Promise<boolean> {
   const [row] = await rowsOf(on, tableExistsSql(table));
@@ -49,7 +59,7 @@ async function lockedLoad(tx: sql.Transaction, loadId: string): Promise<LoadReco
 export async function beginLoad(tx: sql.Transaction, input: BeginLoadInput): Promise<LoadRecord> {
   const existing = await getLoad(tx, input.loadId, true);
   if (existing) return existing;
-  const staging = input.mode === 'fullload' ? shadowTableOf(input.target, input.loadId) : input.target;
+  const staging = input.mode === 'fullload' ? shadowTableOf(input.target, input.loadId) : appendStageOf(input.target, input.loadId);
   await run(tx, ensureSchemaSql(input.target.schema));
   if (input.mode === 'fullload') {
     // A shadow left by a crashed attempt of this very load is stale: start it empty.
@@ -64,14 +74,17 @@ export async function beginLoad(tx: sql.Transaction, input: BeginLoadInput): Pro
       if (!have.has(LOAD_ID_COLUMN)) await run(tx, addLoadIdColumnSql(input.target));
       for (const c of input.columns) if (!have.has(key(c.name))) await run(tx, addColumnSql(input.target, c));
     }
+    // A stage left by a crashed attempt of this very load is stale: start it empty.
+    await run(tx, dropTableIfExistsSql(staging));
+    await run(tx, createAppendStageSql(staging, input.target, input.columns.map((c) => c.name)));
   }
   const [row] = await rowsOf(tx, insertLoadSql({ ...input, staging }));
   return loadFromRow(row);
 }
 
 /**
- * One batch and its checkpoint in one transaction. The load row is locked first, so a stale retry racing a
- * live attempt waits, then finds the checkpoint moved and writes nothing.
+ * One batch, its quarantined rows and its checkpoint in one transaction. The load row is locked first, so a stale
+ * retry racing a live attempt waits, then finds the checkpoint moved and writes nothing.
  */
 export async function writeBatch(
   tx: sql.Transaction,
@@ -80,6 +93,7 @@ export async function writeBatch(
   rows: (string | null)[][],
   expected: Checkpoint,
   next: Checkpoint,
+  invalid: InvalidRecordInput[] = [],
 ): Promise<void> {
   const load = await lockedLoad(tx, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading; no batch was written`);
@@ -89,6 +103,7 @@ export async function writeBatch(
         `found ${load.rowsCommitted} / ${load.byteOffset}; resume from the stored checkpoint`,
     );
   }
+  for (const stmt of insertInvalidRecordsSql(invalid)) await run(tx, stmt);
   if (rows.length > 0) {
     const catalog = new Map((await catalogOf(tx, load.staging)).map((c) => [key(c.column_name), c]));
     const bulkColumns = columns.map((name) => {
@@ -104,8 +119,11 @@ export async function writeBatch(
   if (updated.rowsAffected[0] !== 1) throw new Error(`load ${loadId} checkpoint moved while the batch was written`);
 }
 
-/** fullload: swaps the shadow in and keeps the previous table in bkp; append: just marks the load done. */
-export async function finishLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
+/**
+ * fullload: swaps the shadow in and keeps the previous table in bkp; append: moves the staged rows into the target.
+ * Either way readers see the whole load at commit or none of it. `fileHash` is recorded for duplicate detection.
+ */
+export async function finishLoad(tx: sql.Transaction, loadId: string, fileHash?: string): Promise<LoadRecord> {
   const load = await lockedLoad(tx, loadId);
   if (load.status === 'loaded') return load;
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
@@ -114,8 +132,11 @@ export async function finishLoad(tx: sql.Transaction, loadId: string): Promise<L
     const [row] = await rowsOf(tx, serverTimeSql);
     if (await tableExists(tx, load.target)) backup = backupTableOf(load.target, loadId, row?.now as Date);
     await run(tx, swapSql(load.target, load.staging, backup));
+  } else if (stagedAppend(load)) {
+    const columns = (await catalogOf(tx, load.staging)).map((c) => c.column_name);
+    await run(tx, moveAppendStageSql(load.staging, load.target, columns));
   }
-  await run(tx, finishLoadRecordSql(loadId, backup));
+  await run(tx, finishLoadRecordSql(loadId, backup, fileHash ?? null));
   return lockedLoad(tx, loadId);
 }
 
@@ -123,18 +144,19 @@ export async function finishLoad(tx: sql.Transaction, loadId: string): Promise<L
 export async function abortLoad(tx: sql.Transaction, loadId: string): Promise<void> {
   const load = await getLoad(tx, loadId, true);
   if (!load || load.status !== 'loading') return;
-  if (load.mode === 'fullload') {
+  if (load.mode === 'fullload' || stagedAppend(load)) {
     await run(tx, dropTableIfExistsSql(load.staging));
   } else if (await tableExists(tx, load.staging)) {
     await run(tx, deleteLoadRowsSql(load.staging, loadId));
   }
+  await run(tx, deleteLoadInvalidRecordsSql(loadId));
   await run(tx, abortLoadRecordSql(loadId));
 }
 
 /**
  * Undoes a finished load. fullload: the live table is parked in bkp and the backup becomes the live table again;
- * refused when a later fullload was swapped in after it or when retention dropped the backup. append: wrote
- * straight into the target, so its rows are deleted by their load id. A reverted load is returned as it is.
+ * refused when a later fullload was swapped in after it or when retention dropped the backup. append: its rows,
+ * moved into the target at finish, are deleted by their load id. A reverted load is returned as it is.
  */
 export async function revertLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
   const load = await lockedLoad(tx, loadId);

@@ -136,6 +136,24 @@ export function swapSql(target: TableRef, shadow: TableRef, backup: TableRef | n
   return { text: lines.join('\n'), params };
 }
 
+/**
+ * An append's stage: the load's columns (and the load id tag) with the target's types, empty. Rows wait here and
+ * move into the target at finish, so readers never see half an append; the columns the file does not name are
+ * left out, so the target's defaults fill them then, as a bulk load straight into the target would.
+ */
+export function createAppendStageSql(stage: TableRef, target: TableRef, columns: string[]): string {
+  if (stage.schema !== target.schema) throw new Error('an append stage must be in the target schema');
+  const list = [...columns, LOAD_ID_COLUMN].map(quoteIdent).join(', ');
+  return `SELECT TOP (0) ${list} INTO ${qualified(stage)} FROM ${qualified(target)}`;
+}
+
+/** Moves an append's staged rows into the target (the stage's own columns, by name) and drops the stage. */
+export function moveAppendStageSql(stage: TableRef, target: TableRef, columns: string[]): string {
+  const list = columns.map(quoteIdent).join(', ');
+  return `INSERT INTO ${qualified(target)} (${list}) SELECT ${list} FROM ${qualified(stage)};
+DROP TABLE ${qualified(stage)};`;
+}
+
 export function deleteLoadRowsSql(table: TableRef, loadId: string): Statement {
   return {
     text: `DELETE FROM ${qualified(table)} WHERE ${quoteIdent(LOAD_ID_COLUMN)} = @load_id`,
@@ -213,13 +231,20 @@ export function advanceCheckpointSql(loadId: string, expected: Checkpoint, next:
   };
 }
 
-export function finishLoadRecordSql(loadId: string, backup: TableRef | null): Statement {
+/** `fileHash`, when given, is the whole file's hash (known only once it is read): duplicate detection finds it. */
+export function finishLoadRecordSql(loadId: string, backup: TableRef | null, fileHash: string | null = null): Statement {
   return {
     text:
-      "UPDATE ref.loads SET status = N'loaded', backup_schema = @backup_schema, backup_table = @backup_table, finished_at = SYSUTCDATETIME()\n" +
+      "UPDATE ref.loads SET status = N'loaded', backup_schema = @backup_schema, backup_table = @backup_table, finished_at = SYSUTCDATETIME(),\n" +
+      '  file_hash = COALESCE(@file_hash, file_hash)\n' +
       "WHERE load_id = @load_id AND status = N'loading'",
-    params: { load_id: text(loadId), backup_schema: text(backup?.schema ?? null), backup_table: text(backup?.name ?? null) },
+    params: { load_id: text(loadId), backup_schema: text(backup?.schema ?? null), backup_table: text(backup?.name ?? null), file_hash: text(fileHash) },
   };
+}
+
+/** Quarantined rows of an abandoned load go with it, as on PostgreSQL. */
+export function deleteLoadInvalidRecordsSql(loadId: string): Statement {
+  return { text: "DELETE FROM ref.invalid_records WHERE source = N'file' AND source_ref = @load_id", params: { load_id: text(loadId) } };
 }
 
 export function abortLoadRecordSql(loadId: string): Statement {

@@ -7,28 +7,28 @@ import {
 import { expectParamsConsistent } from './statement-check';
 
 describe('upsertTrackingSql', () => {
-  it('merges by file path under HOLDLOCK and returns the row', () => {
+  it('updates by file path under a key-range lock, inserts when no row was there, in one transaction, and returns the row', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', status: 'loading', rowsLoaded: 5 });
-    expect(stmt.text).toMatch(/^MERGE ref\.file_monitor_tracking WITH \(HOLDLOCK\) AS t/);
-    expect(stmt.text).toContain('ON t.[file_path] = s.[file_path]');
-    expect(stmt.text).toContain('WHEN MATCHED THEN UPDATE SET t.[status] = @status, t.[rows_loaded] = @rows_loaded');
-    expect(stmt.text).toContain('INSERT ([file_path], [status], [rows_loaded]) VALUES (@file_path, @status, @rows_loaded)');
-    expect(stmt.text).toMatch(/OUTPUT inserted\.\[id\], .*inserted\.\[rows_loaded\];$/);
+    expect(stmt.text).not.toContain('MERGE');
+    expect(stmt.text).toMatch(/^SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nUPDATE t SET t\.\[status\] = @status, t\.\[rows_loaded\] = @rows_loaded\n/);
+    expect(stmt.text).toContain('FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[file_path] = @file_path;\nIF @@ROWCOUNT = 0\n');
+    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [status], [rows_loaded]) VALUES (@file_path, @status, @rows_loaded);\nCOMMIT TRANSACTION;');
+    expect(stmt.text).toMatch(/\nSELECT \[id\], .*\[rows_loaded\] FROM ref\.file_monitor_tracking WHERE \[file_path\] = @file_path;$/);
     expect(stmt.params.rows_loaded).toEqual({ type: 'bigint', value: 5 });
     expectParamsConsistent(stmt);
   });
 
   it('writes only the given fields; a new row starts waiting without overwriting an existing status', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', fileName: 'a.csv' });
-    expect(stmt.text).toContain('UPDATE SET t.[file_name] = @file_name\n');
-    expect(stmt.text).toContain('INSERT ([file_path], [file_name], [status])');
+    expect(stmt.text).toContain('UPDATE t SET t.[file_name] = @file_name\n');
+    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [file_name], [status])');
     expect(stmt.params.status).toEqual({ type: 'nvarchar', value: 'waiting' });
     expectParamsConsistent(stmt);
   });
 
   it('with only the path it still returns the existing row (no-op update)', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv' });
-    expect(stmt.text).toContain('UPDATE SET t.[file_path] = t.[file_path]');
+    expect(stmt.text).toContain('UPDATE t SET t.[file_path] = t.[file_path]');
     expectParamsConsistent(stmt);
   });
 
@@ -82,9 +82,10 @@ describe('tracking lookups', () => {
 });
 
 describe('upsertReferenceConfigSql', () => {
-  it('merges by schema and table, re-activates, and keeps the key column unless one is given', () => {
+  it('updates by schema and table under a key-range lock or inserts, re-activates, and keeps the key column unless one is given', () => {
     const stmt = upsertReferenceConfigSql({ table: { schema: 'ref', name: 'currencies' }, sourceFile: '/a.csv', loadType: 'fullload' });
-    expect(stmt.text).toMatch(/^MERGE ref\.reference_data_cfg WITH \(HOLDLOCK\) AS t/);
+    expect(stmt.text).not.toContain('MERGE');
+    expect(stmt.text).toContain('FROM ref.reference_data_cfg t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[schema_name] = @schema_name AND t.[table_name] = @table_name;\nIF @@ROWCOUNT = 0\n');
     expect(stmt.text).toContain('t.[key_column] = COALESCE(@key_column, t.[key_column])');
     expect(stmt.text).toContain('t.[is_active] = 1');
     expect(stmt.text).toContain('t.[updated_at] = SYSUTCDATETIME()');

@@ -50,6 +50,20 @@ describe('beginLoad', () => {
     expect(ddl).toEqual(['ALTER TABLE [data].[prices] ADD [refdata_load_id] nvarchar(64) NULL', 'ALTER TABLE [data].[prices] ADD [qty] int NULL']);
   });
 
+  it('append stages its rows in a fresh copy of the target\'s columns it loads, beside the target', async () => {
+    const tx = new ScriptedTransaction((t) => {
+      if (t.includes('INFORMATION_SCHEMA.COLUMNS')) return { recordset: [catalogRow('code', 'nvarchar'), catalogRow('refdata_load_id', 'nvarchar')] };
+      if (t.startsWith('INSERT INTO ref.loads')) return { recordset: [loadRow({ mode: 'append', staging_table: 'prices__stage_l1' })] };
+      return {};
+    });
+    await beginLoad(tx.tx, { ...input, mode: 'append' });
+    const texts = tx.texts();
+    const create = texts.findIndex((t) => t.startsWith('SELECT TOP (0)'));
+    expect(texts[create - 1]).toBe('DROP TABLE IF EXISTS [data].[prices__stage_l1]');
+    expect(texts[create]).toBe('SELECT TOP (0) [code], [refdata_load_id] INTO [data].[prices__stage_l1] FROM [data].[prices]');
+    expect(tx.statements.at(-1)!.params).toMatchObject({ staging_table: 'prices__stage_l1', mode: 'append' });
+  });
+
   it('append creates a missing target', async () => {
     const tx = new ScriptedTransaction((t) => (t.startsWith('INSERT INTO ref.loads') ? { recordset: [loadRow({ mode: 'append' })] } : t.includes('OBJECT_ID') ? { recordset: [{ object_id: null }] } : {}));
     await beginLoad(tx.tx, { ...input, mode: 'append' });
@@ -138,7 +152,22 @@ describe('finishLoad', () => {
     await expect(finishLoad(new ScriptedTransaction(() => ({ recordset: [loadRow({ status: 'aborted' })] })).tx, 'L1')).rejects.toThrow(/cannot be finished/);
   });
 
-  it('append marks the load done without touching tables', async () => {
+  it('a staged append moves its rows into the target and drops the stage, in the same transaction as the record', async () => {
+    const tx = new ScriptedTransaction((t) =>
+      t.includes('INFORMATION_SCHEMA.COLUMNS') ? { recordset: [catalogRow('code', 'nvarchar'), catalogRow('refdata_load_id', 'nvarchar')] }
+      : { recordset: [loadRow({ mode: 'append', staging_table: 'prices__stage_l1' })] });
+    await finishLoad(tx.tx, 'L1', 'abc123');
+    const texts = tx.texts();
+    const move = texts.findIndex((t) => t.startsWith('INSERT INTO [data].[prices]'));
+    expect(texts[move]).toBe(
+      'INSERT INTO [data].[prices] ([code], [refdata_load_id]) SELECT [code], [refdata_load_id] FROM [data].[prices__stage_l1];\nDROP TABLE [data].[prices__stage_l1];',
+    );
+    const record = tx.statements.findIndex((st) => st.text.startsWith("UPDATE ref.loads SET status = N'loaded'"));
+    expect(record).toBeGreaterThan(move);
+    expect(tx.statements[record]!.params).toMatchObject({ file_hash: 'abc123' });
+  });
+
+  it('an append begun before appends were staged (its stage is its target) is just marked done', async () => {
     const tx = new ScriptedTransaction(() => ({ recordset: [loadRow({ mode: 'append', staging_table: 'prices' })] }));
     await finishLoad(tx.tx, 'L1');
     expect(tx.texts().some((t) => t.includes('sp_rename'))).toBe(false);
@@ -149,10 +178,14 @@ describe('abortLoad', () => {
   it('fullload drops the shadow and marks the load aborted', async () => {
     const tx = new ScriptedTransaction((t) => (isSelectLoad(t) ? { recordset: [loadRow()] } : {}));
     await abortLoad(tx.tx, 'L1');
-    expect(tx.texts().slice(1)).toEqual([`DROP TABLE IF EXISTS [data].[${shadowTableOf(target, 'L1').name}]`, expect.stringMatching(/status = N'aborted'/)]);
+    expect(tx.texts().slice(1)).toEqual([
+      `DROP TABLE IF EXISTS [data].[${shadowTableOf(target, 'L1').name}]`,
+      expect.stringMatching(/^DELETE FROM ref.invalid_records WHERE source = N'file' AND source_ref = @load_id/),
+      expect.stringMatching(/status = N'aborted'/),
+    ]);
   });
 
-  it("append deletes exactly the load's rows", async () => {
+  it("an append begun before appends were staged (its stage is its target) deletes exactly the load's rows", async () => {
     const tx = new ScriptedTransaction((t) => (isSelectLoad(t) ? { recordset: [loadRow({ mode: 'append', staging_table: 'prices' })] } : t.includes('OBJECT_ID') ? { recordset: [{ object_id: 7 }] } : {}));
     await abortLoad(tx.tx, 'L1');
     const del = tx.statements.find((s) => s.text.startsWith('DELETE'))!;
