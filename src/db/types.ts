@@ -80,7 +80,10 @@ export interface LoadRecord {
   filePath: string;
   fileHash: string | null;
   status: 'loading' | 'loaded' | 'aborted' | 'reverted';
+  /** Rows written into the table (quarantined rows are not). */
   rowsCommitted: number;
+  /** Rows set aside in ref.invalid_records under the quarantine policy. */
+  rowsQuarantined: number;
   byteOffset: number;
   batches: number;
   backup: TableRef | null;
@@ -97,9 +100,13 @@ export interface BeginLoadInput {
   fileHash: string | null;
 }
 
+/** How far a load is: the file's data rows before `byteOffset` were either loaded or quarantined. */
 export interface Checkpoint {
+  /** Rows written into the staging table. */
   rowsCommitted: number;
   byteOffset: number;
+  /** Rows set aside in ref.invalid_records (0 when absent). */
+  rowsQuarantined?: number;
 }
 
 /** How the pass-through path describes a batch of raw CSV records to the database's own CSV reader. */

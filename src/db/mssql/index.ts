@@ -98,8 +98,12 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
 
     beginLoad: (input) => withTransaction(pool, (tx) => loads.beginLoad(tx, input)),
     getLoad: (loadId) => loads.getLoad(pool, loadId),
-    writeBatch: (loadId, columns, rows, expected, next) =>
-      withTransaction(pool, (tx) => loads.writeBatch(tx, loadId, columns, rows, expected, next)),
+    writeBatch: (loadId, columns, rows, expected, next, invalid = []) =>
+      withTransaction(pool, async (tx) => {
+        // Quarantined rows commit with the batch that counts them (rows_quarantined), as on PostgreSQL.
+        for (const stmt of insertInvalidRecordsSql(invalid)) await run(tx, stmt);
+        await loads.writeBatch(tx, loadId, columns, rows, expected, next);
+      }),
     finishLoad: (loadId) => withTransaction(pool, (tx) => loads.finishLoad(tx, loadId)),
     abortLoad: (loadId) => withTransaction(pool, (tx) => loads.abortLoad(tx, loadId)),
     revertLoad: (loadId) => withTransaction(pool, (tx) => loads.revertLoad(tx, loadId)),

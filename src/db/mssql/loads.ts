@@ -10,7 +10,7 @@ import {
 } from './load-history-sql';
 import { loadFromRow } from './rows';
 import {
-  LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createTableSql, deleteLoadRowsSql,
+  LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, deleteLoadInvalidRecordsSql, addLoadIdColumnSql, advanceCheckpointSql, createTableSql, deleteLoadRowsSql,
   describeTableSql, dropTableIfExistsSql, ensureSchemaSql, finishLoadRecordSql, insertLoadSql, selectLoadSql, serverTimeSql, swapSql,
   tableExistsSql,
 } from './sql';
@@ -83,10 +83,10 @@ export async function writeBatch(
 ): Promise<void> {
   const load = await lockedLoad(tx, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading; no batch was written`);
-  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+  if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
-      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, ` +
-        `found ${load.rowsCommitted} / ${load.byteOffset}; resume from the stored checkpoint`,
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
+        `found ${load.rowsCommitted} (${load.rowsQuarantined} quarantined) / ${load.byteOffset}; resume from the stored checkpoint`,
     );
   }
   if (rows.length > 0) {
@@ -128,6 +128,7 @@ export async function abortLoad(tx: sql.Transaction, loadId: string): Promise<vo
   } else if (await tableExists(tx, load.staging)) {
     await run(tx, deleteLoadRowsSql(load.staging, loadId));
   }
+  await run(tx, deleteLoadInvalidRecordsSql(loadId));
   await run(tx, abortLoadRecordSql(loadId));
 }
 

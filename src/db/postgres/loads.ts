@@ -39,16 +39,19 @@ async function lockLoad(s: PgSession, loadId: string): Promise<LoadRecord> {
 async function guardCheckpoint(s: PgSession, loadId: string, expected: Checkpoint): Promise<LoadRecord> {
   const load = await lockLoad(s, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
-  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+  if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
-      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, found ${load.rowsCommitted} / ${load.byteOffset}`,
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
+        `found ${load.rowsCommitted} (${load.rowsQuarantined} quarantined) / ${load.byteOffset}`,
     );
   }
   return load;
 }
 
 async function advance(s: PgSession, loadId: string, next: Checkpoint): Promise<void> {
-  await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, batches = batches + 1 WHERE load_id = $1', [loadId, next.rowsCommitted, next.byteOffset]);
+  await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, rows_quarantined = $4, batches = batches + 1 WHERE load_id = $1', [
+    loadId, next.rowsCommitted, next.byteOffset, next.rowsQuarantined ?? 0,
+  ]);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity) come from the file's data, not from the system. */
