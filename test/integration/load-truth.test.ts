@@ -16,6 +16,7 @@ import { createIngestActivities } from '../../activities/ingest';
 import type { InvalidRowPolicy } from '../../src/invalid-row-policy';
 import { silentLogger } from '../../src/log/logger';
 import { toLoadView } from '../../src/loads';
+import { planForCli } from '../../src/cli/plan';
 import { createTestDatabase } from '../support/pg';
 import { makeTempDir, type TempDir } from '../support/temp';
 
@@ -128,5 +129,62 @@ describe('quarantined rows are counted apart from loaded rows', () => {
     expect(bad.map((r) => Number(r.row_number))).toEqual([1500, 2500]);
     const [{ missing }] = await pg.query<{ missing: string }>(`SELECT count(*) AS missing FROM data.quarantine_counts WHERE id IN (1500, 2500)`);
     expect(Number(missing)).toBe(0);
+  });
+});
+
+describe('rows go into the columns the schema match paired', () => {
+  const rows = (from: number) => [1, 2, 3].map((i) => [from + i, `name ${from + i}`, `${from + i}.25`]);
+  const csv = (header: string, from: number) => `${header}\n${rows(from).map((r) => r.join(',')).join('\n')}\n`;
+  const variants: [string, string][] = [
+    ['camelCase with an upper-case id', 'CustomerID,Name,Amount'],
+    ['spaces and upper case', 'Customer ID,NAME,amount'],
+    ['camelCase', 'customerId,name,AMOUNT'],
+    ['underscores doubled', 'customer__id,_name_,amount'],
+    ['a BOM before the first name', '\uFEFFCustomerID,Name,Amount'],
+  ];
+
+  async function columnsOf(table: string): Promise<string[]> {
+    const cols = await pg.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns WHERE table_schema = 'data' AND table_name = $1 ORDER BY ordinal_position`, [table],
+    );
+    return cols.map((c) => c.column_name);
+  }
+
+  async function valuesOf(table: string, loadId: string): Promise<string[][]> {
+    const got = await pg.query<{ customer_id: number; name: string; amount: string }>(
+      `SELECT customer_id, name, amount::text AS amount FROM data.${table} WHERE refdata_load_id = $1 ORDER BY customer_id`, [loadId],
+    );
+    return got.map((r) => [String(r.customer_id), r.name, r.amount]);
+  }
+
+  it.each(variants)('append, %s: the values land in customer_id, name, amount and no column is added', async (_name, header) => {
+    const table = `paired_append_${variants.findIndex((v) => v[1] === header)}`;
+    await loadFile(await writeFile(`${table}.csv`, csv('customer_id,name,amount', 0)), 'append');
+    const { loadId, plan } = await loadFile(await writeFile(`${table}.csv`, csv(header, 10)), 'append');
+    expect(plan.columns.map((c) => c.name)).toEqual(['customer_id', 'name', 'amount']);
+    expect(await columnsOf(table)).toEqual(['customer_id', 'name', 'amount', 'refdata_load_id']);
+    expect(await valuesOf(table, loadId)).toEqual(rows(10).map((r) => r.map(String)));
+    const [{ nulls }] = await pg.query<{ nulls: string }>(`SELECT count(*) AS nulls FROM data.${table} WHERE customer_id IS NULL OR name IS NULL OR amount IS NULL`);
+    expect(Number(nulls)).toBe(0);
+  });
+
+  it.each(variants)('fullload, %s: the new table keeps the column names the match paired', async (_name, header) => {
+    const table = `paired_full_${variants.findIndex((v) => v[1] === header)}`;
+    await loadFile(await writeFile(`${table}.csv`, csv('customer_id,name,amount', 0)), 'fullload');
+    const { loadId } = await loadFile(await writeFile(`${table}.csv`, csv(header, 20)), 'fullload');
+    expect(await columnsOf(table)).toEqual(['customer_id', 'name', 'amount', 'refdata_load_id']);
+    expect(await valuesOf(table, loadId)).toEqual(rows(20).map((r) => r.map(String)));
+  });
+
+  it('refdata plan shows each file header and the table column it goes into', async () => {
+    await loadFile(await writeFile('paired_plan.csv', csv('customer_id,name,amount', 0)), 'append');
+    const file = await writeFile('paired_plan.csv', `CustomerID,Name,Amount,Desk Code\n${rows(30).map((r) => [...r, 'D1'].join(',')).join('\n')}\n`);
+    const plan = await planForCli(file, { loadType: 'append', referenceData: false, db }, temp.path);
+    expect(plan.mapping).toEqual([
+      { header: 'CustomerID', column: 'customer_id', existing: true },
+      { header: 'Name', column: 'name', existing: true },
+      { header: 'Amount', column: 'amount', existing: true },
+      { header: 'Desk Code', column: 'desk_code', existing: false },
+    ]);
   });
 });
