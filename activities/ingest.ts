@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
-import { DataError } from '../src/db/types';
+import { DataError, StagingLost } from '../src/db/types';
 import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
@@ -135,7 +135,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     return next;
   }
 
-  return {
+  const activities = {
     /** Loads every data row of the file; resumes after the last committed batch when retried. */
     async ingestFile(input: { loadId: string; filePath: string; plan: LoadPlan; workflowId: string }): Promise<{ rows: number; batches: number; quarantined: number; fileHash: string }> {
       const { plan, loadId } = input;
@@ -145,6 +145,9 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         .catch((err: unknown) => { throw failureForDbError(err); });
       if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: load.rowsQuarantined, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
       const log = deps.log.child({ loadId, filePath: input.filePath });
+      if (load.restarted) {
+        audit(log, 'load.restarted', { reason: load.restarted.message, lostRows: load.restarted.expectedRows }, 'warn');
+      }
       const policy = policyFor(plan);
       const columnNames = plan.columns.map((c) => c.name);
       const fastPath = Boolean(deps.db.copyCsvBatch) && plan.copyCompatible && !plan.trailingDelimiter;
@@ -264,7 +267,15 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     },
 
     async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {
-      const load = await deps.db.finishLoad(input.loadId, input.fileHash);
+      const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
+        if (!(err instanceof StagingLost)) throw err;
+        // The database crashed after the last batch and took the staged rows with it: load the file again (the
+        // ingest sees the same loss, starts from the first byte and heartbeats as usual), then finish.
+        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, err: err.message }, 'staged rows lost before finishing; loading the file again');
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+        return deps.db.finishLoad(input.loadId, input.fileHash);
+      });
       if (input.fileHash) await deps.db.upsertTracking({ filePath: input.filePath, fileHash: input.fileHash });
       if (input.plan.referenceData) {
         await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
@@ -283,4 +294,5 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       audit(deps.log, 'load.aborted', { loadId: input.loadId });
     },
   };
+  return activities;
 }

@@ -139,6 +139,17 @@ export class DataError extends Error {
   }
 }
 
+/**
+ * A load's staging table no longer holds the rows its checkpoint counts: an unlogged stage emptied by a database
+ * crash (crash recovery resets unlogged tables, while the logged checkpoint survives), or a stage dropped by hand.
+ */
+export class StagingLost extends Error {
+  constructor(readonly loadId: string, readonly expectedRows: number, readonly foundRows: number | null) {
+    super(`the staged rows of load ${loadId} were lost (${expectedRows} committed, ${foundRows === null ? 'no staging table' : `${foundRows} found`}), most likely to a database crash`);
+    this.name = 'StagingLost';
+  }
+}
+
 export interface MigrationStatus {
   version: number;
   name: string;
@@ -171,8 +182,11 @@ export interface Database {
   /**
    * Starts (or, for an existing loadId, returns) a load. fullload: creates an empty shadow table with the
    * columns plus `refdata_load_id`. append: creates the target if missing, adds missing columns as nullable.
+   * A load still loading is verified first: when its staging table no longer holds the rows its checkpoint counts
+   * (a database crash empties an unlogged stage), the staging table is made again, its quarantined rows removed and
+   * the checkpoint reset to the file's start; `restarted` then says what was lost.
    */
-  beginLoad(input: BeginLoadInput): Promise<LoadRecord>;
+  beginLoad(input: BeginLoadInput): Promise<LoadRecord & { restarted?: StagingLost }>;
   getLoad(loadId: string): Promise<LoadRecord | null>;
   /**
    * Writes one batch of rows (values as text, null for empty) into the load's staging table and advances its
@@ -192,7 +206,10 @@ export interface Database {
     loadId: string, columns: string[], csv: AsyncIterable<string | Buffer> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
     next: Checkpoint | (() => Checkpoint),
   ): Promise<number>;
-  /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */
+  /**
+   * fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. Rejects
+   * with StagingLost, changing nothing, when the staging table lost the rows its checkpoint counts.
+   */
   finishLoad(loadId: string, fileHash?: string): Promise<LoadRecord>;
   /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
   abortLoad(loadId: string): Promise<void>;
