@@ -141,7 +141,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
         : true;
       if (sameSize) {
         plan.fileHash = await sha256File(input.filePath);
-        plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash))?.loadId ?? null;
+        plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash, plan.loadType))?.loadId ?? null;
       }
       const { table } = plan;
       await deps.db.upsertTracking({

@@ -218,8 +218,13 @@ export interface Database {
    * in bkp); append → the load's rows are deleted. Refuses when a later load of the same table would be undone.
    */
   revertLoad(loadId: string): Promise<LoadRecord>;
-  /** Finished loads of a table whose file had this SHA-256 (duplicate detection). */
-  findLoadedByHash(target: TableRef, fileHash: string): Promise<LoadRecord | null>;
+  /**
+   * The load a file with this SHA-256 would duplicate, judged against the loads still in effect (the latest
+   * fullload still loaded and the appends after it; a fullload replaced later, or a reverted load, no longer
+   * counts). `append` (default): any load in effect with this hash, since appending it would double its rows.
+   * `fullload`: only when the table holds exactly that content now, i.e. the one load in effect is a fullload of it.
+   */
+  findLoadedByHash(target: TableRef, fileHash: string, mode?: LoadMode): Promise<LoadRecord | null>;
   listLoads(filter: { table?: string; status?: LoadRecord['status']; limit?: number }): Promise<LoadRecord[]>;
   /** Drops bkp tables older than the cutoff; returns their names. */
   dropBackupsOlderThan(cutoff: Date): Promise<string[]>;

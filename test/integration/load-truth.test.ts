@@ -188,3 +188,38 @@ describe('rows go into the columns the schema match paired', () => {
     ]);
   });
 });
+
+describe('a duplicate is judged against the loads still in effect', () => {
+  const plan = (file: string, loadType: LoadMode) => run(new MockActivityEnvironment(), activities().planLoad, { filePath: file, loadType, referenceData: false });
+  const idsOf = async (table: string) => (await pg.query<{ id: number }>(`SELECT id FROM data.${table} ORDER BY id`)).map((r) => Number(r.id));
+  const csvOf = (ids: number[]) => `id,name\n${ids.map((i) => `${i},n${i}`).join('\n')}\n`;
+
+  it('fullload: yesterday\'s file restores the table after today\'s replaced it; sending it again then is a duplicate', async () => {
+    const yesterday = csvOf([1, 2, 3]);
+    const first = await loadFile(await writeFile('restore_me.csv', yesterday), 'fullload');
+    await loadFile(await writeFile('restore_me.csv', csvOf([7, 8])), 'fullload');
+    const again = await writeFile('restore_me.csv', yesterday);
+    expect((await plan(again, 'fullload')).duplicateOf).toBeNull();
+    const restore = await loadFile(again, 'fullload');
+    expect(await idsOf('restore_me')).toEqual([1, 2, 3]);
+    expect(restore.loadId).not.toBe(first.loadId);
+    expect((await plan(await writeFile('restore_me.csv', yesterday), 'fullload')).duplicateOf).toBe(restore.loadId);
+  });
+
+  it('fullload: the same file is not a duplicate once an append changed the table it loaded', async () => {
+    const base = csvOf([1, 2]);
+    const full = await loadFile(await writeFile('full_then_append.csv', base), 'fullload');
+    expect((await plan(await writeFile('full_then_append.csv', base), 'fullload')).duplicateOf).toBe(full.loadId);
+    await loadFile(await writeFile('full_then_append.csv', csvOf([3])), 'append');
+    expect((await plan(await writeFile('full_then_append.csv', base), 'fullload')).duplicateOf).toBeNull();
+  });
+
+  it('append: a file whose rows are in the table is a duplicate; once a fullload replaced them, it is not', async () => {
+    const extra = csvOf([10, 11]);
+    const appended = await loadFile(await writeFile('append_dup.csv', extra), 'append');
+    await loadFile(await writeFile('append_dup.csv', csvOf([12])), 'append');
+    expect((await plan(await writeFile('append_dup.csv', extra), 'append')).duplicateOf).toBe(appended.loadId);
+    await loadFile(await writeFile('append_dup.csv', csvOf([1])), 'fullload');
+    expect((await plan(await writeFile('append_dup.csv', extra), 'append')).duplicateOf).toBeNull();
+  });
+});

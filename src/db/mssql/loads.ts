@@ -168,8 +168,8 @@ async function revertSwap(tx: sql.Transaction, load: LoadRecord): Promise<void> 
   if (parked || load.backup) await run(tx, revertSwapSql(load.target, parked, load.backup));
 }
 
-export async function findLoadedByHash(on: Runner, target: TableRef, fileHash: string): Promise<LoadRecord | null> {
-  const [row] = await rowsOf(on, findLoadedByHashSql(target, fileHash));
+export async function findLoadedByHash(on: Runner, target: TableRef, fileHash: string, mode?: LoadRecord['mode']): Promise<LoadRecord | null> {
+  const [row] = await rowsOf(on, findLoadedByHashSql(target, fileHash, mode));
   return row ? loadFromRow(row) : null;
 }
 

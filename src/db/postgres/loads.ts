@@ -122,6 +122,15 @@ async function resumeFrom(s: PgSession, load: LoadRecord, input: BeginLoadInput)
   return { ...loadFromRow(row), restarted: new StagingLost(load.loadId, load.rowsCommitted, found) };
 }
 
+/**
+ * The loads of table $1.$2 whose rows the table holds now: the latest fullload still loaded and the appends
+ * finished after it (or every loaded append, when no fullload is). Earlier loads were replaced by that fullload.
+ */
+const IN_EFFECT_SQL = `
+  WITH loaded AS (SELECT * FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND status = 'loaded'),
+       base AS (SELECT max(finished_at) AS at FROM loaded WHERE mode = 'fullload'),
+       in_effect AS (SELECT loaded.* FROM loaded, base WHERE base.at IS NULL OR loaded.finished_at >= base.at)`;
+
 export function createPgLoads(exec: PgExecutor): LoadMethods {
   return {
     async beginLoad(input) {
@@ -262,9 +271,11 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
       });
     },
 
-    async findLoadedByHash(target, fileHash) {
-      const rows = await exec.query(
-        `SELECT * FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND file_hash = $3 AND status = 'loaded' ORDER BY started_at LIMIT 1`,
+    async findLoadedByHash(target, fileHash, mode = 'append') {
+      const rows = await exec.query(`${IN_EFFECT_SQL}
+        SELECT * FROM in_effect WHERE file_hash = $3
+           ${mode === 'fullload' ? `AND mode = 'fullload' AND (SELECT count(*) FROM in_effect) = 1` : ''}
+         ORDER BY finished_at, load_id LIMIT 1`,
         [target.schema, target.name, fileHash],
       );
       return rows[0] ? loadFromRow(rows[0]) : null;
