@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
-import { DataError } from '../src/db/types';
+import { DataError, StagingLost } from '../src/db/types';
 import { failureForDbError } from '../src/db/transient';
 import type { Logger } from '../src/log/logger';
 import { audit } from '../src/log/audit';
@@ -106,16 +106,21 @@ export function toValues(record: string[], plan: LoadPlan, row: number, line: nu
 }
 
 
+/** The file's data rows a checkpoint is past: loaded or quarantined. */
+function rowsRead(c: Checkpoint): number {
+  return c.rowsCommitted + (c.rowsQuarantined ?? 0);
+}
+
 export function createIngestActivities(deps: IngestActivityDeps) {
   const maxRecordChars = deps.maxRecordChars ?? DEFAULT_MAX_RECORD_CHARS;
   const policyFor = deps.policyFor ?? (() => ({ mode: 'reject-file' }) as InvalidRowPolicy);
   // PostgreSQL creates decimals unbounded (src/db/postgres/sql.ts); SQL Server's decimal(p,s) has bounds to respect.
   const convert: ConvertOptions = { decimalBounds: deps.db.kind === 'mssql' };
 
-  /** The slow path for one batch: parse, convert, apply the policy; returns the rows kept. */
+  /** The slow path for one batch: parse, convert, apply the policy; returns the checkpoint after it. */
   async function loadParsed(
-    load: LoadRecord, plan: LoadPlan, text: string, skip: number, committed: Checkpoint, next: Checkpoint, policy: InvalidRowPolicy, quarantined: { n: number },
-  ): Promise<number> {
+    load: LoadRecord, plan: LoadPlan, text: string, skip: number, committed: Checkpoint, byteOffset: number, policy: InvalidRowPolicy,
+  ): Promise<Checkpoint> {
     const parsed = Papa.parse<string[]>(text, { delimiter: plan.delimiter, quoteChar: plan.quote, escapeChar: plan.quote, newline: plan.newline, skipEmptyLines: true });
     // Lines of only spaces are blank to the planner too (isBlankRecord), not one-field rows.
     const records = parsed.data.slice(skip).filter((record) => !isBlankRecord(record));
@@ -124,7 +129,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     const good: (string | null)[][] = [];
     const bad: InvalidRecordInput[] = [];
     records.forEach((record, i) => {
-      const row = committed.rowsCommitted + i + 1;
+      const row = rowsRead(committed) + i + 1;
       try {
         if (hasNul) refuseNul(record, plan, row, row + leading);
         good.push(toValues(record, plan, row, row + leading, convert));
@@ -134,12 +139,12 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         bad.push({ source: 'file', sourceRef: load.loadId, recordId: load.filePath, rowNumber: row, rawText, errors: [err.message] });
       }
     });
-    quarantined.n += bad.length;
-    await deps.db.writeBatch(load.loadId, plan.columns.map((c) => c.name), good, committed, { ...next, rowsCommitted: committed.rowsCommitted + records.length }, bad);
-    return records.length;
+    const next: Checkpoint = { rowsCommitted: committed.rowsCommitted + good.length, rowsQuarantined: (committed.rowsQuarantined ?? 0) + bad.length, byteOffset };
+    await deps.db.writeBatch(load.loadId, plan.columns.map((c) => c.name), good, committed, next, bad);
+    return next;
   }
 
-  return {
+  const activities = {
     /** Loads every data row of the file; resumes after the last committed batch when retried. */
     async ingestFile(input: { loadId: string; filePath: string; plan: LoadPlan; workflowId: string }): Promise<{ rows: number; batches: number; quarantined: number; fileHash: string }> {
       const { plan, loadId } = input;
@@ -147,19 +152,21 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       // A table the file cannot make (too many columns, say) fails the file; a lost connection is retried.
       const load = await deps.db.beginLoad({ loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash })
         .catch((err: unknown) => { throw failureForDbError(err); });
-      if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: 0, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
+      if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: load.rowsQuarantined, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
       const log = deps.log.child({ loadId, filePath: input.filePath });
+      if (load.restarted) {
+        audit(log, 'load.restarted', { reason: load.restarted.message, lostRows: load.restarted.expectedRows }, 'warn');
+      }
       const policy = policyFor(plan);
       const columnNames = plan.columns.map((c) => c.name);
       const fastPath = Boolean(deps.db.copyCsvBatch) && plan.copyCompatible && !plan.trailingDelimiter;
-      let committed: Checkpoint = { rowsCommitted: load.rowsCommitted, byteOffset: load.byteOffset };
+      let committed: Checkpoint = { rowsCommitted: load.rowsCommitted, rowsQuarantined: load.rowsQuarantined, byteOffset: load.byteOffset };
       let batches = load.batches;
-      const quarantined = { n: 0 };
       if (committed.byteOffset > 0) log.info({ resumeFrom: committed }, 'resuming load after the last committed batch');
       audit(log, committed.byteOffset > 0 ? 'load.resumed' : 'load.started', { table: `${plan.table.schema}.${plan.table.name}`, mode: plan.loadType, rowsCommitted: committed.rowsCommitted });
 
       const started = Date.now();
-      const startRows = committed.rowsCommitted;
+      const startRows = rowsRead(committed);
       const resuming = committed.byteOffset > 0;
       // Hashing as we read saves a second pass over the file; a resumed load hashes the file again at the end.
       let hash = resuming ? null : crypto.createHash('sha256');
@@ -184,7 +191,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       const loadBatch = async (): Promise<void> => {
         const useCopy = fastPath && strayQuoteBatches < STRAY_QUOTE_BATCHES_BEFORE_ROW_BY_ROW;
         const batch = records.batch(deps.batchRows, { stopAtStrayQuote: useCopy });
-        const nextOf = (): Checkpoint => ({ rowsCommitted: committed.rowsCommitted + batch.stats.rows - batch.stats.blank, byteOffset: committed.byteOffset + batch.stats.bytes });
+        const nextOf = (): Checkpoint => ({ ...committed, rowsCommitted: committed.rowsCommitted + batch.stats.rows - batch.stats.blank, byteOffset: committed.byteOffset + batch.stats.bytes });
         let next: Checkpoint | null = null;
         if (useCopy) {
           try {
@@ -195,7 +202,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
               strayQuoteBatches++;
               log.debug({ err: err.message }, 'quotes inside unquoted fields; loading the batch row by row');
             } else if (err instanceof DataError) {
-              if (err.code === '22021') throw invalidBytes(err, committed.rowsCommitted);
+              if (err.code === '22021') throw invalidBytes(err, rowsRead(committed));
               log.debug({ err: err.message }, 'COPY refused the batch; loading it row by row');
             } else throw err;
           }
@@ -207,23 +214,28 @@ export function createIngestActivities(deps: IngestActivityDeps) {
           const text = await readTextRange(input.filePath, encoding, committed.byteOffset, end.byteOffset).catch(async (err: unknown) => {
             if (!(err instanceof NotUtf8) || err.row !== undefined) throw err;
             // Name the row that holds the bytes, as COPY does on the fast path.
-            const range = { start: committed.byteOffset, end: end.byteOffset, rowsBefore: committed.rowsCommitted };
+            const range = { start: committed.byteOffset, end: end.byteOffset, rowsBefore: rowsRead(committed) };
             const d = { encoding, quote: plan.quote, delimiter: plan.delimiter, newline: plan.newline, skip: plan.preambleLines + (plan.hasHeader ? 1 : 0) };
             throw new NotUtf8(err.message, await rowOfFirstNonUtf8(input.filePath, d, range));
           });
-          next = { rowsCommitted: committed.rowsCommitted + (await loadParsed(load, plan, text, skip, committed, end, policy, quarantined)), byteOffset: end.byteOffset };
+          next = await loadParsed(load, plan, text, skip, committed, end.byteOffset, policy);
         }
         committed = next;
         batches++;
       };
 
       let lastSignalAt = 0;
-      const report = async (): Promise<void> => {
-        if (policy.mode === 'quarantine' && committed.rowsCommitted >= 1000 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
-          throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
+      const tooManyInvalid = (atLeast: number): void => {
+        const read = rowsRead(committed);
+        const bad = committed.rowsQuarantined ?? 0;
+        if (policy.mode === 'quarantine' && read >= atLeast && bad / read > policy.maxErrorRatio) {
+          throw invalid(`${bad} of ${read} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
         }
+      };
+      const report = async (): Promise<void> => {
+        tooManyInvalid(1000);
         const elapsed = Math.max((Date.now() - started) / 1000, 0.001);
-        const progress = { rows: committed.rowsCommitted, bytes: committed.byteOffset, batches, rowsPerSecond: Math.round((committed.rowsCommitted - startRows) / elapsed) };
+        const progress = { rows: committed.rowsCommitted, bytes: committed.byteOffset, batches, rowsPerSecond: Math.round((rowsRead(committed) - startRows) / elapsed) };
         ctx.heartbeat(progress);
         if (ctx.cancellationSignal.aborted) throw new CancelledFailure('load cancelled');
         const now = Date.now();
@@ -255,30 +267,41 @@ export function createIngestActivities(deps: IngestActivityDeps) {
           await report();
         } while (!records.eof);
       } catch (err) {
-        if (err instanceof RecordTooLong) throw invalid(`after row ${committed.rowsCommitted}: ${err.message}`, { row: committed.rowsCommitted + 1, code: 'FIELD_TOO_LARGE' });
+        if (err instanceof RecordTooLong) throw invalid(`after row ${rowsRead(committed)}: ${err.message}`, { row: rowsRead(committed) + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
-        if (err instanceof NotUtf8) throw notUtf8Failure(err, committed.rowsCommitted, encoding);
+        if (err instanceof NotUtf8) throw notUtf8Failure(err, rowsRead(committed), encoding);
         // Data the database refuses even row by row is the file's fault; deadlocks and lost connections are retried.
         throw failureForDbError(err);
       }
-      if (policy.mode === 'quarantine' && committed.rowsCommitted > 0 && quarantined.n / committed.rowsCommitted > policy.maxErrorRatio) {
-        throw invalid(`${quarantined.n} of ${committed.rowsCommitted} rows are invalid, more than the allowed ${policy.maxErrorRatio * 100}%`, { code: 'TOO_MANY_INVALID_ROWS' });
-      }
+      tooManyInvalid(1);
       const fileHash = hash ? hash.digest('hex') : await sha256File(input.filePath);
-      audit(log, 'load.ingested', { rows: committed.rowsCommitted, batches, quarantined: quarantined.n, fastPath });
-      return { rows: committed.rowsCommitted - quarantined.n, batches, quarantined: quarantined.n, fileHash };
+      const quarantined = committed.rowsQuarantined ?? 0;
+      audit(log, 'load.ingested', { rows: committed.rowsCommitted, batches, quarantined, fastPath });
+      // rows: written into the table; quarantined: set aside in ref.invalid_records (from every attempt of this load).
+      return { rows: committed.rowsCommitted, batches, quarantined, fileHash };
     },
 
     async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {
-      const load = await deps.db.finishLoad(input.loadId, input.fileHash);
+      const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
+        if (!(err instanceof StagingLost)) throw err;
+        // The database crashed after the last batch and took the staged rows with it: load the file again (the
+        // ingest sees the same loss, starts from the first byte and heartbeats as usual), then finish.
+        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, err: err.message }, 'staged rows lost before finishing; loading the file again');
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+        return deps.db.finishLoad(input.loadId, input.fileHash);
+      });
       if (input.fileHash) await deps.db.upsertTracking({ filePath: input.filePath, fileHash: input.fileHash });
       if (input.plan.referenceData) {
         await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
         await deps.db.upsertTracking({ filePath: input.filePath, referenceConfigInserted: true });
       }
       const table = `${load.target.schema}.${load.target.name}`;
-      audit(deps.log, 'load.finished', { loadId: input.loadId, filePath: input.filePath, table, mode: load.mode, rows: load.rowsCommitted, backup: load.backup ? `${load.backup.schema}.${load.backup.name}` : null });
-      recordLoadFinished({ table, mode: load.mode, rows: load.rowsCommitted, seconds: ((load.finishedAt ?? new Date()).getTime() - load.startedAt.getTime()) / 1000 });
+      audit(deps.log, 'load.finished', {
+        loadId: input.loadId, filePath: input.filePath, table, mode: load.mode, rows: load.rowsCommitted, quarantined: load.rowsQuarantined,
+        backup: load.backup ? `${load.backup.schema}.${load.backup.name}` : null,
+      });
+      recordLoadFinished({ table, mode: load.mode, rows: load.rowsCommitted, quarantined: load.rowsQuarantined, seconds: ((load.finishedAt ?? new Date()).getTime() - load.startedAt.getTime()) / 1000 });
     },
 
     async abortLoad(input: { loadId: string }): Promise<void> {
@@ -286,4 +309,5 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       audit(deps.log, 'load.aborted', { loadId: input.loadId });
     },
   };
+  return activities;
 }

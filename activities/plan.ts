@@ -6,7 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
-import { CsvFormatError, isCopyCompatible, matchSchema, planSample, withTableTypes, type CsvPlan, type SchemaMatch } from '../src/csv';
+import { CsvFormatError, isCopyCompatible, matchSchema, planSample, withPairedNames, withTableTypes, type CsvPlan, type SchemaMatch } from '../src/csv';
 import { isReservedTable } from '../src/db/load-names';
 import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
 
@@ -28,6 +28,7 @@ export interface LoadPlan {
   /** The sampled values are all in forms the database's COPY reads exactly as our converter would. */
   copyCompatible: boolean;
   headers: string[];
+  /** One per header, in file order: the table column each goes into (paired with an existing table's by `match`). */
   columns: ColumnSpec[];
   fileSize: number;
   /** SHA-256, when planning needed it (a possible duplicate, or a small file); otherwise computed while loading. */
@@ -100,7 +101,9 @@ export async function planFile(
             match,
           );
         }
-        if (input.loadType === 'append') columns = withTableTypes(csv.columns, existing);
+        // Rows go into the table columns the match paired (a fullload keeps the table's column names too).
+        columns = withPairedNames(csv.columns, match);
+        if (input.loadType === 'append') columns = withTableTypes(columns, existing);
       }
       const plan: LoadPlan = {
         table,
@@ -138,7 +141,7 @@ export function createPlanActivities(deps: PlanActivityDeps) {
         : true;
       if (sameSize) {
         plan.fileHash = await sha256File(input.filePath);
-        plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash))?.loadId ?? null;
+        plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash, plan.loadType))?.loadId ?? null;
       }
       const { table } = plan;
       await deps.db.upsertTracking({

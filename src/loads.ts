@@ -8,7 +8,10 @@ export interface LoadView {
   status: string;
   filePath: string;
   fileHash: string | null;
+  /** Rows written into the table. */
   rows: number;
+  /** Rows set aside in ref.invalid_records (quarantine policy); not in `rows`. */
+  quarantined: number;
   batches: number;
   backup: string | null;
   startedAt: string;
@@ -24,6 +27,7 @@ export function toLoadView(l: LoadRecord): LoadView {
     filePath: l.filePath,
     fileHash: l.fileHash,
     rows: l.rowsCommitted,
+    quarantined: l.rowsQuarantined,
     batches: l.batches,
     backup: l.backup ? `${l.backup.schema}.${l.backup.name}` : null,
     startedAt: l.startedAt.toISOString(),

@@ -10,7 +10,7 @@ import { announceLoadReverted } from '../notify/events';
 
 const Load = Type.Object({
   loadId: Type.String(), table: Type.String(), mode: Type.String(), status: Type.String(), filePath: Type.String(),
-  fileHash: Type.Union([Type.String(), Type.Null()]), rows: Type.Integer(), batches: Type.Integer(),
+  fileHash: Type.Union([Type.String(), Type.Null()]), rows: Type.Integer(), quarantined: Type.Integer(), batches: Type.Integer(),
   backup: Type.Union([Type.String(), Type.Null()]), startedAt: Type.String(), finishedAt: Type.Union([Type.String(), Type.Null()]),
 });
 

@@ -74,6 +74,9 @@ const PlanJsonSchema = Type.Object({
   table: Type.String(), schema: Type.String(), loadType: Type.String(), referenceData: Type.Boolean(), rowCount: Type.Integer(), fileSize: Type.Integer(),
   sha256: Type.String(),
   match: Type.Union([Type.Object({ table: Type.String(), percent: Type.Number(), missing: Type.Array(Type.String()), extra: Type.Array(Type.String()) }), Type.Null()]),
+  mapping: Type.Array(Type.Object({ header: Type.String(), column: Type.String(), existing: Type.Boolean() }), {
+    description: 'Each file header, in file order, and the table column its values go into; existing: the table already has that column',
+  }),
 });
 
 export const planPlugin = (deps: PlanApiDeps): FastifyPluginAsync => async (app) => {

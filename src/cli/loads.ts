@@ -33,7 +33,7 @@ export function loadsCommand(): Command {
       try {
         const l = await revertLoad(db, loadId);
         announceLoadReverted(log, undefined, l);
-        process.stdout.write(`reverted ${l.loadId}: ${l.mode === 'fullload' ? `${l.table} holds the previous contents again` : `${l.rows} rows deleted from ${l.table}`}\n`);
+        process.stdout.write(`reverted ${l.loadId}: ${l.mode === 'fullload' ? `${l.table} holds the previous contents again` : `${l.rows} rows deleted from ${l.table}${l.quarantined > 0 ? ` (its ${l.quarantined} quarantined rows were never in it)` : ''}`}\n`);
       } finally {
         await db.close();
       }

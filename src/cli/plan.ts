@@ -27,6 +27,8 @@ export interface PlanJson {
   fileSize: number;
   sha256: string;
   match: { table: string; percent: number; missing: string[]; extra: string[] } | null;
+  /** Each header (in file order) and the table column its values go into; `existing` when the table already has it. */
+  mapping: { header: string; column: string; existing: boolean }[];
 }
 
 export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string }, rowCount: number): PlanJson {
@@ -48,7 +50,14 @@ export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string
     fileSize: plan.fileSize,
     sha256: plan.fileHash,
     match: plan.match ? { table: `${plan.table.schema}.${plan.table.name}`, percent: plan.match.percent, missing: plan.match.missing, extra: plan.match.extra } : null,
+    mapping: mappingOf(plan),
   };
+}
+
+/** Header → table column, from the plan's columns (already named as the match paired them). */
+function mappingOf(plan: LoadPlan): PlanJson['mapping'] {
+  const paired = new Set((plan.match?.mapping ?? []).map((m) => m.table));
+  return plan.columns.map((c, i) => ({ header: plan.headers[i] ?? c.name, column: c.name, existing: paired.has(c.name) }));
 }
 
 /** Plans a file as the loader would; the folder decides load type and kind unless overridden. */
@@ -69,8 +78,13 @@ function describe(p: PlanJson): string {
     `format     ${p.encoding}, ${names[p.delimiter] ?? JSON.stringify(p.delimiter)}-delimited, quote ${p.quote}, ${p.hasHeader ? 'header row' : 'no header'}${p.preambleLines ? `, ${p.preambleLines} preamble line(s)` : ''}`,
     `target     ${p.schema}.${p.table} (${p.loadType}, ${p.referenceData ? 'reference data' : 'non-reference data'})`,
     `rows       ${p.rowCount}`,
-    'columns',
-    ...p.columns.map((c) => `  ${c.name.padEnd(32)} ${c.type}${c.precision ? `(${c.precision},${c.scale})` : ''}${c.maxLength ? ` max ${c.maxLength}` : ''}`),
+    'columns    file header → table column, type',
+    ...p.columns.map((c, i) => {
+      const m = p.mapping[i];
+      const into = `${m ? `${m.header} → ` : ''}${c.name}`;
+      const isNew = p.match && m && !m.existing ? ' (new column)' : '';
+      return `  ${into.padEnd(40)} ${c.type}${c.precision ? `(${c.precision},${c.scale})` : ''}${c.maxLength ? ` max ${c.maxLength}` : ''}${isNew}`;
+    }),
   ];
   if (p.match) lines.push(`match      ${p.match.percent}% of ${p.match.table}; missing: ${p.match.missing.join(', ') || 'none'}; extra: ${p.match.extra.join(', ') || 'none'}`);
   return lines.join('\n');

@@ -33,28 +33,40 @@ const isReserved = (name: string): boolean => columnMatchKey(name) === columnMat
 export function matchSchema(fileColumns: string[], tableColumns: string[]): SchemaMatch {
   const files = fileColumns.filter((c) => !isReserved(c));
   const tables = tableColumns.filter((c) => !isReserved(c));
-  const unclaimed = new Map<string, string>();
-  for (const table of tables) {
-    const key = columnMatchKey(table);
-    if (!unclaimed.has(key)) unclaimed.set(key, table);
-  }
-  const mapping: ColumnMapping[] = [];
-  const extra: string[] = [];
-  for (const file of files) {
-    const key = columnMatchKey(file);
-    const table = unclaimed.get(key);
-    if (table === undefined) {
-      extra.push(file);
-      continue;
+  const pairs = new Map<string, string>();
+  const claimed = new Set<string>();
+  // Two passes: the same name first, then the looser key (case, spaces, underscores). So `customer_id` in the file
+  // takes the table's `customer_id` even when a `CustomerID` comes before it, and a column left unpaired never
+  // bears the name of a table column another file column took.
+  const pass = (keyOf: (name: string) => string) => {
+    const free = new Map<string, string>();
+    for (const table of tables) if (!claimed.has(table) && !free.has(keyOf(table))) free.set(keyOf(table), table);
+    for (const file of files) {
+      if (pairs.has(file)) continue;
+      const table = free.get(keyOf(file));
+      if (table === undefined) continue;
+      free.delete(keyOf(file));
+      claimed.add(table);
+      pairs.set(file, table);
     }
-    unclaimed.delete(key);
-    mapping.push({ file, table });
-  }
-  const matchedTables = new Set(mapping.map((m) => m.table));
-  const missing = tables.filter((t) => !matchedTables.has(t));
+  };
+  pass((name) => normalizeIdentifier(name));
+  pass(columnMatchKey);
+  const mapping: ColumnMapping[] = files.filter((f) => pairs.has(f)).map((file) => ({ file, table: pairs.get(file)! }));
+  const extra = files.filter((f) => !pairs.has(f));
+  const missing = tables.filter((t) => !claimed.has(t));
   const denominator = Math.max(files.length, tables.length);
   const percent = denominator === 0 ? 0 : Math.round((mapping.length / denominator) * 1000) / 10;
   return { percent, mapping, missing, extra, isAcceptable: percent >= MATCH_THRESHOLD };
+}
+
+/**
+ * The file's columns named as the table columns the match paired them with (`CustomerID` → `customer_id`), so rows
+ * go where the match said they would; unpaired columns keep their own names (an append adds them to the table).
+ */
+export function withPairedNames(columns: ColumnSpec[], match: SchemaMatch): ColumnSpec[] {
+  const tableOf = new Map(match.mapping.map((m) => [m.file, m.table]));
+  return columns.map((c) => ({ ...c, name: tableOf.get(c.name) ?? c.name }));
 }
 
 /**

@@ -80,7 +80,10 @@ export interface LoadRecord {
   filePath: string;
   fileHash: string | null;
   status: 'loading' | 'loaded' | 'aborted' | 'reverted';
+  /** Rows written into the table (quarantined rows are not). */
   rowsCommitted: number;
+  /** Rows set aside in ref.invalid_records under the quarantine policy. */
+  rowsQuarantined: number;
   byteOffset: number;
   batches: number;
   backup: TableRef | null;
@@ -97,9 +100,13 @@ export interface BeginLoadInput {
   fileHash: string | null;
 }
 
+/** How far a load is: the file's data rows before `byteOffset` were either loaded or quarantined. */
 export interface Checkpoint {
+  /** Rows written into the staging table. */
   rowsCommitted: number;
   byteOffset: number;
+  /** Rows set aside in ref.invalid_records (0 when absent). */
+  rowsQuarantined?: number;
 }
 
 /** How the pass-through path describes a batch of raw CSV records to the database's own CSV reader. */
@@ -129,6 +136,17 @@ export class DataError extends Error {
   constructor(message: string, readonly code: string, readonly line?: number, readonly column?: string) {
     super(message);
     this.name = 'DataError';
+  }
+}
+
+/**
+ * A load's staging table no longer holds the rows its checkpoint counts: an unlogged stage emptied by a database
+ * crash (crash recovery resets unlogged tables, while the logged checkpoint survives), or a stage dropped by hand.
+ */
+export class StagingLost extends Error {
+  constructor(readonly loadId: string, readonly expectedRows: number, readonly foundRows: number | null) {
+    super(`the staged rows of load ${loadId} were lost (${expectedRows} committed, ${foundRows === null ? 'no staging table' : `${foundRows} found`}), most likely to a database crash`);
+    this.name = 'StagingLost';
   }
 }
 
@@ -164,8 +182,11 @@ export interface Database {
   /**
    * Starts (or, for an existing loadId, returns) a load. fullload: creates an empty shadow table with the
    * columns plus `refdata_load_id`. append: creates the target if missing, adds missing columns as nullable.
+   * A load still loading is verified first: when its staging table no longer holds the rows its checkpoint counts
+   * (a database crash empties an unlogged stage), the staging table is made again, its quarantined rows removed and
+   * the checkpoint reset to the file's start; `restarted` then says what was lost.
    */
-  beginLoad(input: BeginLoadInput): Promise<LoadRecord>;
+  beginLoad(input: BeginLoadInput): Promise<LoadRecord & { restarted?: StagingLost }>;
   getLoad(loadId: string): Promise<LoadRecord | null>;
   /**
    * Writes one batch of rows (values as text, null for empty) into the load's staging table and advances its
@@ -185,7 +206,10 @@ export interface Database {
     loadId: string, columns: string[], csv: AsyncIterable<string | Buffer> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
     next: Checkpoint | (() => Checkpoint),
   ): Promise<number>;
-  /** fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. */
+  /**
+   * fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. Rejects
+   * with StagingLost, changing nothing, when the staging table lost the rows its checkpoint counts.
+   */
   finishLoad(loadId: string, fileHash?: string): Promise<LoadRecord>;
   /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
   abortLoad(loadId: string): Promise<void>;
@@ -194,8 +218,13 @@ export interface Database {
    * in bkp); append → the load's rows are deleted. Refuses when a later load of the same table would be undone.
    */
   revertLoad(loadId: string): Promise<LoadRecord>;
-  /** Finished loads of a table whose file had this SHA-256 (duplicate detection). */
-  findLoadedByHash(target: TableRef, fileHash: string): Promise<LoadRecord | null>;
+  /**
+   * The load a file with this SHA-256 would duplicate, judged against the loads still in effect (the latest
+   * fullload still loaded and the appends after it; a fullload replaced later, or a reverted load, no longer
+   * counts). `append` (default): any load in effect with this hash, since appending it would double its rows.
+   * `fullload`: only when the table holds exactly that content now, i.e. the one load in effect is a fullload of it.
+   */
+  findLoadedByHash(target: TableRef, fileHash: string, mode?: LoadMode): Promise<LoadRecord | null>;
   listLoads(filter: { table?: string; status?: LoadRecord['status']; limit?: number }): Promise<LoadRecord[]>;
   /** Drops bkp tables older than the cutoff; returns their names. */
   dropBackupsOlderThan(cutoff: Date): Promise<string[]>;

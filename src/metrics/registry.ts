@@ -22,6 +22,13 @@ export const rowsLoadedTotal = new Counter({
   registers,
 });
 
+export const rowsQuarantinedTotal = new Counter({
+  name: 'refdata_rows_quarantined_total',
+  help: 'Rows finished loads set aside in ref.invalid_records (quarantine policy), by table and load type; not in refdata_rows_loaded_total.',
+  labelNames: ['table', 'mode'] as const,
+  registers,
+});
+
 export const loadDurationSeconds = new Histogram({
   name: 'refdata_load_duration_seconds',
   help: 'Time from the start of a load to its swap-in (or append commit).',
@@ -111,8 +118,9 @@ export function recordFileOutcome(outcome: string): void {
 }
 
 /** Loads: call when a load is finished (swapped in / committed). */
-export function recordLoadFinished(l: { table: string; mode: string; rows: number; seconds: number }): void {
+export function recordLoadFinished(l: { table: string; mode: string; rows: number; quarantined: number; seconds: number }): void {
   rowsLoadedTotal.inc({ table: l.table, mode: l.mode }, l.rows);
+  if (l.quarantined > 0) rowsQuarantinedTotal.inc({ table: l.table, mode: l.mode }, l.quarantined);
   loadDurationSeconds.observe({ mode: l.mode }, l.seconds);
 }
 

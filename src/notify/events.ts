@@ -27,7 +27,12 @@ export function notifyFileFailed(
   });
 }
 
-export function notifyLoadReverted(notifier: Notifier, l: { loadId: string; table: string; mode: string; rows: number; by?: string }): Notification | null {
+/** Quarantined rows never reached the table, so a revert neither deletes nor counts them; it says they exist. */
+function quarantineNote(quarantined = 0): string {
+  return quarantined > 0 ? ` (${quarantined.toLocaleString('en-US')} quarantined rows stay in ref.invalid_records)` : '';
+}
+
+export function notifyLoadReverted(notifier: Notifier, l: { loadId: string; table: string; mode: string; rows: number; quarantined?: number; by?: string }): Notification | null {
   return notifier.notify({
     id: `load.reverted:${l.loadId}`,
     kind: 'load.reverted',
@@ -35,7 +40,7 @@ export function notifyLoadReverted(notifier: Notifier, l: { loadId: string; tabl
     title: `Load ${l.loadId} reverted`,
     message: l.mode === 'fullload'
       ? `${l.table} holds its previous contents again (the reverted contents stay in bkp).`
-      : `${l.rows.toLocaleString('en-US')} rows of ${l.loadId} were deleted from ${l.table}.`,
+      : `${l.rows.toLocaleString('en-US')} rows of ${l.loadId} were deleted from ${l.table}${quarantineNote(l.quarantined)}.`,
     refs: compact({ loadId: l.loadId, table: l.table, by: l.by }),
   });
 }
@@ -150,8 +155,10 @@ export function announceChannelDisabled(log: AuditLogger, notifier: Notifier | u
 }
 
 /** A load was reverted (API or CLI): the audit event, the metric and, where someone listens, the notification. */
-export function announceLoadReverted(log: AuditLogger, notifier: Notifier | undefined, l: { loadId: string; table: string; mode: string; rows: number; filePath: string }): void {
-  audit(log, 'load.reverted', { loadId: l.loadId, table: l.table, filePath: l.filePath, mode: l.mode, rows: l.rows });
+export function announceLoadReverted(
+  log: AuditLogger, notifier: Notifier | undefined, l: { loadId: string; table: string; mode: string; rows: number; quarantined?: number; filePath: string },
+): void {
+  audit(log, 'load.reverted', { loadId: l.loadId, table: l.table, filePath: l.filePath, mode: l.mode, rows: l.rows, quarantined: l.quarantined ?? 0 });
   recordLoadReverted();
   if (notifier) notifyLoadReverted(notifier, l);
 }

@@ -12,7 +12,7 @@ const col = (schema: string, table: string, name: string, dataType = 'text'): Ca
 function load(table: string, loadId: string, startedAt: string, status: LoadRecord['status'] = 'loaded'): LoadRecord {
   return {
     loadId, target: { schema: 'ref', name: table }, staging: { schema: 'ref', name: table }, mode: 'fullload', filePath: `/d/${table}.csv`,
-    fileHash: null, status, rowsCommitted: 3, byteOffset: 10, batches: 1, backup: null, startedAt: new Date(startedAt), finishedAt: null,
+    fileHash: null, status, rowsCommitted: 3, rowsQuarantined: 0, byteOffset: 10, batches: 1, backup: null, startedAt: new Date(startedAt), finishedAt: null,
   };
 }
 

@@ -103,7 +103,7 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
     finishLoad: (loadId, fileHash) => withTransaction(pool, (tx) => loads.finishLoad(tx, loadId, fileHash)),
     abortLoad: (loadId) => withTransaction(pool, (tx) => loads.abortLoad(tx, loadId)),
     revertLoad: (loadId) => withTransaction(pool, (tx) => loads.revertLoad(tx, loadId)),
-    findLoadedByHash: (target, fileHash) => loads.findLoadedByHash(pool, target, fileHash),
+    findLoadedByHash: (target, fileHash, mode) => loads.findLoadedByHash(pool, target, fileHash, mode),
     listLoads: (filter) => loads.listLoads(pool, filter),
     dropBackupsOlderThan: (cutoff) => loads.dropBackupsOlderThan(pool, cutoff),
 

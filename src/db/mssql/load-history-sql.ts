@@ -59,13 +59,21 @@ export function revertLoadRecordSql(loadId: string): Statement {
   };
 }
 
-/** The first finished load of a table from a file with this hash. */
-export function findLoadedByHashSql(target: TableRef, fileHash: string): Statement {
+/**
+ * The load a file with this hash would duplicate, among the loads still in effect: the latest fullload still
+ * loaded and the appends finished after it (see Database.findLoadedByHash). A fullload duplicates only when that
+ * fullload is the one load in effect.
+ */
+export function findLoadedByHashSql(target: TableRef, fileHash: string, mode: LoadRecord['mode'] = 'append'): Statement {
   return {
     text:
-      `SELECT TOP (1) ${LOAD_COLUMNS} FROM ref.loads\n` +
-      "WHERE target_schema = @target_schema AND target_table = @target_table AND file_hash = @file_hash AND status = N'loaded'\n" +
-      'ORDER BY started_at, load_id',
+      "WITH loaded AS (SELECT * FROM ref.loads WHERE target_schema = @target_schema AND target_table = @target_table AND status = N'loaded'),\n" +
+      "  base AS (SELECT MAX(finished_at) AS at FROM loaded WHERE mode = N'fullload'),\n" +
+      '  in_effect AS (SELECT l.* FROM loaded l CROSS JOIN base b WHERE b.at IS NULL OR l.finished_at >= b.at)\n' +
+      `SELECT TOP (1) ${LOAD_COLUMNS} FROM in_effect\n` +
+      'WHERE file_hash = @file_hash' +
+      (mode === 'fullload' ? " AND mode = N'fullload' AND (SELECT COUNT(*) FROM in_effect) = 1" : '') +
+      '\nORDER BY finished_at, load_id',
     params: { target_schema: text(target.schema), target_table: text(target.name), file_hash: text(fileHash) },
   };
 }

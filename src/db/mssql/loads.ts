@@ -97,10 +97,10 @@ export async function writeBatch(
 ): Promise<void> {
   const load = await lockedLoad(tx, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading; no batch was written`);
-  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+  if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
-      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, ` +
-        `found ${load.rowsCommitted} / ${load.byteOffset}; resume from the stored checkpoint`,
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
+        `found ${load.rowsCommitted} (${load.rowsQuarantined} quarantined) / ${load.byteOffset}; resume from the stored checkpoint`,
     );
   }
   for (const stmt of insertInvalidRecordsSql(invalid)) await run(tx, stmt);
@@ -189,8 +189,8 @@ async function revertSwap(tx: sql.Transaction, load: LoadRecord): Promise<void> 
   if (parked || load.backup) await run(tx, revertSwapSql(load.target, parked, load.backup));
 }
 
-export async function findLoadedByHash(on: Runner, target: TableRef, fileHash: string): Promise<LoadRecord | null> {
-  const [row] = await rowsOf(on, findLoadedByHashSql(target, fileHash));
+export async function findLoadedByHash(on: Runner, target: TableRef, fileHash: string, mode?: LoadRecord['mode']): Promise<LoadRecord | null> {
+  const [row] = await rowsOf(on, findLoadedByHashSql(target, fileHash, mode));
   return row ? loadFromRow(row) : null;
 }
 

@@ -77,6 +77,8 @@ const loadRow = z
     file_hash: nstr,
     status: z.enum(['loading', 'loaded', 'aborted', 'reverted']),
     rows_committed: count,
+    // Absent before migration 009.
+    rows_quarantined: count.optional(),
     byte_offset: count,
     batches: count,
     backup_schema: nstr,
@@ -94,6 +96,7 @@ const loadRow = z
       fileHash: r.file_hash,
       status: r.status,
       rowsCommitted: r.rows_committed,
+      rowsQuarantined: r.rows_quarantined ?? 0,
       byteOffset: r.byte_offset,
       batches: r.batches,
       backup: r.backup_schema !== null && r.backup_table !== null ? { schema: r.backup_schema, name: r.backup_table } : null,

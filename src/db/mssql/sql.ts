@@ -179,7 +179,7 @@ export function tablesWithPrefixSql(schemas: string[], prefix: string): Statemen
 /** The ref.loads columns `loadFromRow` reads, in table order. */
 export const LOAD_COLUMNS =
   'load_id, target_schema, target_table, staging_schema, staging_table, mode, file_path, file_hash, status, ' +
-  'rows_committed, byte_offset, batches, backup_schema, backup_table, started_at, finished_at';
+  'rows_committed, rows_quarantined, byte_offset, batches, backup_schema, backup_table, started_at, finished_at';
 
 /** `forUpdate` holds a key-range lock until commit, so two callers racing on one load id serialise. */
 export function selectLoadSql(loadId: string, forUpdate = false): Statement {
@@ -219,13 +219,16 @@ export function insertLoadSql(load: NewLoad): Statement {
 export function advanceCheckpointSql(loadId: string, expected: Checkpoint, next: Checkpoint): Statement {
   return {
     text:
-      'UPDATE ref.loads SET rows_committed = @next_rows, byte_offset = @next_offset, batches = batches + 1\n' +
-      "WHERE load_id = @load_id AND status = N'loading' AND rows_committed = @expected_rows AND byte_offset = @expected_offset",
+      'UPDATE ref.loads SET rows_committed = @next_rows, rows_quarantined = @next_quarantined, byte_offset = @next_offset, batches = batches + 1\n' +
+      "WHERE load_id = @load_id AND status = N'loading' AND rows_committed = @expected_rows AND rows_quarantined = @expected_quarantined\n" +
+      '  AND byte_offset = @expected_offset',
     params: {
       load_id: text(loadId),
       expected_rows: bigint(expected.rowsCommitted),
+      expected_quarantined: bigint(expected.rowsQuarantined ?? 0),
       expected_offset: bigint(expected.byteOffset),
       next_rows: bigint(next.rowsCommitted),
+      next_quarantined: bigint(next.rowsQuarantined ?? 0),
       next_offset: bigint(next.byteOffset),
     },
   };

@@ -1,7 +1,7 @@
 // The PostgreSQL side of a load: staging tables, checkpointed batches (parsed rows or raw CSV), swap-in, undo.
 import Papa from 'papaparse';
-import type { Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadRecord, TableRef } from '../types';
-import { DataError } from '../types';
+import type { BeginLoadInput, Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadRecord, TableRef } from '../types';
+import { DataError, StagingLost } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
 import type { PgExecutor, PgSession } from './executor';
 import { LOAD_ID_COLUMN, addColumnSql, copyCsvSql, copyRawCsvSql, createStageSql, createTableSql, loadIdLiteral, qualified, quoteIdent, swapSql } from './sql';
@@ -39,16 +39,19 @@ async function lockLoad(s: PgSession, loadId: string): Promise<LoadRecord> {
 async function guardCheckpoint(s: PgSession, loadId: string, expected: Checkpoint): Promise<LoadRecord> {
   const load = await lockLoad(s, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
-  if (load.rowsCommitted !== expected.rowsCommitted || load.byteOffset !== expected.byteOffset) {
+  if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
-      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows / byte ${expected.byteOffset}, found ${load.rowsCommitted} / ${load.byteOffset}`,
+      `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
+        `found ${load.rowsCommitted} (${load.rowsQuarantined} quarantined) / ${load.byteOffset}`,
     );
   }
   return load;
 }
 
 async function advance(s: PgSession, loadId: string, next: Checkpoint): Promise<void> {
-  await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, batches = batches + 1 WHERE load_id = $1', [loadId, next.rowsCommitted, next.byteOffset]);
+  await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, rows_quarantined = $4, batches = batches + 1 WHERE load_id = $1', [
+    loadId, next.rowsCommitted, next.byteOffset, next.rowsQuarantined ?? 0,
+  ]);
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity) come from the file's data, not from the system. */
@@ -72,17 +75,72 @@ export async function insertInvalid(s: PgSession, records: InvalidRecordInput[])
   }
 }
 
+async function holdsRows(s: PgSession, t: TableRef): Promise<boolean> {
+  if (!(await tableExists(s, t))) return false;
+  const [row] = await s.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${qualified(t)}) AS any`);
+  return Boolean(row?.any);
+}
+
+/** Rows of the load in its staging table; null when the table is gone. */
+async function stagedRows(s: PgSession, load: LoadRecord): Promise<number | null> {
+  if (!(await tableExists(s, load.staging))) return null;
+  // A load that wrote straight into its target (before stages) shares the table with other loads' rows.
+  const own = load.staging.name === load.target.name ? ` WHERE ${quoteIdent(LOAD_ID_COLUMN)} = $1` : '';
+  const [row] = await s.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(load.staging)}${own}`, own ? [load.loadId] : []);
+  return Number(row.n);
+}
+
+async function createStaging(s: PgSession, mode: BeginLoadInput['mode'], staging: TableRef, input: BeginLoadInput): Promise<void> {
+  await s.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
+  if (mode === 'fullload') {
+    await s.exec(createTableSql(staging, input.columns, input.loadId));
+  } else {
+    // Rows wait in an unlogged stage and move in at finish, so readers never see half an append. Unlogged means
+    // a database crash empties it: resumeFrom and finishLoad check for that.
+    for (const stmt of createStageSql(staging, input.target, input.loadId)) await s.exec(stmt);
+  }
+}
+
+/**
+ * A retried ingest resumes from the checkpoint only if the staging table still holds what it counts. After a
+ * database crash the unlogged append stage is empty while the logged checkpoint survived: resuming would lose
+ * every batch before it. Then the load starts again from the file's first byte.
+ */
+async function resumeFrom(s: PgSession, load: LoadRecord, input: BeginLoadInput): Promise<LoadRecord & { restarted?: StagingLost }> {
+  if (load.status !== 'loading') return load;
+  const found = await stagedRows(s, load);
+  if (found === load.rowsCommitted) return load;
+  if (load.staging.name === load.target.name) {
+    if (found !== null) await s.query(`DELETE FROM ${qualified(load.staging)} WHERE ${quoteIdent(LOAD_ID_COLUMN)} = $1`, [load.loadId]);
+  } else {
+    await createStaging(s, load.mode, load.staging, input);
+  }
+  await s.query(`DELETE FROM ref.invalid_records WHERE source = 'file' AND source_ref = $1`, [load.loadId]);
+  const [row] = await s.query(
+    'UPDATE ref.loads SET rows_committed = 0, rows_quarantined = 0, byte_offset = 0, batches = 0 WHERE load_id = $1 RETURNING *', [load.loadId],
+  );
+  return { ...loadFromRow(row), restarted: new StagingLost(load.loadId, load.rowsCommitted, found) };
+}
+
+/**
+ * The loads of table $1.$2 whose rows the table holds now: the latest fullload still loaded and the appends
+ * finished after it (or every loaded append, when no fullload is). Earlier loads were replaced by that fullload.
+ */
+const IN_EFFECT_SQL = `
+  WITH loaded AS (SELECT * FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND status = 'loaded'),
+       base AS (SELECT max(finished_at) AS at FROM loaded WHERE mode = 'fullload'),
+       in_effect AS (SELECT loaded.* FROM loaded, base WHERE base.at IS NULL OR loaded.finished_at >= base.at)`;
+
 export function createPgLoads(exec: PgExecutor): LoadMethods {
   return {
     async beginLoad(input) {
       return exec.transaction(async (tx) => {
-        const existing = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1', [input.loadId]);
-        if (existing.length > 0) return loadFromRow(existing[0]);
+        const existing = await tx.query('SELECT * FROM ref.loads WHERE load_id = $1 FOR UPDATE', [input.loadId]);
+        if (existing.length > 0) return resumeFrom(tx, loadFromRow(existing[0]), input);
         let staging: TableRef;
         if (input.mode === 'fullload') {
           staging = shadowTableOf(input.target, input.loadId);
-          await tx.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
-          await tx.exec(createTableSql(staging, input.columns, input.loadId));
+          await createStaging(tx, 'fullload', staging, input);
         } else {
           const have = await columnNames(tx, input.target);
           if (have.length === 0) {
@@ -91,10 +149,8 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
             if (!have.includes(LOAD_ID_COLUMN)) await tx.exec(addColumnSql(input.target, { name: LOAD_ID_COLUMN, type: { kind: 'text' } }));
             for (const c of input.columns) if (!have.includes(c.name)) await tx.exec(addColumnSql(input.target, c));
           }
-          // Rows wait in an unlogged stage and move in at finish, so readers never see half an append.
           staging = stageTableOf(input.target, input.loadId);
-          await tx.exec(`DROP TABLE IF EXISTS ${qualified(staging)}`);
-          for (const stmt of createStageSql(staging, input.target, input.loadId)) await tx.exec(stmt);
+          await createStaging(tx, 'append', staging, input);
         }
         const rows = await tx.query(
           `INSERT INTO ref.loads (load_id, target_schema, target_table, staging_schema, staging_table, mode, file_path, file_hash, status)
@@ -147,6 +203,9 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         const load = await lockLoad(tx, loadId);
         if (load.status === 'loaded') return load;
         if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
+        // A crash between the last batch and here empties the unlogged stage (all of it: reset, never partly), so
+        // "not empty" is proof enough and costs one row's read instead of a count.
+        if (load.rowsCommitted > 0 && !(await holdsRows(tx, load.staging))) throw new StagingLost(loadId, load.rowsCommitted, (await tableExists(tx, load.staging)) ? 0 : null);
         let backup: TableRef | null = null;
         if (load.mode === 'fullload') {
           const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);
@@ -212,9 +271,11 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
       });
     },
 
-    async findLoadedByHash(target, fileHash) {
-      const rows = await exec.query(
-        `SELECT * FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND file_hash = $3 AND status = 'loaded' ORDER BY started_at LIMIT 1`,
+    async findLoadedByHash(target, fileHash, mode = 'append') {
+      const rows = await exec.query(`${IN_EFFECT_SQL}
+        SELECT * FROM in_effect WHERE file_hash = $3
+           ${mode === 'fullload' ? `AND mode = 'fullload' AND (SELECT count(*) FROM in_effect) = 1` : ''}
+         ORDER BY finished_at, load_id LIMIT 1`,
         [target.schema, target.name, fileHash],
       );
       return rows[0] ? loadFromRow(rows[0]) : null;

@@ -65,6 +65,7 @@ export function loadFromRow(r: Row): LoadRecord {
     fileHash: (r.file_hash as string | null) ?? null,
     status: r.status as LoadRecord['status'],
     rowsCommitted: Number(r.rows_committed),
+    rowsQuarantined: Number(r.rows_quarantined ?? 0),
     byteOffset: Number(r.byte_offset),
     batches: Number(r.batches),
     backup: r.backup_table ? { schema: String(r.backup_schema), name: String(r.backup_table) } : null,

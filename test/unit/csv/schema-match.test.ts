@@ -1,6 +1,6 @@
 // Matching a file's columns to an existing table's.
 import { describe, expect, it } from 'vitest';
-import { MATCH_THRESHOLD, columnTypeFromSql, matchSchema, withTableTypes } from '../../../src/csv';
+import { MATCH_THRESHOLD, columnTypeFromSql, matchSchema, withPairedNames, withTableTypes } from '../../../src/csv';
 
 describe('matchSchema', () => {
   it('matches ignoring case, spaces and underscores', () => {
@@ -40,6 +40,20 @@ describe('matchSchema', () => {
     expect(match.extra).toEqual(['ID', 'note']);
     expect(match.missing).toEqual(['currency']);
     expect(match.percent).toBe(50);
+  });
+
+  it('pairs the same name before a looser one, so an unpaired column never takes a paired table column\'s name', () => {
+    const match = matchSchema(['customerid', 'customer_id', 'name'], ['customer_id', 'name']);
+    expect(match.mapping).toEqual([
+      { file: 'customer_id', table: 'customer_id' },
+      { file: 'name', table: 'name' },
+    ]);
+    expect(match.extra).toEqual(['customerid']);
+  });
+
+  it('names the file\'s columns as the table columns they were paired with', () => {
+    const columns = [{ name: 'customerid', type: { kind: 'integer' as const } }, { name: 'desk', type: { kind: 'text' as const } }];
+    expect(withPairedNames(columns, matchSchema(['customerid', 'desk'], ['customer_id', 'amount'])).map((c) => c.name)).toEqual(['customer_id', 'desk']);
   });
 
   it('exports the threshold', () => {

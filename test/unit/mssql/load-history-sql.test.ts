@@ -90,12 +90,19 @@ describe('revert guard and record', () => {
 });
 
 describe('findLoadedByHashSql', () => {
-  it('finds the first loaded load of the table with that hash, all values as parameters', () => {
+  it('looks among the loads in effect (the latest loaded fullload and the appends after it), all values as parameters', () => {
     const stmt = findLoadedByHashSql(target, 'abc123');
-    expect(stmt.text).toMatch(/^SELECT TOP \(1\) load_id, target_schema, .*finished_at FROM ref\.loads\n/);
-    expect(stmt.text).toContain("target_schema = @target_schema AND target_table = @target_table AND file_hash = @file_hash AND status = N'loaded'");
-    expect(stmt.text).toMatch(/ORDER BY started_at, load_id$/);
+    expect(stmt.text).toContain("FROM ref.loads WHERE target_schema = @target_schema AND target_table = @target_table AND status = N'loaded'");
+    expect(stmt.text).toContain("base AS (SELECT MAX(finished_at) AS at FROM loaded WHERE mode = N'fullload')");
+    expect(stmt.text).toContain('WHERE b.at IS NULL OR l.finished_at >= b.at');
+    expect(stmt.text).toMatch(/SELECT TOP \(1\) load_id, target_schema, .*finished_at FROM in_effect\nWHERE file_hash = @file_hash\nORDER BY finished_at, load_id$/);
     expect(stmt.params).toMatchObject({ target_schema: { value: 'data' }, target_table: { value: 'prices' }, file_hash: { value: 'abc123' } });
+    expectParamsConsistent(stmt);
+  });
+
+  it('a fullload duplicates only the one fullload in effect', () => {
+    const stmt = findLoadedByHashSql(target, 'abc123', 'fullload');
+    expect(stmt.text).toContain("WHERE file_hash = @file_hash AND mode = N'fullload' AND (SELECT COUNT(*) FROM in_effect) = 1");
     expectParamsConsistent(stmt);
   });
 });

@@ -180,11 +180,11 @@ describe('load statements', () => {
   });
 
   it('advances the checkpoint only from the expected one', () => {
-    const stmt = advanceCheckpointSql('l1', { rowsCommitted: 10, byteOffset: 100 }, { rowsCommitted: 20, byteOffset: 200 });
-    expect(stmt.text).toMatch(/WHERE load_id = @load_id AND status = N'loading' AND rows_committed = @expected_rows AND byte_offset = @expected_offset/);
+    const stmt = advanceCheckpointSql('l1', { rowsCommitted: 10, byteOffset: 100 }, { rowsCommitted: 20, rowsQuarantined: 3, byteOffset: 200 });
+    expect(stmt.text).toMatch(/WHERE load_id = @load_id AND status = N'loading' AND rows_committed = @expected_rows AND rows_quarantined = @expected_quarantined\s+AND byte_offset = @expected_offset/);
     expect(stmt.params).toMatchObject({
-      expected_rows: { type: 'bigint', value: 10 }, expected_offset: { type: 'bigint', value: 100 },
-      next_rows: { type: 'bigint', value: 20 }, next_offset: { type: 'bigint', value: 200 },
+      expected_rows: { type: 'bigint', value: 10 }, expected_quarantined: { type: 'bigint', value: 0 }, expected_offset: { type: 'bigint', value: 100 },
+      next_rows: { type: 'bigint', value: 20 }, next_quarantined: { type: 'bigint', value: 3 }, next_offset: { type: 'bigint', value: 200 },
     });
     expectParamsConsistent(stmt);
   });
