@@ -95,7 +95,19 @@ function numberStandsApart(head: string, values: string[]): boolean {
   if ((headClass === 'integer' || headClass === 'decimal') && !classes.has(headClass) && classes.size === 1) return true;
   const widths = filled.map(intWidth);
   const width = intWidth(head);
-  return width < Math.min(...widths) || width > Math.max(...widths);
+  if (width >= Math.min(...widths) && width <= Math.max(...widths)) return false;
+  // In a column sorted by value the first row is the smallest (or largest) and may be the only one a digit shorter.
+  return !continuesSortedColumn(Number(head), filled.map(Number));
+}
+
+/** Whether `head` fits at the start of sorted `values`: on the sorted side, no further from the first than any step. */
+function continuesSortedColumn(head: number, values: number[]): boolean {
+  const up = values.every((v, i) => i === 0 || v >= values[i - 1]!);
+  const down = values.every((v, i) => i === 0 || v <= values[i - 1]!);
+  const first = values[0]!;
+  if (!((up && head <= first) || (down && head >= first))) return false;
+  const widestStep = Math.max(...values.map((v, i) => (i === 0 ? 0 : Math.abs(v - values[i - 1]!))));
+  return Math.abs(first - head) <= widestStep;
 }
 
 /** Votes of one column: + when the first cell stands apart from the values below it, − when it looks like them. */
