@@ -126,9 +126,10 @@ export function columnVote(head: string, values: string[]): number {
   if (!headIsWord) return body === 'empty' ? 0 : -1;
   if (values.includes(head)) return -1;
   const filled = values.filter((v) => v !== '');
-  const lengths = new Set(filled.map((v) => v.length));
-  // Fixed-width codes (LHR, EUR, DE): a header of another length stands apart, one of the same length and shape
-  // looks like one more code (weakly: `ccy` over `usd`, `eur` is a header too).
+  // Fixed-width codes (LHR, EUR, DE), at least three different ones (two words of one length can be chance): a header
+  // of another length stands apart, one of the same length and shape looks like one more code (weakly: `ccy` over
+  // `usd`, `eur` is a header too).
+  const lengths = new Set(new Set(filled).size >= 3 ? filled.map((v) => v.length) : []);
   if (lengths.size === 1 && filled.length >= 3 && !lengths.has(head.length)) return 1;
   if (filled.length < 3) return 0;
   const shape = shapeOf(h);

@@ -80,6 +80,8 @@ describe('columnVote', () => {
     ['code', ['LHR', 'CDG', 'AMS'], 1],
     ['XYZ', ['LHR', 'CDG', 'AMS'], -0.5],
     ['ccy', ['usd', 'eur', 'gbp'], -0.5],
+    // Two words of one length are chance, not fixed-width codes.
+    ['Wholesale', ['Online', 'Online', 'Export', 'Online'], 0],
     ['Lhr', ['LHR', 'CDG', 'AMS'], 0.5],
     ['name', ['Heathrow', 'Schiphol', 'Charles de Gaulle'], 0.5],
     ['City', ['Paris', 'Rome', 'Oslo'], 0],
