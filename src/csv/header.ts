@@ -95,7 +95,19 @@ function numberStandsApart(head: string, values: string[]): boolean {
   if ((headClass === 'integer' || headClass === 'decimal') && !classes.has(headClass) && classes.size === 1) return true;
   const widths = filled.map(intWidth);
   const width = intWidth(head);
-  return width < Math.min(...widths) || width > Math.max(...widths);
+  if (width >= Math.min(...widths) && width <= Math.max(...widths)) return false;
+  // In a column sorted by value the first row is the smallest (or largest) and may be the only one a digit shorter.
+  return !continuesSortedColumn(Number(head), filled.map(Number));
+}
+
+/** Whether `head` fits at the start of sorted `values`: on the sorted side, no further from the first than any step. */
+function continuesSortedColumn(head: number, values: number[]): boolean {
+  const up = values.every((v, i) => i === 0 || v >= values[i - 1]!);
+  const down = values.every((v, i) => i === 0 || v <= values[i - 1]!);
+  const first = values[0]!;
+  if (!((up && head <= first) || (down && head >= first))) return false;
+  const widestStep = Math.max(...values.map((v, i) => (i === 0 ? 0 : Math.abs(v - values[i - 1]!))));
+  return Math.abs(first - head) <= widestStep;
 }
 
 /** Votes of one column: + when the first cell stands apart from the values below it, − when it looks like them. */
@@ -114,9 +126,10 @@ export function columnVote(head: string, values: string[]): number {
   if (!headIsWord) return body === 'empty' ? 0 : -1;
   if (values.includes(head)) return -1;
   const filled = values.filter((v) => v !== '');
-  const lengths = new Set(filled.map((v) => v.length));
-  // Fixed-width codes (LHR, EUR, DE): a header of another length stands apart, one of the same length and shape
-  // looks like one more code (weakly: `ccy` over `usd`, `eur` is a header too).
+  // Fixed-width codes (LHR, EUR, DE), at least three different ones (two words of one length can be chance): a header
+  // of another length stands apart, one of the same length and shape looks like one more code (weakly: `ccy` over
+  // `usd`, `eur` is a header too).
+  const lengths = new Set(new Set(filled).size >= 3 ? filled.map((v) => v.length) : []);
   if (lengths.size === 1 && filled.length >= 3 && !lengths.has(head.length)) return 1;
   if (filled.length < 3) return 0;
   const shape = shapeOf(h);

@@ -1,10 +1,11 @@
-// Seeded generator of the header shapes detection used to get wrong: numbers as column names (years, numeric codes,
-// dates) and headerless files whose first row is text. Added to the detection corpus beside the ordinary files.
+// Seeded generator of the shapes detection used to get wrong: numbers as column names (years, numeric codes, dates),
+// headerless files whose first row is text, and values coloured with terminal escape sequences. Added to the
+// detection corpus beside the ordinary files.
 import type { Delimiter } from '../../../src/csv';
 import { type GeneratedFile, seededRandom } from './corpus-generator';
 
-export type HardKind = 'years' | 'codes' | 'dates' | 'all-years' | 'headerless-text' | 'headerless-years';
-export const HARD_KINDS: readonly HardKind[] = ['years', 'codes', 'dates', 'all-years', 'headerless-text', 'headerless-years'];
+export type HardKind = 'years' | 'codes' | 'dates' | 'all-years' | 'headerless-text' | 'headerless-years' | 'escapes';
+export const HARD_KINDS: readonly HardKind[] = ['years', 'codes', 'dates', 'all-years', 'headerless-text', 'headerless-years', 'escapes'];
 
 const COUNTRIES = ['France', 'Germany', 'Spain', 'Italy', 'Japan', 'Brazil', 'Canada', 'Kenya', 'Chile', 'Norway', 'Peru', 'Egypt'];
 const LABELS = ['country', 'Country', 'region', 'Indicator', 'account', 'Series name', 'item'];
@@ -80,6 +81,19 @@ function headerlessYears(rnd: () => number, rows: number, d: Delimiter): string[
   return Array.from({ length: rows }, (_, r) => [String(start + r), ...Array.from({ length: cols }, () => figure(rnd, int(rnd, 0, 3)))].join(d));
 }
 
+/** Console output pasted into a table: status words in colour, some bold, with cursor codes. */
+function escapes(rnd: () => number, rows: number, d: Delimiter): string[] {
+  const esc = '\u001b';
+  const colour = (word: string): string => `${esc}[${pick(rnd, ['31', '32', '33', '1;31', '38;5;208'])}m${word}${esc}[0m`;
+  const lines = [['job', 'status', 'detail', 'took_ms'].join(d)];
+  for (let r = 0; r < rows; r++) {
+    const detail = rnd() < 0.5 ? colour(pick(rnd, ['disk full', 'retrying', 'done'])) : `${esc}[2K${esc}[1G${pick(rnd, ['ok', 'skipped'])}`;
+    const cells = [`job-${r + 1}`, colour(pick(rnd, ['OK', 'FAILED', 'WARN'])), detail, String(int(rnd, 5, 90_000))];
+    lines.push(cells.map((c) => (c.includes(d) ? `"${c}"` : c)).join(d));
+  }
+  return lines;
+}
+
 export function generateHardFile(seed: number): GeneratedFile & { hardKind: HardKind } {
   const rnd = seededRandom(seed);
   const kind = HARD_KINDS[seed % HARD_KINDS.length] as HardKind;
@@ -91,6 +105,8 @@ export function generateHardFile(seed: number): GeneratedFile & { hardKind: Hard
   if (kind === 'headerless-text') {
     lines = headerlessText(rnd, rows, delimiter);
     hasHeader = false;
+  } else if (kind === 'escapes') {
+    lines = escapes(rnd, rows, delimiter);
   } else if (kind === 'headerless-years') {
     lines = headerlessYears(rnd, rows, delimiter);
     hasHeader = false;

@@ -5,8 +5,8 @@ import { type GeneratedFile, generateFile } from './corpus-generator';
 import { HARD_KINDS, generateHardFile } from './corpus-hard-cases';
 
 const ORDINARY_FILES = 300;
-/** Numbers as column names (years, codes, dates) and headerless files whose first row is text, 30 of each kind. */
-const HARD_FILES = 180;
+/** Numbers as column names (years, numeric codes, dates), headerless files whose first row is text, values with escape sequences: 30 of each kind. */
+const HARD_FILES = 210;
 const FILES = ORDINARY_FILES + HARD_FILES;
 
 interface Outcome {

@@ -23,6 +23,10 @@ describe('looksLikeHeader', () => {
     ['figures over figures', '3,14.5,220\n4,15.25,231\n5,16.0,198\n6,17.75,205\n', false],
     ['one row per year', '1971,12.5,3301\n1972,13.0,3402\n1973,13.5,3199\n1974,14.0,3288\n', false],
     ['rows that all count up', '1,2,3\n4,5,6\n7,8,9\n10,11,12\n', false],
+    // Sorted by a number: the first row is the only one a digit shorter, but it continues the order.
+    ['headerless, sorted by price', 'Pen,9.99\nPad,10.50\nInk,12.00\nBag,45.25\n', false],
+    ['headerless, ids from 9', 'alpha,9\nbeta,10\ngamma,11\ndelta,12\n', false],
+    ['two years over sorted figures far wider', 'region,2019,2020\nNorth,12000,13000\nSouth,15000,16000\nEast,18000,19000\n', true],
     // Text first rows.
     ['words over typed columns', 'code,qty,price,day\nA,1,2.5,2024-01-01\nB,2,3.5,2024-01-02\nC,3,4.5,2024-01-03\n', true],
     ['a header over an all-text table', 'code,name,country\nLHR,Heathrow,United Kingdom\nCDG,Charles de Gaulle,France\nAMS,Schiphol,Netherlands\n', true],
@@ -76,6 +80,8 @@ describe('columnVote', () => {
     ['code', ['LHR', 'CDG', 'AMS'], 1],
     ['XYZ', ['LHR', 'CDG', 'AMS'], -0.5],
     ['ccy', ['usd', 'eur', 'gbp'], -0.5],
+    // Two words of one length are chance, not fixed-width codes.
+    ['Wholesale', ['Online', 'Online', 'Export', 'Online'], 0],
     ['Lhr', ['LHR', 'CDG', 'AMS'], 0.5],
     ['name', ['Heathrow', 'Schiphol', 'Charles de Gaulle'], 0.5],
     ['City', ['Paris', 'Rome', 'Oslo'], 0],
