@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { Client } from '@temporalio/client';
 import { baseServices, ensureAdminKey, openDb, openTemporal } from '../runtime';
 import type { Config } from '../config';
+import type { Database } from '../db/types';
 import { embeddedDataDir } from '../db';
 import { embeddedStatus } from '../db/postgres/embedded-server';
 import { resolveTemporalCli } from '../temporal/cli-path';
@@ -43,8 +44,9 @@ export function devCommand(): Command {
       log.info({ address: devServer.address }, 'Temporal dev server started');
     }
     const stopServer = async () => devServer?.stop();
+    let db: Database | null = null;
     try {
-      const db = await openDb(config, log);
+      db = await openDb(config, log);
       const { connection, client, address } = await openTemporal(config);
       if (devServer) {
         // Its database may predate an attribute this version sets (start-dev registers them only in a new database).
@@ -98,7 +100,7 @@ export function devCommand(): Command {
         ['worker', () => worker.shutdown()],
         ['events', () => events.stop()],
         ['temporal client', () => connection.close()],
-        ['database', () => db.close()],
+        ['database', () => db!.close()],
         ['Temporal dev server', stopServer],
       ];
       const stopped = onShutdown(log, [['begin', async () => (stopping = true)], ...steps]);
@@ -112,6 +114,8 @@ export function devCommand(): Command {
       });
       await Promise.race([stopped, crashed]);
     } catch (err) {
+      // The embedded PostgreSQL is a process of its own: a failed start must not leave it running.
+      await db?.close().catch(() => undefined);
       await stopServer();
       throw err;
     }

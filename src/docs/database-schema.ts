@@ -33,7 +33,10 @@ const OWN_SCHEMAS = ['ref', 'dist', 'bkp', 'data'];
 export async function postgresCatalog(): Promise<CatalogTable[]> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refdata-docs-pg-'));
   fs.chmodSync(dir, 0o755); // as root the server runs as postgres, which must reach its data directory
-  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), ephemeral: true });
+  const server = await startEmbeddedPostgres({ dataDir: path.join(dir, 'pg'), ephemeral: true }).catch((err: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   const exec = createNodePgExecutor(server.url);
   const db = createPostgresDatabase(exec, 'embedded');
   try {

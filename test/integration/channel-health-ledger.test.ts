@@ -8,13 +8,13 @@ import { createLedgerWatch } from '../../src/notify/ledger-watch';
 import { createNotifier } from '../../src/notify/notifier';
 import { databaseTargets } from '../support/db-targets';
 
-const embedded = databaseTargets('chl_').find((t) => t.name === 'embedded')!;
+const postgres = databaseTargets('chl_').find((t) => t.name === 'postgres')!;
 
 describe('ledger watch: channel health', () => {
   let db: Database;
   let cleanup: () => Promise<void>;
   beforeAll(async () => {
-    ({ db, cleanup } = await embedded.open());
+    ({ db, cleanup } = await postgres.open());
     await db.migrate();
     const channel = (id: string) => ({ channelId: id, channelType: 'API_WEBHOOK' as const, config: { url: 'https://example.com/hook' }, subscriptionId: 'sub_l', subscriberId: 'client_l' });
     await db.distribution.createSubscription({

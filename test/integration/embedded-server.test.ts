@@ -1,6 +1,6 @@
 // The embedded PostgreSQL that `npm start` runs without DATABASE_URL: it survives a SIGKILL of the server and of the
-// refdata process that owned it with its data intact, refuses another major version's data directory, and gives two
-// checkouts two ports.
+// refdata process that owned it with its data intact, is joined by a second process while its owner lives, refuses
+// another major version's data directory, and gives two checkouts two ports.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -79,7 +79,7 @@ describe('embedded PostgreSQL server', () => {
     expect(fs.readFileSync(embeddedFiles(dataDir).log, 'utf8')).toMatch(/database system was interrupted|was not properly shut down/);
   });
 
-  it('a refdata process killed with -9 leaves its server running; the next start takes it over and keeps the rows', async () => {
+  it('a second process joins a running server; after its owner is killed with -9 the next start takes the orphan over and keeps the rows', async () => {
     const t = await tempDir();
     const dataDir = path.join(t.path, 'pg');
     const script = `require('tsx/cjs'); require(${JSON.stringify(path.resolve(__dirname, '../../src/db/postgres/embedded-server.ts'))})
@@ -92,6 +92,14 @@ describe('embedded PostgreSQL server', () => {
     });
     await sql(url, ROWS);
     const orphan = postmasterPid(dataDir);
+    // While its owner lives, another process joins the server instead of starting one, and leaves it running.
+    const joined = await startEmbeddedPostgres({ dataDir });
+    expect(joined.owned).toBe(false);
+    expect(joined.url).toBe(url);
+    await joined.stop();
+    expect(isAlive(orphan)).toBe(true);
+    expect(await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM kept')).toEqual([{ n: '500' }]);
+
     child.kill('SIGKILL');
     await until('the child to die', () => child.exitCode !== null || child.signalCode !== null);
     expect(isAlive(orphan)).toBe(true); // its own session: the owner's death does not take it down

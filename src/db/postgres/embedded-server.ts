@@ -75,6 +75,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedServerOptions): Promis
   // No live refdata owns it: this process does. A server still running is an orphan of one killed with -9.
   fs.writeFileSync(files.owner, String(process.pid));
   const pgCtl = (args: string[]) => run(bins.pgCtl, args, { ...runAs, cwd: '/', env: serverEnv() });
+  let started = false;
   try {
     if (running) await pgCtl(['stop', '-D', files.dataDir, '-m', 'fast', '-w', '-t', String(START_TIMEOUT_S)]);
     if (!fs.existsSync(path.join(files.dataDir, 'PG_VERSION'))) await initialise(files, bins, runAs, opts.ephemeral ?? false);
@@ -83,6 +84,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedServerOptions): Promis
     const port = opts.port ?? (await choosePort(files.dataDir));
     const durability: Record<string, string> = opts.ephemeral ? { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } : {};
     await startServer(files, pgCtl, port, { ...durability, ...opts.settings });
+    started = true;
     const url = urlOf(files, port);
     await ensureDatabase(files, port);
     let stopped = false;
@@ -100,6 +102,8 @@ export async function startEmbeddedPostgres(opts: EmbeddedServerOptions): Promis
       },
     };
   } catch (err) {
+    // Started but not usable (e.g. the database could not be created): leave no server behind.
+    if (started) await pgCtl(['stop', '-D', files.dataDir, '-m', 'fast', '-w']).catch(() => undefined);
     fs.rmSync(files.owner, { force: true });
     throw err;
   }
