@@ -31,6 +31,10 @@ export interface System {
   api: FastifyInstance;
   adminKey: string;
   stability: StabilityOptions;
+  /** Which database the system runs on. */
+  database: 'postgres' | 'embedded' | 'mssql';
+  /** Rows of one SQL statement on the test's own database (PostgreSQL or SQL Server; not the embedded one). */
+  rows(text: string): Promise<Record<string, unknown>[]>;
   /** Starts a watcher over the drop root; tests that drive workflows themselves keep it off. */
   watch(): Promise<{ close(): Promise<void> }>;
   stop(): Promise<void>;
@@ -89,7 +93,26 @@ export async function startSystem(opts: {
   const adminKey = 'test-admin-key-0123456789';
   const api = await buildApi({ db, client, log, dropRoot, adminKey });
   return {
-    dropRoot, db, dbUrl, client, namespace, api, adminKey, stability,
+    dropRoot, db, dbUrl, client, namespace, api, adminKey, stability, database: opts.database,
+    async rows(text) {
+      if (!dbUrl) throw new Error('the embedded database has no URL to query');
+      if (opts.database === 'mssql') {
+        const { default: sql } = await import('mssql');
+        const { parseMssqlUrl } = await import('../../src/db/mssql/url');
+        const pool = await new sql.ConnectionPool(parseMssqlUrl(dbUrl)).connect();
+        try {
+          return (await pool.request().query(text)).recordset ?? [];
+        } finally {
+          await pool.close();
+        }
+      }
+      const pg = createNodePgExecutor(dbUrl);
+      try {
+        return await pg.query(text);
+      } finally {
+        await pg.close();
+      }
+    },
     async watch() {
       const w = await startWatcher({ client, dropRoot, stability, log });
       watchers.push(w);
