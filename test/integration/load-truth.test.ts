@@ -15,7 +15,7 @@ import { createPlanActivities, type LoadPlan } from '../../activities/plan';
 import { createIngestActivities } from '../../activities/ingest';
 import type { InvalidRowPolicy } from '../../src/invalid-row-policy';
 import { silentLogger } from '../../src/log/logger';
-import { toLoadView } from '../../src/loads';
+import { revertLoad, toLoadView } from '../../src/loads';
 import { planForCli } from '../../src/cli/plan';
 import { createTestDatabase } from '../support/pg';
 import { makeTempDir, type TempDir } from '../support/temp';
@@ -87,7 +87,8 @@ async function loadFile(
   const env = new MockActivityEnvironment();
   const acts = activities(opts.policy, opts.batchRows);
   const plan = await run(env, acts.planLoad, { filePath: file, loadType, referenceData: false });
-  const loadId = `load_t${++fileNo}${Math.random().toString(36).slice(2, 8)}`;
+  // Backup names keep only the id's first characters: make those differ (two swaps can share a second).
+  const loadId = `l${Math.random().toString(36).slice(2, 10)}_${++fileNo}`;
   const ingested = await run(env, acts.ingestFile, { loadId, filePath: file, plan, workflowId: 'wf-test' });
   await run(env, acts.finishLoad, { loadId, plan, filePath: file, fileHash: ingested.fileHash });
   return { plan, loadId, ingested };
@@ -221,5 +222,44 @@ describe('a duplicate is judged against the loads still in effect', () => {
     expect((await plan(await writeFile('append_dup.csv', extra), 'append')).duplicateOf).toBe(appended.loadId);
     await loadFile(await writeFile('append_dup.csv', csvOf([1])), 'fullload');
     expect((await plan(await writeFile('append_dup.csv', extra), 'append')).duplicateOf).toBeNull();
+  });
+});
+
+describe('a revert never strands a load on top of it', () => {
+  const idsOf = async (table: string) => (await pg.query<{ id: number }>(`SELECT id FROM data.${table} ORDER BY id`)).map((r) => Number(r.id));
+  const csvOf = (ids: number[]) => `id,name\n${ids.map((i) => `${i},n${i}`).join('\n')}\n`;
+  const statusOf = async (loadId: string) => (await db.getLoad(loadId))?.status;
+
+  it('a fullload with appends on top is refused, naming them; reverted in the order given, the table is back to the earlier fullload', async () => {
+    await loadFile(await writeFile('stacked.csv', csvOf([1, 2, 3])), 'fullload');
+    const today = await loadFile(await writeFile('stacked.csv', csvOf([7, 8])), 'fullload');
+    const a1 = await loadFile(await writeFile('stacked.csv', csvOf([9])), 'append');
+    const a2 = await loadFile(await writeFile('stacked.csv', csvOf([10])), 'append');
+
+    const refused = await revertLoad(db, today.loadId).then(() => null, (err: Error) => err.message);
+    expect(refused).toBe(`load ${today.loadId} cannot be reverted: 2 appends ${a2.loadId}, ${a1.loadId} loaded into data.stacked after it; revert them, in that order (newest first), first`);
+    expect([await statusOf(today.loadId), await statusOf(a1.loadId), await statusOf(a2.loadId)]).toEqual(['loaded', 'loaded', 'loaded']);
+    expect(await idsOf('stacked')).toEqual([7, 8, 9, 10]);
+
+    expect((await revertLoad(db, a2.loadId)).rows).toBe(1);
+    expect((await revertLoad(db, a1.loadId)).rows).toBe(1);
+    await revertLoad(db, today.loadId);
+    expect(await idsOf('stacked')).toEqual([1, 2, 3]);
+    // The reverted append's file is no duplicate now: it loads again.
+    const plan = await run(new MockActivityEnvironment(), activities().planLoad, { filePath: await writeFile('stacked.csv', csvOf([9])), loadType: 'append', referenceData: false });
+    expect(plan.duplicateOf).toBeNull();
+  });
+
+  it('an append a later fullload replaced is refused: its rows are not in the live table', async () => {
+    const appended = await loadFile(await writeFile('replaced_append.csv', csvOf([20])), 'append');
+    const full = await loadFile(await writeFile('replaced_append.csv', csvOf([30, 31])), 'fullload');
+    const refused = await revertLoad(db, appended.loadId).then(() => null, (err: Error) => err.message);
+    expect(refused).toBe(`load ${appended.loadId} cannot be reverted: the later fullload ${full.loadId} replaced data.replaced_append, so its rows are not in the live table; revert ${full.loadId} first`);
+    expect(await statusOf(appended.loadId)).toBe('loaded');
+    expect(await idsOf('replaced_append')).toEqual([30, 31]);
+    await revertLoad(db, full.loadId);
+    expect(await idsOf('replaced_append')).toEqual([20]);
+    await revertLoad(db, appended.loadId);
+    expect(await idsOf('replaced_append')).toEqual([]);
   });
 });

@@ -38,18 +38,24 @@ export function revertSwapSql(target: TableRef, parked: TableRef | null, backup:
 }
 
 /**
- * A fullload of the same table that is loaded and swapped in after this one: reverting this one would undo it
- * too. Swap order is finish order, so finished_at decides; compared in SQL, at the column's full precision.
+ * Loaded loads of `mode` into the same table that finished after this one, newest first. A later fullload: reverting
+ * this one would undo it too (fullload) or change nothing live (append). Appends after a fullload: their rows would
+ * leave with it. Swap order is finish order, so finished_at decides; compared in SQL, at the column's full precision.
  */
-export function laterFullloadSql(loadId: string): Statement {
+export function loadsAfterSql(loadId: string, mode: LoadRecord['mode']): Statement {
   return {
     text:
-      'SELECT TOP (1) l.load_id FROM ref.loads l JOIN ref.loads r ON r.load_id = @load_id\n' +
-      "WHERE l.target_schema = r.target_schema AND l.target_table = r.target_table AND l.mode = N'fullload' AND l.status = N'loaded'\n" +
+      'SELECT l.load_id FROM ref.loads l JOIN ref.loads r ON r.load_id = @load_id\n' +
+      "WHERE l.target_schema = r.target_schema AND l.target_table = r.target_table AND l.mode = @mode AND l.status = N'loaded'\n" +
       '  AND l.load_id <> r.load_id AND l.finished_at > r.finished_at\n' +
-      'ORDER BY l.finished_at',
-    params: { load_id: text(loadId) },
+      'ORDER BY l.finished_at DESC, l.load_id DESC',
+    params: { load_id: text(loadId), mode: text(mode) },
   };
+}
+
+/** A fullload of the same table loaded and swapped in after this one (see loadsAfterSql). */
+export function laterFullloadSql(loadId: string): Statement {
+  return loadsAfterSql(loadId, 'fullload');
 }
 
 export function revertLoadRecordSql(loadId: string): Statement {

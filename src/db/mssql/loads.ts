@@ -7,8 +7,9 @@ import { catalogColumnsFrom, tableColumnOf } from './catalog';
 import { rowsOf, run, type Runner } from './client';
 import { insertInvalidRecordsSql } from './ledger-sql';
 import {
-  BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, laterFullloadSql, listLoadsSql, revertLoadRecordSql, revertSwapSql,
+  BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, laterFullloadSql, listLoadsSql, loadsAfterSql, revertLoadRecordSql, revertSwapSql,
 } from './load-history-sql';
+import { revertRefusedByAppends, revertRefusedByFullload } from '../revert-refusals';
 import { loadFromRow } from './rows';
 import {
   LOAD_ID_COLUMN, abortLoadRecordSql, addColumnSql, addLoadIdColumnSql, advanceCheckpointSql, createAppendStageSql, createTableSql,
@@ -155,14 +156,19 @@ export async function abortLoad(tx: sql.Transaction, loadId: string): Promise<vo
 
 /**
  * Undoes a finished load. fullload: the live table is parked in bkp and the backup becomes the live table again;
- * refused when a later fullload was swapped in after it or when retention dropped the backup. append: its rows,
- * moved into the target at finish, are deleted by their load id. A reverted load is returned as it is.
+ * refused when a later fullload was swapped in after it, when appends were loaded on top of it (naming them), or
+ * when retention dropped the backup. append: its rows, moved into the target at finish, are deleted by their load
+ * id; refused when a later fullload replaced the table. A reverted load is returned as it is.
  */
 export async function revertLoad(tx: sql.Transaction, loadId: string): Promise<LoadRecord> {
   const load = await lockedLoad(tx, loadId);
   if (load.status === 'reverted') return load;
   if (load.status !== 'loaded') throw new Error(`load ${loadId} is ${load.status}; only a loaded load can be reverted`);
+  const [later] = await rowsOf(tx, laterFullloadSql(loadId));
+  if (later) throw new Error(revertRefusedByFullload(load, String(later.load_id)));
   if (load.mode === 'fullload') {
+    const onTop = await rowsOf(tx, loadsAfterSql(loadId, 'append'));
+    if (onTop.length > 0) throw new Error(revertRefusedByAppends(load, onTop.map((r) => String(r.load_id))));
     await revertSwap(tx, load);
   } else if (await tableExists(tx, load.target)) {
     await run(tx, deleteLoadRowsSql(load.target, loadId));
@@ -172,12 +178,6 @@ export async function revertLoad(tx: sql.Transaction, loadId: string): Promise<L
 }
 
 async function revertSwap(tx: sql.Transaction, load: LoadRecord): Promise<void> {
-  const [later] = await rowsOf(tx, laterFullloadSql(load.loadId));
-  if (later) {
-    throw new Error(
-      `load ${load.loadId} was replaced by a later fullload (${String(later.load_id)}) of ${nameOf(load.target)}; revert that one first`,
-    );
-  }
   if (load.backup && !(await tableExists(tx, load.backup))) {
     throw new Error(
       `the backup ${nameOf(load.backup)} of load ${load.loadId} no longer exists (retention dropped it); the load cannot be reverted`,

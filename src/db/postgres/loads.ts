@@ -3,6 +3,7 @@ import Papa from 'papaparse';
 import type { BeginLoadInput, Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadRecord, TableRef } from '../types';
 import { DataError, StagingLost } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
+import { revertRefusedByAppends, revertRefusedByFullload } from '../revert-refusals';
 import type { PgExecutor, PgSession } from './executor';
 import { LOAD_ID_COLUMN, addColumnSql, copyCsvSql, copyRawCsvSql, createStageSql, createTableSql, loadIdLiteral, qualified, quoteIdent, swapSql } from './sql';
 import { loadFromRow } from './rows';
@@ -131,6 +132,17 @@ const IN_EFFECT_SQL = `
        base AS (SELECT max(finished_at) AS at FROM loaded WHERE mode = 'fullload'),
        in_effect AS (SELECT loaded.* FROM loaded, base WHERE base.at IS NULL OR loaded.finished_at >= base.at)`;
 
+/** Loaded loads of `mode` into the same table that finished after `load`, newest first. */
+async function loadsAfter(s: PgSession, load: LoadRecord, mode: LoadRecord['mode']): Promise<string[]> {
+  const rows = await s.query<{ load_id: string }>(
+    `SELECT load_id FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND mode = $4 AND status = 'loaded'
+       AND load_id <> $3 AND finished_at > (SELECT finished_at FROM ref.loads WHERE load_id = $3)
+     ORDER BY finished_at DESC, load_id DESC`,
+    [load.target.schema, load.target.name, load.loadId, mode],
+  );
+  return rows.map((r) => String(r.load_id));
+}
+
 export function createPgLoads(exec: PgExecutor): LoadMethods {
   return {
     async beginLoad(input) {
@@ -246,13 +258,11 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         const load = await lockLoad(tx, loadId);
         if (load.status === 'reverted') return load;
         if (load.status !== 'loaded') throw new Error(`load ${loadId} is ${load.status}; only a loaded load can be reverted`);
+        const [later] = await loadsAfter(tx, load, 'fullload');
+        if (later) throw new Error(revertRefusedByFullload(load, later));
         if (load.mode === 'fullload') {
-          const later = await tx.query(
-            `SELECT load_id FROM ref.loads WHERE target_schema = $1 AND target_table = $2 AND mode = 'fullload' AND status = 'loaded'
-               AND load_id <> $3 AND finished_at > (SELECT finished_at FROM ref.loads WHERE load_id = $3)`,
-            [load.target.schema, load.target.name, loadId],
-          );
-          if (later.length > 0) throw new Error(`load ${loadId} was replaced by a later fullload (${String(later[0].load_id)}); revert that one first`);
+          const onTop = await loadsAfter(tx, load, 'append');
+          if (onTop.length > 0) throw new Error(revertRefusedByAppends(load, onTop));
           const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);
           const parked = backupTableOf(load.target, `rv${loadId}`, now);
           await tx.exec(`ALTER TABLE ${qualified(load.target)} RENAME TO ${quoteIdent(parked.name)}`);

@@ -76,9 +76,9 @@ describe('revert guard and record', () => {
     const stmt = laterFullloadSql('L1');
     expect(stmt.text).toContain('JOIN ref.loads r ON r.load_id = @load_id');
     expect(stmt.text).toContain('l.target_schema = r.target_schema AND l.target_table = r.target_table');
-    expect(stmt.text).toContain("l.mode = N'fullload' AND l.status = N'loaded'");
+    expect(stmt.text).toContain("l.mode = @mode AND l.status = N'loaded'");
     expect(stmt.text).toContain('l.load_id <> r.load_id AND l.finished_at > r.finished_at');
-    expect(stmt.params).toEqual({ load_id: { type: 'nvarchar', value: 'L1' } });
+    expect(stmt.params).toEqual({ load_id: { type: 'nvarchar', value: 'L1' }, mode: { type: 'nvarchar', value: 'fullload' } });
     expectParamsConsistent(stmt);
   });
 

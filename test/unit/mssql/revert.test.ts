@@ -14,17 +14,20 @@ const isSelectLoad = (t: string) => t.startsWith('SELECT load_id');
 
 interface Script {
   load?: Row;
+  /** Loaded fullloads after this load. */
   later?: Row[];
+  /** Loaded appends after this load. */
+  onTop?: Row[];
   /** Tables OBJECT_ID finds, by their quoted path. */
   existing?: string[];
 }
 
 /** A load whose row turns `reverted` once the record update has run, as the server would report it. */
-function scripted({ load = loadRow(), later = [], existing = ['[data].[prices]', `[bkp].[${backup.name}]`] }: Script) {
+function scripted({ load = loadRow(), later = [], onTop = [], existing = ['[data].[prices]', `[bkp].[${backup.name}]`] }: Script) {
   let reverted = false;
   return new ScriptedTransaction((t, params): Reply => {
     if (isSelectLoad(t)) return { recordset: [reverted ? { ...load, status: 'reverted' } : load] };
-    if (t.startsWith('SELECT TOP (1) l.load_id')) return { recordset: later };
+    if (t.startsWith('SELECT l.load_id')) return { recordset: params.mode === 'fullload' ? later : onTop };
     if (t.startsWith('SELECT SYSUTCDATETIME()')) return { recordset: [{ now }] };
     if (t.includes('OBJECT_ID(@table_path')) return { recordset: [{ object_id: existing.includes(String(params.table_path)) ? 1 : null }] };
     if (t.startsWith("UPDATE ref.loads SET status = N'reverted'")) reverted = true;
@@ -54,6 +57,12 @@ describe('revertLoad: fullload', () => {
   it('refuses when a later fullload of the same table is loaded, before touching any table', async () => {
     const tx = scripted({ later: [{ load_id: 'L2' }] });
     await expect(revertLoad(tx.tx, 'L1')).rejects.toThrow(/load L1 was replaced by a later fullload \(L2\) of data\.prices; revert that one first/);
+    expect(tx.texts().some((t) => t.includes('sp_rename') || t.startsWith('UPDATE'))).toBe(false);
+  });
+
+  it('refuses when appends were loaded on top of it, naming them newest first, before touching any table', async () => {
+    const tx = scripted({ onTop: [{ load_id: 'A2' }, { load_id: 'A1' }] });
+    await expect(revertLoad(tx.tx, 'L1')).rejects.toThrow(/load L1 cannot be reverted: 2 appends A2, A1 loaded into data\.prices after it; revert them, in that order \(newest first\), first/);
     expect(tx.texts().some((t) => t.includes('sp_rename') || t.startsWith('UPDATE'))).toBe(false);
   });
 
@@ -89,8 +98,15 @@ describe('revertLoad: append', () => {
     expect((await revertLoad(tx.tx, 'L1')).status).toBe('reverted');
     const del = tx.statements.find((s) => s.text.startsWith('DELETE'))!;
     expect(del).toEqual({ text: 'DELETE FROM [data].[prices] WHERE [refdata_load_id] = @load_id', params: { load_id: 'L1' } });
-    expect(tx.texts().some((t) => t.includes('sp_rename') || t.includes('l.finished_at'))).toBe(false);
+    expect(tx.texts().some((t) => t.includes('sp_rename'))).toBe(false);
+    expect(tx.statements.filter((st) => st.text.startsWith('SELECT l.load_id')).map((st) => st.params.mode)).toEqual(['fullload']);
     expect(tx.statements.at(-2)!.text).toMatch(/^UPDATE ref\.loads SET status = N'reverted'/);
+  });
+
+  it('refuses when a later fullload replaced the table its rows went into, and deletes nothing', async () => {
+    const tx = scripted({ load: append, later: [{ load_id: 'F2' }] });
+    await expect(revertLoad(tx.tx, 'L1')).rejects.toThrow(/load L1 cannot be reverted: the later fullload F2 replaced data\.prices, so its rows are not in the live table; revert F2 first/);
+    expect(tx.texts().some((t) => t.startsWith('DELETE') || t.startsWith('UPDATE'))).toBe(false);
   });
 
   it('a target that is gone has no rows left to delete', async () => {
