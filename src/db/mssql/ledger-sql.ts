@@ -1,4 +1,4 @@
-// T-SQL for the ledgers: ref.file_monitor_tracking (one row per dropped file), ref.reference_data_cfg, ref.invalid_records.
+// T-SQL for the ledgers: ref.file_monitor_tracking (one row per drop), ref.reference_data_cfg, ref.invalid_records.
 import type { InvalidRecordInput, ReferenceConfigInput, TrackingFilter, TrackingUpdate } from '../types';
 import { bigintParam, bitParam, datetimeParam, intParam, textParam, type Param, type Statement } from './statement';
 
@@ -20,6 +20,9 @@ const trackingFields: { [K in TrackingField]-?: { column: string; param: (value:
   errorMessage: { column: 'error_message', param: textParam },
   workflowId: { column: 'workflow_id', param: textParam },
   rowsLoaded: { column: 'rows_loaded', param: bigintParam },
+  runId: { column: 'run_id', param: textParam },
+  rowsQuarantined: { column: 'rows_quarantined', param: bigintParam },
+  archivedPath: { column: 'archived_path', param: textParam },
 };
 
 export const TRACKING_COLUMNS = [
@@ -37,35 +40,54 @@ function bindField<K extends TrackingField>(key: K, value: TrackingUpdate[K]): P
 }
 
 /**
- * Insert-or-update keyed by file_path. MERGE alone is not safe under concurrency; HOLDLOCK makes two callers
- * for the same new path serialise instead of both inserting. Only the given fields are written; a new row
- * starts as `waiting` unless a status is given.
+ * Insert-or-update of one drop's row. With run_id: MERGE on it (a new run adds a row, a retried claim finds it
+ * again); MERGE alone is not safe under concurrency, HOLDLOCK makes two callers for the same new key serialise
+ * instead of both inserting. Without it: the newest row of file_path, inserted if the path has none. Only the given
+ * fields are written; a new row starts as `waiting` unless a status is given.
  */
 export function upsertTrackingSql(update: TrackingUpdate): Statement {
   const params: Record<string, Param> = { file_path: textParam(update.filePath) };
   const given = (Object.keys(trackingFields) as TrackingField[]).filter((k) => update[k] !== undefined);
   for (const key of given) params[trackingFields[key].column] = bindField(key, update[key]);
-  const sets = given.map((k) => `t.[${trackingFields[k].column}] = @${trackingFields[k].column}`);
+  const updated = given.filter((k) => k !== 'runId').map((k) => trackingFields[k].column);
   if (!params.status) params.status = textParam('waiting');
   const insertColumns = ['file_path', ...given.map((k) => trackingFields[k].column)];
   if (!given.includes('status')) insertColumns.push('status');
+  const insertList = insertColumns.map((c) => `[${c}]`).join(', ');
+  const valueList = insertColumns.map((c) => `@${c}`).join(', ');
+  if (update.runId) {
+    const sets = ['t.[file_path] = @file_path', ...updated.map((c) => `t.[${c}] = @${c}`)];
+    return {
+      text: [
+        'MERGE ref.file_monitor_tracking WITH (HOLDLOCK) AS t',
+        'USING (SELECT @run_id AS run_id) AS s ON t.[run_id] = s.[run_id]',
+        `WHEN MATCHED THEN UPDATE SET ${sets.join(', ')}`,
+        `WHEN NOT MATCHED THEN INSERT (${insertList}) VALUES (${valueList})`,
+        `OUTPUT ${selectList('inserted.')};`,
+      ].join('\n'),
+      params,
+    };
+  }
+  // A no-op SET still lets OUTPUT return the existing row when nothing but the path was given.
+  const sets = updated.length > 0 ? updated.map((c) => `[${c}] = @${c}`) : ['[file_path] = [file_path]'];
   return {
     text: [
-      'MERGE ref.file_monitor_tracking WITH (HOLDLOCK) AS t',
-      'USING (SELECT @file_path AS file_path) AS s ON t.[file_path] = s.[file_path]',
-      // A no-op SET still lets OUTPUT return the existing row when nothing but the path was given.
-      `WHEN MATCHED THEN UPDATE SET ${sets.length > 0 ? sets.join(', ') : 't.[file_path] = t.[file_path]'}`,
-      `WHEN NOT MATCHED THEN INSERT (${insertColumns.map((c) => `[${c}]`).join(', ')}) VALUES (${insertColumns.map((c) => `@${c}`).join(', ')})`,
-      `OUTPUT ${selectList('inserted.')};`,
+      'DECLARE @latest int;',
+      'SELECT TOP (1) @latest = [id] FROM ref.file_monitor_tracking WITH (UPDLOCK, HOLDLOCK) WHERE [file_path] = @file_path ORDER BY [id] DESC;',
+      'IF @latest IS NULL',
+      `  INSERT INTO ref.file_monitor_tracking (${insertList}) OUTPUT ${selectList('inserted.')} VALUES (${valueList});`,
+      'ELSE',
+      `  UPDATE ref.file_monitor_tracking SET ${sets.join(', ')} OUTPUT ${selectList('inserted.')} WHERE [id] = @latest;`,
     ].join('\n'),
     params,
   };
 }
 
+/** By id, or the newest row of a path (its current or last drop). */
 export function selectTrackingSql(by: { id: number } | { filePath: string }): Statement {
   const [where, params] =
     'id' in by ? ['[id] = @id', { id: intParam(by.id) }] : ['[file_path] = @file_path', { file_path: textParam(by.filePath) }];
-  return { text: `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE ${where}`, params };
+  return { text: `SELECT TOP (1) ${selectList()} FROM ref.file_monitor_tracking WHERE ${where} ORDER BY [id] DESC`, params };
 }
 
 export const DEFAULT_TRACKING_LIMIT = 100;
@@ -84,6 +106,7 @@ export function listTrackingSql(filter: TrackingFilter): Statement {
     where.push('[table_name] = @table_name');
     params.table_name = textParam(filter.table);
   }
+  if (filter.latestPerPath) where.push('[id] IN (SELECT MAX([id]) FROM ref.file_monitor_tracking GROUP BY [file_path])');
   return {
     text:
       `SELECT TOP (@limit) ${selectList()} FROM ref.file_monitor_tracking` +

@@ -7,28 +7,36 @@ import {
 import { expectParamsConsistent } from './statement-check';
 
 describe('upsertTrackingSql', () => {
-  it('merges by file path under HOLDLOCK and returns the row', () => {
-    const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', status: 'loading', rowsLoaded: 5 });
+  it('a run writes its own row: merged by run id under HOLDLOCK, a new run inserts a new row', () => {
+    const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', runId: 'r1', status: 'waiting' });
     expect(stmt.text).toMatch(/^MERGE ref\.file_monitor_tracking WITH \(HOLDLOCK\) AS t/);
-    expect(stmt.text).toContain('ON t.[file_path] = s.[file_path]');
-    expect(stmt.text).toContain('WHEN MATCHED THEN UPDATE SET t.[status] = @status, t.[rows_loaded] = @rows_loaded');
-    expect(stmt.text).toContain('INSERT ([file_path], [status], [rows_loaded]) VALUES (@file_path, @status, @rows_loaded)');
-    expect(stmt.text).toMatch(/OUTPUT inserted\.\[id\], .*inserted\.\[rows_loaded\];$/);
+    expect(stmt.text).toContain('ON t.[run_id] = s.[run_id]');
+    expect(stmt.text).toContain('WHEN MATCHED THEN UPDATE SET t.[file_path] = @file_path, t.[status] = @status\n');
+    expect(stmt.text).toContain('INSERT ([file_path], [status], [run_id]) VALUES (@file_path, @status, @run_id)');
+    expectParamsConsistent(stmt);
+  });
+
+  it('without a run id, updates the newest row of the path or inserts one, and returns it', () => {
+    const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', status: 'loading', rowsLoaded: 5 });
+    expect(stmt.text).toContain('WITH (UPDLOCK, HOLDLOCK) WHERE [file_path] = @file_path ORDER BY [id] DESC');
+    expect(stmt.text).toContain('UPDATE ref.file_monitor_tracking SET [status] = @status, [rows_loaded] = @rows_loaded OUTPUT inserted.[id]');
+    expect(stmt.text).toContain('WHERE [id] = @latest;');
+    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [status], [rows_loaded]) OUTPUT inserted.[id]');
     expect(stmt.params.rows_loaded).toEqual({ type: 'bigint', value: 5 });
     expectParamsConsistent(stmt);
   });
 
   it('writes only the given fields; a new row starts waiting without overwriting an existing status', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', fileName: 'a.csv' });
-    expect(stmt.text).toContain('UPDATE SET t.[file_name] = @file_name\n');
-    expect(stmt.text).toContain('INSERT ([file_path], [file_name], [status])');
+    expect(stmt.text).toContain('SET [file_name] = @file_name OUTPUT');
+    expect(stmt.text).toContain('([file_path], [file_name], [status])');
     expect(stmt.params.status).toEqual({ type: 'nvarchar', value: 'waiting' });
     expectParamsConsistent(stmt);
   });
 
   it('with only the path it still returns the existing row (no-op update)', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv' });
-    expect(stmt.text).toContain('UPDATE SET t.[file_path] = t.[file_path]');
+    expect(stmt.text).toContain('SET [file_path] = [file_path] OUTPUT');
     expectParamsConsistent(stmt);
   });
 
@@ -53,8 +61,9 @@ describe('upsertTrackingSql', () => {
 
 describe('tracking lookups', () => {
   it('selects by id or by path', () => {
-    expect(selectTrackingSql({ id: 7 }).text).toMatch(/WHERE \[id\] = @id$/);
-    expect(selectTrackingSql({ filePath: '/x' }).text).toMatch(/WHERE \[file_path\] = @file_path$/);
+    expect(selectTrackingSql({ id: 7 }).text).toMatch(/WHERE \[id\] = @id ORDER BY \[id\] DESC$/);
+    // The newest row of a path: its current drop.
+    expect(selectTrackingSql({ filePath: '/x' }).text).toMatch(/^SELECT TOP \(1\) .* WHERE \[file_path\] = @file_path ORDER BY \[id\] DESC$/);
     expectParamsConsistent(selectTrackingSql({ id: 7 }));
     expectParamsConsistent(deleteTrackingSql('/x'));
   });
@@ -68,7 +77,9 @@ describe('tracking lookups', () => {
     const filtered = listTrackingSql({ status: 'error', table: 'prices', limit: 5 });
     expect(filtered.text).toContain('WHERE [status] = @status AND [table_name] = @table_name');
     expect(filtered.params.limit?.value).toBe(5);
-    for (const s of [all, filtered]) expectParamsConsistent(s);
+    const latest = listTrackingSql({ status: 'waiting', latestPerPath: true });
+    expect(latest.text).toContain('WHERE [status] = @status AND [id] IN (SELECT MAX([id]) FROM ref.file_monitor_tracking GROUP BY [file_path])');
+    for (const s of [all, filtered, latest]) expectParamsConsistent(s);
   });
 
   it.each([
