@@ -3,10 +3,15 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { Client as PgClient } from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client as TemporalClient, Connection } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { dropAndRun, instrumentCsv, listDir, startSystem, waitFor, type System } from './harness';
 import { signalFileWorkflow } from '../../src/temporal/client';
+import { startWatcher } from '../../src/watcher';
+import { silentLogger } from '../../src/log/logger';
+import { fileWorkflowId } from '../../src/ids';
 import { progressQuery, type FileLifecycleResult } from '../../workflows/file-lifecycle';
 
 let sys: System;
@@ -205,5 +210,82 @@ describe('the ledger keeps one row per drop (defect 11)', () => {
     const all = (history.json().items as Array<{ filePath: string; status: string; archivedPath: string | null }>).filter((i) => i.filePath === file);
     expect(all.map((i) => i.status)).toEqual(['vanished', 'loaded', 'loaded']);
     expect(all[2].archivedPath).toBe(first.result!.archivedTo);
+  });
+});
+
+/** A TCP door in front of the dev server: closed, nothing answers on its port (Temporal unreachable); open, it relays. */
+async function temporalDoor(target: string) {
+  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(port, host);
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => sockets.delete(s));
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  // Take a free port now, then close it: the client is built against it while it is closed.
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const doorPort = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => server.close(() => r()));
+  return {
+    address: `127.0.0.1:${doorPort}`,
+    open: () => new Promise<void>((r) => server.listen(doorPort, '127.0.0.1', r)),
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      if (server.listening) await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+describe('a file dropped while Temporal is unreachable (defect 8)', () => {
+  it('is started once Temporal answers again: exactly one workflow run, one ledger row, the rows loaded', async () => {
+    const door = await temporalDoor(inject('temporalAddress'));
+    // No gRPC retry interceptor: a call fails as soon as Temporal does not answer, as it would after the SDK's retries.
+    const connection = Connection.lazy({ address: door.address, interceptors: [] });
+    const client = new TemporalClient({ connection, namespace: sys.namespace });
+    const watcher = await startWatcher({
+      client, dropRoot: sys.dropRoot, stability: sys.stability, log: silentLogger(), rescanIntervalMs: 60_000, retry: { initialMs: 200, maxMs: 1_000 },
+    });
+    const file = path.join(sys.dropRoot, 'none_reference_data_table/append/outage_fills.csv');
+    try {
+      await fs.writeFile(file, instrumentCsv(12));
+      // Long enough for the watcher to see the file and fail at least once.
+      await new Promise((r) => setTimeout(r, 3_000));
+      expect(await sys.db.getTrackingByPath(file)).toBeNull();
+      await door.open();
+      const rec = await waitFor('the file loaded after the outage', async () => {
+        const r = await sys.db.getTrackingByPath(file);
+        return r && ['loaded', 'error'].includes(r.status) ? r : null;
+      }, 90_000);
+      expect(rec).toMatchObject({ status: 'loaded', rowsLoaded: 12 });
+    } finally {
+      await watcher.close();
+      await door.close();
+      await connection.close().catch(() => undefined);
+    }
+    expect((await pg.query('SELECT count(*)::int AS n FROM ref.file_monitor_tracking WHERE file_path = $1', [file])).rows[0].n).toBe(1);
+    expect(await symbols('data.outage_fills')).toEqual(sorted(12));
+    const runs: string[] = [];
+    for await (const w of sys.client.workflow.list({ query: `WorkflowId = '${fileWorkflowId('none_reference_data_table/append/outage_fills.csv')}'` })) runs.push(w.runId);
+    expect(runs).toHaveLength(1);
+  });
+
+  it('a file already in a leaf folder when the watcher starts is started by the first scan, once', async () => {
+    const file = path.join(sys.dropRoot, 'none_reference_data_table/append/waiting_fills.csv');
+    await fs.writeFile(file, instrumentCsv(4));
+    const watcher = await sys.watch();
+    try {
+      const rec = await waitFor('loaded', async () => {
+        const r = await sys.db.getTrackingByPath(file);
+        return r?.status === 'loaded' ? r : null;
+      });
+      expect(rec.rowsLoaded).toBe(4);
+    } finally {
+      await watcher.close();
+    }
+    expect((await pg.query('SELECT count(*)::int AS n FROM ref.file_monitor_tracking WHERE file_path = $1', [file])).rows[0].n).toBe(1);
   });
 });
