@@ -1,7 +1,7 @@
 // File-system and ledger side effects of a dropped file: claim, stat, archive, report, record.
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Database, FileStatus, LoadMode } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
 import { archivePath } from '../src/drop-folders';
@@ -35,21 +35,26 @@ export interface ErrorReport {
 export function createFileActivities(deps: FileActivityDeps) {
   const now = deps.now ?? (() => new Date());
 
-  /** Refuses paths that leave the drop root, directly or through a symbolic link. */
+  /**
+   * Refuses paths that leave the drop root. A symbolic link inside it may be moved: rename moves the link itself,
+   * never what it points to, so a refused link still ends in error/ beside its report.
+   */
   async function assertInsideDropRoot(filePath: string): Promise<void> {
     const root = await fs.realpath(deps.dropRoot);
-    const rel = path.relative(root, path.resolve(filePath));
+    const rel = path.relative(root, path.join(await fs.realpath(path.dirname(path.resolve(filePath))), path.basename(filePath)));
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
       throw ApplicationFailure.nonRetryable(`${filePath} is outside the drop root ${root}`, 'UnsafePath');
     }
-    const st = await fs.lstat(filePath).catch(() => null);
-    if (st?.isSymbolicLink()) throw ApplicationFailure.nonRetryable(`${filePath} is a symbolic link; copy the file in instead`, 'UnsafePath');
   }
 
   return {
     async registerFile(input: { filePath: string; workflowId: string; loadType: LoadMode; referenceData: boolean }): Promise<number> {
-      const st = await fs.stat(input.filePath).catch(() => null);
+      // lstat: a symbolic link is recorded as itself (and refused at the first stat), its target is never touched.
+      const st = await fs.lstat(input.filePath).catch(() => null);
+      // One ledger row per drop: keyed by this run, so a re-drop adds a row and a retried claim finds its own.
+      const runId = Context.current().info.workflowExecution?.runId ?? null;
       const rec = await deps.db.upsertTracking({
+        runId,
         filePath: input.filePath,
         fileName: path.basename(input.filePath),
         fileSize: st?.size ?? null,
@@ -65,16 +70,18 @@ export function createFileActivities(deps: FileActivityDeps) {
     },
 
     async statFile(filePath: string): Promise<{ size: number; mtimeMs: number } | null> {
-      const st = await fs.stat(filePath).catch((err: NodeJS.ErrnoException) => {
+      const st = await fs.lstat(filePath).catch((err: NodeJS.ErrnoException) => {
         if (err.code === 'ENOENT') return null;
         throw err;
       });
+      if (st?.isSymbolicLink()) throw symbolicLinkRefused(filePath);
       return st && st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
     },
 
-    /** A file that vanished before it was processed leaves no tracking row behind. */
+    /** A file that vanished before it was stable: its drop's row says so (earlier drops' rows stay as they were). */
     async forgetFile(filePath: string): Promise<void> {
-      await deps.db.deleteTracking(filePath);
+      const runId = Context.current().info.workflowExecution?.runId ?? null;
+      await deps.db.upsertTracking({ runId, filePath, status: 'vanished', processedAt: now() });
       audit(deps.log, 'file.vanished', { filePath, note: 'vanished before it was stable; nothing to do' });
       recordFileOutcome('vanished');
     },
@@ -121,24 +128,34 @@ export function createFileActivities(deps: FileActivityDeps) {
     },
 
     async recordOutcome(input: {
-      filePath: string; status: FileStatus; rowsLoaded: number; archivedTo: string | null; errorMessage?: string; errorType?: FailureType;
+      filePath: string; status: FileStatus; rowsLoaded: number; rowsQuarantined?: number; archivedTo: string | null; errorMessage?: string; errorType?: FailureType;
     }): Promise<void> {
       await deps.db.upsertTracking({
         filePath: input.filePath,
         status: input.status,
         rowsLoaded: input.rowsLoaded,
+        rowsQuarantined: input.rowsQuarantined ?? 0,
+        archivedPath: input.archivedTo,
         processedAt: now(),
         errorMessage: input.errorMessage ?? null,
       });
       // The category feeds error analysis (refdata errors); without errorType it is read from the error report.
       await deps.db.failures.setCategory(input.filePath, await outcomeCategory(input));
-      audit(deps.log, `file.${input.status}`, { filePath: input.filePath, rows: input.rowsLoaded, archivedTo: input.archivedTo, error: input.errorMessage }, input.status === 'error' ? 'warn' : 'info');
+      audit(deps.log, `file.${input.status}`, { filePath: input.filePath, rows: input.rowsLoaded, quarantined: input.rowsQuarantined ?? 0, archivedTo: input.archivedTo, error: input.errorMessage }, input.status === 'error' ? 'warn' : 'info');
       recordFileOutcome(input.status);
       if ((input.status === 'error' || input.status === 'cancelled') && deps.notifier) {
         notifyFileFailed(deps.notifier, { ...activityIds(), filePath: input.filePath, status: input.status, message: input.errorMessage, archivedTo: input.archivedTo });
       }
     },
   };
+}
+
+/** A link could point anywhere (another user's file, a device, a file still being written): only real files load. */
+export function symbolicLinkRefused(filePath: string): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(
+    `${path.basename(filePath)} is a symbolic link; links are refused and the link (not its target) was moved to error/. Copy the file itself into the folder`,
+    'UnsafePath',
+  );
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -5,6 +5,8 @@
 // exact row and column and applies the invalid-row policy. Each batch commits with its checkpoint, so a
 // retried activity resumes from the last committed byte.
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
 import Papa from 'papaparse';
 import { Context, ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import type { Checkpoint, Database, InvalidRecordInput, LoadRecord } from '../src/db/types';
@@ -281,7 +283,23 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       return { rows: committed.rowsCommitted, batches, quarantined, fileHash };
     },
 
-    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {
+    /**
+     * Makes the load visible (swap or append), unless the file changed since it was planned (refused) or its content,
+     * hashed while it was read, is already loaded into the table: then `duplicateOf` names that load and nothing is
+     * made visible. A retry after the commit finds the load finished and finishes the bookkeeping only.
+     */
+    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<{ duplicateOf: string | null }> {
+      const before = await deps.db.getLoad(input.loadId);
+      if (before?.status !== 'loaded') {
+        await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);
+        if (input.fileHash) {
+          const earlier = await deps.db.findLoadedByHash(input.plan.table, input.fileHash, input.plan.loadType);
+          if (earlier && earlier.loadId !== input.loadId) {
+            audit(deps.log, 'load.duplicate', { loadId: input.loadId, filePath: input.filePath, duplicateOf: earlier.loadId });
+            return { duplicateOf: earlier.loadId };
+          }
+        }
+      }
       const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
         if (!(err instanceof StagingLost)) throw err;
         // The database crashed after the last batch and took the staged rows with it: load the file again (the
@@ -302,6 +320,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         backup: load.backup ? `${load.backup.schema}.${load.backup.name}` : null,
       });
       recordLoadFinished({ table, mode: load.mode, rows: load.rowsCommitted, quarantined: load.rowsQuarantined, seconds: ((load.finishedAt ?? new Date()).getTime() - load.startedAt.getTime()) / 1000 });
+      return { duplicateOf: null };
     },
 
     async abortLoad(input: { loadId: string }): Promise<void> {
@@ -310,4 +329,27 @@ export function createIngestActivities(deps: IngestActivityDeps) {
     },
   };
   return activities;
+}
+
+/**
+ * The file that was read must be the file that was planned: one overwritten or appended to after its stability wait
+ * would otherwise be loaded as a mix of two versions. Size and mtime against the plan; the streamed hash against the
+ * hash planning took, when it took one.
+ */
+async function assertUnchangedSincePlan(filePath: string, plan: LoadPlan, streamedHash: string | undefined): Promise<void> {
+  const st = await fs.lstat(filePath).catch(() => null);
+  const changes: string[] = [];
+  if (!st) changes.push('it disappeared');
+  else {
+    if (st.size !== plan.fileSize) changes.push(`its size went from ${plan.fileSize} to ${st.size} bytes`);
+    if (plan.fileMtimeMs !== undefined && st.mtimeMs !== plan.fileMtimeMs) changes.push('it was modified');
+  }
+  if (plan.fileHash && streamedHash && plan.fileHash !== streamedHash) changes.push('its content differs from the content planned');
+  if (changes.length > 0) {
+    throw ApplicationFailure.nonRetryable(
+      `${path.basename(filePath)} changed while it was being loaded (${changes.join('; ')}); nothing of it was kept. Finish writing it elsewhere and move it in whole`,
+      'UnstableFile',
+      { code: 'FILE_CHANGED_DURING_LOAD' },
+    );
+  }
 }

@@ -9,6 +9,7 @@ import type { Logger } from '../src/log/logger';
 import { CsvFormatError, isCopyCompatible, matchSchema, planSample, withPairedNames, withTableTypes, type CsvPlan, type SchemaMatch } from '../src/csv';
 import { isReservedTable } from '../src/db/load-names';
 import { LOAD_ID_COLUMN } from '../src/db/postgres/sql';
+import { symbolicLinkRefused } from './files';
 
 export const SAMPLE_BYTES = 1024 * 1024;
 
@@ -31,6 +32,8 @@ export interface LoadPlan {
   /** One per header, in file order: the table column each goes into (paired with an existing table's by `match`). */
   columns: ColumnSpec[];
   fileSize: number;
+  /** Modification time when planned; the loader refuses to finish a file whose size or mtime moved since. */
+  fileMtimeMs?: number;
   /** SHA-256, when planning needed it (a possible duplicate, or a small file); otherwise computed while loading. */
   fileHash: string | null;
   /** The load that already put this exact content into this table. */
@@ -133,7 +136,16 @@ const HASH_UPFRONT_BYTES = 8 * 1024 * 1024;
 export function createPlanActivities(deps: PlanActivityDeps) {
   return {
     async planLoad(input: { filePath: string; loadType: LoadMode; referenceData: boolean }): Promise<LoadPlan> {
+      // `refdata load` skips the stability wait, so planning is where a link is refused before anything reads it.
+      if ((await fs.promises.lstat(input.filePath).catch(() => null))?.isSymbolicLink()) throw symbolicLinkRefused(input.filePath);
+      // The wait is over: from planning to the outcome, the drop's ledger row says `loading`.
+      await deps.db.upsertTracking({ filePath: input.filePath, status: 'loading' });
       const plan = await planFile(input, (t) => deps.db.describeTable(t));
+      const st = await fs.promises.stat(input.filePath);
+      if (st.size !== plan.fileSize) {
+        throw ApplicationFailure.nonRetryable(`${path.basename(input.filePath)} changed while it was being planned; finish writing it elsewhere and move it in whole`, 'UnstableFile');
+      }
+      plan.fileMtimeMs = st.mtimeMs;
       // A full hash costs a pass over the file: pay it up front only when a duplicate is possible (a loaded
       // file of the same size in this table) or the file is small; otherwise the loader hashes as it reads.
       const sameSize = plan.fileSize > HASH_UPFRONT_BYTES

@@ -1,11 +1,12 @@
 // Workflow `fileLifecycle`: one dropped file from "seen" to "loaded and archived" (or "in error/ with a report").
 import {
   ApplicationFailure, CancellationScope, defineQuery, defineSignal, isCancellation, proxyActivities,
-  setHandler, sleep, workflowInfo, upsertSearchAttributes, setCurrentDetails,
+  patched, setHandler, sleep, workflowInfo, upsertSearchAttributes, setCurrentDetails,
 } from '@temporalio/workflow';
 import type { createFileActivities } from '../activities/files';
 import type { createPlanActivities } from '../activities/plan';
 import type { createIngestActivities } from '../activities/ingest';
+import type { LoadPlan } from '../activities/plan';
 import type { LoadMode } from '../src/db/types';
 import { isFailureType, type FailureType } from '../src/errors';
 import { searchAttributes } from '../src/ids';
@@ -37,7 +38,10 @@ export type FileOutcome = 'loaded' | 'error' | 'cancelled' | 'vanished' | 'dupli
 export interface FileLifecycleResult {
   status: FileOutcome;
   table: string | null;
+  /** Rows now in the table from this file (quarantined rows excluded). */
   rows: number;
+  /** Invalid rows set aside in ref.invalid_records instead of loaded. */
+  quarantined: number;
   loadId: string | null;
   archivedTo: string | null;
   error: { type: FailureType; message: string } | null;
@@ -118,7 +122,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
       });
       if (!stable) {
         await files.forgetFile(input.filePath);
-        return finish(progress, { status: 'vanished', table: null, rows: 0, loadId: null, archivedTo: null, error: null });
+        return finish(progress, { status: 'vanished', table: null, rows: 0, quarantined: 0, loadId: null, archivedTo: null, error: null });
       }
     }
 
@@ -135,12 +139,17 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     progress.rows = loaded.rows;
 
     enter(progress, 'finishing');
+    if (patched('finishing-runs-to-the-end')) {
+      // From here the swap or append may commit at any moment: a cancel must not undo the record of it, so finishing
+      // and archiving complete and the run says `loaded` (or undoes a duplicate / changed file itself).
+      return await CancellationScope.nonCancellable(() => finishAndArchive(input, progress, plan, loadId, loaded));
+    }
     await ingest.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
 
     enter(progress, 'archiving');
     const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
     await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, archivedTo });
-    return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, loadId, archivedTo, error: null });
+    return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, quarantined: loaded.quarantined ?? 0, loadId, archivedTo, error: null });
   } catch (err) {
     const cancelled = isCancellation(err);
     const failure = describeFailure(err, cancelled);
@@ -155,10 +164,30 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
       await cleanup.recordOutcome({ filePath: input.filePath, status: cancelled ? 'cancelled' : 'error', rowsLoaded: 0, archivedTo: to, errorMessage: failure.message, errorType: failure.type });
       return to;
     });
-    finish(progress, { status: cancelled ? 'cancelled' : 'error', table: progress.table, rows: 0, loadId, archivedTo, error: failure });
+    finish(progress, { status: cancelled ? 'cancelled' : 'error', table: progress.table, rows: 0, quarantined: 0, loadId, archivedTo, error: failure });
     if (cancelled) throw err;
     throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true, details: [failure] });
   }
+}
+
+/**
+ * Makes the load visible and archives the file. The activity checks first that the file is still the one planned
+ * and that its (streamed) hash is not already loaded into the table; a duplicate is undone and archived as such.
+ */
+async function finishAndArchive(
+  input: FileLifecycleInput, progress: FileProgress, plan: LoadPlan, loadId: string, loaded: { rows: number; quarantined?: number; fileHash: string },
+): Promise<FileLifecycleResult> {
+  const finishing = ingestActivities(input.ingestHeartbeatTimeoutMs);
+  const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
+  if (finished?.duplicateOf) {
+    await finishing.abortLoad({ loadId });
+    return archiveDuplicate(input, progress, plan.table.name, finished.duplicateOf);
+  }
+  const quarantined = loaded.quarantined ?? 0;
+  enter(progress, 'archiving');
+  const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
+  await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, rowsQuarantined: quarantined, archivedTo });
+  return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, quarantined, loadId, archivedTo, error: null });
 }
 
 /** The same content is already in this table: archive it without loading, and say which load has it. */
@@ -166,7 +195,7 @@ async function archiveDuplicate(input: FileLifecycleInput, progress: FileProgres
   enter(progress, 'archiving');
   const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
   await files.recordOutcome({ filePath: input.filePath, status: 'duplicate', rowsLoaded: 0, archivedTo, errorMessage: `same content as load ${duplicateOf}; not loaded again` });
-  return finish(progress, { status: 'duplicate', table, rows: 0, loadId: duplicateOf, archivedTo, error: null });
+  return finish(progress, { status: 'duplicate', table, rows: 0, quarantined: 0, loadId: duplicateOf, archivedTo, error: null });
 }
 
 /** Stats the file until it is unchanged for `checks` intervals in a row; false if it vanished. */
@@ -174,6 +203,9 @@ async function waitUntilStable(input: FileLifecycleInput, progress: FileProgress
   const { checks, intervalMs, maxWaitMs } = input.stability;
   const startedAt = Date.now();
   let last = await files.statFile(input.filePath);
+  // The watcher starts a run with signal-with-start, so a fileChanged signal is already waiting: the first stat
+  // above is newer than it, and it must not reset the first check (that made 7 intervals out of 6).
+  if (patched('stability-start-signal-counted-once')) takeChangedFlag();
   while (last !== null && progress.stableChecks < checks) {
     if (Date.now() - startedAt > maxWaitMs) {
       throw ApplicationFailure.nonRetryable(

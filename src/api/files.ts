@@ -12,7 +12,7 @@ const statuses = ['waiting', 'loading', 'loaded', 'error', 'cancelled', 'duplica
 export function toFileItem(r: TrackingRecord): FileItemT {
   return {
     id: r.id, fileName: r.fileName, filePath: r.filePath, status: r.status, tableName: r.tableName, loadType: r.loadType,
-    rowsLoaded: r.rowsLoaded, workflowId: r.workflowId, error: r.errorMessage, fileSize: r.fileSize, fileHash: r.fileHash,
+    rowsLoaded: r.rowsLoaded, rowsQuarantined: r.rowsQuarantined, archivedPath: r.archivedPath, runId: r.runId, workflowId: r.workflowId, error: r.errorMessage, fileSize: r.fileSize, fileHash: r.fileHash,
     isReferenceData: r.isReferenceData, detectedDelimiter: r.detectedDelimiter, detectedHeaders: r.detectedHeaders,
     createdAt: r.createdAt.toISOString(), processedAt: r.processedAt ? r.processedAt.toISOString() : null,
   };
@@ -22,8 +22,9 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
   app.get('/api/v1/files', {
     schema: {
       tags: ['files'],
-      summary: 'Recent dropped files, newest first',
+      summary: 'Recent dropped files, newest first: each path\'s current (newest) drop, or every drop with history=true',
       querystring: Type.Object({
+        history: Type.Optional(Type.Boolean({ default: false, description: 'every drop of each path (one row per drop), not only the newest' })),
         status: Type.Optional(Type.Union(statuses.map((s) => Type.Literal(s)))),
         table: Type.Optional(Type.String({ maxLength: 128 })),
         limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
@@ -31,8 +32,8 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
       response: { 200: Type.Object({ items: Type.Array(FileItem) }) },
     },
   }, async (req) => {
-    const q = req.query as { status?: (typeof statuses)[number]; table?: string; limit?: number };
-    const rows = await deps.db.listTracking({ status: q.status, table: q.table, limit: q.limit });
+    const q = req.query as { status?: (typeof statuses)[number]; table?: string; limit?: number; history?: boolean };
+    const rows = await deps.db.listTracking({ status: q.status, table: q.table, limit: q.limit, latestPerPath: !q.history });
     return { items: rows.map(toFileItem) };
   });
 
@@ -52,7 +53,7 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
     if (!rec) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no file with id ${id}` } });
     let progress: Record<string, unknown> | null = null;
     if (rec.workflowId) {
-      progress = (await deps.client.workflow.getHandle(rec.workflowId).query(progressQuery).catch(() => null)) as Record<string, unknown> | null;
+      progress = (await deps.client.workflow.getHandle(rec.workflowId, rec.runId ?? undefined).query(progressQuery).catch(() => null)) as Record<string, unknown> | null;
     }
     return { ...toFileItem(rec), progress };
   });
@@ -71,7 +72,8 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
     const { id } = req.params as { id: number };
     const rec = await deps.db.getTracking(id);
     if (!rec || !rec.workflowId) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no file with id ${id}` } });
-    const handle = deps.client.workflow.getHandle(rec.workflowId);
+    // The run of this drop: an earlier drop's row must not cancel the path's newer run.
+    const handle = deps.client.workflow.getHandle(rec.workflowId, rec.runId ?? undefined);
     const desc = await handle.describe().catch(() => null);
     if (!desc || desc.status.name !== 'RUNNING') {
       return reply.code(409).send({ error: { code: 'NOT_RUNNING', message: `the workflow of file ${id} is not running (${desc?.status.name ?? 'unknown'})` } });

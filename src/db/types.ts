@@ -40,7 +40,10 @@ export interface TableRef {
 export type LoadMode = 'fullload' | 'append';
 export type FileStatus = 'waiting' | 'loading' | 'loaded' | 'error' | 'cancelled' | 'duplicate' | 'vanished';
 
-/** One row of ref.file_monitor_tracking (the audit ledger of dropped files). */
+/**
+ * One row of ref.file_monitor_tracking, the audit ledger of dropped files: one row per drop (the workflow run that
+ * handled it), so a path dropped again keeps its earlier rows; the newest row of a path is its current state.
+ */
 export interface TrackingRecord {
   id: number;
   filePath: string;
@@ -58,16 +61,27 @@ export interface TrackingRecord {
   processedAt: Date | null;
   errorMessage: string | null;
   workflowId: string | null;
+  /** The workflow run that handled this drop (null on rows written before migration 010). */
+  runId: string | null;
+  /** Rows now in the table from this drop; quarantined rows are counted apart. */
   rowsLoaded: number | null;
+  rowsQuarantined: number | null;
+  /** Where the file went: processed/ or error/. */
+  archivedPath: string | null;
 }
 
-/** Fields written when a file is claimed or moves on; `filePath` is the key. */
+/**
+ * Fields written when a file is claimed or moves on. With `runId` the row of that run is written (created on the
+ * first write: a new drop adds a row); without it, the newest row of `filePath` (created if the path has none).
+ */
 export type TrackingUpdate = Partial<Omit<TrackingRecord, 'id' | 'createdAt' | 'filePath'>> & { filePath: string };
 
 export interface TrackingFilter {
   status?: FileStatus;
   table?: string;
   limit?: number;
+  /** Only the newest row of each path (its current state), the filters applied to that row. */
+  latestPerPath?: boolean;
 }
 
 /** A load in ref.loads: the checkpoint that a retried ingest resumes from. */
@@ -168,9 +182,10 @@ export interface Database {
   ping(): Promise<void>;
   close(): Promise<void>;
 
-  /** Inserts the row for `filePath` or updates the given fields of the existing one. */
+  /** Writes the given fields of the run's row (`runId`) or of the path's newest row; inserts it if missing. */
   upsertTracking(update: TrackingUpdate): Promise<TrackingRecord>;
   getTracking(id: number): Promise<TrackingRecord | null>;
+  /** The newest row of a path: its current (or last) drop. */
   getTrackingByPath(filePath: string): Promise<TrackingRecord | null>;
   listTracking(filter: TrackingFilter): Promise<TrackingRecord[]>;
   /** Removes the tracking row of a file that vanished before it was claimed. */

@@ -25,7 +25,36 @@ export interface StartFileOptions {
 export async function signalFileWorkflow(client: Client, opts: StartFileOptions): Promise<{ workflowId: string; runId: string } | { ignored: string }> {
   const c = classifyPath(opts.dropRoot, opts.filePath);
   if (c.kind === 'ignored') return { ignored: c.reason };
-  const input: FileLifecycleInput = {
+  const input = fileInput(c, opts);
+  const workflowId = fileWorkflowId(c.relativePath);
+  const handle = await client.workflow.signalWithStart(fileLifecycle, {
+    ...fileStartOptions(c, input, workflowId),
+    signal: fileChangedSignal,
+    signalArgs: [],
+  });
+  return { workflowId, runId: handle.signaledRunId };
+}
+
+/**
+ * Starts the file's workflow unless one is already running for its path (then leaves it alone: no signal, so a
+ * rescan never resets a running stability wait). For rescans of the drop folders and retries after an outage.
+ */
+export async function startFileWorkflowIfIdle(client: Client, opts: StartFileOptions): Promise<{ workflowId: string; runId: string } | { ignored: string }> {
+  const c = classifyPath(opts.dropRoot, opts.filePath);
+  if (c.kind === 'ignored') return { ignored: c.reason };
+  const input = fileInput(c, opts);
+  const workflowId = fileWorkflowId(c.relativePath);
+  const handle = await client.workflow.start(fileLifecycle, {
+    ...fileStartOptions(c, input, workflowId),
+    workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
+  });
+  return { workflowId, runId: handle.firstExecutionRunId };
+}
+
+type InputPath = Extract<ReturnType<typeof classifyPath>, { kind: 'input' }>;
+
+function fileInput(c: InputPath, opts: StartFileOptions): FileLifecycleInput {
+  return {
     filePath: path.resolve(opts.filePath),
     relativePath: c.relativePath,
     referenceData: c.referenceData,
@@ -34,20 +63,19 @@ export async function signalFileWorkflow(client: Client, opts: StartFileOptions)
     skipStability: opts.skipStability,
     ingestHeartbeatTimeoutMs: opts.ingestHeartbeatTimeoutMs,
   };
-  const workflowId = fileWorkflowId(c.relativePath);
-  const handle = await client.workflow.signalWithStart(fileLifecycle, {
+}
+
+function fileStartOptions(c: InputPath, input: FileLifecycleInput, workflowId: string) {
+  return {
     workflowId,
     taskQueue: taskQueues.ingest,
-    args: [input],
-    signal: fileChangedSignal,
-    signalArgs: [],
+    args: [input] as [FileLifecycleInput],
     typedSearchAttributes: [
       { key: searchAttributes.FilePath, value: c.relativePath },
       { key: searchAttributes.LoadType, value: c.loadType },
     ],
     staticSummary: `Load ${c.fileName} (${c.referenceData ? 'reference data' : 'non-reference data'}, ${c.loadType})`,
-  });
-  return { workflowId, runId: handle.signaledRunId };
+  };
 }
 
 export { WorkflowIdConflictPolicy };

@@ -132,7 +132,7 @@ describe('workflows driven directly (no watcher)', () => {
     expect(JSON.parse(await fs.readFile(path.join(folder, 'error', report), 'utf8')).category).toBe('Cancelled');
   });
 
-  it('a file that disappears while waiting ends as vanished and leaves no tracking row', async () => {
+  it('a file that disappears while waiting ends as vanished, and its drop\'s ledger row says so', async () => {
     const file = path.join(sys.dropRoot, 'none_reference_data_table/fullload/gone.csv');
     await fs.writeFile(file, instrumentCsv(3));
     const started = await signalFileWorkflow(sys.client, {
@@ -142,7 +142,7 @@ describe('workflows driven directly (no watcher)', () => {
     await fs.rm(file);
     const handle = sys.client.workflow.getHandle((started as { workflowId: string }).workflowId);
     expect((await handle.result()).status).toBe('vanished');
-    expect(await sys.db.getTrackingByPath(file)).toBeNull();
+    expect(await sys.db.getTrackingByPath(file)).toMatchObject({ status: 'vanished', rowsLoaded: null });
   });
 
   it('values past the planning sample with more decimals or digits load exactly, never rounded', async () => {

@@ -15,6 +15,10 @@ export interface FakeWorld {
   calls: string[];
   planError?: { message: string; type: string };
   ingestDelayMs?: number;
+  finishDelayMs?: number;
+  archiveDelayMs?: number;
+  /** finishLoad finds the streamed hash already loaded by this load. */
+  duplicateAtFinish?: string;
   rows: number;
 }
 
@@ -32,7 +36,10 @@ export function fakeActivities(world: FakeWorld): Activities {
     async registerFile() { note('registerFile'); return 1; },
     async statFile(filePath: string) { note('statFile'); return world.files.get(filePath) ?? null; },
     async forgetFile() { note('forgetFile'); },
-    async archiveFile(input: { folder: string; filePath: string }) { note(`archiveFile:${input.folder}`); return `/archive/${input.folder}/x.csv`; },
+    async archiveFile(input: { folder: string; filePath: string }) {
+      note(`archiveFile:${input.folder}`);
+      if (world.archiveDelayMs) await new Promise((r) => setTimeout(r, world.archiveDelayMs));
+      return `/archive/${input.folder}/x.csv`; },
     async writeErrorReport() { note('writeErrorReport'); return '/archive/error/x.csv.error.json'; },
     async recordOutcome(input: { status: string }) { note(`recordOutcome:${input.status}`); },
     async planLoad() {
@@ -45,7 +52,11 @@ export function fakeActivities(world: FakeWorld): Activities {
       if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
       return { rows: world.rows, batches: 1, quarantined: 0, fileHash: 'f'.repeat(64) };
     },
-    async finishLoad() { note('finishLoad'); },
+    async finishLoad() {
+      note('finishLoad');
+      if (world.finishDelayMs) await new Promise((r) => setTimeout(r, world.finishDelayMs));
+      return { duplicateOf: world.duplicateAtFinish ?? null };
+    },
     async abortLoad() { note('abortLoad'); },
   } as unknown as Activities;
 }

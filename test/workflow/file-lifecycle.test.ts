@@ -51,6 +51,9 @@ function reset(): void {
   world.files.clear();
   world.planError = undefined;
   world.ingestDelayMs = undefined;
+  world.finishDelayMs = undefined;
+  world.archiveDelayMs = undefined;
+  world.duplicateAtFinish = undefined;
 }
 
 describe('fileLifecycle', () => {
@@ -78,6 +81,17 @@ describe('fileLifecycle', () => {
     expect(world.calls.filter((c) => c === 'statFile').length).toBeGreaterThan(10);
   });
 
+  it('a run started by signal-with-start (the watcher) needs exactly N stable checks: the start signal is no change', async () => {
+    reset();
+    world.files.set('/drop/s.csv', { size: 10, mtimeMs: 1 });
+    const handle = await client.workflow.signalWithStart(fileLifecycle, {
+      taskQueue, workflowId: `wf-s-${Date.now()}`, args: [input('/drop/s.csv', 6, 10)], signal: fileChangedSignal, signalArgs: [],
+    });
+    expect((await handle.result()).status).toBe('loaded');
+    // One stat to start from, then one per check: 6 checks, not 7.
+    expect(world.calls.filter((c) => c === 'statFile')).toHaveLength(7);
+  });
+
   it('bad input fails the run, compensates, and archives to error/ with a report', async () => {
     reset();
     world.files.set('/drop/c.csv', { size: 10, mtimeMs: 1 });
@@ -101,6 +115,32 @@ describe('fileLifecycle', () => {
     expect((await handle.describe()).status.name).toBe('CANCELLED');
     expect(world.calls).toContain('abortLoad');
     expect(world.calls.slice(-3)).toEqual(['archiveFile:error', 'writeErrorReport', 'recordOutcome:cancelled']);
+  });
+
+  for (const phase of ['finishing', 'archiving'] as const) {
+    it(`a cancel during ${phase} lets finishing complete: the run completes loaded and nothing is undone`, async () => {
+      reset();
+      world.files.set('/drop/f.csv', { size: 10, mtimeMs: 1 });
+      if (phase === 'finishing') world.finishDelayMs = 3_000;
+      else world.archiveDelayMs = 3_000;
+      const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `wf-f-${phase}-${Date.now()}`, args: [input('/drop/f.csv', 1)] });
+      await waitFor(phase, async () => (await handle.query(progressQuery)).phase === phase);
+      await handle.cancel();
+      const result = await handle.result();
+      expect(result).toMatchObject({ status: 'loaded', rows: 3, quarantined: 0, archivedTo: '/archive/processed/x.csv' });
+      expect((await handle.describe()).status.name).toBe('COMPLETED');
+      expect(world.calls).not.toContain('abortLoad');
+      expect(world.calls.slice(-3)).toEqual(['finishLoad', 'archiveFile:processed', 'recordOutcome:loaded']);
+    });
+  }
+
+  it('content found already loaded when finishing is undone and archived as a duplicate', async () => {
+    reset();
+    world.files.set('/drop/g.csv', { size: 10, mtimeMs: 1 });
+    world.duplicateAtFinish = 'load_earlier';
+    const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-g-${Date.now()}`, args: [input('/drop/g.csv', 1)] });
+    expect(result).toMatchObject({ status: 'duplicate', rows: 0, loadId: 'load_earlier', archivedTo: '/archive/processed/x.csv' });
+    expect(world.calls.slice(-4)).toEqual(['finishLoad', 'abortLoad', 'archiveFile:processed', 'recordOutcome:duplicate']);
   });
 
   it.skipIf(process.env.RECORD_HISTORIES !== '1')('records a history for the replay test (RECORD_HISTORIES=1)', async () => {

@@ -8,7 +8,10 @@ import { datetimeParam, intParam, textParam, type Statement } from './statement'
 
 export function setErrorCategorySql(filePath: string, category: string | null): Statement {
   return {
-    text: 'UPDATE ref.file_monitor_tracking SET error_category = @error_category WHERE file_path = @file_path',
+    // The newest row of the path: the drop whose outcome was just recorded, not the path's earlier drops.
+    text:
+      'UPDATE ref.file_monitor_tracking SET error_category = @error_category\n' +
+      'WHERE [id] = (SELECT MAX([id]) FROM ref.file_monitor_tracking WHERE file_path = @file_path)',
     params: { file_path: textParam(filePath), error_category: textParam(category) },
   };
 }

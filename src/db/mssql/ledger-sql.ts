@@ -1,4 +1,4 @@
-// T-SQL for the ledgers: ref.file_monitor_tracking (one row per dropped file), ref.reference_data_cfg, ref.invalid_records.
+// T-SQL for the ledgers: ref.file_monitor_tracking (one row per drop), ref.reference_data_cfg, ref.invalid_records.
 import type { InvalidRecordInput, ReferenceConfigInput, TrackingFilter, TrackingUpdate } from '../types';
 import { bigintParam, bitParam, datetimeParam, intParam, textParam, type Param, type Statement } from './statement';
 
@@ -20,6 +20,9 @@ const trackingFields: { [K in TrackingField]-?: { column: string; param: (value:
   errorMessage: { column: 'error_message', param: textParam },
   workflowId: { column: 'workflow_id', param: textParam },
   rowsLoaded: { column: 'rows_loaded', param: bigintParam },
+  runId: { column: 'run_id', param: textParam },
+  rowsQuarantined: { column: 'rows_quarantined', param: bigintParam },
+  archivedPath: { column: 'archived_path', param: textParam },
 };
 
 export const TRACKING_COLUMNS = [
@@ -37,39 +40,54 @@ function bindField<K extends TrackingField>(key: K, value: TrackingUpdate[K]): P
 }
 
 /**
- * Insert-or-update keyed by file_path: UPDATE under a key-range lock held to the end of its own transaction, then
- * INSERT when it found no row, so two callers for the same new path serialise instead of both inserting. (Not MERGE:
- * its concurrency bugs on SQL Server are well documented, and Babelfish has none.) Only the given fields are
- * written; a new row starts as `waiting` unless a status is given. XACT_ABORT ends the transaction on any error.
+ * Insert-or-update of one drop's row, keyed by run_id when given (a new run adds a row, a retried claim finds it
+ * again), else the newest row of file_path (inserted if the path has none). UPDATE under a key-range lock held to the
+ * end of its own transaction, then INSERT when it found no row, so two callers for the same new key serialise instead
+ * of both inserting. (Not MERGE: its concurrency bugs on SQL Server are well documented, and Babelfish has none; not
+ * UPDATE ... OUTPUT, which Babelfish refuses.) Only the given fields are written; a new row starts as `waiting` unless a
+ * status is given. XACT_ABORT ends the transaction on any error.
  */
 export function upsertTrackingSql(update: TrackingUpdate): Statement {
   const params: Record<string, Param> = { file_path: textParam(update.filePath) };
   const given = (Object.keys(trackingFields) as TrackingField[]).filter((k) => update[k] !== undefined);
   for (const key of given) params[trackingFields[key].column] = bindField(key, update[key]);
-  const sets = given.map((k) => `t.[${trackingFields[k].column}] = @${trackingFields[k].column}`);
+  const updated = given.filter((k) => k !== 'runId').map((k) => trackingFields[k].column);
   if (!params.status) params.status = textParam('waiting');
   const insertColumns = ['file_path', ...given.map((k) => trackingFields[k].column)];
   if (!given.includes('status')) insertColumns.push('status');
-  return {
-    text: [
-      'SET XACT_ABORT ON;',
-      'BEGIN TRANSACTION;',
-      // A no-op SET still takes the row's lock when nothing but the path was given.
-      `UPDATE t SET ${sets.length > 0 ? sets.join(', ') : 't.[file_path] = t.[file_path]'}`,
-      'FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[file_path] = @file_path;',
-      'IF @@ROWCOUNT = 0',
-      `  INSERT INTO ref.file_monitor_tracking (${insertColumns.map((c) => `[${c}]`).join(', ')}) VALUES (${insertColumns.map((c) => `@${c}`).join(', ')});`,
-      'COMMIT TRANSACTION;',
-      `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE [file_path] = @file_path;`,
-    ].join('\n'),
-    params,
-  };
+  const insertList = insertColumns.map((c) => `[${c}]`).join(', ');
+  const valueList = insertColumns.map((c) => `@${c}`).join(', ');
+  // A no-op SET still takes the row's lock when nothing but the key was given.
+  const sets = updated.length > 0 ? updated.map((c) => `[${c}] = @${c}`).join(', ') : '[file_path] = [file_path]';
+  const keyed = update.runId
+    ? [
+        `UPDATE t SET ${sets.replace(/\[(\w+)\] = /g, 't.[$1] = ')}`,
+        'FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[run_id] = @run_id;',
+        'IF @@ROWCOUNT = 0',
+        `  INSERT INTO ref.file_monitor_tracking (${insertList}) VALUES (${valueList});`,
+        'COMMIT TRANSACTION;',
+        `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE [run_id] = @run_id;`,
+      ]
+    : [
+        'DECLARE @latest int;',
+        'SELECT TOP (1) @latest = [id] FROM ref.file_monitor_tracking WITH (UPDLOCK, SERIALIZABLE) WHERE [file_path] = @file_path ORDER BY [id] DESC;',
+        'IF @latest IS NULL',
+        'BEGIN',
+        `  INSERT INTO ref.file_monitor_tracking (${insertList}) VALUES (${valueList});`,
+        '  SET @latest = SCOPE_IDENTITY();',
+        'END',
+        'ELSE',
+        `  UPDATE ref.file_monitor_tracking SET ${sets} WHERE [id] = @latest;`,
+        'COMMIT TRANSACTION;',
+        `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE [id] = @latest;`,
+      ];
+  return { text: ['SET XACT_ABORT ON;', 'BEGIN TRANSACTION;', ...keyed].join('\n'), params };
 }
 
 export function selectTrackingSql(by: { id: number } | { filePath: string }): Statement {
   const [where, params] =
     'id' in by ? ['[id] = @id', { id: intParam(by.id) }] : ['[file_path] = @file_path', { file_path: textParam(by.filePath) }];
-  return { text: `SELECT ${selectList()} FROM ref.file_monitor_tracking WHERE ${where}`, params };
+  return { text: `SELECT TOP (1) ${selectList()} FROM ref.file_monitor_tracking WHERE ${where} ORDER BY [id] DESC`, params };
 }
 
 export const DEFAULT_TRACKING_LIMIT = 100;
@@ -88,6 +106,7 @@ export function listTrackingSql(filter: TrackingFilter): Statement {
     where.push('[table_name] = @table_name');
     params.table_name = textParam(filter.table);
   }
+  if (filter.latestPerPath) where.push('[id] IN (SELECT MAX([id]) FROM ref.file_monitor_tracking GROUP BY [file_path])');
   return {
     text:
       `SELECT TOP (@limit) ${selectList()} FROM ref.file_monitor_tracking` +

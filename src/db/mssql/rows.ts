@@ -42,6 +42,9 @@ const trackingRow = z
     error_message: nstr,
     workflow_id: nstr,
     rows_loaded: nullableCount,
+    run_id: nstr,
+    rows_quarantined: nullableCount,
+    archived_path: nstr,
   })
   .transform(
     (r): TrackingRecord => ({
@@ -61,7 +64,10 @@ const trackingRow = z
       processedAt: r.processed_at,
       errorMessage: r.error_message,
       workflowId: r.workflow_id,
+      runId: r.run_id,
       rowsLoaded: r.rows_loaded,
+      rowsQuarantined: r.rows_quarantined,
+      archivedPath: r.archived_path,
     }),
   );
 

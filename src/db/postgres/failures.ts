@@ -21,7 +21,11 @@ export function failureFromRow(r: Row): FailureRecord {
 export function createPostgresFailureStore(exec: PgExecutor): FailureStore {
   return {
     async setCategory(filePath, category) {
-      await exec.query('UPDATE ref.file_monitor_tracking SET error_category = $2 WHERE file_path = $1', [filePath, category]);
+      // The newest row of the path: the drop whose outcome was just recorded, not the path's earlier drops.
+      await exec.query(
+        'UPDATE ref.file_monitor_tracking SET error_category = $2 WHERE id = (SELECT max(id) FROM ref.file_monitor_tracking WHERE file_path = $1)',
+        [filePath, category],
+      );
     },
 
     async listFailures({ since, limit }) {

@@ -90,7 +90,7 @@ export function createPostgresDatabase(
     close: () => exec.close(),
 
     async upsertTracking(update: TrackingUpdate) {
-      const cols: string[] = ['file_path'];
+      const cols: string[] = [];
       const vals: SqlValue[] = [update.filePath];
       for (const [key, column] of Object.entries(trackingColumns)) {
         const v = (update as Record<string, unknown>)[key];
@@ -98,23 +98,32 @@ export function createPostgresDatabase(
         cols.push(column);
         vals.push(key === 'detectedHeaders' && v != null ? JSON.stringify(v) : (v as SqlValue));
       }
-      if (!cols.includes('status')) {
-        cols.push('status');
-        vals.push('waiting');
+      const set = cols.filter((c) => c !== 'run_id').map((c) => `${c} = $${cols.indexOf(c) + 2}`);
+      const insertCols = ['file_path', ...cols, ...(cols.includes('status') ? [] : ['status'])];
+      const insertVals = [...vals, ...(cols.includes('status') ? [] : ['waiting'])];
+      const insert = `INSERT INTO ref.file_monitor_tracking (${insertCols.join(', ')}) VALUES (${insertCols.map((_, i) => `$${i + 1}`).join(', ')})`;
+      if (update.runId) {
+        // A run writes its own row: the first write of a new drop adds one, a retried claim finds it again.
+        const rows = await exec.query(
+          `${insert} ON CONFLICT (run_id) WHERE run_id IS NOT NULL DO UPDATE SET ${['file_path = EXCLUDED.file_path', ...cols.filter((c) => c !== 'run_id').map((c) => `${c} = EXCLUDED.${c}`)].join(', ')} RETURNING *`,
+          insertVals,
+        );
+        return trackingFromRow(rows[0]);
       }
-      const set = cols.filter((c) => c !== 'file_path' && (c !== 'status' || update.status !== undefined));
-      const sql =
-        `INSERT INTO ref.file_monitor_tracking (${cols.join(', ')}) VALUES (${cols.map((_, i) => `$${i + 1}`).join(', ')}) ` +
-        `ON CONFLICT (file_path) DO UPDATE SET ${set.length ? set.map((c) => `${c} = EXCLUDED.${c}`).join(', ') : 'file_path = EXCLUDED.file_path'} RETURNING *`;
-      const rows = await exec.query(sql, vals);
-      return trackingFromRow(rows[0]);
+      const updated = await exec.query(
+        `UPDATE ref.file_monitor_tracking SET ${set.length ? set.join(', ') : 'file_path = file_path'}
+          WHERE id = (SELECT max(id) FROM ref.file_monitor_tracking WHERE file_path = $1) RETURNING *`,
+        vals,
+      );
+      if (updated[0]) return trackingFromRow(updated[0]);
+      return trackingFromRow((await exec.query(`${insert} RETURNING *`, insertVals))[0]);
     },
     async getTracking(id) {
       const rows = await exec.query('SELECT * FROM ref.file_monitor_tracking WHERE id = $1', [id]);
       return rows[0] ? trackingFromRow(rows[0]) : null;
     },
     async getTrackingByPath(filePath) {
-      const rows = await exec.query('SELECT * FROM ref.file_monitor_tracking WHERE file_path = $1', [filePath]);
+      const rows = await exec.query('SELECT * FROM ref.file_monitor_tracking WHERE file_path = $1 ORDER BY id DESC LIMIT 1', [filePath]);
       return rows[0] ? trackingFromRow(rows[0]) : null;
     },
     async listTracking(filter: TrackingFilter) {
@@ -122,6 +131,7 @@ export function createPostgresDatabase(
       const params: SqlValue[] = [];
       if (filter.status) where.push(`status = $${params.push(filter.status)}`);
       if (filter.table) where.push(`table_name = $${params.push(filter.table)}`);
+      if (filter.latestPerPath) where.push('id IN (SELECT max(id) FROM ref.file_monitor_tracking GROUP BY file_path)');
       params.push(Math.min(Math.max(filter.limit ?? 100, 1), 1000));
       const rows = await exec.query(
         `SELECT * FROM ref.file_monitor_tracking ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT $${params.length}`,

@@ -18,6 +18,9 @@ export const trackingColumns: Record<string, string> = {
   errorMessage: 'error_message',
   workflowId: 'workflow_id',
   rowsLoaded: 'rows_loaded',
+  runId: 'run_id',
+  rowsQuarantined: 'rows_quarantined',
+  archivedPath: 'archived_path',
 };
 
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -51,7 +54,10 @@ export function trackingFromRow(r: Row): TrackingRecord {
     processedAt: date(r.processed_at),
     errorMessage: (r.error_message as string | null) ?? null,
     workflowId: (r.workflow_id as string | null) ?? null,
+    runId: (r.run_id as string | null | undefined) ?? null,
     rowsLoaded: num(r.rows_loaded),
+    rowsQuarantined: num(r.rows_quarantined),
+    archivedPath: (r.archived_path as string | null | undefined) ?? null,
   };
 }
 

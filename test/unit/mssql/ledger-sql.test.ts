@@ -7,28 +7,39 @@ import {
 import { expectParamsConsistent } from './statement-check';
 
 describe('upsertTrackingSql', () => {
-  it('updates by file path under a key-range lock, inserts when no row was there, in one transaction, and returns the row', () => {
+  it('a run writes its own row: updated by run id under a key-range lock, a new run inserts a new row, and returns it', () => {
+    const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', runId: 'r1', status: 'waiting' });
+    expect(stmt.text).not.toContain('MERGE');
+    expect(stmt.text).toMatch(/^SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nUPDATE t SET t\.\[status\] = @status\n/);
+    expect(stmt.text).toContain('FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[run_id] = @run_id;\nIF @@ROWCOUNT = 0\n');
+    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [status], [run_id]) VALUES (@file_path, @status, @run_id);\nCOMMIT TRANSACTION;');
+    expect(stmt.text).toMatch(/\nSELECT \[id\], .* FROM ref\.file_monitor_tracking WHERE \[run_id\] = @run_id;$/);
+    expectParamsConsistent(stmt);
+  });
+
+  it('without a run id, updates the newest row of the path or inserts one, in one transaction, and returns it', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', status: 'loading', rowsLoaded: 5 });
     expect(stmt.text).not.toContain('MERGE');
-    expect(stmt.text).toMatch(/^SET XACT_ABORT ON;\nBEGIN TRANSACTION;\nUPDATE t SET t\.\[status\] = @status, t\.\[rows_loaded\] = @rows_loaded\n/);
-    expect(stmt.text).toContain('FROM ref.file_monitor_tracking t WITH (UPDLOCK, SERIALIZABLE) WHERE t.[file_path] = @file_path;\nIF @@ROWCOUNT = 0\n');
-    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [status], [rows_loaded]) VALUES (@file_path, @status, @rows_loaded);\nCOMMIT TRANSACTION;');
-    expect(stmt.text).toMatch(/\nSELECT \[id\], .*\[rows_loaded\] FROM ref\.file_monitor_tracking WHERE \[file_path\] = @file_path;$/);
+    expect(stmt.text).not.toContain('OUTPUT');
+    expect(stmt.text).toContain('WITH (UPDLOCK, SERIALIZABLE) WHERE [file_path] = @file_path ORDER BY [id] DESC');
+    expect(stmt.text).toContain('UPDATE ref.file_monitor_tracking SET [status] = @status, [rows_loaded] = @rows_loaded WHERE [id] = @latest;');
+    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [status], [rows_loaded]) VALUES (@file_path, @status, @rows_loaded);');
+    expect(stmt.text).toMatch(/\nSELECT \[id\], .* FROM ref\.file_monitor_tracking WHERE \[id\] = @latest;$/);
     expect(stmt.params.rows_loaded).toEqual({ type: 'bigint', value: 5 });
     expectParamsConsistent(stmt);
   });
 
   it('writes only the given fields; a new row starts waiting without overwriting an existing status', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv', fileName: 'a.csv' });
-    expect(stmt.text).toContain('UPDATE t SET t.[file_name] = @file_name\n');
-    expect(stmt.text).toContain('INSERT INTO ref.file_monitor_tracking ([file_path], [file_name], [status])');
+    expect(stmt.text).toContain('SET [file_name] = @file_name WHERE');
+    expect(stmt.text).toContain('([file_path], [file_name], [status])');
     expect(stmt.params.status).toEqual({ type: 'nvarchar', value: 'waiting' });
     expectParamsConsistent(stmt);
   });
 
   it('with only the path it still returns the existing row (no-op update)', () => {
     const stmt = upsertTrackingSql({ filePath: '/drop/a.csv' });
-    expect(stmt.text).toContain('UPDATE t SET t.[file_path] = t.[file_path]');
+    expect(stmt.text).toContain('SET [file_path] = [file_path] WHERE');
     expectParamsConsistent(stmt);
   });
 
@@ -53,8 +64,9 @@ describe('upsertTrackingSql', () => {
 
 describe('tracking lookups', () => {
   it('selects by id or by path', () => {
-    expect(selectTrackingSql({ id: 7 }).text).toMatch(/WHERE \[id\] = @id$/);
-    expect(selectTrackingSql({ filePath: '/x' }).text).toMatch(/WHERE \[file_path\] = @file_path$/);
+    expect(selectTrackingSql({ id: 7 }).text).toMatch(/WHERE \[id\] = @id ORDER BY \[id\] DESC$/);
+    // The newest row of a path: its current drop.
+    expect(selectTrackingSql({ filePath: '/x' }).text).toMatch(/^SELECT TOP \(1\) .* WHERE \[file_path\] = @file_path ORDER BY \[id\] DESC$/);
     expectParamsConsistent(selectTrackingSql({ id: 7 }));
     expectParamsConsistent(deleteTrackingSql('/x'));
   });
@@ -68,7 +80,9 @@ describe('tracking lookups', () => {
     const filtered = listTrackingSql({ status: 'error', table: 'prices', limit: 5 });
     expect(filtered.text).toContain('WHERE [status] = @status AND [table_name] = @table_name');
     expect(filtered.params.limit?.value).toBe(5);
-    for (const s of [all, filtered]) expectParamsConsistent(s);
+    const latest = listTrackingSql({ status: 'waiting', latestPerPath: true });
+    expect(latest.text).toContain('WHERE [status] = @status AND [id] IN (SELECT MAX([id]) FROM ref.file_monitor_tracking GROUP BY [file_path])');
+    for (const s of [all, filtered, latest]) expectParamsConsistent(s);
   });
 
   it.each([

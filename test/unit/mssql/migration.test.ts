@@ -151,7 +151,10 @@ describe('sql/mssql/001_foundation.sql', () => {
   });
 
   it('the ledger columns the dialect reads exist in the tracking table', () => {
-    const columns = msTables.get('ref.file_monitor_tracking')!.columns.map((c) => c.name);
+    // 001's columns and those 010 adds (005's error_category belongs to the failure store, not the ledger rows).
+    const added = [...read('mssql', '010_file_history.sql').matchAll(/ALTER TABLE ref\.file_monitor_tracking ADD (\w+) /g)].map((m) => m[1]!);
+    expect(added).toEqual(['run_id', 'archived_path', 'rows_quarantined']);
+    const columns = [...msTables.get('ref.file_monitor_tracking')!.columns.map((c) => c.name), ...added];
     expect([...TRACKING_COLUMNS].sort()).toEqual([...columns].sort());
   });
 
