@@ -92,7 +92,10 @@ function numberStandsApart(head: string, values: string[]): boolean {
   if (filled.length < 3) return false;
   const headClass = classifyCell(head);
   const classes = new Set(filled.map((v) => classifyCell(v)));
-  if ((headClass === 'integer' || headClass === 'decimal') && !classes.has(headClass) && classes.size === 1) return true;
+  const plain = (c: string): boolean => c === 'integer' || c === 'decimal';
+  // Widths are compared between plain numbers only (not `1,234`, `12%` or `1e5`).
+  if (!plain(headClass) || ![...classes].every(plain)) return false;
+  if (!classes.has(headClass) && classes.size === 1) return true;
   const widths = filled.map(intWidth);
   const width = intWidth(head);
   if (width >= Math.min(...widths) && width <= Math.max(...widths)) return false;
