@@ -1,8 +1,12 @@
 // Names of the tables a load creates (shadow, backup), shared by both dialects so they stay within 63 characters.
 import type { TableRef } from './types';
 
+/**
+ * The distinctive start of a load id. Our ids are `load_<uuid>`: the shared prefix is left out, or two concurrent
+ * fullloads of one table whose run ids begin alike would share a shadow (and the second drop the first's).
+ */
 function shortId(loadId: string): string {
-  return loadId.replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase();
+  return loadId.replace(/^(rv)?load_/i, '$1').replace(/[^a-z0-9]/gi, '').slice(0, 8).toLowerCase();
 }
 
 export function shadowTableOf(target: TableRef, loadId: string): TableRef {

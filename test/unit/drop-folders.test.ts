@@ -63,6 +63,16 @@ describe('names', () => {
     expect(isReservedTable('airports')).toBe(false);
   });
 
+  it('shadow and backup names of two loads differ when their run ids differ past the shared load_ prefix', () => {
+    const t = { schema: 'data', name: 'airports' };
+    const [a, b] = ['load_0a1b2c3d-0000-4000-8000-000000000001', 'load_0a1b9999-0000-4000-8000-000000000002'];
+    expect(shadowTableOf(t, a).name).toBe('airports__shadow_0a1b2c3d');
+    expect(shadowTableOf(t, a).name).not.toBe(shadowTableOf(t, b).name);
+    const at = new Date('2024-12-01T00:00:00Z');
+    expect(backupTableOf(t, a, at).name).not.toBe(backupTableOf(t, b, at).name);
+    expect(backupTableOf(t, `rv${a}`, at).name).toBe('airports__20241201000000_rv0a1b');
+  });
+
   it('workflow ids come from the relative path with forward slashes', () => {
     expect(fileWorkflowId('reference_data_table\\fullload\\a.csv')).toBe('file:reference_data_table/fullload/a.csv');
   });
