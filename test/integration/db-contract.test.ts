@@ -1,7 +1,7 @@
 // One contract for the database port, run against PostgreSQL and SQL Server when MSSQL_URL is set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/types';
-import { databaseTargets } from '../support/db-targets';
+import { databaseTargets, type DatabaseTarget } from '../support/db-targets';
 
 const targets = databaseTargets('contract_');
 
@@ -11,6 +11,11 @@ for (const target of targets) {
     let cleanup: () => Promise<void>;
     const suffix = Math.random().toString(36).slice(2, 8);
     const table = { schema: 'data', name: `contract_${suffix}` };
+
+    /** Rows now in a table that may not exist yet: each test counts from where the ones before it left off. */
+    const rowsIn = async (t: typeof table) => ((await db.describeTable(t)) === null ? 0 : db.countRows(t));
+    /** A statement this target's engine lacks (Babelfish, for SQL Server) skips the test that needs it, saying why. */
+    const lacks = (feature: Parameters<DatabaseTarget['lacks']>[0]) => target.lacks(feature);
 
     beforeAll(async () => {
       ({ db, cleanup } = await target.open());
@@ -42,7 +47,7 @@ for (const target of targets) {
       expect(await db.getTrackingByPath(`/drop/b_${suffix}.csv`)).toBeNull();
     });
 
-    it('fullload keeps the old rows in bkp and swaps atomically', async () => {
+    it.skipIf(lacks('alter-schema-transfer'))('fullload keeps the old rows in bkp and swaps atomically', async () => {
       const columns = [{ name: 'code', type: { kind: 'text' as const } }, { name: 'qty', type: { kind: 'integer' as const } }];
       const first = await db.beginLoad({ loadId: `l1${suffix}`, target: table, mode: 'fullload', columns, filePath: '/f1', fileHash: 'h1' });
       expect(await db.describeTable(table)).toBeNull();
@@ -61,6 +66,7 @@ for (const target of targets) {
     });
 
     it('a stale checkpoint is refused and the batch is not written', async () => {
+      const before = await rowsIn(table);
       const load = await db.beginLoad({ loadId: `l3${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f3', fileHash: null });
       await db.writeBatch(load.loadId, ['code'], [['x']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
       await expect(
@@ -69,28 +75,30 @@ for (const target of targets) {
       expect(await db.countRows(load.staging)).toBe(load.staging.name === table.name ? 2 : 1);
       expect((await db.getLoad(load.loadId))?.rowsCommitted).toBe(1);
       await db.finishLoad(load.loadId);
-      expect(await db.countRows(table)).toBe(2);
+      expect(await db.countRows(table)).toBe(before + 1);
     });
 
     it('aborting an append deletes exactly its rows, and is idempotent', async () => {
+      const before = await rowsIn(table);
       const load = await db.beginLoad({ loadId: `l4${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }, { name: 'extra', type: { kind: 'date' } }], filePath: '/f4', fileHash: null });
       await db.writeBatch(load.loadId, ['code', 'extra'], [['z', '2024-01-02']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
       expect((await db.describeTable(table))?.map((c) => c.name)).toContain('extra');
       await db.abortLoad(load.loadId);
       await db.abortLoad(load.loadId);
-      expect(await db.countRows(table)).toBe(2);
+      expect(await db.countRows(table)).toBe(before);
       expect((await db.getLoad(load.loadId))?.status).toBe('aborted');
     });
 
     it('aborting a fullload drops its shadow and leaves the live table alone', async () => {
+      const before = await rowsIn(table);
       const load = await db.beginLoad({ loadId: `l5${suffix}`, target: table, mode: 'fullload', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f5', fileHash: null });
       await db.writeBatch(load.loadId, ['code'], [['q']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
       await db.abortLoad(load.loadId);
       expect(await db.describeTable(load.staging)).toBeNull();
-      expect(await db.countRows(table)).toBe(2);
+      expect(await db.countRows(table)).toBe(before);
     });
 
-    it('reverting an append deletes its rows; reverting a fullload brings the bkp copy back', async () => {
+    it('reverting an append deletes its rows', async () => {
       const before = await db.countRows(table);
       const load = await db.beginLoad({ loadId: `l6${suffix}`, target: table, mode: 'append', columns: [{ name: 'code', type: { kind: 'text' } }], filePath: '/f6', fileHash: 'h6' });
       await db.writeBatch(load.loadId, ['code'], [['r1'], ['r2']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 2, byteOffset: 6 });
@@ -100,7 +108,9 @@ for (const target of targets) {
       expect((await db.revertLoad(load.loadId)).status).toBe('reverted');
       expect(await db.countRows(table)).toBe(before);
       expect(await db.findLoadedByHash(table, 'h6')).toBeNull();
+    });
 
+    it.skipIf(lacks('alter-schema-transfer'))('reverting a fullload brings the bkp copy back', async () => {
       const t2 = { schema: 'data', name: `revert_${suffix}` };
       const cols = [{ name: 'code', type: { kind: 'text' as const } }];
       const a = await db.beginLoad({ loadId: `l7${suffix}`, target: t2, mode: 'fullload', columns: cols, filePath: '/a', fileHash: null });

@@ -29,7 +29,7 @@ describe.skipIf(!url)('SQL Server loads and claims, read back', () => {
     (
       await pool.request().input('ref', sql.NVarChar(200), loadId)
         .query('SELECT [row_number], raw_text, errors FROM ref.invalid_records WHERE source = N\'file\' AND source_ref = @ref ORDER BY [row_number]')
-    ).recordset.map((r: Record<string, unknown>) => ({ row: r.row_number, raw: r.raw_text, errors: JSON.parse(String(r.errors)) as unknown }));
+    ).recordset.map((r: Record<string, unknown>) => ({ row: Number(r.row_number), raw: r.raw_text, errors: JSON.parse(String(r.errors)) as unknown }));
 
   it("writeBatch stores the batch's quarantined rows with it; abort removes them with the load", async () => {
     const target = { schema: 'data', name: `${prefix}_q` };

@@ -118,7 +118,7 @@ describe('SQL Server channel health statements', () => {
 });
 
 describe('migration 007 in both dialects', () => {
-  const columns = (sql: string) => [...sql.replace(/--[^\n]*/g, '').matchAll(/^\s*(?:ADD COLUMN\s+)?([a-z_]+)\s+(?:varchar|nvarchar|integer|int|timestamptz|datetime2|text)\b/gm)].map((m) => m[1]).sort();
+  const columns = (sql: string) => [...sql.replace(/--[^\n]*/g, '').matchAll(/^\s*(?:ADD COLUMN\s+|ALTER TABLE \S+ ADD\s+)?([a-z_]+)\s+(?:varchar|nvarchar|integer|int|timestamptz|datetime2|text)\b/gm)].map((m) => m[1]).sort();
   const pg = fs.readFileSync(path.join(root, 'postgres/007_channel_health.sql'), 'utf8');
   const ms = fs.readFileSync(path.join(root, 'mssql/007_channel_health.sql'), 'utf8');
 
