@@ -29,6 +29,9 @@ export interface ErrorReport {
   details: unknown;
   workflowId: string;
   loadId: string | null;
+  /** What of the file is in the table after the failure: always nothing (the load was undone), said explicitly. */
+  rowsLoaded: number;
+  rowsQuarantined: number;
   time: string;
 }
 
@@ -118,6 +121,8 @@ export function createFileActivities(deps: FileActivityDeps) {
         details: input.details,
         workflowId: input.workflowId,
         loadId: input.loadId,
+        rowsLoaded: 0,
+        rowsQuarantined: 0,
         time: now().toISOString(),
       };
       const reportPath = `${input.archivedPath}.error.json`;

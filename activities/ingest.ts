@@ -155,6 +155,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       const load = await deps.db.beginLoad({ loadId, target: plan.table, mode: plan.loadType, columns: plan.columns, filePath: input.filePath, fileHash: plan.fileHash })
         .catch((err: unknown) => { throw failureForDbError(err); });
       if (load.status === 'loaded') return { rows: load.rowsCommitted, batches: load.batches, quarantined: load.rowsQuarantined, fileHash: load.fileHash ?? (await sha256File(input.filePath)) };
+      await deps.db.upsertTracking({ filePath: input.filePath, status: 'loading' });
       const log = deps.log.child({ loadId, filePath: input.filePath });
       if (load.restarted) {
         audit(log, 'load.restarted', { reason: load.restarted.message, lostRows: load.restarted.expectedRows }, 'warn');
@@ -289,6 +290,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
      * made visible. A retry after the commit finds the load finished and finishes the bookkeeping only.
      */
     async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<{ duplicateOf: string | null }> {
+      await deps.db.upsertTracking({ filePath: input.filePath, status: 'finishing' });
       const before = await deps.db.getLoad(input.loadId);
       if (before?.status !== 'loaded') {
         await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);

@@ -138,8 +138,8 @@ export function createPlanActivities(deps: PlanActivityDeps) {
     async planLoad(input: { filePath: string; loadType: LoadMode; referenceData: boolean }): Promise<LoadPlan> {
       // `refdata load` skips the stability wait, so planning is where a link is refused before anything reads it.
       if ((await fs.promises.lstat(input.filePath).catch(() => null))?.isSymbolicLink()) throw symbolicLinkRefused(input.filePath);
-      // The wait is over: from planning to the outcome, the drop's ledger row says `loading`.
-      await deps.db.upsertTracking({ filePath: input.filePath, status: 'loading' });
+      // The ledger row follows the drop's phases: planning, loading, finishing, then the outcome.
+      await deps.db.upsertTracking({ filePath: input.filePath, status: 'planning' });
       const plan = await planFile(input, (t) => deps.db.describeTable(t));
       const st = await fs.promises.stat(input.filePath);
       if (st.size !== plan.fileSize) {

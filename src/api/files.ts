@@ -7,7 +7,7 @@ import { ErrorBody, FileItem, type FileItemT } from './schemas';
 import { requireRole } from './auth';
 import { progressQuery } from '../../workflows/file-lifecycle';
 
-const statuses = ['waiting', 'loading', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished'] as const;
+const statuses = ['waiting', 'planning', 'loading', 'finishing', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished'] as const;
 
 export function toFileItem(r: TrackingRecord): FileItemT {
   return {

@@ -38,7 +38,8 @@ export interface TableRef {
 }
 
 export type LoadMode = 'fullload' | 'append';
-export type FileStatus = 'waiting' | 'loading' | 'loaded' | 'error' | 'cancelled' | 'duplicate' | 'vanished';
+/** A drop's phase while it runs (waiting → planning → loading → finishing), then its outcome. */
+export type FileStatus = 'waiting' | 'planning' | 'loading' | 'finishing' | 'loaded' | 'error' | 'cancelled' | 'duplicate' | 'vanished';
 
 /**
  * One row of ref.file_monitor_tracking, the audit ledger of dropped files: one row per drop (the workflow run that

@@ -69,8 +69,8 @@ describe('cancel while finishing (defect 5)', () => {
     const { file, handle } = await start(folder, 'venues_20250102.csv', instrumentCsv(7));
     try {
       await waitFor('finishing', async () => (await handle.query(progressQuery)).phase === 'finishing');
-      // The ledger has said `loading` since planning (defect 11).
-      expect.soft((await sys.db.getTrackingByPath(file))?.status).toBe('loading');
+      // The ledger row follows the phases (defect 11): the finishing activity has started and waits on the swap.
+      await waitFor('ledger says finishing', async () => (await sys.db.getTrackingByPath(file))?.status === 'finishing', 15_000);
       await handle.cancel();
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
@@ -129,7 +129,7 @@ describe('symbolic links (defect 7)', () => {
         expect(moved).toBeDefined();
         expect((await fs.lstat(path.join(folder, 'error', moved))).isSymbolicLink()).toBe(true);
         const report = JSON.parse(await fs.readFile(path.join(folder, 'error', `${moved}.error.json`), 'utf8'));
-        expect(report.category).toBe('UnsafePath');
+        expect(report).toMatchObject({ category: 'UnsafePath', rowsLoaded: 0, rowsQuarantined: 0 });
         await expect(fs.lstat(link)).rejects.toThrow();
         expect(await fs.readFile(target, 'utf8')).toBe(body);
         expect(await sys.db.getTrackingByPath(link)).toMatchObject({ status: 'error', rowsLoaded: 0, archivedPath: path.join(folder, 'error', moved) });
@@ -152,6 +152,7 @@ describe('a file overwritten while it loads (defect 9)', () => {
     await blocker.query('BEGIN');
     await blocker.query('SELECT 1 FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
     try {
+      expect.soft((await sys.db.getTrackingByPath(file))?.status).toBe('loading');
       await fs.writeFile(file, instrumentCsv(50).replace(/SYM/g, 'NEW'));
     } finally {
       await blocker.query('COMMIT');

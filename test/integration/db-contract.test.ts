@@ -47,6 +47,23 @@ for (const target of targets) {
       expect(await db.getTrackingByPath(`/drop/b_${suffix}.csv`)).toBeNull();
     });
 
+    it('the ledger keeps one row per drop: a run writes its own row, the newest row of a path is its current state', async () => {
+      const p = `/drop/h_${suffix}.csv`;
+      const first = await db.upsertTracking({ runId: `r1${suffix}`, filePath: p, fileName: 'h.csv', status: 'waiting' });
+      await db.upsertTracking({ filePath: p, status: 'loaded', rowsLoaded: 5, rowsQuarantined: 1, archivedPath: '/drop/processed/h.csv' });
+      // A retried claim finds its own row; a new run adds one.
+      expect((await db.upsertTracking({ runId: `r1${suffix}`, filePath: p, fileName: 'h.csv' })).id).toBe(first.id);
+      const second = await db.upsertTracking({ runId: `r2${suffix}`, filePath: p, fileName: 'h.csv', status: 'waiting' });
+      expect(second.id).not.toBe(first.id);
+      await db.upsertTracking({ filePath: p, status: 'vanished' });
+      expect(await db.getTracking(first.id)).toMatchObject({ status: 'loaded', rowsLoaded: 5, rowsQuarantined: 1, archivedPath: '/drop/processed/h.csv', runId: `r1${suffix}` });
+      expect(await db.getTrackingByPath(p)).toMatchObject({ id: second.id, status: 'vanished', runId: `r2${suffix}` });
+      const mine = <T extends { filePath: string }>(rows: T[]) => rows.filter((r) => r.filePath === p);
+      expect(mine(await db.listTracking({ limit: 1000 })).length).toBe(2);
+      expect(mine(await db.listTracking({ limit: 1000, latestPerPath: true })).map((r) => r.id)).toEqual([second.id]);
+      expect(mine(await db.listTracking({ status: 'loaded', limit: 1000, latestPerPath: true }))).toEqual([]);
+    });
+
     it.skipIf(lacks('alter-schema-transfer'))('fullload keeps the old rows in bkp and swaps atomically', async () => {
       const columns = [{ name: 'code', type: { kind: 'text' as const } }, { name: 'qty', type: { kind: 'integer' as const } }];
       const first = await db.beginLoad({ loadId: `l1${suffix}`, target: table, mode: 'fullload', columns, filePath: '/f1', fileHash: 'h1' });

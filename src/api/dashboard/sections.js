@@ -69,9 +69,9 @@
   }
 
   r.refreshInflight = async function () {
-    const [waiting, loading] = await Promise.all([api('GET', '/api/v1/files?status=waiting&limit=50'), api('GET', '/api/v1/files?status=loading&limit=50')]);
-    if (waiting.status !== 200 || loading.status !== 200) return;
-    const running = [...waiting.body.items, ...loading.body.items];
+    const phases = await Promise.all(['waiting', 'planning', 'loading', 'finishing'].map((s) => api('GET', '/api/v1/files?status=' + s + '&limit=50')));
+    if (phases.some((p) => p.status !== 200)) return;
+    const running = phases.flatMap((p) => p.body.items);
     // Files that just left the list are read once more, so their bar ends at their outcome rather than vanishing.
     const left = [...inflight.keys()].filter((id) => !inflight.get(id).doneAt && !running.some((f) => f.id === id));
     const details = await Promise.all([...running.map((f) => f.id), ...left].map((id) => api('GET', '/api/v1/files/' + id)));

@@ -9,7 +9,7 @@ const str = z.string();
 const nstr = z.string().nullable();
 const date = z.date();
 
-const fileStatus = z.enum(['waiting', 'loading', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished']);
+const fileStatus = z.enum(['waiting', 'planning', 'loading', 'finishing', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished']);
 const loadMode = z.enum(['fullload', 'append']);
 
 function parseHeaders(v: string | null): string[] | null {
