@@ -18,6 +18,10 @@ export interface PrivatePostgres {
   port: number;
   /** pg_ctl restart: `fast` is a clean shutdown, `immediate` a crash (recovery on start). */
   restart(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** pg_ctl stop, leaving the data in place: clients are refused until resume(). */
+  halt(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** pg_ctl start after halt() (crash recovery first if it was an immediate stop). */
+  resume(): Promise<void>;
   /** Stops the cluster and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -88,6 +92,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     port,
     async restart(mode = 'fast') {
       await pg('pg_ctl', ['-D', data, '-o', options, '-l', log, '-m', mode, '-w', '-t', '60', 'restart']);
+    },
+    async halt(mode = 'fast') {
+      await pg('pg_ctl', ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+    },
+    async resume() {
+      await pg('pg_ctl', ['-D', data, '-o', options, '-l', log, '-w', '-t', '60', 'start']);
     },
     stop,
   };
