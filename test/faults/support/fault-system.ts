@@ -2,6 +2,7 @@
 // connections), a Temporal dev server of its own (SIGKILL, restart on its database file), a worker process (SIGKILL,
 // replaced), the watcher and the API in this process, drop folders in a temporary directory.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,8 +23,8 @@ import { startKillableTemporal, type KillableTemporal } from './temporal-server'
 
 /** Rows per committed batch: a cell's file of a few thousand rows takes several batches. */
 export const BATCH_ROWS = 400;
-/** The watcher's stability wait: long enough (≥ 2 × 1.2 s) for a test to act while a file is in it. */
-export const STABILITY: StabilityOptions = { checks: 2, intervalMs: 1_200, maxWaitMs: 120_000 };
+/** The watcher's stability wait: long enough (≥ 2 s) for a test to act while a file is in it. */
+export const STABILITY: StabilityOptions = { checks: 2, intervalMs: 1_000, maxWaitMs: 120_000 };
 
 export type OutcomeStatus = FileLifecycleResult['status'] | 'stranded';
 
@@ -81,18 +82,23 @@ export async function startFaultSystem(opts: { workflowBundlePath: string }): Pr
   let worker: ChildProcess | null = null;
   const workers: ChildProcess[] = [];
 
-  const sql = async <R>(text: string, params: unknown[] = []): Promise<R[]> => {
+  // A few at a time: the cells check side by side, and the private server has 50 connections for everyone.
+  const sqlSlots = limiter(6);
+  const sql = <R>(text: string, params: unknown[] = []): Promise<R[]> => sqlSlots(async () => {
     const c = new PgClient({ connectionString: pg.url, connectionTimeoutMillis: 5_000 });
+    c.on('error', () => undefined); // a server stopped by the test ends the connection; the query says so
     await c.connect();
     try {
       return (await c.query(text, params)).rows as R[];
     } finally {
       await c.end().catch(() => undefined);
     }
-  };
+  });
 
   const startWorker = async (): Promise<void> => {
-    const child = spawn(process.execPath, ['-r', 'tsx/cjs', path.join(__dirname, 'fault-worker.ts')], {
+    const workerLog = openSync(path.join(dir, 'worker.log'), 'a');
+    // setpriv: the worker dies with this process, even when the test run itself is killed.
+    const child = spawn('/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', process.execPath, '-r', 'tsx/cjs', path.join(__dirname, 'fault-worker.ts')], {
       env: {
         ...process.env,
         DATABASE_URL: pg.url,
@@ -108,8 +114,10 @@ export async function startFaultSystem(opts: { workflowBundlePath: string }): Pr
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
+      // Its warnings (each retried activity) go to a file beside the servers' logs, not into the test output.
+      stdio: ['ignore', 'pipe', workerLog],
     });
+    closeSync(workerLog); // the child has its own copy
     workers.push(child);
     worker = child;
     await new Promise<void>((resolve, reject) => {
@@ -184,14 +192,30 @@ export async function startFaultSystem(opts: { workflowBundlePath: string }): Pr
   return {
     dir, dropRoot, holdDir, pg, temporal, db, client, api, adminKey, sql, startWorker, killWorker, drop, outcomeOf, runOf,
     async stop() {
+      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
+      await pg.stop().catch(() => undefined);
+      await temporal.stop().catch(() => undefined);
       await watcher.close().catch(() => undefined);
       await api.close().catch(() => undefined);
-      for (const w of workers) if (w.exitCode === null && w.signalCode === null) w.kill('SIGKILL');
       await connection.close().catch(() => undefined);
       await db.close().catch(() => undefined);
-      await temporal.stop();
-      await pg.stop();
       await fs.rm(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Runs at most `n` of the given tasks at once. */
+export function limiter(n: number): <T>(task: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const queue: Array<() => void> = [];
+  return async <T>(task: () => Promise<T>): Promise<T> => {
+    if (active >= n) await new Promise<void>((resolve) => queue.push(resolve));
+    active++;
+    try {
+      return await task();
+    } finally {
+      active--;
+      queue.shift()?.();
+    }
   };
 }

@@ -35,8 +35,12 @@ export async function waitReached(dir: string, table: string, phase: HoldPhase, 
 }
 
 /** In the worker: stops here while the test holds this table at this phase. */
-async function pauseAt(dir: string, table: string, phase: HoldPhase): Promise<void> {
-  const file = holdFile(dir, table, phase);
+function pauseAt(dir: string, table: string, phase: HoldPhase): Promise<void> {
+  return pauseWhileHeld(holdFile(dir, table, phase));
+}
+
+/** Stops while `file` exists (after saying so in `<file>.reached`), heartbeating when inside an activity. */
+export async function pauseWhileHeld(file: string): Promise<void> {
   if (!existsSync(file)) return;
   writeFileSync(`${file}.reached`, '');
   while (existsSync(file)) {
