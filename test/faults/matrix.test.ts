@@ -20,8 +20,8 @@ const BIG_ROWS = 300_000;
 const REFUSE_MS = 10_000;
 /** A drop that has no workflow after this long is stranded. */
 const STRANDED_AFTER_MS = 25_000;
-/** How long Temporal stays away in the unreachable cell: longer than the client's own gRPC retries (~6 s). */
-const UNREACHABLE_MS = 15_000;
+/** How long Temporal stays away in the unreachable cell: as long as the database outage, well past the client's own gRPC retries (~6 s). */
+const UNREACHABLE_MS = 30_000;
 
 interface Cell {
   fault: FaultId;

@@ -92,7 +92,7 @@ export async function checkInvariant(sys: FaultSystem, input: InvariantInput): P
   // The file's final folder: each run archived its file once, nothing left behind in the leaf.
   const byPath = new Map<string, Drop[]>();
   for (const d of runs.values()) byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
-  for (const d of input.drops) {
+  for (const d of input.drops.filter((x, i, all) => all.findIndex((y) => y.path === x.path) === i)) {
     const copies = await archivedCopies(d.path);
     const expected = (byPath.get(d.path) ?? []).length;
     if (copies.length !== expected) v.push(`${path.basename(d.path)}: ${copies.length} archived copies in processed/ and error/, expected ${expected}`);
