@@ -29,6 +29,8 @@ import { pauseWhileHeld } from './support/holds';
 
 const unavailable = privatePostgresUnavailable();
 const namespace = namespaceForTestFile(__filename);
+/** A retried export finishes in seconds; a run still going after this is stuck. */
+const RUN_DEADLINE_MS = 90_000;
 const day1 = masterRecords({ equities: 300, indices: 10, futures: 40, options: 2_000, mcx: 20 });
 
 let server: PrivatePostgres;
@@ -89,13 +91,17 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  await worker?.shutdown();
-  await connection?.close();
-  await db?.close();
-  await broker?.close();
+  // A run stuck in its export holds a pooled connection and the worker's drain forever: end the run, and bound each
+  // step so the private cluster and the files are still removed.
+  const bounded = (p: Promise<unknown> | undefined) => Promise.race([p?.catch(() => undefined), new Promise((r) => setTimeout(r, 15_000))]);
+  await bounded(client?.workflow.getHandle('distribution:20240304').terminate('test over'));
+  await bounded(worker?.shutdown());
+  await bounded(connection?.close());
+  await bounded(db?.close());
+  await bounded(broker?.close());
   await server?.stop();
   await temp?.cleanup();
-});
+}, 120_000);
 
 describe.skipIf(unavailable)('nightly distribution with PostgreSQL crashing mid-export', () => {
   it('the retried run leaves files, manifest, run record and watermark in agreement, the full file exactly the master', async () => {
@@ -111,7 +117,14 @@ describe.skipIf(unavailable)('nightly distribution with PostgreSQL crashing mid-
     }
     await server.restart('immediate');
     await fs.rm(exportHold);
-    const result = (await client.workflow.getHandle(started.workflowId, started.workflowRunId).result()) as DistributionResult;
+    const handle = client.workflow.getHandle(started.workflowId, started.workflowRunId);
+    const result = (await Promise.race([
+      handle.result(),
+      new Promise<never>((_, reject) => setTimeout(() => void handle.describe().then((d) => {
+        const stuck = d.raw.pendingActivities?.map((a) => `${a.activityType?.name} (attempt ${a.attempt}, heartbeating)`).join(', ');
+        reject(new Error(`the run did not finish within ${RUN_DEADLINE_MS / 1000} s of the crash; still running: ${stuck || 'nothing pending'}`));
+      }, reject), RUN_DEADLINE_MS)),
+    ])) as DistributionResult;
 
     const run = await db.distributionRuns.getRun(result.runId);
     expect(run).toMatchObject({ status: 'succeeded', watermarkCommitted: true, submissionId: result.submissionId, watermark: result.watermark });
@@ -127,7 +140,7 @@ describe.skipIf(unavailable)('nightly distribution with PostgreSQL crashing mid-
     const active = await exec.query<{ instrument_key: string }>('SELECT instrument_key FROM ref.instruments WHERE is_active ORDER BY instrument_key');
     expect(full.rows.map((r) => r.instrument_key).sort()).toEqual(active.map((r) => r.instrument_key).sort());
     expect(full.rows).toHaveLength(day1.length);
-  });
+  }, 240_000);
 });
 
 if (unavailable) describe('nightly distribution with PostgreSQL crashing mid-export', () => it.skip(`skipped: ${unavailable}`, () => undefined));
