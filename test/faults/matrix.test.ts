@@ -97,25 +97,28 @@ async function waitInStabilityWait(c: Cell): Promise<void> {
 }
 
 /** Drops each cell's file and brings it to its phase (held there); returns when all are in place. */
-async function bringToPhase(cells: Cell[]): Promise<{ droppedAt: Map<Cell, number>; runs: Map<Cell, string> }> {
+async function bringToPhase(cells: Cell[]): Promise<{ droppedAt: Map<Cell, number>; runs: Map<Cell, string>; broken: Map<Cell, string> }> {
   const droppedAt = new Map<Cell, number>();
   const runs = new Map<Cell, string>();
+  // A cell that cannot be brought to its phase fails alone, with the reason; the round goes on with the others.
+  const broken = new Map<Cell, string>();
+  const prepare = (c: Cell, steps: () => Promise<void>) => steps().catch((err: Error) => void broken.set(c, `could not bring the file to ${c.phase}: ${err.message}`));
   // Held phases first: they take the stability wait and more to reach; the stability-wait cells come last.
-  await Promise.all(cells.filter((c) => c.phase !== 'waiting' && c.phase !== 'drop').map(async (c) => {
+  await Promise.all(cells.filter((c) => c.phase !== 'waiting' && c.phase !== 'drop').map((c) => prepare(c, async () => {
     if (isHold(c.phase)) await hold(sys.holdDir, c.table, c.phase);
     droppedAt.set(c, Date.now());
     await sys.drop(c.relativePath, c.content);
     if (isHold(c.phase)) await waitReached(sys.holdDir, c.table, c.phase);
     runs.set(c, await sys.runOf(c.relativePath, droppedAt.get(c)!));
     if (c.phase === 'done') await sys.outcomeOf(c.relativePath, droppedAt.get(c)!, 120_000, runs.get(c));
-  }));
-  await Promise.all(cells.filter((c) => c.phase === 'waiting').map(async (c) => {
+  })));
+  await Promise.all(cells.filter((c) => c.phase === 'waiting').map((c) => prepare(c, async () => {
     droppedAt.set(c, Date.now());
     await sys.drop(c.relativePath, c.content);
     runs.set(c, await sys.runOf(c.relativePath, droppedAt.get(c)!));
     await waitInStabilityWait(c);
-  }));
-  return { droppedAt, runs };
+  })));
+  return { droppedAt, runs, broken };
 }
 
 async function releaseAll(cells: Cell[]): Promise<void> {
@@ -196,6 +199,7 @@ async function runRound(fault: Fault): Promise<Map<string, string[]>> {
   const seconds = new Map<Cell, { relativePath: string; at: number }>();
   let droppedAt = new Map<Cell, number>();
   let runs = new Map<Cell, string>();
+  let broken = new Map<Cell, string>();
 
   if (fault.id === 'temporal-unreachable') {
     await sys.temporal.kill();
@@ -204,7 +208,7 @@ async function runRound(fault: Fault): Promise<Map<string, string[]>> {
     await new Promise((r) => setTimeout(r, UNREACHABLE_MS)); // the watcher has seen the files and failed to reach Temporal
     await sys.temporal.start();
   } else {
-    ({ droppedAt, runs } = await bringToPhase(cells));
+    ({ droppedAt, runs, broken } = await bringToPhase(cells));
     switch (fault.id) {
       case 'worker-kill':
         await sys.killWorker();
@@ -227,15 +231,25 @@ async function runRound(fault: Fault): Promise<Map<string, string[]>> {
         await sys.temporal.start();
         break;
       default:
-        await Promise.all(cells.map(async (c) => {
-          const { second } = await injectLocal(c);
-          if (second) seconds.set(c, second);
+        await Promise.all(cells.filter((c) => !broken.has(c)).map(async (c) => {
+          try {
+            const { second } = await injectLocal(c);
+            if (second) seconds.set(c, second);
+          } catch (err) {
+            broken.set(c, `could not inject the fault: ${(err as Error).message}`);
+          }
           if (isHold(c.phase)) await release(sys.holdDir, c.table, c.phase);
         }));
     }
   }
 
   await Promise.all(cells.map(async (c) => {
+    const brokenBy = broken.get(c);
+    if (brokenBy) {
+      if (isHold(c.phase)) await release(sys.holdDir, c.table, c.phase);
+      results.set(cellName(c), [brokenBy]);
+      return;
+    }
     try {
       const file = path.join(sys.dropRoot, c.relativePath);
       const timeout = fault.id === 'temporal-unreachable' ? STRANDED_AFTER_MS : 240_000;

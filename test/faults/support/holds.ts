@@ -26,7 +26,7 @@ export async function release(dir: string, table: string, phase: HoldPhase): Pro
   await fs.rm(holdFile(dir, table, phase), { force: true });
 }
 
-export async function waitReached(dir: string, table: string, phase: HoldPhase, timeoutMs = 90_000): Promise<void> {
+export async function waitReached(dir: string, table: string, phase: HoldPhase, timeoutMs = 150_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!existsSync(`${holdFile(dir, table, phase)}.reached`)) {
     if (Date.now() > deadline) throw new Error(`${table} did not reach ${phase} within ${timeoutMs / 1000} s`);
