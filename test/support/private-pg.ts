@@ -11,6 +11,10 @@ export interface PrivatePostgres {
   port: number;
   /** Stops and starts it on the same port: `fast` is a clean shutdown, `immediate` a crash (recovery on start). */
   restart(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Stops the server, leaving the data in place: clients are refused until resume(). */
+  halt(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Starts it again on the same port after halt() (crash recovery first if it was an immediate stop). */
+  resume(): Promise<void>;
   /** Stops the server and removes its directory; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -45,6 +49,13 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
       await server?.stop('immediate').catch(() => undefined);
       server = null;
       await fs.rm(dir, { recursive: true, force: true });
+    },
+    async halt(mode = 'fast') {
+      await server?.stop(mode);
+      server = null;
+    },
+    async resume() {
+      server = await startEmbeddedPostgres({ dataDir, ephemeral: true, settings, port });
     },
   };
 }
