@@ -5,6 +5,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listDir, startSystem, type System } from './harness';
+import { mssqlIsBabelfish } from '../support/db-targets';
 import { signalFileWorkflow } from '../../src/temporal/client';
 import type { FileLifecycleResult } from '../../workflows/file-lifecycle';
 
@@ -69,7 +70,8 @@ describe.skipIf(!process.env.MSSQL_URL)('files end to end on SQL Server', () => 
     expect(await sys.db.countRows({ schema: 'data', name: 'fills' })).toBe(81);
   });
 
-  it('a fullload reverted through the API brings the previous contents back; an append reverted removes its rows', async () => {
+  // Reverting a fullload swaps tables with ALTER SCHEMA … TRANSFER, which Babelfish 4.3 refuses (docs/deployment.md).
+  it.skipIf(mssqlIsBabelfish())('a fullload reverted through the API brings the previous contents back; an append reverted removes its rows', async () => {
     await drop('reference_data_table/fullload', 'venues_20241201.csv', csv(10));
     const second = await drop('reference_data_table/fullload', 'venues_20241202.csv', csv(3, 50));
     expect(await sys.db.countRows({ schema: 'ref', name: 'venues' })).toBe(3);
