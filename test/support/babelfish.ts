@@ -1,8 +1,8 @@
 // Babelfish for PostgreSQL (SQL Server's TDS protocol and T-SQL on a modified PostgreSQL) as the test run's SQL Server:
 // scripts/ensure-babelfish builds it into the tools cache; here a cluster is initialised once (a template kept in the
 // cache), and each test run starts a copy of it on free loopback ports and stops it afterwards.
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,7 +177,22 @@ export async function startBabelfish(): Promise<RunningBabelfish | { missing: st
   const data = path.join(dir, 'data');
   const log = path.join(dir, 'server.log');
   let started = false;
+  // A run that ends without its teardown (an interrupted vitest) must not leave the server running: stopped on exit.
+  const onExit = () => {
+    if (!started) return;
+    const bin = path.join(install.home, 'bin', 'pg_ctl');
+    const args = ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop'];
+    try {
+      if (asRoot()) execFileSync('runuser', ['-u', SERVER_USER, '--', bin, ...args], { cwd: '/', stdio: 'ignore' });
+      else execFileSync(bin, args, { cwd: '/', stdio: 'ignore' });
+    } catch {
+      // already stopped
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', onExit);
   const stop = async () => {
+    process.removeListener('exit', onExit);
     if (started) await pg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']).catch(() => undefined);
     started = false;
     await fs.rm(dir, { recursive: true, force: true });

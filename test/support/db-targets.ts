@@ -6,10 +6,11 @@ import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { createTestDatabase } from './pg';
 
 /** Statements SQL Server has and Babelfish 4.3 lacks (docs/deployment.md names each). */
-export type EngineGap = 'alter-schema-transfer';
+export type EngineGap = 'alter-schema-transfer' | 'update-output-deleted';
 
 const BABELFISH_GAPS: Record<EngineGap, string> = {
   'alter-schema-transfer': "Babelfish 4.3 refuses ALTER SCHEMA … TRANSFER ('ALTER SCHEMA' is not currently supported in Babelfish)",
+  'update-output-deleted': 'Babelfish 4.3 fails UPDATE … OUTPUT deleted.* when SET reads its own columns (missing FROM-clause entry for table "deleted")',
 };
 
 /** True when MSSQL_URL is the Babelfish the test run started (test/support/babelfish.ts sets the marker). */
