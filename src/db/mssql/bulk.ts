@@ -1,6 +1,6 @@
 // Turns a batch of text rows into an mssql bulk Table: the staging table's real column types, values as JS values.
 import sql from 'mssql';
-import type { TableRef } from '../types';
+import { DataError, type TableRef } from '../types';
 import type { CatalogColumn } from './catalog';
 import { exactDecimal, scaleDecimal } from './exact-decimal';
 import { LOAD_ID_COLUMN, qualified, quoteIdent } from './sql';
@@ -184,11 +184,17 @@ export function buildBulkTable(staging: TableRef, columns: BulkColumn[], rows: (
   table.columns.add(LOAD_ID_COLUMN, sql.NVarChar(64), { nullable: true });
   rows.forEach((row, i) => {
     if (row.length !== columns.length) throw new Error(`row ${i + 1} of the batch has ${row.length} values for ${columns.length} columns`);
-    try {
-      table.rows.add(...row.map((v, j) => toBulkValue(columns[j]!, v)), loadId);
-    } catch (err) {
-      throw new Error(`row ${i + 1} of the batch: ${(err as Error).message}`);
-    }
+    const values = row.map((v, j) => {
+      try {
+        return toBulkValue(columns[j]!, v);
+      } catch (err) {
+        // The value's fault, not the server's: a DataError fails the file with its row and column (or quarantines
+        // the row) instead of being retried as if it could pass next time. 8152: SQL Server's "value too long".
+        const tooLong = columns[j]!.kind === 'text';
+        throw new DataError(`row ${i + 1} of the batch: ${(err as Error).message}`, tooLong ? '8152' : '245', i + 1, columns[j]!.name);
+      }
+    });
+    table.rows.add(...values, loadId);
   });
   return table;
 }

@@ -3,6 +3,8 @@ import sql from 'mssql';
 import { describe, expect, it } from 'vitest';
 import { buildBulkTable, bulkColumnOf, toBulkValue, type BulkColumn } from '../../../src/db/mssql/bulk';
 import type { CatalogColumn } from '../../../src/db/mssql/catalog';
+import { DataError } from '../../../src/db/types';
+import { classifyDbError } from '../../../src/db/transient';
 import { EXACT_DECIMAL_TYPE } from '../../../src/db/mssql/exact-decimal';
 
 const catalog = (data_type: string, extra: Partial<CatalogColumn> = {}): CatalogColumn => ({
@@ -104,5 +106,18 @@ describe('buildBulkTable', () => {
     const columns = [bulkColumnOf({ ...catalog('int'), column_name: 'qty' })];
     expect(() => buildBulkTable({ schema: 'data', name: 't' }, columns, [['1'], ['x']], 'l')).toThrow(/row 2 of the batch: column qty/);
     expect(() => buildBulkTable({ schema: 'data', name: 't' }, columns, [['1', '2']], 'l')).toThrow(/2 values for 1 columns/);
+  });
+
+  it('a value that does not fit is a data error naming row and column, so the load fails instead of retrying forever', () => {
+    const columns = [bulkColumnOf({ ...catalog('nvarchar'), column_name: 'code', max_length: 6 })];
+    let caught: unknown;
+    try {
+      buildBulkTable({ schema: 'data', name: 't' }, columns, [['abc'], ['abcdefgh']], 'l');
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DataError);
+    expect(caught).toMatchObject({ code: '8152', line: 2, column: 'code' });
+    expect(classifyDbError(caught).kind).toBe('data');
   });
 });
