@@ -8,7 +8,7 @@ import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import { healthPlugin } from './health';
 import { filesPlugin } from './files';
-import { instrumentsPlugin } from './instruments';
+import { instrumentsPlugin, type SyncSourcePolicy } from './instruments';
 import { loadsPlugin } from './loads';
 import { tablesPlugin } from './tables';
 import { planPlugin } from './plan';
@@ -38,6 +38,8 @@ export interface ApiDeps {
   reporting?: ReportingApiOptions;
   /** Time zone and business-date lag of "distribute now" (src/api/distribution.ts); documented defaults when absent. */
   distribution?: Pick<DistributionConfig, 'schedule' | 'businessDateLagDays'>;
+  /** Where POST /api/v1/instruments/sync may point a run (INSTRUMENTS_FILE_DIR, REFDATA_ALLOW_PRIVATE_DESTINATIONS); documented defaults when absent. */
+  instruments?: SyncSourcePolicy;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -70,14 +72,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
 
   await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
-  await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
+  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
   await app.register(planPlugin({ db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
   const operations = deps.operations ?? defaultOperationsOptions();
   const notifier = operations.notifier ?? processNotifier();
   await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
-  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
