@@ -37,6 +37,7 @@ const schema = z.object({
   REFDATA_BATCH_ROWS: int(1).default(50000),
   REFDATA_PROGRESS_INTERVAL_MS: int(0).default(500),
   REFDATA_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  REFDATA_OPEN_READS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   REFDATA_TOOLS_DIR: z.string().optional(),
   REFDATA_INVALID_ROWS_FULLLOAD: z.enum(['reject-file', 'quarantine']).default('reject-file'),
   REFDATA_INVALID_ROWS_APPEND: z.enum(['reject-file', 'quarantine']).default('quarantine'),
@@ -172,6 +173,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_BATCH_ROWS', default: '50000', description: 'Rows per committed batch (one checkpoint each).' },
   { name: 'REFDATA_PROGRESS_INTERVAL_MS', default: '500', description: 'Least time between two progress updates a load sends its workflow (each costs a workflow task); heartbeats still follow every batch.' },
   { name: 'REFDATA_ADMIN_KEY', default: '(unset: `npm start` generates one and prints it)', description: 'Bootstrap admin API key, sent as `Authorization: Bearer …`.' },
+  { name: 'REFDATA_OPEN_READS', default: 'false', description: 'Let GET routes that have no role of their own (files, loads, tables, errors, instruments, `/metrics`, `/docs`) answer without a key. Risk: anyone who reaches the port reads the firm\'s reference data, file names, load errors and the API document; subscriber, distribution, dashboard and event routes keep their keys either way. Only behind a network boundary you trust (docs/operations.md).' },
   { name: 'REFDATA_TOOLS_DIR', default: '~/.cache/refdata', description: 'Where `scripts/ensure-tools` caches the Temporal CLI and other tools.' },
   { name: 'REFDATA_INVALID_ROWS_FULLLOAD', default: 'reject-file', description: 'What a fullload does with an invalid row: `reject-file` (the whole file goes to `error/`) or `quarantine`.' },
   { name: 'REFDATA_INVALID_ROWS_APPEND', default: 'quarantine', description: 'The same for append: quarantined rows go to `ref.invalid_records`, the rest load.' },
@@ -290,7 +292,7 @@ export interface Config {
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string; planMaxBytes: number };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; openReads: boolean };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   progressIntervalMs: number;
@@ -364,7 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, openReads: e.REFDATA_OPEN_READS },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,

@@ -12,7 +12,7 @@ import { resolveUrl } from '../channels/network-policy';
 import { SourceError } from '../instruments/errors';
 import { redactUrl } from '../instruments/download';
 import { sourceFileIn } from '../instruments/source-file';
-import { requireRole, type RoleAuth } from './auth';
+import { readRoles, requireRole, type RoleAuth } from './auth';
 import { ErrorBody } from './schemas';
 import { Instrument, InstrumentDetail, InstrumentStats, SyncConflict, SyncReport, SyncRunView, SyncStarted, type InstrumentT } from './instrument-schemas';
 
@@ -59,7 +59,8 @@ async function checkedSource(body: { url?: string; file?: string }, policy: Sync
 
 export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: RoleAuth; policy: SyncSourcePolicy }): FastifyPluginAsync => async (app) => {
   const store = deps.db.instruments;
-  const anyKey = requireRole(deps.auth, ['admin', 'operator', 'subscriber']);
+  // The run reports name sources and failures: the read roles', like every other operations read.
+  const readKey = requireRole(deps.auth, readRoles);
 
   app.post('/api/v1/instruments/sync', {
     // `curl -X POST` with no body means "sync from INSTRUMENTS_URL", not a malformed request.
@@ -94,7 +95,7 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: Ro
   });
 
   app.get('/api/v1/instruments/sync', {
-    preHandler: anyKey,
+    preHandler: readKey,
     schema: {
       tags: ['instruments'],
       summary: 'Recent sync runs with their reports, newest first',
@@ -104,7 +105,7 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: Ro
   }, async (req) => ({ items: await store.listSyncRuns((req.query as { limit: number }).limit) }));
 
   app.get('/api/v1/instruments/sync/:runId', {
-    preHandler: anyKey,
+    preHandler: readKey,
     schema: {
       tags: ['instruments'],
       summary: 'One sync run: its report and, while it runs, its progress',

@@ -22,7 +22,7 @@ import { distributionPlugin } from './distribution';
 import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
-import { rolesOfPreHandler } from './auth';
+import { ownRoute, trackRoutes } from './route-owner';
 
 export interface ApiDeps {
   db: Database;
@@ -40,6 +40,8 @@ export interface ApiDeps {
   distribution?: Pick<DistributionConfig, 'schedule' | 'businessDateLagDays'>;
   /** Where POST /api/v1/instruments/sync may point a run (INSTRUMENTS_FILE_DIR, REFDATA_ALLOW_PRIVATE_DESTINATIONS); documented defaults when absent. */
   instruments?: SyncSourcePolicy;
+  /** REFDATA_OPEN_READS: GET routes without a role of their own answer without a key (off by default; docs/operations.md says the risk). */
+  openReads?: boolean;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -53,12 +55,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
+  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
+  const table = trackRoutes(app);
+  app.addHook('onRoute', (route) => ownRoute(route, auth, deps.openReads ?? false, table));
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  // Each operation says which key roles it admits (`x-roles`), read from its preHandler: docs/api-reference.md shows them.
-  app.addHook('onRoute', (route) => {
-    const roles = rolesOfPreHandler(route.preHandler);
-    if (roles && route.schema) (route.schema as Record<string, unknown>)['x-roles'] = [...roles];
-  });
   // Once, at the root: every WebSocket route (events, reporting) shares the one upgrade handler.
   await app.register(websocket);
 
@@ -70,12 +71,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
 
-  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
+  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
-  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
-  await app.register(planPlugin({ db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
+  await app.register(planPlugin({ auth, db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
   const operations = deps.operations ?? defaultOperationsOptions();
   const notifier = operations.notifier ?? processNotifier();
