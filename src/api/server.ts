@@ -23,6 +23,7 @@ import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 import { ownRoute, trackRoutes } from './route-owner';
+import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
 
 export interface ApiDeps {
   db: Database;
@@ -47,7 +48,8 @@ export interface ApiDeps {
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // removeAdditional off: a field a schema does not allow is a 400 naming it, not silently dropped (a misplaced
   // `encryption_required` must not turn into a report sent in clear).
-  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
+  // Path parameters up to 2048 characters reach validation (their own maxLength answers 400); longer ones get 414.
+  const app = Fastify({ routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -58,7 +60,11 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
   const table = trackRoutes(app);
-  app.addHook('onRoute', (route) => ownRoute(route, auth, deps.openReads ?? false, table));
+  app.addHook('onRoute', (route) => {
+    ownRoute(route, auth, deps.openReads ?? false, table);
+    documentRoute(route);
+  });
+  app.addHook('preValidation', refuseNulBytes);
   await app.register(swaggerUi, { routePrefix: '/docs' });
   // Once, at the root: every WebSocket route (events, reporting) shares the one upgrade handler.
   await app.register(websocket);
@@ -69,7 +75,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : (err.code ?? 'ERROR'), message: status >= 500 ? 'internal error; see the API log' : err.message } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+  app.setNotFoundHandler((req, reply) => {
+    const pathname = req.url.split('?')[0]!;
+    const allow = allowedMethods(table, pathname);
+    if (allow.length > 0) {
+      return reply.code(405).header('allow', allow.join(', ')).send({ error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not served on this path; it takes ${allow.join(', ')}` } });
+    }
+    return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${pathname}` } });
+  });
 
   await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
