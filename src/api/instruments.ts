@@ -73,11 +73,12 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: Ro
       summary: 'Start an instrument master sync (one at a time: 409 names the running run)',
       description: 'Without `url` or `file` the worker syncs from INSTRUMENTS_URL. `file` is a name inside INSTRUMENTS_FILE_DIR on the worker\'s machine (nothing outside it, symlinks included). `url` must resolve, and every redirect too, to public addresses unless REFDATA_ALLOW_PRIVATE_DESTINATIONS is on. `force` goes past the guard.',
       security: [{ bearer: [] }],
-      body: Type.Object({
-        url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000, description: 'sync from this URL instead of INSTRUMENTS_URL' })),
-        file: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'a file in INSTRUMENTS_FILE_DIR, by name relative to it' })),
-        force: Type.Optional(Type.Boolean({ description: 'go past the guard' })),
-      }, { additionalProperties: false }),
+      // url or file, not both: said by the schema, so the document and the 400 agree.
+      body: Type.Union([
+        Type.Object({ url: Type.String({ pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'sync from this URL instead of INSTRUMENTS_URL' }), force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+        Type.Object({ file: Type.String({ minLength: 1, maxLength: 1000, description: 'a file in INSTRUMENTS_FILE_DIR, by name relative to it' }), force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+        Type.Object({ force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+      ]),
       response: { 202: SyncStarted, 409: SyncConflict, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
     },
   }, async (req, reply) => {

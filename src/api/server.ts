@@ -1,5 +1,5 @@
 // The API server: fastify with one plugin per resource, OpenAPI document and UI at /docs.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -70,19 +70,22 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(websocket);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    // fastify refuses a body method without Content-Type (QUERY, say) before it looks for a route: no route, no 400.
+    if (err.code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE' && !req.routeOptions.url) return notFound(req, reply);
     if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : (err.code ?? 'ERROR'), message: status >= 500 ? 'internal error; see the API log' : err.message } });
   });
-  app.setNotFoundHandler((req, reply) => {
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
     const pathname = req.url.split('?')[0]!;
     const allow = allowedMethods(table, pathname);
     if (allow.length > 0) {
       return reply.code(405).header('allow', allow.join(', ')).send({ error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not served on this path; it takes ${allow.join(', ')}` } });
     }
     return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${pathname}` } });
-  });
+  };
+  app.setNotFoundHandler(notFound);
 
   await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
