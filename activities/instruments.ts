@@ -7,7 +7,8 @@ import type { InstrumentsConfig } from '../src/config';
 import type { Database } from '../src/db/types';
 import type { StagingCheckpoint } from '../src/db/instruments';
 import type { Logger } from '../src/log/logger';
-import { downloadToFile, redactUrl } from '../src/instruments/download';
+import { downloadToFile, redactUrl, type DownloadOptions } from '../src/instruments/download';
+import { realSourceFileIn } from '../src/instruments/source-file';
 import { SourceError } from '../src/instruments/errors';
 import { describeFormat } from '../src/instruments/format';
 import { evaluateGuard, guardMessage } from '../src/instruments/guard';
@@ -26,6 +27,8 @@ export interface InstrumentActivityDeps {
   tempDir: string;
   /** Tells the workflow how far the sync is (a signal in production); optional in tests. */
   notifyProgress?: (workflowId: string, progress: SyncProgress) => Promise<void>;
+  /** Replaces the destination policy's check of a URL source's hops; tests only (to serve hop 0 from loopback). */
+  checkDestination?: DownloadOptions['checkDestination'];
 }
 
 export interface FetchedFile {
@@ -68,13 +71,16 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
   };
   const downloadPath = (runId: string) => path.join(deps.tempDir, `instruments-${runId}.download`);
 
-  /** Credentials go only to the configured source's origin, never to a URL someone passed in. */
-  function headersFor(url: string): { headers: Record<string, string>; sentCredentials: boolean } {
+  /**
+   * Credentials go only to the configured source's origin, never to a URL someone passed in, nor to another origin a
+   * redirect leads to (downloadToFile sends them to `headersOrigin` only).
+   */
+  function headersFor(url: string): { headers: Record<string, string>; headersOrigin?: string; sentCredentials: boolean } {
     const configured = deps.config.url ? new URL(deps.config.url).origin : null;
     if (configured === null || new URL(url).origin !== configured) return { headers: {}, sentCredentials: false };
     const headers = { ...deps.config.headers };
     if (deps.config.bearerToken) headers.authorization = `Bearer ${deps.config.bearerToken}`;
-    return { headers, sentCredentials: Boolean(deps.config.bearerToken) || Object.keys(deps.config.headers).length > 0 };
+    return { headers, headersOrigin: configured, sentCredentials: Boolean(deps.config.bearerToken) || Object.keys(deps.config.headers).length > 0 };
   }
 
   async function fetchUrl(runId: string, workflowId: string, url: string): Promise<FetchedFile> {
@@ -85,7 +91,7 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
     if (done) return { path: destination, bytes: done.size, sha256: await sha256Of(destination) };
     await fs.promises.mkdir(deps.tempDir, { recursive: true });
     const got = await downloadToFile({
-      url, ...headersFor(url), timeoutMs: deps.config.downloadTimeoutMs, maxBytes: deps.config.maxBytes, destination,
+      url, ...headersFor(url), allowPrivateNetworks: deps.config.allowPrivateNetworks, checkDestination: deps.checkDestination, timeoutMs: deps.config.downloadTimeoutMs, maxBytes: deps.config.maxBytes, destination,
       signal: ctx.cancellationSignal,
       onProgress: (bytes) => {
         ctx.heartbeat({ bytes });
@@ -95,13 +101,12 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
     return { path: destination, bytes: got.bytes, sha256: got.sha256 };
   }
 
+  /** Only a file whose real path (symlinks followed) lies inside INSTRUMENTS_FILE_DIR: the API's check is not the last word. */
   async function fetchFile(file: string): Promise<FetchedFile> {
-    const abs = path.resolve(file);
-    const st = await fs.promises.stat(abs).catch(() => null);
-    if (!st || !st.isFile()) {
-      throw new SourceError(`${abs} does not exist or is not a file on the worker's machine (the worker reads --file paths); nothing was changed`, 'SourceNotFound', 'NO_FILE');
-    }
-    return { path: abs, bytes: st.size, sha256: await sha256Of(abs) };
+    const real = await realSourceFileIn(deps.config.fileDir, file);
+    const st = await fs.promises.stat(real);
+    if (!st.isFile()) throw new SourceError(`${path.relative(deps.config.fileDir, real)} in the instruments folder is not a file; nothing was changed`, 'SourceNotFound', 'NO_FILE');
+    return { path: real, bytes: st.size, sha256: await sha256Of(real) };
   }
 
   return {

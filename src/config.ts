@@ -37,6 +37,7 @@ const schema = z.object({
   REFDATA_BATCH_ROWS: int(1).default(50000),
   REFDATA_PROGRESS_INTERVAL_MS: int(0).default(500),
   REFDATA_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  REFDATA_OPEN_READS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   REFDATA_TOOLS_DIR: z.string().optional(),
   REFDATA_INVALID_ROWS_FULLLOAD: z.enum(['reject-file', 'quarantine']).default('reject-file'),
   REFDATA_INVALID_ROWS_APPEND: z.enum(['reject-file', 'quarantine']).default('quarantine'),
@@ -73,6 +74,7 @@ const schema = z.object({
   INSTRUMENTS_SYNC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
   INSTRUMENTS_BATCH_SIZE: int(1).max(100_000).default(2000),
   INSTRUMENTS_REUSE_IDENTICAL_FILE: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
+  INSTRUMENTS_FILE_DIR: z.string().min(1).optional(),
   REFDATA_SECRETS_KEY: z.string().refine((v) => /^[A-Za-z0-9+/]+={0,2}$/.test(v) && Buffer.from(v, 'base64').length === 32, 'must be base64 of 32 bytes, e.g. `openssl rand -base64 32`').optional(),
   REFDATA_ALLOW_PRIVATE_DESTINATIONS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   REFDATA_REPORT_ROOTS: z.string().optional(),
@@ -171,6 +173,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_BATCH_ROWS', default: '50000', description: 'Rows per committed batch (one checkpoint each).' },
   { name: 'REFDATA_PROGRESS_INTERVAL_MS', default: '500', description: 'Least time between two progress updates a load sends its workflow (each costs a workflow task); heartbeats still follow every batch.' },
   { name: 'REFDATA_ADMIN_KEY', default: '(unset: `npm start` generates one and prints it)', description: 'Bootstrap admin API key, sent as `Authorization: Bearer …`.' },
+  { name: 'REFDATA_OPEN_READS', default: 'false', description: 'Let GET routes that have no role of their own (files, loads, tables, errors, instruments, `/metrics`, `/docs`) answer without a key. Risk: anyone who reaches the port reads the firm\'s reference data, file names, load errors and the API document; subscriber, distribution, dashboard and event routes keep their keys either way. Only behind a network boundary you trust (docs/operations.md).' },
   { name: 'REFDATA_TOOLS_DIR', default: '~/.cache/refdata', description: 'Where `scripts/ensure-tools` caches the Temporal CLI and other tools.' },
   { name: 'REFDATA_INVALID_ROWS_FULLLOAD', default: 'reject-file', description: 'What a fullload does with an invalid row: `reject-file` (the whole file goes to `error/`) or `quarantine`.' },
   { name: 'REFDATA_INVALID_ROWS_APPEND', default: 'quarantine', description: 'The same for append: quarantined rows go to `ref.invalid_records`, the rest load.' },
@@ -207,8 +210,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_SYNC_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `INSTRUMENTS_SYNC_CRON`.' },
   { name: 'INSTRUMENTS_BATCH_SIZE', default: '2000', description: 'Instruments per committed staging batch (one checkpoint each).' },
   { name: 'INSTRUMENTS_REUSE_IDENTICAL_FILE', default: 'true', description: 'A file byte for byte equal (SHA-256) to the last successful sync\'s, with no instrument changed since, is recorded as all unchanged without staging it again (PostgreSQL).' },
+  { name: 'INSTRUMENTS_FILE_DIR', default: '<drop root>/instruments', description: 'The only folder a sync from a local file (`POST /api/v1/instruments/sync` `file`, `refdata sync --file`) may read; relative names are taken inside it, and `..`, other absolute paths and symlinks that lead out of it are refused (the worker checks the real path).' },
   { name: 'REFDATA_SECRETS_KEY', default: '(unset: `<state dir>/secrets-key`, generated on first start)', description: 'AES-256-GCM key (base64 of 32 bytes) sealing channel secrets in `dist.delivery_channels`; the same everywhere the API and workers run.' },
-  { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations resolve to loopback/private/link-local addresses (tests, closed networks).' },
+  { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations, and instrument sync URLs (and their redirects), resolve to loopback/private/link-local/metadata addresses (tests, closed networks). Off, a URL passed to `POST /api/v1/instruments/sync` cannot make the worker fetch from inside the firm\'s network.' },
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
@@ -248,6 +252,10 @@ export interface InstrumentsConfig {
   batchSize: number;
   /** Skip staging a file identical to the last successful sync's (InstrumentStore.stageAsIdentical). */
   reuseIdenticalFile: boolean;
+  /** The one folder a `file` source may come from (absolute). */
+  fileDir: string;
+  /** REFDATA_ALLOW_PRIVATE_DESTINATIONS: whether a URL source (or a redirect) may reach loopback/private/link-local addresses. */
+  allowPrivateNetworks: boolean;
 }
 
 /** Events: Kafka when brokers are set (else the in-process bus), topic names, the outbox relay. */
@@ -284,7 +292,7 @@ export interface Config {
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string; planMaxBytes: number };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; openReads: boolean };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   progressIntervalMs: number;
@@ -358,7 +366,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, openReads: e.REFDATA_OPEN_READS },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,
@@ -408,6 +416,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       schedule: { cron: e.INSTRUMENTS_SYNC_CRON, timeZone: e.INSTRUMENTS_SYNC_TIMEZONE },
       batchSize: e.INSTRUMENTS_BATCH_SIZE,
       reuseIdenticalFile: e.INSTRUMENTS_REUSE_IDENTICAL_FILE,
+      fileDir: path.resolve(e.INSTRUMENTS_FILE_DIR ?? path.join(e.REFDATA_DROPOFF_DIR, 'instruments')),
+      allowPrivateNetworks: e.REFDATA_ALLOW_PRIVATE_DESTINATIONS,
     },
     events: {
       kafka: e.KAFKA_BROKERS ? { brokers: e.KAFKA_BROKERS, clientId: e.KAFKA_CLIENT_ID } : null,

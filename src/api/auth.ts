@@ -36,6 +36,21 @@ export function rolesOfPreHandler(preHandler: unknown): readonly string[] | null
   return null;
 }
 
+/** Who reads the operations side (files, loads, tables, instruments, metrics, the API document) by default. */
+export const readRoles = ['admin', 'operator', 'read-only'] as const satisfies readonly ApiRole[];
+
+/**
+ * How a route without a requireRole preHandler is owned, in its `config.access`: `public` (the dashboard's static
+ * shell, /health's up/down) or `socket` (a WebSocket that takes its key in-band, src/api/socket-auth.ts). A route with
+ * neither gets readRoles when it is a GET, and refuses to register otherwise (src/api/server.ts).
+ */
+export type RouteAccess = 'public' | 'socket';
+
+export function accessOf(config: unknown): RouteAccess | null {
+  const access = (config as { access?: unknown } | undefined)?.access;
+  return access === 'public' || access === 'socket' ? access : null;
+}
+
 /** A preHandler that lets only the admin key through. */
 export function requireAdmin(adminKey: string | undefined) {
   return gate(async (req: FastifyRequest, reply: FastifyReply) => {

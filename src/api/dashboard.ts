@@ -62,8 +62,9 @@ export const dashboardPlugin = (deps: { auth: RoleAuth; db: Pick<Database, 'dist
   const index = fs.readFileSync(path.join(dir, 'index.html'), 'utf8');
   const files = Object.fromEntries(Object.keys(assets).map((name) => [name, fs.readFileSync(path.join(dir, name), 'utf8')]));
 
-  app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(index));
-  app.get('/dashboard/:asset', { schema: { hide: true, params: Type.Object({ asset: Type.String() }) } }, async (req, reply) => {
+  // The page and its assets are the same for everyone and hold no data: every data call behind them needs a key.
+  app.get('/', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => reply.headers(securityHeaders).type('text/html; charset=utf-8').send(index));
+  app.get('/dashboard/:asset', { config: { access: 'public' }, schema: { hide: true, params: Type.Object({ asset: Type.String() }) } }, async (req, reply) => {
     const { asset } = req.params as { asset: string };
     if (!(asset in assets)) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no dashboard file ${asset}` } });
     return reply.headers(securityHeaders).type(assets[asset]).send(files[asset]);

@@ -64,7 +64,10 @@ export const distributionPlugin = (deps: DistributionApiDeps): FastifyPluginAsyn
         ? 'Without a date: the business date the nightly run would send now. A date already sent is re-run with its recorded watermark range (byte-identical files if the data did not change). Give the date as `?date=` or a JSON body `{"date":"2025-06-21"}`.'
         : 'Files are named `<YYYYMMDD>T<HHmmss>_<type>` in the distribution time zone.',
       security: [{ bearer: [] }],
-      querystring: Type.Object({ date: Type.Optional(Type.String({ maxLength: 10 })) }),
+      // Deltas take no date (400 names why); a full run's date is a calendar date, yyyy-MM-dd or yyyyMMdd.
+      querystring: kind === 'full'
+        ? Type.Object({ date: Type.Optional(Type.String({ pattern: '^(19|20)[0-9]{2}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))$', description: 'yyyy-MM-dd or yyyyMMdd; a day the month does not have (2025-02-30) is 400' })) })
+        : Type.Object({}),
       response: { 202: RunStarted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: RunConflict },
     },
   });
@@ -117,7 +120,10 @@ export const distributionPlugin = (deps: DistributionApiDeps): FastifyPluginAsyn
       summary: 'Download one file of a run (streamed); only the files the run recorded',
       security: [{ bearer: [] }],
       params: Type.Object({ id: Type.String({ minLength: 8, maxLength: 15 }), name: Type.String({ minLength: 1, maxLength: 255 }) }),
-      response: { 404: ErrorBody },
+      response: {
+        200: { description: 'the file as written (CSV or JSON), streamed', content: { 'text/csv': { schema: { type: 'string' } }, 'application/json': { schema: {} } } },
+        404: ErrorBody,
+      },
     },
   }, async (req, reply) => {
     const { id, name } = req.params as { id: string; name: string };

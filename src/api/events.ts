@@ -34,6 +34,7 @@ export const eventsPlugin = (deps: { auth: RoleAuth; notifier: Notifier }): Fast
 
   app.get('/api/v1/events/stream', {
     websocket: true,
+    config: { access: 'socket' },
     schema: {
       tags: ['events'],
       summary: 'WebSocket: send {"type":"auth","key":"…"} first (or the Authorization header); then receive {"type":"ready","recent":[…]} and {"type":"notification","notification":{…}} as they happen',

@@ -41,7 +41,7 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
     schema: {
       tags: ['files'],
       summary: 'One file: its tracking row and, while its workflow runs, live progress',
-      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'ref.file_monitor_tracking.id (a 32-bit integer)' }) }),
       response: {
         200: Type.Intersect([FileItem, Type.Object({ progress: Type.Union([Type.Record(Type.String(), Type.Unknown()), Type.Null()]) })]),
         404: ErrorBody,
@@ -65,7 +65,7 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
       tags: ['files'],
       summary: 'Cancel the file\'s workflow; its compensation removes any rows and moves the file to error/',
       security: [{ bearer: [] }],
-      params: Type.Object({ id: Type.Integer({ minimum: 1 }) }),
+      params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'ref.file_monitor_tracking.id (a 32-bit integer)' }) }),
       response: { 202: Type.Object({ id: Type.Integer(), workflowId: Type.String(), status: Type.Literal('cancelling') }), 404: ErrorBody, 409: ErrorBody },
     },
   }, async (req, reply) => {

@@ -7,7 +7,12 @@ import type { InstrumentRecord } from '../db/instruments';
 import { instrumentSyncWorkflowId } from '../ids';
 import { describeSyncRun, startInstrumentSync } from '../temporal/instrument-sync';
 import type { SyncSource } from '../../workflows/instrument-sync';
-import { requireAdmin } from './auth';
+import type { InstrumentsConfig } from '../config';
+import { resolveUrl } from '../channels/network-policy';
+import { SourceError } from '../instruments/errors';
+import { redactUrl } from '../instruments/download';
+import { sourceFileIn } from '../instruments/source-file';
+import { readRoles, requireRole, type RoleAuth } from './auth';
 import { ErrorBody } from './schemas';
 import { Instrument, InstrumentDetail, InstrumentStats, SyncConflict, SyncReport, SyncRunView, SyncStarted, type InstrumentT } from './instrument-schemas';
 
@@ -24,31 +29,63 @@ interface ListQuery {
   offset: number;
 }
 
-export const instrumentsPlugin = (deps: { db: Database; client: Client; adminKey?: string }): FastifyPluginAsync => async (app) => {
+/** What the sync route checks before it starts a run (the worker checks the same again where it reads or connects). */
+export type SyncSourcePolicy = Pick<InstrumentsConfig, 'fileDir' | 'allowPrivateNetworks'>;
+
+/**
+ * The source as the workflow gets it, or a message for a 400: a file inside the instruments folder, a URL whose host
+ * resolves to addresses the destination policy allows. Neither message repeats what the refused input pointed at.
+ */
+async function checkedSource(body: { url?: string; file?: string }, policy: SyncSourcePolicy): Promise<SyncSource | undefined | string> {
+  if (body.file !== undefined) {
+    try {
+      return { file: sourceFileIn(policy.fileDir, body.file) };
+    } catch (err) {
+      if (err instanceof SourceError) return err.message;
+      throw err;
+    }
+  }
+  if (body.url !== undefined) {
+    try {
+      await resolveUrl(body.url, { signal: AbortSignal.timeout(10_000), timeoutMs: 10_000, allowPrivateNetworks: policy.allowPrivateNetworks }, `instrument source ${redactUrl(body.url)}`);
+    } catch (err) {
+      // A name that does not resolve now may later: the worker decides (and retries); only a refusal is final here.
+      if (err instanceof Error && 'permanent' in err && (err as { permanent: boolean }).permanent) return `${err.message}. Nothing was started.`;
+    }
+    return { url: body.url };
+  }
+  return undefined;
+}
+
+export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: RoleAuth; policy: SyncSourcePolicy }): FastifyPluginAsync => async (app) => {
   const store = deps.db.instruments;
+  // The run reports name sources and failures: the read roles', like every other operations read.
+  const readKey = requireRole(deps.auth, readRoles);
 
   app.post('/api/v1/instruments/sync', {
     // `curl -X POST` with no body means "sync from INSTRUMENTS_URL", not a malformed request.
     preValidation: async (req) => {
       if (req.body === undefined || req.body === null) req.body = {};
     },
-    preHandler: requireAdmin(deps.adminKey),
+    preHandler: requireRole(deps.auth, ['admin', 'operator']),
     schema: {
       tags: ['instruments'],
       summary: 'Start an instrument master sync (one at a time: 409 names the running run)',
-      description: 'Without `url` or `file` the worker syncs from INSTRUMENTS_URL. `file` is read on the worker\'s machine. `force` goes past the guard.',
+      description: 'Without `url` or `file` the worker syncs from INSTRUMENTS_URL. `file` is a name inside INSTRUMENTS_FILE_DIR on the worker\'s machine (nothing outside it, symlinks included). `url` must resolve, and every redirect too, to public addresses unless REFDATA_ALLOW_PRIVATE_DESTINATIONS is on. `force` goes past the guard.',
       security: [{ bearer: [] }],
-      body: Type.Object({
-        url: Type.Optional(Type.String({ pattern: '^https?://', maxLength: 2000, description: 'sync from this URL instead of INSTRUMENTS_URL' })),
-        file: Type.Optional(Type.String({ minLength: 1, maxLength: 1000, description: 'a path on the worker\'s machine' })),
-        force: Type.Optional(Type.Boolean({ description: 'go past the guard' })),
-      }, { additionalProperties: false }),
+      // url or file, not both: said by the schema, so the document and the 400 agree.
+      body: Type.Union([
+        Type.Object({ url: Type.String({ pattern: '^https?://[^/?#\\s]+', maxLength: 2000, description: 'sync from this URL instead of INSTRUMENTS_URL' }), force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+        Type.Object({ file: Type.String({ minLength: 1, maxLength: 1000, description: 'a file in INSTRUMENTS_FILE_DIR, by name relative to it' }), force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+        Type.Object({ force: Type.Optional(Type.Boolean({ description: 'go past the guard' })) }, { additionalProperties: false }),
+      ]),
       response: { 202: SyncStarted, 409: SyncConflict, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
     },
   }, async (req, reply) => {
     const body = (req.body ?? {}) as { url?: string; file?: string; force?: boolean };
     if (body.url && body.file) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: 'give url or file, not both' } });
-    const source: SyncSource | undefined = body.url ? { url: body.url } : body.file ? { file: body.file } : undefined;
+    const source = await checkedSource(body, deps.policy);
+    if (typeof source === 'string') return reply.code(400).send({ error: { code: 'SOURCE_REFUSED', message: source } });
     const started = await startInstrumentSync(deps.client, { source, force: body.force ?? false, trigger: 'api' });
     if (!started.started) {
       return reply.code(409).send({
@@ -59,6 +96,7 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; adminKey
   });
 
   app.get('/api/v1/instruments/sync', {
+    preHandler: readKey,
     schema: {
       tags: ['instruments'],
       summary: 'Recent sync runs with their reports, newest first',
@@ -68,6 +106,7 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; adminKey
   }, async (req) => ({ items: await store.listSyncRuns((req.query as { limit: number }).limit) }));
 
   app.get('/api/v1/instruments/sync/:runId', {
+    preHandler: readKey,
     schema: {
       tags: ['instruments'],
       summary: 'One sync run: its report and, while it runs, its progress',

@@ -21,7 +21,11 @@ export interface MetricsPluginDeps {
 
 export const metricsPlugin = (deps: MetricsPluginDeps): FastifyPluginAsync => async (app) => {
   app.get('/metrics', {
-    schema: { tags: ['health'], summary: 'Prometheus metrics: refdata_* and, where a worker runs in this process, the Temporal SDK\'s temporal_*' },
+    schema: {
+      tags: ['health'],
+      summary: 'Prometheus metrics: refdata_* and, where a worker runs in this process, the Temporal SDK\'s temporal_*',
+      response: { 200: { description: 'Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
   }, async (_req, reply) => reply.type(metricsContentType).send(await metricsText()));
 
   const log = deps.log.child({ component: 'alerts' });

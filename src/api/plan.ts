@@ -14,8 +14,11 @@ import type { Database, LoadMode } from '../db/types';
 import { sanitizeFileName } from '../drop-folders';
 import { planForCli, type PlanJson } from '../cli/plan';
 import { ErrorBody } from './schemas';
+import { requireRole, type RoleAuth } from './auth';
 
 export interface PlanApiDeps {
+  /** Planning reads files of the drop root (names, columns, sample values): operators and admins only. */
+  auth: RoleAuth;
   db: Database | null;
   dropRoot: string;
   /** Largest upload accepted, in bytes (REFDATA_PLAN_MAX_BYTES). */
@@ -104,6 +107,7 @@ export const planPlugin = (deps: PlanApiDeps): FastifyPluginAsync => async (app)
   }
 
   app.post('/api/v1/plan', {
+    preHandler: requireRole(deps.auth, ['admin', 'operator']),
     schema: {
       tags: ['plan'],
       summary: 'Plan a file without loading it: the same JSON as `refdata plan --json`',

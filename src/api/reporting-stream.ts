@@ -27,6 +27,7 @@ const PAGE = 500;
 export function reportingStreamRoute(app: FastifyInstance, deps: StreamDeps): void {
   app.get('/api/v1/reporting/stream', {
     websocket: true,
+    config: { access: 'socket' },
     schema: {
       tags: ['reporting'],
       summary: 'WebSocket: {"type":"subscribed"} then {"type":"delivery_status", delivery_id, status, retry_count, …} for every change of the subscription\'s deliveries',

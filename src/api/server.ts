@@ -1,5 +1,5 @@
 // The API server: fastify with one plugin per resource, OpenAPI document and UI at /docs.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
@@ -8,7 +8,7 @@ import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import { healthPlugin } from './health';
 import { filesPlugin } from './files';
-import { instrumentsPlugin } from './instruments';
+import { instrumentsPlugin, type SyncSourcePolicy } from './instruments';
 import { loadsPlugin } from './loads';
 import { tablesPlugin } from './tables';
 import { planPlugin } from './plan';
@@ -22,7 +22,8 @@ import { distributionPlugin } from './distribution';
 import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
-import { rolesOfPreHandler } from './auth';
+import { ownRoute, trackRoutes } from './route-owner';
+import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
 
 export interface ApiDeps {
   db: Database;
@@ -38,12 +39,17 @@ export interface ApiDeps {
   reporting?: ReportingApiOptions;
   /** Time zone and business-date lag of "distribute now" (src/api/distribution.ts); documented defaults when absent. */
   distribution?: Pick<DistributionConfig, 'schedule' | 'businessDateLagDays'>;
+  /** Where POST /api/v1/instruments/sync may point a run (INSTRUMENTS_FILE_DIR, REFDATA_ALLOW_PRIVATE_DESTINATIONS); documented defaults when absent. */
+  instruments?: SyncSourcePolicy;
+  /** REFDATA_OPEN_READS: GET routes without a role of their own answer without a key (off by default; docs/operations.md says the risk). */
+  openReads?: boolean;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // removeAdditional off: a field a schema does not allow is a 400 naming it, not silently dropped (a misplaced
   // `encryption_required` must not turn into a report sent in clear).
-  const app = Fastify({ loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
+  // Path parameters up to 2048 characters reach validation (their own maxLength answers 400); longer ones get 414.
+  const app = Fastify({ routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -51,33 +57,45 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  // Each operation says which key roles it admits (`x-roles`), read from its preHandler: docs/api-reference.md shows them.
+  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
+  const table = trackRoutes(app);
   app.addHook('onRoute', (route) => {
-    const roles = rolesOfPreHandler(route.preHandler);
-    if (roles && route.schema) (route.schema as Record<string, unknown>)['x-roles'] = [...roles];
+    ownRoute(route, auth, deps.openReads ?? false, table);
+    documentRoute(route);
   });
+  app.addHook('preValidation', refuseNulBytes);
+  await app.register(swaggerUi, { routePrefix: '/docs' });
   // Once, at the root: every WebSocket route (events, reporting) shares the one upgrade handler.
   await app.register(websocket);
 
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
+    // fastify refuses a body method without Content-Type (QUERY, say) before it looks for a route: no route, no 400.
+    if (err.code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE' && !req.routeOptions.url) return notFound(req, reply);
     if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');
     return reply.code(status).send({ error: { code: status >= 500 ? 'INTERNAL' : (err.code ?? 'ERROR'), message: status >= 500 ? 'internal error; see the API log' : err.message } });
   });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${req.url}` } }));
+  const notFound = (req: FastifyRequest, reply: FastifyReply) => {
+    const pathname = req.url.split('?')[0]!;
+    const allow = allowedMethods(table, pathname);
+    if (allow.length > 0) {
+      return reply.code(405).header('allow', allow.join(', ')).send({ error: { code: 'METHOD_NOT_ALLOWED', message: `${req.method} is not served on this path; it takes ${allow.join(', ')}` } });
+    }
+    return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no route ${req.method} ${pathname}` } });
+  };
+  app.setNotFoundHandler(notFound);
 
-  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot }));
+  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
-  await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
+  await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
-  await app.register(planPlugin({ db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
+  await app.register(planPlugin({ auth, db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
   const operations = deps.operations ?? defaultOperationsOptions();
   const notifier = operations.notifier ?? processNotifier();
   await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
-  const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));

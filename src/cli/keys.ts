@@ -5,7 +5,7 @@ import { createApiKey } from '../reporting/api-keys';
 import { apiRoles, type ApiRole } from '../reporting/types';
 
 export function keysCommand(): Command {
-  const cmd = new Command('keys').description('API keys with roles (admin, operator, subscriber)');
+  const cmd = new Command('keys').description('API keys with roles (admin, operator, subscriber, read-only)');
   cmd
     .command('create')
     .description('create a key and print it once (only its SHA-256 is kept)')

@@ -6,6 +6,7 @@ import { baseServices, openTemporal } from '../runtime';
 import { instrumentSyncWorkflowId } from '../ids';
 import { startInstrumentSync } from '../temporal/instrument-sync';
 import { describeFormat } from '../instruments/format';
+import { sourceFileIn } from '../instruments/source-file';
 import type { InstrumentSyncReport } from '../instruments/types';
 import { syncProgressQuery, type SyncSource, type SyncState } from '../../workflows/instrument-sync';
 
@@ -62,14 +63,15 @@ async function follow(client: Client, runId: string, tty: boolean): Promise<Inst
 export function syncCommand(): Command {
   return new Command('sync')
     .description('sync the instrument master now (from INSTRUMENTS_URL, another URL, or a local file); exit 0 on success')
-    .option('--file <path>', 'a downloaded instrument file (JSON array, NDJSON or Kite CSV; gzip or not), read by the worker')
+    .option('--file <path>', 'a downloaded instrument file (JSON array, NDJSON or Kite CSV; gzip or not) inside INSTRUMENTS_FILE_DIR, read by the worker')
     .option('--url <url>', 'an http(s) URL instead of INSTRUMENTS_URL (credentials are sent only to INSTRUMENTS_URL\'s origin)')
     .option('--force', 'go past the guard (a real, checked change of the master)')
     .option('--json', 'print the report as JSON')
     .action(async (opts: { file?: string; url?: string; force?: boolean; json?: boolean }) => {
       if (opts.file && opts.url) throw new Error('give --file or --url, not both');
       const { config } = baseServices();
-      const source: SyncSource | undefined = opts.file ? { file: path.resolve(opts.file) } : opts.url ? { url: opts.url } : undefined;
+      // Refused here already when outside INSTRUMENTS_FILE_DIR; the worker checks the real path again.
+      const source: SyncSource | undefined = opts.file ? { file: sourceFileIn(config.instruments.fileDir, path.resolve(opts.file)) } : opts.url ? { url: opts.url } : undefined;
       if (!source && !config.instruments.url) throw new Error('no instrument source: set INSTRUMENTS_URL, or pass --file PATH or --url URL');
       const { connection, client } = await openTemporal(config);
       try {

@@ -1,7 +1,7 @@
 // The ReportingService the gRPC server uses in production: REST's own functions (src/reporting/*) plus a change feed.
 import { resolveCaller } from '../reporting/api-keys';
 import { deliveryStatus } from '../reporting/deliveries';
-import { badRequest } from '../reporting/errors';
+import { badRequest, forbidden } from '../reporting/errors';
 import { changeKey, statusChangeOf, type DeliveryNotifier, type DeliveryStatusChange } from '../reporting/notifier';
 import { changeSubscription, getOwnSubscription, listSubscriptions, subscribe, type SubscriptionDeps } from '../reporting/subscriptions';
 import type { ReportType } from '../reporting/types';
@@ -20,7 +20,12 @@ const SEEN_LIMIT = 10_000;
 
 export function createReportingService(deps: ReportingServiceDeps): ReportingService {
   return {
-    authenticate: (apiKey) => resolveCaller(deps.db.distribution, deps.adminKey, apiKey),
+    // The service is the subscribers' (and their operators'): a read-only key reads the operations side only.
+    authenticate: async (apiKey) => {
+      const caller = await resolveCaller(deps.db.distribution, deps.adminKey, apiKey);
+      if (caller?.role === 'read-only') throw forbidden('a read-only key may not use the reporting service (it sees no subscriber\'s data)');
+      return caller;
+    },
     subscribe: (caller, req) => subscribe(deps, caller, req),
     changeSubscription: (caller, id, action) => changeSubscription(deps, caller, id, action),
     deliveryStatus: (caller, id) => deliveryStatus(deps, caller, id),

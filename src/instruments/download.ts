@@ -3,12 +3,20 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
+import { ChannelError } from '../channels/errors';
+import { pinnedLookup, resolveUrl, type ResolvedUrl } from '../channels/network-policy';
 import { SourceError } from './errors';
 
 export interface DownloadOptions {
   url: string;
+  /** Sent only to `headersOrigin` (the configured source's origin): a redirect elsewhere gets none of them. */
   headers: Record<string, string>;
+  headersOrigin?: string;
+  /** REFDATA_ALLOW_PRIVATE_DESTINATIONS: off, the URL and every redirect must resolve to public addresses only. */
+  allowPrivateNetworks: boolean;
+  /** Checks one hop's destination; the channels' destination policy unless a test swaps it (hop 0 is the URL itself). */
+  checkDestination?: (url: string, hop: number) => Promise<ResolvedUrl>;
   /** Whether the headers carry credentials from configuration (changes what a 401/403 message advises). */
   sentCredentials: boolean;
   timeoutMs: number;
@@ -68,18 +76,53 @@ function tooLarge(url: string, maxBytes: number): SourceError {
   return new SourceError(`${redactUrl(url)} is larger than INSTRUMENTS_MAX_BYTES (${maxBytes} bytes); raise the limit if the file really is that big`, 'InvalidFile', 'TOO_LARGE');
 }
 
+/** The destination policy's refusal is the source's (non-retryable); a DNS hiccup stays a plain, retried error. */
+function asSourceError(err: unknown, url: string): unknown {
+  if (err instanceof ChannelError && err.permanent) {
+    return new SourceError(`${redactUrl(url)} is not an allowed source: ${err.message}. Nothing was changed.`, 'SourceForbidden', 'DESTINATION_REFUSED');
+  }
+  return err;
+}
+
+/**
+ * GETs `url`, following up to MAX_REDIRECTS redirects by hand so each hop is checked against the destination policy
+ * and connected to the address that was checked (no second DNS answer), and so headers go to their origin only.
+ */
+async function getFollowingRedirects(opts: DownloadOptions, signal: AbortSignal): Promise<{ res: Dispatcher.ResponseData; url: string }> {
+  const check = opts.checkDestination ?? ((u: string) => resolveUrl(u, { signal, timeoutMs: opts.timeoutMs, allowPrivateNetworks: opts.allowPrivateNetworks }, 'instrument source'));
+  let url = opts.url;
+  for (let hop = 0; ; hop++) {
+    const target = await check(url, hop).catch((err: unknown) => {
+      throw asSourceError(err, url);
+    });
+    const agent = new Agent({ connect: { lookup: pinnedLookup(target) } });
+    const own = opts.headersOrigin !== undefined && target.url.origin === opts.headersOrigin;
+    const res = await request(target.url, {
+      method: 'GET',
+      dispatcher: agent,
+      headers: { 'user-agent': 'refdata instrument-sync', accept: '*/*', ...(own ? opts.headers : {}) },
+      maxRedirections: 0,
+      signal,
+    });
+    // The agent closes once the body has been read (or dumped); its pinned address is for this hop only.
+    res.body.once('close', () => void agent.close().catch(() => undefined));
+    const location = res.headers.location;
+    if (res.statusCode < 300 || res.statusCode >= 400 || res.statusCode === 304 || !location) return { res, url };
+    await res.body.dump().catch(() => undefined);
+    if (hop >= MAX_REDIRECTS) {
+      throw new SourceError(`${redactUrl(opts.url)} redirected more than ${MAX_REDIRECTS} times; check INSTRUMENTS_URL. Nothing was changed.`, 'SourceNotFound', 'TOO_MANY_REDIRECTS');
+    }
+    url = new URL(Array.isArray(location) ? location[0]! : location, target.url).toString();
+  }
+}
+
 /** Downloads `url` to `destination`. Transient problems (5xx, resets, timeouts) throw plain errors so Temporal retries. */
 export async function downloadToFile(opts: DownloadOptions): Promise<Downloaded> {
   const timeout = AbortSignal.timeout(opts.timeoutMs);
   const signal = opts.signal ? AbortSignal.any([timeout, opts.signal]) : timeout;
   const part = `${opts.destination}.part`;
   try {
-    const res = await request(opts.url, {
-      method: 'GET',
-      headers: { 'user-agent': 'refdata instrument-sync', accept: '*/*', ...opts.headers },
-      maxRedirections: MAX_REDIRECTS,
-      signal,
-    });
+    const { res } = await getFollowingRedirects(opts, signal);
     const refusal = refusalFor(res.statusCode, opts.url, opts.sentCredentials);
     if (refusal || res.statusCode < 200 || res.statusCode >= 300) {
       await res.body.dump().catch(() => undefined);

@@ -188,7 +188,7 @@ export class JsonArraySplitter {
     try {
       values = JSON.parse(`[${text}]`);
     } catch (err) {
-      throw new JsonShapeError(`the JSON is malformed: ${(err as Error).message} (in records ${this.count - expected + 1}–${this.count})`);
+      throw new JsonShapeError(`the JSON is malformed: ${jsonErrorKind(err)} (in records ${this.count - expected + 1}–${this.count})`);
     }
     if (!Array.isArray(values) || values.length !== expected) throw this.malformed('records could not be told apart');
     return values;
@@ -216,4 +216,12 @@ export async function* jsonArrayBatches(text: AsyncIterable<string>): AsyncGener
 /** Yields the array's elements one at a time (see jsonArrayBatches). */
 export async function* jsonArrayElements(text: AsyncIterable<string>): AsyncGenerator<unknown> {
   for await (const batch of jsonArrayBatches(text)) yield* batch;
+}
+
+/** A JSON.parse message without the excerpt of the input that Node puts in it (the input may be anything). */
+export function jsonErrorKind(err: unknown): string {
+  const message = err instanceof Error ? err.message : '';
+  if (/end of (JSON )?input/i.test(message)) return 'it ends in the middle of a value';
+  const at = /position (\d+)/.exec(message);
+  return at ? `unexpected character at position ${at[1]}` : 'unexpected character';
 }

@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import Papa from 'papaparse';
 import { SourceError, isZlibError } from './errors';
 import { detectFormat, isGzip } from './format';
-import { JsonShapeError, jsonArrayBatches } from './json-array';
+import { JsonShapeError, jsonArrayBatches, jsonErrorKind } from './json-array';
 import { instrumentKeyOf } from './record';
 import type { SourceFormat } from './types';
 
@@ -83,13 +83,25 @@ async function peekFormat(text: AsyncGenerator<string>): Promise<{ format: Sourc
   return { format: detectFormat(start), empty: start.trim() === '', head: start, text: replay() };
 }
 
-/** The first characters of a file of unknown format, named when they are a well-known other kind of file. */
+const CONTROL = /[\u0000-\u0008\u000e-\u001f\u007f\ufffd]/g;
+
+/**
+ * What kind of file an unrecognised start looks like, as a fixed phrase: never any of its characters, because a file
+ * that is not an instrument master may be anything (a key, a password file) and this phrase goes into the run's
+ * error, the report, the log and the events.
+ */
 export function describeStart(head: string): string {
   const text = head.replace(/^\uFEFF/, '').trimStart();
-  if (text.startsWith('PK\u0003\u0004')) return 'like a ZIP archive (refdata reads gzip or plain files: unzip it first)';
-  if (/^<(!doctype html|html|\?xml|head|body)/i.test(text)) return `like an HTML or XML page (an error or login page instead of the file?): ${JSON.stringify(text.slice(0, 80))}`;
-  // Control characters are replaced so the message stays one readable line.
-  return `with ${JSON.stringify(text.slice(0, 80).replace(/[\u0000-\u0008\u000e-\u001f\u007f-\u009f\ufffd]/g, '?'))}`;
+  if (text.startsWith('PK\u0003\u0004')) return 'a ZIP archive (refdata reads gzip or plain files: unzip it first)';
+  if (text.startsWith('%PDF')) return 'a PDF document';
+  if (/^<(!doctype html|html|head|body)/i.test(text)) return 'an HTML page (an error or login page instead of the file?)';
+  if (/^<\?xml/i.test(text)) return 'an XML document (an error answer instead of the file?)';
+  const sample = text.slice(0, 512);
+  if ((sample.match(CONTROL) ?? []).length > sample.length / 20) return 'binary data';
+  const firstLine = sample.split(/\r?\n/, 1)[0]!;
+  if (/[;\t|]/.test(firstLine) && !firstLine.includes(',')) return 'delimited text that is not comma-separated (instrument CSVs use commas)';
+  if (firstLine.includes(',')) return 'comma-separated text whose first line names no instrument column (instrument_key, instrument_token or tradingsymbol)';
+  return 'text of no known instrument layout';
 }
 
 async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
@@ -110,7 +122,7 @@ async function* jsonArrayRecords(text: AsyncIterable<string>): AsyncGenerator<So
  */
 export function notNdjsonReason(firstLine: string, parsed: { raw: unknown } | null): string | null {
   if (parsed === null) {
-    return `its first line (${JSON.stringify(firstLine.slice(0, 60))}) is not a JSON object on its own, so it is not NDJSON (one instrument per line); a pretty-printed JSON object?`;
+    return `its first line${firstLine.trim() === '{' ? ' ("{" alone)' : ''} is not a JSON object on its own, so it is not NDJSON (one instrument per line); a pretty-printed JSON object?`;
   }
   const raw = parsed.raw;
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return null;
@@ -118,7 +130,8 @@ export function notNdjsonReason(firstLine: string, parsed: { raw: unknown } | nu
   if (instrumentKeyOf(record) !== null) return null;
   const lists = Object.keys(record).filter((k) => Array.isArray(record[k]));
   if (lists.length === 0) return null;
-  return `its first record holds a list under ${lists.map((k) => JSON.stringify(k)).join(', ')} and no instrument_key: it is one JSON object wrapping the instruments, not a JSON array or NDJSON of instruments`;
+  // The keys' names are the file's own bytes: only their number is said.
+  return `its first record holds ${lists.length === 1 ? 'a list' : `${lists.length} lists`} and no instrument_key: it is one JSON object wrapping the instruments (an API response?), not a JSON array or NDJSON of instruments`;
 }
 
 async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<SourceRecord[]> {
@@ -134,7 +147,7 @@ async function* ndjsonRecords(text: AsyncIterable<string>): AsyncGenerator<Sourc
     } catch (err) {
       // A last line without its newline that does not parse is a cut-off file, not one bad record.
       if (!complete && rowNumber > 1) throw new SourceError(`the NDJSON file is cut off in record ${rowNumber}; nothing was changed`, 'CorruptSource', 'TRUNCATED');
-      record = { rowNumber, unparsable: `not valid JSON: ${(err as Error).message}`, rawText: trimmed.slice(0, 10_000) };
+      record = { rowNumber, unparsable: `not valid JSON: ${jsonErrorKind(err)}`, rawText: trimmed.slice(0, 10_000) };
     }
     if (rowNumber === 1) {
       const reason = notNdjsonReason(trimmed, 'raw' in record ? record : null);
@@ -202,7 +215,7 @@ export async function openSource(filePath: string, opts: { maxDecompressedBytes:
     close();
     if (empty) throw new SourceError('the instrument file is empty; nothing was changed', 'CorruptSource', 'EMPTY');
     throw new SourceError(
-      `the instrument file is neither a JSON array, NDJSON nor an instrument CSV: it starts ${describeStart(head)}; nothing was changed`,
+      `the instrument file is neither a JSON array, NDJSON nor an instrument CSV: it looks like ${describeStart(head)}; nothing was changed`,
       'CorruptSource',
       'UNKNOWN_FORMAT',
     );

@@ -38,7 +38,8 @@ export async function resolveCaller(store: Pick<DistributionStore, 'findApiKeyBy
 /** Operators and the CLI act on every subscriber's behalf. */
 export const cliCaller: Caller = { role: 'admin', subscriberId: null, keyId: 'cli' };
 
-/** Whether the caller may see or change things owned by `subscriberId`. */
+/** Whether the caller may see or change things owned by `subscriberId`: staff all, a subscriber its own, read-only none. */
 export function mayAccess(caller: Caller, subscriberId: string): boolean {
-  return caller.role !== 'subscriber' || caller.subscriberId === subscriberId;
+  if (caller.role === 'admin' || caller.role === 'operator') return true;
+  return caller.role === 'subscriber' && caller.subscriberId === subscriberId;
 }

@@ -26,7 +26,8 @@ export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 export const deliveryStatuses = ['pending', 'sending', 'retrying', 'waiting', 'delivered', 'failed', 'cancelled'] as const;
 export type DeliveryStatus = (typeof deliveryStatuses)[number];
 
-export const apiRoles = ['admin', 'operator', 'subscriber'] as const;
+/** `read-only` (migration 011): dashboards and scrapers; reads the operations side, changes nothing, sees no subscriber's data. */
+export const apiRoles = ['admin', 'operator', 'subscriber', 'read-only'] as const;
 export type ApiRole = (typeof apiRoles)[number];
 
 /** Priority 1 is urgent (its own task queue); 5 is bulk. */

@@ -153,7 +153,7 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await expect.poll(() => row.locator('.delivery-status').textContent(), { timeout: 30_000 }).toBe('delivered');
     expect(await sys.db.distribution.getDelivery(deliveryId)).toMatchObject({ status: 'delivered', replayCount: 1 });
     expect(sender.calls.filter((c) => c.deliveryId === deliveryId)).toHaveLength(2);
-    const metrics = (await sys.api.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/metrics' })).body;
     expect(metrics).toMatch(/^refdata_deliveries_total\{channel="API_WEBHOOK",outcome="failed"\} 1$/m);
     expect(metrics).toMatch(/^refdata_deliveries_total\{channel="API_WEBHOOK",outcome="delivered"\} 1$/m);
     expect(metrics).toMatch(/^refdata_delivery_latency_seconds_count\{channel="API_WEBHOOK"\} 1$/m);
@@ -170,7 +170,7 @@ describe.skipIf(noBrowser)('dashboard in a real browser', () => {
     await row.locator('details summary').click();
     expect(await row.locator('details').textContent()).toMatch(/1,230 records, 0 invalid/);
     expect(await row.locator('a.temporal').getAttribute('href')).toBe(`http://localhost:8233/namespaces/${sys.namespace}/workflows/instrument-sync/${started.runId}/history`);
-    const metrics = (await sys.api.inject({ method: 'GET', url: '/metrics' })).body;
+    const metrics = (await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/metrics' })).body;
     expect(metrics).toMatch(/^refdata_instrument_syncs_total\{status="succeeded"\} 1$/m);
     expect(metrics).toMatch(/^refdata_instrument_sync_changes_total\{change="added"\} 1230$/m);
   });

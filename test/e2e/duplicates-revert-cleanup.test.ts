@@ -63,7 +63,7 @@ describe('revert through the API', () => {
     const again = await sys.api.inject({ method: 'POST', url: '/api/v1/loads/load_nope/revert', headers: auth });
     expect(again.statusCode).toBe(404);
 
-    const list = await sys.api.inject({ method: 'GET', url: '/api/v1/loads?table=venues' });
+    const list = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/loads?table=venues' });
     expect(list.json().items.map((l: { status: string }) => l.status)).toEqual(['reverted', 'loaded']);
   });
 });

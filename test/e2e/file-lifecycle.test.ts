@@ -172,20 +172,23 @@ describe('workflows driven directly (no watcher)', () => {
 
 describe('the API', () => {
   it('lists files newest first, filters by status, and shows live progress', async () => {
-    const all = await sys.api.inject({ method: 'GET', url: '/api/v1/files' });
+    const all = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/files' });
     expect(all.statusCode).toBe(200);
     const items = all.json().items as Array<{ id: number; status: string; fileName: string }>;
     expect(items.length).toBeGreaterThanOrEqual(4);
     expect(items.map((i) => i.id)).toEqual([...items.map((i) => i.id)].sort((a, b) => b - a));
-    const errs = await sys.api.inject({ method: 'GET', url: '/api/v1/files?status=error' });
+    const errs = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/files?status=error' });
     expect((errs.json().items as Array<{ status: string }>).every((i) => i.status === 'error')).toBe(true);
-    const one = await sys.api.inject({ method: 'GET', url: `/api/v1/files/${items[0].id}` });
+    const one = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: `/api/v1/files/${items[0].id}` });
     expect(one.statusCode).toBe(200);
     expect(one.json().progress?.phase).toBe('done');
-    expect((await sys.api.inject({ method: 'GET', url: '/api/v1/files/999999' })).statusCode).toBe(404);
+    expect((await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/files/999999' })).statusCode).toBe(404);
     expect((await sys.api.inject({ method: 'POST', url: `/api/v1/files/${items[0].id}/cancel` })).statusCode).toBe(401);
-    const health = await sys.api.inject({ method: 'GET', url: '/health' });
+    const health = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/health' });
     expect(health.statusCode).toBe(200);
+    // Without a key: up or down, nothing else.
+    expect((await sys.api.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'up' });
+    expect((await sys.api.inject({ method: 'GET', url: '/api/v1/files' })).statusCode).toBe(401);
     expect(health.json().checks.database.status).toBe('up');
     expect(health.json().checks.temporal.status).toBe('up');
   });

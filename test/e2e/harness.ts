@@ -12,6 +12,7 @@ import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { ensureDropFolders, startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
+import { loadConfig } from '../../src/config';
 import { silentLogger } from '../../src/log/logger';
 import { createTestDatabase } from '../support/pg';
 import { openEmbeddedLikeDev } from '../support/embedded';
@@ -85,7 +86,8 @@ export async function startSystem(opts: {
   const stability = opts.stability ?? { checks: 2, intervalMs: 100, maxWaitMs: 60_000 };
   const worker: RunningWorker = await startWorker({
     address, namespace, client, db, log,
-    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows, progressIntervalMs: 50 },
+    // Instrument files the tests sync lie in the drop root (INSTRUMENTS_FILE_DIR).
+    config: { dropoffDir: dropRoot, batchRows: opts.batchRows ?? 1000, invalidRows: opts.invalidRows, progressIntervalMs: 50, instruments: { ...loadConfig({}).instruments, fileDir: dropRoot } },
     delivery: opts.delivery,
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });

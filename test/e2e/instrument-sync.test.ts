@@ -1,5 +1,10 @@
 // The instrument sync end to end: API → Temporal → worker → PostgreSQL, a schedule, and the one-sync lock.
 // Only the broker is stood in for (a loopback HTTP server serving generated files): it is outside our reach.
+import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client, Connection } from '@temporalio/client';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
@@ -12,6 +17,7 @@ import { instrumentSyncWorkflowId, scheduleIds } from '../../src/ids';
 import { silentLogger } from '../../src/log/logger';
 import { connectTemporal } from '../../src/temporal/client';
 import { applySchedules, scheduleSpecs } from '../../src/temporal/schedules';
+import { createApiKey } from '../../src/reporting/api-keys';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { gzip, masterRecords, nextDay, startBroker, toJsonArray, type BrokerServer } from '../support/instrument-files';
 import { testInstrumentsConfig } from '../support/instrument-sync-steps';
@@ -31,23 +37,27 @@ let worker: RunningWorker;
 let api: FastifyInstance;
 const day1 = masterRecords({ equities: 40, indices: 5, futures: 5, options: 140, mcx: 10 });
 const day2 = nextDay(day1, { remove: 6, modify: 4, add: 9 });
-const config = () => testInstrumentsConfig({ url: broker.url('/complete.json.gz') });
+const config = () => testInstrumentsConfig({ url: broker.url('/complete.json.gz'), fileDir: path.join(temp.path, 'instruments') });
+/** Every line the worker logs, to show that no byte of a refused file reaches the log. */
+const workerLog: string[] = [];
+const workerLogger = pino({ level: 'debug' }, new Writable({ write(chunk: Buffer, _enc, done) { workerLog.push(chunk.toString('utf8')); done(); } }));
 
 beforeAll(async () => {
   pg = await createTestDatabase(inject('pgUrl'));
   db = createPostgresDatabase(createNodePgExecutor(pg.url), 'postgres');
   await db.migrate();
   temp = await makeTempDir('refdata-e2e-sync-');
+  await fs.mkdir(path.join(temp.path, 'instruments'));
   broker = await startBroker();
   broker.set('/complete.json.gz', { body: gzip(toJsonArray(day1)) });
   const address = inject('temporalAddress');
   ({ connection, client } = await connectTemporal(address, namespaceFor(__filename)));
   worker = await startWorker({
-    address, namespace: namespaceFor(__filename), client, db, log: silentLogger(),
+    address, namespace: namespaceFor(__filename), client, db, log: workerLogger,
     config: { dropoffDir: temp.path, batchRows: 1000, stateDir: temp.path, instruments: config() },
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });
-  api = await buildApi({ db, client, log: silentLogger(), dropRoot: temp.path, adminKey });
+  api = await buildApi({ db, client, log: silentLogger(), dropRoot: temp.path, adminKey, instruments: config() });
 });
 
 afterAll(async () => {
@@ -71,7 +81,7 @@ async function finished(runId: string): Promise<void> {
 }
 
 const get = async (url: string) => {
-  const res = await api.inject({ method: 'GET', url });
+  const res = await api.inject({ method: 'GET', url, headers: auth });
   return { status: res.statusCode, body: res.json() as Record<string, unknown> & { items?: Record<string, unknown>[] } };
 };
 
@@ -129,6 +139,79 @@ describe('instrument sync through the API', () => {
     expect(body).toMatchObject({ workflowStatus: 'FAILED', report: { status: 'failed' } });
     expect((body.report as { errorMessage: string }).errorMessage).toMatch(/answered 403 \(Forbidden\).*INSTRUMENTS_BEARER_TOKEN.*refdata sync --file PATH/);
     expect((await get('/api/v1/instruments/stats')).body).toMatchObject({ active: 203 });
+  });
+
+  it('a stored operator key starts a sync from a file in the instruments folder, like every other write route', async () => {
+    const { key } = await createApiKey(db.distribution, { role: 'operator', label: 'ops' });
+    await fs.writeFile(path.join(temp.path, 'instruments', 'day2.json.gz'), gzip(toJsonArray(day2)));
+    const res = await api.inject({ method: 'POST', url: '/api/v1/instruments/sync', headers: { authorization: `Bearer ${key}` }, payload: { file: 'day2.json.gz' } });
+    expect(res.statusCode, res.body).toBe(202);
+    const { runId } = res.json() as { runId: string };
+    await finished(runId);
+    expect((await get(`/api/v1/instruments/sync/${runId}`)).body).toMatchObject({ report: { status: 'succeeded', trigger: 'api', records: 203, unchanged: 203 } });
+  });
+});
+
+describe('the secrets-key chain (sync a file outside the instruments folder, read its content back from a message)', () => {
+  // Shaped like the state folder's secrets-key: base64 of 32 random bytes.
+  const secret = crypto.randomBytes(32).toString('base64');
+  const keyFile = () => path.join(temp.path, 'secrets-key');
+  /** Every run, the recent events and the worker's log: none may hold any 8 characters of the key in a row. */
+  async function expectNoTraceOfTheKey(): Promise<void> {
+    const runs = await api.inject({ method: 'GET', url: '/api/v1/instruments/sync?limit=50', headers: auth });
+    const events = await api.inject({ method: 'GET', url: '/api/v1/events/recent?limit=200', headers: auth });
+    const stored = await db.instruments.listSyncRuns(50);
+    const everything = [runs.body, events.body, JSON.stringify(stored), workerLog.join('')].join('\n');
+    for (let i = 0; i + 8 <= secret.length; i++) expect(everything).not.toContain(secret.slice(i, i + 8));
+  }
+  beforeAll(async () => {
+    await fs.writeFile(keyFile(), `${secret}\n`, { mode: 0o600 });
+  });
+
+  it('the API refuses the key\'s path (absolute, or with ..) with 400, and does not repeat it', async () => {
+    for (const file of [keyFile(), '../secrets-key', 'sub/../../secrets-key', '/etc/passwd']) {
+      const res = await api.inject({ method: 'POST', url: '/api/v1/instruments/sync', headers: auth, payload: { file } });
+      expect(res.statusCode, file).toBe(400);
+      expect(res.json()).toMatchObject({ error: { code: 'SOURCE_REFUSED', message: expect.stringMatching(/only read files inside the instruments folder/) } });
+      expect(res.body).not.toContain('secrets-key');
+    }
+    await expectNoTraceOfTheKey();
+  });
+
+  it('a symlink in the folder that leads to the key passes the API\'s check but the worker refuses its real path', async () => {
+    await fs.symlink(keyFile(), path.join(temp.path, 'instruments', 'master.json'));
+    const res = await api.inject({ method: 'POST', url: '/api/v1/instruments/sync', headers: auth, payload: { file: 'master.json' } });
+    expect(res.statusCode, res.body).toBe(202);
+    const { runId } = res.json() as { runId: string };
+    await finished(runId);
+    const run = (await get(`/api/v1/instruments/sync/${runId}`)).body as { report: { status: string; errorMessage: string } };
+    expect(run.report.status).toBe('failed');
+    expect(run.report.errorMessage).toMatch(/only read files inside the instruments folder/);
+    await expectNoTraceOfTheKey();
+  });
+
+  it('the key copied into the folder is read, recognised as no instrument file, and described only by its kind', async () => {
+    await fs.copyFile(keyFile(), path.join(temp.path, 'instruments', 'copied-key.txt'));
+    const runId = await startViaApi({ file: 'copied-key.txt' });
+    await finished(runId);
+    const run = (await get(`/api/v1/instruments/sync/${runId}`)).body as { report: { status: string; errorMessage: string } };
+    expect(run.report).toMatchObject({ status: 'failed' });
+    expect(run.report.errorMessage).toMatch(/neither a JSON array, NDJSON nor an instrument CSV: it looks like text of no known instrument layout/);
+    await expectNoTraceOfTheKey();
+    expect((await get('/api/v1/instruments/stats')).body).toMatchObject({ active: 203 });
+  });
+
+  it('the API refuses URLs aimed at loopback or the cloud metadata address when private destinations are not allowed', async () => {
+    const strict = await buildApi({ db, client, log: silentLogger(), dropRoot: temp.path, adminKey, instruments: { ...config(), allowPrivateNetworks: false } });
+    try {
+      for (const url of [broker.url('/complete.json.gz'), 'http://169.254.169.254/latest/meta-data/', 'http://localhost:9/x', 'http://[::1]:9/x']) {
+        const res = await strict.inject({ method: 'POST', url: '/api/v1/instruments/sync', headers: auth, payload: { url } });
+        expect(res.statusCode, url).toBe(400);
+        expect(res.json()).toMatchObject({ error: { code: 'SOURCE_REFUSED', message: expect.stringMatching(/private\/loopback\/link-local/) } });
+      }
+    } finally {
+      await strict.close();
+    }
   });
 });
 

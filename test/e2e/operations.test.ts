@@ -87,7 +87,7 @@ describe('audit events', () => {
 
 describe('/metrics', () => {
   it('has refdata\'s counters and histograms and the Temporal SDK\'s worker metrics in one scrape', async () => {
-    const res = await api.inject({ method: 'GET', url: '/metrics' });
+    const res = await api.inject({ method: 'GET', headers: { authorization: `Bearer ${adminKey}` }, url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/plain/);
     const text = res.body;
@@ -116,13 +116,13 @@ describe('thresholds', () => {
     await evaluator.evaluate();
     expect(lines.filter((l) => l.event === 'alert.raised' && l.alert === 'file_error_rate')).toHaveLength(1);
     expect(processNotifier().recent().filter((n) => n.kind === 'threshold.crossed' && n.refs.alert === 'file_error_rate')).toHaveLength(1);
-    expect((await api.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^refdata_alert_active\{alert="file_error_rate"\} 1$/m);
+    expect((await api.inject({ method: 'GET', headers: { authorization: `Bearer ${adminKey}` }, url: '/metrics' })).body).toMatch(/^refdata_alert_active\{alert="file_error_rate"\} 1$/m);
 
     clock = new Date(Date.now() + 2 * 60 * 60_000); // the window has moved past both files
     await evaluator.evaluate();
     expect(lines.filter((l) => l.event === 'alert.cleared' && l.alert === 'file_error_rate')).toHaveLength(1);
     expect(processNotifier().recent()[0]).toMatchObject({ kind: 'threshold.cleared' });
-    expect((await api.inject({ method: 'GET', url: '/metrics' })).body).toMatch(/^refdata_alert_active\{alert="file_error_rate"\} 0$/m);
+    expect((await api.inject({ method: 'GET', headers: { authorization: `Bearer ${adminKey}` }, url: '/metrics' })).body).toMatch(/^refdata_alert_active\{alert="file_error_rate"\} 0$/m);
   });
 });
 

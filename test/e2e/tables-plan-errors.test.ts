@@ -58,7 +58,7 @@ afterAll(async () => sys?.stop());
 
 describe('table information', () => {
   it('GET /api/v1/tables lists the loaded table with rows, columns, last load and config row', async () => {
-    const res = await sys.api.inject({ method: 'GET', url: '/api/v1/tables' });
+    const res = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/tables' });
     expect(res.statusCode).toBe(200);
     const items = (res.json() as { items: Record<string, unknown>[] }).items;
     expect(items.map((t) => `${t.schema}.${t.name}`)).toEqual(['ref.airports']);
@@ -67,12 +67,12 @@ describe('table information', () => {
   });
 
   it('GET /api/v1/tables/:schema/:name answers one table in detail, 404 for an unknown one', async () => {
-    const res = await sys.api.inject({ method: 'GET', url: '/api/v1/tables/ref/airports' });
+    const res = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/tables/ref/airports' });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ name: 'airports', rowCount: 120, backups: [] });
     expect((res.json() as { loads: unknown[] }).loads).toHaveLength(1);
     for (const url of ['/api/v1/tables/ref/nope', '/api/v1/tables/public/airports', '/api/v1/tables/ref/loads']) {
-      const missing = await sys.api.inject({ method: 'GET', url });
+      const missing = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url });
       expect(missing.statusCode, url).toBe(404);
       expect(missing.json()).toMatchObject({ error: { code: 'NOT_FOUND' } });
     }
@@ -81,7 +81,7 @@ describe('table information', () => {
   it('refdata tables [NAME] shows the same', async () => {
     const list = await cli('tables', '--json');
     expect(list.code, list.stderr).toBe(0);
-    const api = (await sys.api.inject({ method: 'GET', url: '/api/v1/tables' })).json() as { items: unknown[] };
+    const api = (await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/tables' })).json() as { items: unknown[] };
     expect(JSON.parse(list.stdout)).toEqual(api.items);
     const one = await cli('tables', 'airports');
     expect(one.stdout).toMatch(/table {6}ref\.airports \(reference data\)\nrows {7}120/);
@@ -94,7 +94,7 @@ describe('format detection API', () => {
     // At the drop root itself: the watcher would not pick it up, and the folder decides nothing.
     const file = path.join(sys.dropRoot, 'customer-data.csv');
     await fs.writeFile(file, instrumentCsv(40, { delimiter: ';' }));
-    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', payload: { path: 'customer-data.csv' } });
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', headers: { authorization: `Bearer ${sys.adminKey}` }, payload: { path: 'customer-data.csv' } });
     expect(res.statusCode, res.body).toBe(200);
     const fromCli = await cli('plan', '--json', file);
     expect(fromCli.code, fromCli.stderr).toBe(0);
@@ -107,7 +107,7 @@ describe('format detection API', () => {
     await fs.writeFile(file, instrumentCsv(30));
     const { payload, headers } = multipart('airports_20250101.csv', instrumentCsv(30));
     const before = (await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('refdata-plan-')).length;
-    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan?referenceData=true', payload, headers });
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan?referenceData=true', payload, headers: { ...headers, authorization: `Bearer ${sys.adminKey}` } });
     expect(res.statusCode, res.body).toBe(200);
     const fromCli = JSON.parse((await cli('plan', '--json', '--reference', file)).stdout) as Record<string, unknown>;
     expect(res.json()).toEqual({ ...fromCli, file: 'airports_20250101.csv' });
@@ -123,30 +123,30 @@ describe('format detection API', () => {
     await fs.symlink(outside, path.join(sys.dropRoot, 'linkdir'));
     try {
       for (const p of ['../../../etc/passwd', path.join(outside, 'secret.csv'), 'link.csv', 'linkdir/secret.csv']) {
-        const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', payload: { path: p } });
+        const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', headers: { authorization: `Bearer ${sys.adminKey}` }, payload: { path: p } });
         expect(res.statusCode, p).toBe(400);
         expect(res.json(), p).toMatchObject({ error: { code: 'UNSAFE_PATH' } });
       }
-      const missing = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', payload: { path: 'nope.csv' } });
+      const missing = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', headers: { authorization: `Bearer ${sys.adminKey}` }, payload: { path: 'nope.csv' } });
       expect(missing.json()).toMatchObject({ error: { code: 'NO_SUCH_FILE' } });
-      expect((await sys.api.inject({ method: 'POST', url: '/api/v1/plan', payload: {} })).statusCode).toBe(400);
+      expect((await sys.api.inject({ method: 'POST', url: '/api/v1/plan', headers: { authorization: `Bearer ${sys.adminKey}` }, payload: {} })).statusCode).toBe(400);
     } finally {
       await fs.rm(outside, { recursive: true, force: true });
     }
   });
 
   it('answers 413 for an upload over the limit and 422 for a file that cannot be planned', async () => {
-    const small = await buildApi({ db: sys.db, client: sys.client, log: silentLogger(), dropRoot: sys.dropRoot, planMaxBytes: 2048 });
+    const small = await buildApi({ db: sys.db, client: sys.client, log: silentLogger(), dropRoot: sys.dropRoot, adminKey: sys.adminKey, planMaxBytes: 2048 });
     try {
       const big = multipart('big.csv', instrumentCsv(200));
-      const res = await small.inject({ method: 'POST', url: '/api/v1/plan', ...big });
+      const res = await small.inject({ method: 'POST', url: '/api/v1/plan', ...big, headers: { ...big.headers, authorization: `Bearer ${sys.adminKey}` } });
       expect(res.statusCode).toBe(413);
       expect(res.json()).toMatchObject({ error: { code: 'FILE_TOO_LARGE' } });
     } finally {
       await small.close();
     }
     const binary = multipart('binary.csv', Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 7919) % 256)));
-    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', ...binary });
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', ...binary, headers: { ...binary.headers, authorization: `Bearer ${sys.adminKey}` } });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ error: { code: expect.any(String), message: expect.stringMatching(/binary|text|encoding/i) } });
   });
@@ -164,7 +164,7 @@ describe('error analysis', () => {
   });
 
   it('GET /api/v1/errors/summary groups failures by category, table and folder with an example', async () => {
-    const res = await sys.api.inject({ method: 'GET', url: '/api/v1/errors/summary?since=1d' });
+    const res = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/errors/summary?since=1d' });
     expect(res.statusCode, res.body).toBe(200);
     const s = res.json() as { total: number; byCategory: unknown[]; groups: Record<string, unknown>[] };
     expect(s.total).toBe(1);
@@ -176,17 +176,17 @@ describe('error analysis', () => {
     expect(Object.values(g.codes as Record<string, number>)).toEqual([1]);
     await expect(fs.access((g.example as { reportPath: string }).reportPath)).resolves.toBeUndefined();
 
-    const bad = await sys.api.inject({ method: 'GET', url: '/api/v1/errors/summary?since=yesterday' });
+    const bad = await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/errors/summary?since=yesterday' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'BAD_SINCE' } });
-    const future = (await sys.api.inject({ method: 'GET', url: `/api/v1/errors/summary?since=${new Date(Date.now() + 86_400_000).toISOString()}` })).json();
+    const future = (await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: `/api/v1/errors/summary?since=${new Date(Date.now() + 86_400_000).toISOString()}` })).json();
     expect(future).toMatchObject({ total: 0, groups: [] });
   });
 
   it('refdata errors --json answers the same groups', async () => {
     const out = await cli('errors', '--since', '1d', '--json');
     expect(out.code, out.stderr).toBe(0);
-    const api = (await sys.api.inject({ method: 'GET', url: '/api/v1/errors/summary?since=1d' })).json() as { groups: unknown };
+    const api = (await sys.api.inject({ method: 'GET', headers: { authorization: `Bearer ${sys.adminKey}` }, url: '/api/v1/errors/summary?since=1d' })).json() as { groups: unknown };
     expect((JSON.parse(out.stdout) as { groups: unknown }).groups).toEqual(api.groups);
     expect((await cli('errors', '--since', '1d')).stdout).toMatch(/1 failed file\(s\)[\s\S]*InvalidFile +broken_prices +none_reference_data_table\/fullload/);
   });

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 async function sync(file: string) {
-  const acts = createInstrumentActivities({ db: embedded.db, log: silentLogger(), config: testInstrumentsConfig(), tempDir: temp.path });
+  const acts = createInstrumentActivities({ db: embedded.db, log: silentLogger(), config: testInstrumentsConfig({ fileDir: temp.path }), tempDir: temp.path });
   const runId = randomUUID();
   const env = mockActivityEnv({ workflowExecution: { workflowId: 'instrument-sync', runId } });
   try {

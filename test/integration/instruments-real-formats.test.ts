@@ -86,9 +86,9 @@ describe('Upstox files as they come', () => {
 
   it.each([
     ['an empty array', '[ ]\n', /no records/, 'NO_RECORDS'],
-    ['a pretty-printed object wrapping the array', JSON.stringify({ status: 'success', data: day }, null, 2), /first line \("\{"\) is not a JSON object on its own/, 'BAD_JSON'],
-    ['a one-line object wrapping the array', JSON.stringify({ status: 'success', data: day }), /holds a list under "data" and no instrument_key/, 'BAD_JSON'],
-    ['an HTML error page', '<!DOCTYPE html>\n<html><body><h1>403 Forbidden</h1></body></html>\n', /like an HTML or XML page/, 'UNKNOWN_FORMAT'],
+    ['a pretty-printed object wrapping the array', JSON.stringify({ status: 'success', data: day }, null, 2), /first line \("\{" alone\) is not a JSON object on its own/, 'BAD_JSON'],
+    ['a one-line object wrapping the array', JSON.stringify({ status: 'success', data: day }), /holds a list and no instrument_key/, 'BAD_JSON'],
+    ['an HTML error page', '<!DOCTYPE html>\n<html><body><h1>403 Forbidden</h1></body></html>\n', /looks like an HTML page/, 'UNKNOWN_FORMAT'],
   ])('%s fails the sync as CorruptSource and deactivates nothing', async (_what, content, message, code) => {
     const before = await activeKeys();
     const f = await failureOf(syncFile('odd.json', content));

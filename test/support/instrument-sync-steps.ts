@@ -29,7 +29,8 @@ export function runActivity<A extends unknown[], R>(env: MockActivityEnvironment
 /** Small masters pass the production guard only with a lower equity minimum. */
 export function testInstrumentsConfig(over: Partial<InstrumentsConfig> = {}): InstrumentsConfig {
   const base = loadConfig({}).instruments;
-  return { ...base, batchSize: 25, ...over, guard: { ...base.guard, minEquities: 5, ...(over.guard ?? {}) } };
+  // Test brokers listen on loopback, which the destination policy refuses unless allowed.
+  return { ...base, batchSize: 25, allowPrivateNetworks: true, ...over, guard: { ...base.guard, minEquities: 5, ...(over.guard ?? {}) } };
 }
 
 export interface SyncHarness {
@@ -50,7 +51,7 @@ export async function startSyncHarness(): Promise<SyncHarness> {
   await db.migrate();
   const temp = await makeTempDir('refdata-sync-');
   const activities = (config: Partial<InstrumentsConfig> = {}) =>
-    createInstrumentActivities({ db, log: silentLogger(), config: testInstrumentsConfig(config), tempDir: temp.path });
+    createInstrumentActivities({ db, log: silentLogger(), config: testInstrumentsConfig({ fileDir: temp.path, ...config }), tempDir: temp.path });
 
   return {
     db, pg, temp, activities,

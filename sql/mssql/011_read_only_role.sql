@@ -1,0 +1,3 @@
+-- A read-only API key role (SQL Server mirror of sql/postgres/011_read_only_role.sql).
+ALTER TABLE ref.api_keys DROP CONSTRAINT ck_api_keys_role;
+ALTER TABLE ref.api_keys ADD CONSTRAINT ck_api_keys_role CHECK (role IN (N'admin', N'operator', N'subscriber', N'read-only'));
