@@ -204,10 +204,10 @@ describe('the ledger keeps one row per drop (defect 11)', () => {
     expect(rows[1].created_at.getTime()).toBeLessThan(rows[2].created_at.getTime());
     expect(await pg.query('SELECT count(*)::int AS n FROM data.hist').then((r) => r.rows[0].n)).toBe(11);
 
-    const current = await sys.api.inject({ method: 'GET', url: '/api/v1/files?limit=1000' });
+    const current = await sys.api.inject({ method: 'GET', url: '/api/v1/files?limit=1000', headers: { authorization: `Bearer ${sys.adminKey}` } });
     const mine = (current.json().items as Array<{ filePath: string; status: string }>).filter((i) => i.filePath === file);
     expect(mine.map((i) => i.status)).toEqual(['vanished']);
-    const history = await sys.api.inject({ method: 'GET', url: '/api/v1/files?limit=1000&history=true' });
+    const history = await sys.api.inject({ method: 'GET', url: '/api/v1/files?limit=1000&history=true', headers: { authorization: `Bearer ${sys.adminKey}` } });
     const all = (history.json().items as Array<{ filePath: string; status: string; archivedPath: string | null }>).filter((i) => i.filePath === file);
     expect(all.map((i) => i.status)).toEqual(['vanished', 'loaded', 'loaded']);
     expect(all[2].archivedPath).toBe(first.result!.archivedTo);
