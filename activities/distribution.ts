@@ -17,7 +17,16 @@ export interface DistributionActivityDeps {
   deliveries: DeliveryStarter;
   /** Tells the workflow how far generation is (a signal in production); optional in tests. */
   notifyProgress?: (workflowId: string, progress: GenerateProgress) => Promise<void>;
+  /** How long an export may go without a byte before its keep-alive heartbeats stop (tests shorten it). */
+  exportSilenceLimitMs?: number;
 }
+
+/**
+ * The keep-alive covers the database sorting before its first byte, which takes seconds to minutes; an export silent
+ * for longer is stuck (a connection that vanished without a word), and heartbeating for it would keep Temporal from
+ * ever timing it out and retrying.
+ */
+const EXPORT_SILENCE_LIMIT_MS = 15 * 60_000;
 
 export interface ClaimInput {
   runId: string;
@@ -77,12 +86,18 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       const started = Date.now();
       let last: GenerateProgress | undefined;
       let lastBeat = 0;
-      // A big sort runs before the first byte arrives: heartbeat meanwhile, so only a dead worker times out.
-      const keepAlive = setInterval(() => ctx.heartbeat(last), 5_000);
+      let lastProgressAt = Date.now();
+      const silenceLimit = deps.exportSilenceLimitMs ?? EXPORT_SILENCE_LIMIT_MS;
+      // A big sort runs before the first byte arrives: heartbeat meanwhile, so only a dead worker or an export that
+      // stopped moving times out.
+      const keepAlive = setInterval(() => {
+        if (Date.now() - lastProgressAt < silenceLimit) ctx.heartbeat(last);
+      }, Math.min(5_000, silenceLimit / 4));
       const files = await generateRunFiles({
         store, run, dir: run.directory ?? dirOf(run.businessDate), datasets,
         onProgress: (p) => {
           last = p;
+          lastProgressAt = Date.now();
           // Every chunk reports progress; the SDK encodes each heartbeat it is given, so hand it two a second at most.
           if (Date.now() - lastBeat >= 500) {
             lastBeat = Date.now();

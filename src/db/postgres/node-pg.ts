@@ -22,6 +22,13 @@ function sessionOf(client: Pick<PoolClient, 'query'>): PgSession {
     },
     async copyOut(copySql: string, sink: (chunks: AsyncIterable<Buffer>) => Promise<void>): Promise<number> {
       const stream = (client as PoolClient).query(copyTo(copySql));
+      // node-pg reports a lost connection (or the server's error) to the COPY by emitting 'error' on the stream without
+      // destroying it, possibly before the sink reads (a client already dead fails the query on the next tick). Unheard,
+      // that event crashes the process; and a reader that starts after it would wait forever for data that never
+      // comes. Destroying the stream with the error makes every reader, now or later, fail with it.
+      stream.on('error', (err) => {
+        if (!stream.destroyed) stream.destroy(err);
+      });
       try {
         await sink(chunksOf(stream));
       } catch (err) {
