@@ -29,7 +29,9 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   // As root the server runs as the postgres user, which must reach its data directory.
   await fs.chmod(dir, 0o755);
   const dataDir = path.join(dir, 'pg');
-  const settings = { max_connections: '50' };
+  // Crash tests stop this server in immediate mode: a commit must survive that as on a real server, so commits wait
+  // for their WAL to reach the OS (fsync stays off: only an OS crash would need it).
+  const settings = { max_connections: '50', synchronous_commit: 'on' };
   let server: EmbeddedServer | null = null;
   try {
     server = await startEmbeddedPostgres({ dataDir, ephemeral: true, settings });

@@ -8,6 +8,7 @@ const trackingRow = {
   id: 1, file_path: '/drop/a.csv', file_name: 'a.csv', file_size: '9007199254740', file_hash: null, load_type: 'append', table_name: 'prices',
   detected_delimiter: ';', detected_headers: '["a","b"]', is_reference_data: null, reference_config_inserted: false, status: 'loaded',
   created_at: created, processed_at: null, error_message: null, workflow_id: 'file:a.csv', rows_loaded: '12',
+  run_id: 'run-1', rows_quarantined: '3', archived_path: '/drop/processed/a.csv',
 };
 
 describe('trackingFromRow', () => {
@@ -16,6 +17,7 @@ describe('trackingFromRow', () => {
       id: 1, filePath: '/drop/a.csv', fileName: 'a.csv', fileSize: 9007199254740, fileHash: null, loadType: 'append', tableName: 'prices',
       detectedDelimiter: ';', detectedHeaders: ['a', 'b'], isReferenceData: null, referenceConfigInserted: false, status: 'loaded',
       createdAt: created, processedAt: null, errorMessage: null, workflowId: 'file:a.csv', rowsLoaded: 12,
+      runId: 'run-1', rowsQuarantined: 3, archivedPath: '/drop/processed/a.csv',
     });
   });
 
