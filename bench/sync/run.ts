@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     fs.writeFileSync(bundle, (await bundleWorkflowCode({ workflowsPath: path.join(root, 'workflows'), logger: new DefaultLogger('WARN') })).code);
     worker = await spawnWorker({
       DATABASE_URL: bdb.url, TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: 'default', REFDATA_STATE_DIR: tmp, REFDATA_WORKFLOW_BUNDLE: bundle,
-      INSTRUMENTS_URL: broker.url('/day1.json.gz'), INSTRUMENTS_BATCH_SIZE: String(values.batch), LOG_LEVEL: 'warn', WORKER_QUEUES: values.queues,
+      INSTRUMENTS_URL: broker.url('/day1.json.gz'), REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true', INSTRUMENTS_BATCH_SIZE: String(values.batch), LOG_LEVEL: 'warn', WORKER_QUEUES: values.queues,
       ...(values['node-options'] ? { NODE_OPTIONS: values['node-options'] } : {}),
     });
     const rssIdleMb = peakRssMb(worker.pid!);

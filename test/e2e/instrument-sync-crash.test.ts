@@ -37,6 +37,8 @@ async function spawnWorker(): Promise<ChildProcess> {
       REFDATA_STATE_DIR: temp.path,
       REFDATA_WORKFLOW_BUNDLE: inject('workflowBundlePath') || '',
       INSTRUMENTS_URL: broker.url('/complete.json.gz'),
+      // The broker stand-in listens on loopback, which the destination policy refuses by default.
+      REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true',
       // Small batches make staging take seconds, so the kill lands in the middle of it.
       INSTRUMENTS_BATCH_SIZE: '250',
       INSTRUMENTS_MIN_EQUITIES: '1',
