@@ -286,22 +286,16 @@ export function createIngestActivities(deps: IngestActivityDeps) {
 
     /**
      * Makes the load visible (swap or append), unless the file changed since it was planned (refused) or its content,
-     * hashed while it was read, is already loaded into the table: then `duplicateOf` names that load and nothing is
-     * made visible. A retry after the commit finds the load finished and finishes the bookkeeping only.
+     * hashed while it was read, is already in effect in the table: then `duplicateOf` names that load and nothing is
+     * made visible. The database decides that inside the finishing transaction, under a per-table lock, so two
+     * identical files finishing together cannot both be made visible. A retry after the commit finds the load
+     * finished. With `bookkeeping: false` the ledger and reference config are left to recordFinished, which the
+     * workflow retries on its own: a failure there must not make a committed finish look failed.
      */
-    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<{ duplicateOf: string | null }> {
+    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string; bookkeeping?: boolean }): Promise<{ duplicateOf: string | null }> {
       await deps.db.upsertTracking({ filePath: input.filePath, status: 'finishing' });
       const before = await deps.db.getLoad(input.loadId);
-      if (before?.status !== 'loaded') {
-        await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);
-        if (input.fileHash) {
-          const earlier = await deps.db.findLoadedByHash(input.plan.table, input.fileHash, input.plan.loadType);
-          if (earlier && earlier.loadId !== input.loadId) {
-            audit(deps.log, 'load.duplicate', { loadId: input.loadId, filePath: input.filePath, duplicateOf: earlier.loadId });
-            return { duplicateOf: earlier.loadId };
-          }
-        }
-      }
+      if (before?.status !== 'loaded') await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);
       const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
         if (!(err instanceof StagingLost)) throw err;
         // The database crashed after the last batch and took the staged rows with it: load the file again (the
@@ -311,11 +305,11 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
         return deps.db.finishLoad(input.loadId, input.fileHash);
       });
-      if (input.fileHash) await deps.db.upsertTracking({ filePath: input.filePath, fileHash: input.fileHash });
-      if (input.plan.referenceData) {
-        await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
-        await deps.db.upsertTracking({ filePath: input.filePath, referenceConfigInserted: true });
+      if (load.duplicateOf) {
+        audit(deps.log, 'load.duplicate', { loadId: input.loadId, filePath: input.filePath, duplicateOf: load.duplicateOf });
+        return { duplicateOf: load.duplicateOf };
       }
+      if (input.bookkeeping !== false) await activities.recordFinished({ loadId: input.loadId, plan: input.plan, filePath: input.filePath, fileHash: input.fileHash });
       const table = `${load.target.schema}.${load.target.name}`;
       audit(deps.log, 'load.finished', {
         loadId: input.loadId, filePath: input.filePath, table, mode: load.mode, rows: load.rowsCommitted, quarantined: load.rowsQuarantined,
@@ -323,6 +317,15 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       });
       recordLoadFinished({ table, mode: load.mode, rows: load.rowsCommitted, quarantined: load.rowsQuarantined, seconds: ((load.finishedAt ?? new Date()).getTime() - load.startedAt.getTime()) / 1000 });
       return { duplicateOf: null };
+    },
+
+    /** The bookkeeping of a finished load: the ledger's hash and the reference config. Idempotent, so retried freely. */
+    async recordFinished(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string }): Promise<void> {
+      if (input.fileHash) await deps.db.upsertTracking({ filePath: input.filePath, fileHash: input.fileHash });
+      if (input.plan.referenceData) {
+        await deps.db.upsertReferenceConfig({ table: input.plan.table, sourceFile: input.filePath, loadType: input.plan.loadType });
+        await deps.db.upsertTracking({ filePath: input.filePath, referenceConfigInserted: true });
+      }
     },
 
     async abortLoad(input: { loadId: string }): Promise<void> {

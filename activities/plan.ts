@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import crypto from 'node:crypto';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { ColumnSpec, Database, LoadMode, TableRef } from '../src/db/types';
 import type { Logger } from '../src/log/logger';
 import { CsvFormatError, isCopyCompatible, matchSchema, planSample, withPairedNames, withTableTypes, type CsvPlan, type SchemaMatch } from '../src/csv';
@@ -59,10 +59,21 @@ export async function readSample(filePath: string, bytes = SAMPLE_BYTES): Promis
   }
 }
 
-export async function sha256File(filePath: string): Promise<string> {
+export async function sha256File(filePath: string, onChunk?: () => void): Promise<string> {
   const hash = crypto.createHash('sha256');
-  await pipeline(fs.createReadStream(filePath), hash);
+  const stream = fs.createReadStream(filePath);
+  if (onChunk) stream.on('data', onChunk);
+  await pipeline(stream, hash);
   return hash.digest('hex');
+}
+
+/** Tells Temporal planning is alive, so a killed worker's attempt is retried after the heartbeat timeout. */
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // Outside an activity (planLoad called directly, e.g. by a test) there is no one to tell.
+  }
 }
 
 export function tableSchemaFor(referenceData: boolean): string {
@@ -139,8 +150,10 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       // `refdata load` skips the stability wait, so planning is where a link is refused before anything reads it.
       if ((await fs.promises.lstat(input.filePath).catch(() => null))?.isSymbolicLink()) throw symbolicLinkRefused(input.filePath);
       // The ledger row follows the drop's phases: planning, loading, finishing, then the outcome.
+      heartbeat();
       await deps.db.upsertTracking({ filePath: input.filePath, status: 'planning' });
       const plan = await planFile(input, (t) => deps.db.describeTable(t));
+      heartbeat();
       const st = await fs.promises.stat(input.filePath);
       if (st.size !== plan.fileSize) {
         throw ApplicationFailure.nonRetryable(`${path.basename(input.filePath)} changed while it was being planned; finish writing it elsewhere and move it in whole`, 'UnstableFile');
@@ -151,8 +164,11 @@ export function createPlanActivities(deps: PlanActivityDeps) {
       const sameSize = plan.fileSize > HASH_UPFRONT_BYTES
         ? (await deps.db.listTracking({ table: plan.table.name, status: 'loaded', limit: 1000 })).some((r) => r.fileSize === plan.fileSize)
         : true;
+      heartbeat();
       if (sameSize) {
-        plan.fileHash = await sha256File(input.filePath);
+        // Heartbeats are throttled by the SDK, so one per chunk read costs nothing.
+        plan.fileHash = await sha256File(input.filePath, heartbeat);
+        heartbeat();
         plan.duplicateOf = (await deps.db.findLoadedByHash(plan.table, plan.fileHash, plan.loadType))?.loadId ?? null;
       }
       const { table } = plan;

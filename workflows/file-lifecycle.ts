@@ -78,9 +78,17 @@ const files = proxyActivities<FileActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
+// A killed worker's planning attempt is retried after this silence instead of after its whole start-to-close
+// timeout; planLoad heartbeats while it reads. Changing an activity's options changes no command, so no patch.
 const planning = proxyActivities<PlanActivities>({
   startToCloseTimeout: '5 minutes',
+  heartbeatTimeout: '30 seconds',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
+/** Idempotent writes after a committed finish: retried without a limit, since giving up would contradict the table. */
+const bookkeeping = proxyActivities<IngestActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
 });
 function ingestActivities(heartbeatTimeoutMs = 60_000) {
   return proxyActivities<IngestActivities>({
@@ -178,11 +186,15 @@ async function finishAndArchive(
   input: FileLifecycleInput, progress: FileProgress, plan: LoadPlan, loadId: string, loaded: { rows: number; quarantined?: number; fileHash: string },
 ): Promise<FileLifecycleResult> {
   const finishing = ingestActivities(input.ingestHeartbeatTimeoutMs);
-  const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
+  // The bookkeeping after the commit runs as its own activity, retried until it succeeds: once the rows are in the
+  // table, a ledger write that keeps failing must not end the run in `error` with 0 rows.
+  const apart = patched('finish-bookkeeping-retried-apart');
+  const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash, ...(apart ? { bookkeeping: false } : {}) });
   if (finished?.duplicateOf) {
     await finishing.abortLoad({ loadId });
     return archiveDuplicate(input, progress, plan.table.name, finished.duplicateOf);
   }
+  if (apart) await bookkeeping.recordFinished({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
   const quarantined = loaded.quarantined ?? 0;
   enter(progress, 'archiving');
   const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });

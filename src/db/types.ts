@@ -86,6 +86,9 @@ export interface TrackingFilter {
 }
 
 /** A load in ref.loads: the checkpoint that a retried ingest resumes from. */
+/** finishLoad's answer: the load, and when nothing was made visible because the table holds the content already, which load has it. */
+export type FinishedLoad = LoadRecord & { duplicateOf?: string };
+
 export interface LoadRecord {
   loadId: string;
   target: TableRef;
@@ -224,9 +227,11 @@ export interface Database {
   ): Promise<number>;
   /**
    * fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. Rejects
-   * with StagingLost, changing nothing, when the staging table lost the rows its checkpoint counts.
+   * with StagingLost, changing nothing, when the staging table lost the rows its checkpoint counts. With a file
+   * hash, it first checks (see findLoadedByHash), under a lock that serialises finishes into the same table, that
+   * the content is not already in effect there: then it makes nothing visible and answers with `duplicateOf`.
    */
-  finishLoad(loadId: string, fileHash?: string): Promise<LoadRecord>;
+  finishLoad(loadId: string, fileHash?: string): Promise<FinishedLoad>;
   /** Undoes an unfinished load: drops the shadow / deletes the load's rows. Idempotent. */
   abortLoad(loadId: string): Promise<void>;
   /**

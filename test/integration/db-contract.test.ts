@@ -170,6 +170,39 @@ for (const target of targets) {
       }
     });
 
+    it('two identical appends finishing at the same moment: one is made visible, the other answers duplicate and shows nothing', async () => {
+      const t = { schema: 'data', name: `contract_race_${suffix}` };
+      const cols = [{ name: 'code', type: { kind: 'text' as const } }];
+      const base = await db.beginLoad({ loadId: `lr0${suffix}`, target: t, mode: 'append', columns: cols, filePath: '/r0', fileHash: null });
+      await db.writeBatch(base.loadId, ['code'], [['base']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 5 });
+      await db.finishLoad(base.loadId, `race_base_${suffix}`);
+      const ids = [`lr1${suffix}`, `lr2${suffix}`];
+      for (const [i, loadId] of ids.entries()) {
+        await db.beginLoad({ loadId, target: t, mode: 'append', columns: cols, filePath: `/r${i + 1}`, fileHash: null });
+        await db.writeBatch(loadId, ['code'], [['x'], ['y']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 2, byteOffset: 4 });
+      }
+      const hash = `race_same_${suffix}`;
+      const results = await Promise.all(ids.map((id) => db.finishLoad(id, hash)));
+      const winners = results.filter((r) => !r.duplicateOf);
+      const losers = results.filter((r) => r.duplicateOf);
+      expect(winners).toHaveLength(1);
+      expect(winners[0].status).toBe('loaded');
+      expect(losers).toHaveLength(1);
+      expect(losers[0].duplicateOf).toBe(winners[0].loadId);
+      // Nothing of the duplicate is visible, and it can still be undone.
+      expect(await db.countRows(t)).toBe(3);
+      expect((await db.getLoad(losers[0].loadId))?.status).toBe('loading');
+      await db.abortLoad(losers[0].loadId);
+      expect(await db.countRows(t)).toBe(3);
+      const statuses = Object.fromEntries((await db.listLoads({ table: t.name })).map((l) => [l.loadId, l.status]));
+      expect(statuses).toEqual({ [base.loadId]: 'loaded', [winners[0].loadId]: 'loaded', [losers[0].loadId]: 'aborted' });
+      // A different content still finishes.
+      const other = await db.beginLoad({ loadId: `lr3${suffix}`, target: t, mode: 'append', columns: cols, filePath: '/r3', fileHash: null });
+      await db.writeBatch(other.loadId, ['code'], [['z']], { rowsCommitted: 0, byteOffset: 0 }, { rowsCommitted: 1, byteOffset: 2 });
+      expect((await db.finishLoad(other.loadId, `race_other_${suffix}`)).duplicateOf).toBeUndefined();
+      expect(await db.countRows(t)).toBe(4);
+    });
+
     it('reference config rows are inserted once per table and refreshed', async () => {
       await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/a.csv', loadType: 'fullload' });
       await db.upsertReferenceConfig({ table: { schema: 'ref', name: `cfg_${suffix}` }, sourceFile: '/b.csv', loadType: 'append' });

@@ -263,3 +263,45 @@ describe('a revert never strands a load on top of it', () => {
     expect(await idsOf('replaced_append')).toEqual([]);
   });
 });
+
+describe('two identical files finishing at the same moment', () => {
+  it('only one is made visible; the other is answered as its duplicate and leaves nothing in the table', async () => {
+    const content = `id,name\n${[1, 2, 3].map((i) => `${i},n${i}`).join('\n')}\n`;
+    const acts = activities();
+    // Two paths, one table, the same bytes; both planned before either finished, so planning saw no duplicate.
+    const files = [await writeFile('twin_race.csv', content), await writeFile('twin_race.csv', content)];
+    const staged = await Promise.all(files.map(async (file, i) => {
+      const env = new MockActivityEnvironment();
+      const plan = await run(env, acts.planLoad, { filePath: file, loadType: 'append', referenceData: false });
+      expect(plan.duplicateOf ?? null).toBeNull();
+      const loadId = `load_twin_${i}_${fileNo}`;
+      const ingested = await run(env, acts.ingestFile, { loadId, filePath: file, plan, workflowId: `wf-twin-${i}` });
+      return { file, plan, loadId, ingested };
+    }));
+    const finished = await Promise.all(staged.map((s) =>
+      run(new MockActivityEnvironment(), acts.finishLoad, { loadId: s.loadId, plan: s.plan, filePath: s.file, fileHash: s.ingested.fileHash })));
+    const winner = staged[finished.findIndex((f) => f.duplicateOf === null)];
+    const loser = staged[finished.findIndex((f) => f.duplicateOf !== null)];
+    expect(winner).toBeDefined();
+    expect(loser).toBeDefined();
+    expect(finished.map((f) => f.duplicateOf).sort()).toEqual([null, winner.loadId].sort());
+    const rows = await pg.query<{ id: string; name: string; refdata_load_id: string }>('SELECT id, name, refdata_load_id FROM data.twin_race ORDER BY id');
+    expect(rows.map((r) => [String(r.id), r.name, r.refdata_load_id])).toEqual([1, 2, 3].map((i) => [String(i), `n${i}`, winner.loadId]));
+    expect((await db.getLoad(winner.loadId))?.status).toBe('loaded');
+    expect((await db.getLoad(loser.loadId))?.status).toBe('loading');
+  });
+});
+
+describe('planning heartbeats', () => {
+  it('planLoad heartbeats while it reads, so a killed worker is noticed after the heartbeat timeout', async () => {
+    const env = new MockActivityEnvironment();
+    let beats = 0;
+    env.on('heartbeat', () => {
+      beats += 1;
+    });
+    const file = await writeFile('heartbeat_plan.csv', `id,name\n${Array.from({ length: 5000 }, (_, i) => `${i},n${i}`).join('\n')}\n`);
+    const plan = await run(env, activities().planLoad, { filePath: file, loadType: 'append', referenceData: false });
+    expect(plan.fileHash).toMatch(/^[0-9a-f]{64}$/);
+    expect(beats).toBeGreaterThanOrEqual(3);
+  });
+});

@@ -19,6 +19,8 @@ export interface FakeWorld {
   archiveDelayMs?: number;
   /** finishLoad finds the streamed hash already loaded by this load. */
   duplicateAtFinish?: string;
+  /** recordFinished (the bookkeeping after a committed finish) fails this many times before it succeeds. */
+  bookkeepingFailures?: number;
   rows: number;
 }
 
@@ -56,6 +58,13 @@ export function fakeActivities(world: FakeWorld): Activities {
       note('finishLoad');
       if (world.finishDelayMs) await new Promise((r) => setTimeout(r, world.finishDelayMs));
       return { duplicateOf: world.duplicateAtFinish ?? null };
+    },
+    async recordFinished() {
+      note('recordFinished');
+      if (world.bookkeepingFailures && world.bookkeepingFailures > 0) {
+        world.bookkeepingFailures -= 1;
+        throw new Error('ledger unreachable');
+      }
     },
     async abortLoad() { note('abortLoad'); },
   } as unknown as Activities;

@@ -54,6 +54,7 @@ function reset(): void {
   world.finishDelayMs = undefined;
   world.archiveDelayMs = undefined;
   world.duplicateAtFinish = undefined;
+  world.bookkeepingFailures = undefined;
 }
 
 describe('fileLifecycle', () => {
@@ -63,7 +64,7 @@ describe('fileLifecycle', () => {
     const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-a-${Date.now()}`, args: [input('/drop/a.csv')] });
     expect(result).toMatchObject({ status: 'loaded', table: 'airports', rows: 3, archivedTo: '/archive/processed/x.csv' });
     expect(world.calls).toEqual([
-      'registerFile', 'statFile', 'statFile', 'statFile', 'statFile', 'planLoad', 'ingestFile', 'finishLoad', 'archiveFile:processed', 'recordOutcome:loaded',
+      'registerFile', 'statFile', 'statFile', 'statFile', 'statFile', 'planLoad', 'ingestFile', 'finishLoad', 'recordFinished', 'archiveFile:processed', 'recordOutcome:loaded',
     ]);
   });
 
@@ -130,7 +131,7 @@ describe('fileLifecycle', () => {
       expect(result).toMatchObject({ status: 'loaded', rows: 3, quarantined: 0, archivedTo: '/archive/processed/x.csv' });
       expect((await handle.describe()).status.name).toBe('COMPLETED');
       expect(world.calls).not.toContain('abortLoad');
-      expect(world.calls.slice(-3)).toEqual(['finishLoad', 'archiveFile:processed', 'recordOutcome:loaded']);
+      expect(world.calls.slice(-4)).toEqual(['finishLoad', 'recordFinished', 'archiveFile:processed', 'recordOutcome:loaded']);
     });
   }
 
@@ -142,6 +143,19 @@ describe('fileLifecycle', () => {
     expect(result).toMatchObject({ status: 'duplicate', rows: 0, loadId: 'load_earlier', archivedTo: '/archive/processed/x.csv' });
     expect(world.calls.slice(-4)).toEqual(['finishLoad', 'abortLoad', 'archiveFile:processed', 'recordOutcome:duplicate']);
   });
+
+  it('bookkeeping that fails after a committed finish is retried apart from finishLoad: the run ends loaded, never error', async () => {
+    reset();
+    world.files.set('/drop/k.csv', { size: 10, mtimeMs: 1 });
+    // Its retry policy has no attempt limit; a few failures (1 s, 2 s, 4 s of backoff) show it is retried alone.
+    world.bookkeepingFailures = 3;
+    const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-k-${Date.now()}`, args: [input('/drop/k.csv', 1)] });
+    expect(result).toMatchObject({ status: 'loaded', rows: 3, error: null, archivedTo: '/archive/processed/x.csv' });
+    expect(world.calls.filter((c) => c === 'recordFinished')).toHaveLength(4);
+    expect(world.calls.filter((c) => c === 'finishLoad')).toHaveLength(1);
+    expect(world.calls).not.toContain('abortLoad');
+    expect(world.calls.slice(-2)).toEqual(['archiveFile:processed', 'recordOutcome:loaded']);
+  }, 180_000);
 
   it.skipIf(process.env.RECORD_HISTORIES !== '1')('records a history for the replay test (RECORD_HISTORIES=1)', async () => {
     reset();

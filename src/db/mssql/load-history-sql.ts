@@ -84,6 +84,15 @@ export function findLoadedByHashSql(target: TableRef, fileHash: string, mode: Lo
   };
 }
 
+/** An application lock owned by the transaction, one per target table: finishes into one table never interleave. */
+export function finishLockSql(target: TableRef): Statement {
+  return {
+    text: "DECLARE @result int;\nEXEC @result = sp_getapplock @Resource = @resource, @LockMode = N'Exclusive', @LockOwner = N'Transaction', @LockTimeout = @timeout_ms;\nSELECT @result AS result",
+    // sp_getapplock resource names are at most 255 characters; table names are far shorter.
+    params: { resource: text(`refdata:finish:${target.schema}.${target.name}`.toLowerCase()), timeout_ms: int(5 * 60 * 1000) },
+  };
+}
+
 export const DEFAULT_LOADS_LIMIT = 100;
 export const MAX_LOADS_LIMIT = 1000;
 

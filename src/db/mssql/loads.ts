@@ -1,13 +1,13 @@
 // The load lifecycle on SQL Server: staging tables, bulk batches with their checkpoint, the swap, the undo, the revert.
 import sql from 'mssql';
-import type { BeginLoadInput, Checkpoint, InvalidRecordInput, LoadRecord, TableColumn, TableRef } from '../types';
+import type { BeginLoadInput, Checkpoint, FinishedLoad, InvalidRecordInput, LoadRecord, TableColumn, TableRef } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
 import { buildBulkTable, bulkColumnOf } from './bulk';
 import { catalogColumnsFrom, tableColumnOf } from './catalog';
 import { rowsOf, run, type Runner } from './client';
 import { insertInvalidRecordsSql } from './ledger-sql';
 import {
-  BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, laterFullloadSql, listLoadsSql, loadsAfterSql, revertLoadRecordSql, revertSwapSql,
+  BACKUP_SCHEMA, backupTablesSql, expiredBackups, findLoadedByHashSql, finishLockSql, laterFullloadSql, listLoadsSql, loadsAfterSql, revertLoadRecordSql, revertSwapSql,
 } from './load-history-sql';
 import { revertRefusedByAppends, revertRefusedByFullload } from '../revert-refusals';
 import { loadFromRow } from './rows';
@@ -124,10 +124,20 @@ export async function writeBatch(
  * fullload: swaps the shadow in and keeps the previous table in bkp; append: moves the staged rows into the target.
  * Either way readers see the whole load at commit or none of it. `fileHash` is recorded for duplicate detection.
  */
-export async function finishLoad(tx: sql.Transaction, loadId: string, fileHash?: string): Promise<LoadRecord> {
+export async function finishLoad(tx: sql.Transaction, loadId: string, fileHash?: string): Promise<FinishedLoad> {
   const load = await lockedLoad(tx, loadId);
   if (load.status === 'loaded') return load;
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
+  // Two finishes into one table wait for each other here, so the duplicate check below sees the other's commit:
+  // otherwise two identical files finishing together could both be made visible.
+  const [lock] = await rowsOf(tx, finishLockSql(load.target));
+  if (typeof lock?.result !== 'number' || lock.result < 0) {
+    throw new Error(`could not take the finish lock of ${nameOf(load.target)} (sp_getapplock returned ${String(lock?.result)}); another load into it is finishing, retry`);
+  }
+  if (fileHash) {
+    const [earlier] = await rowsOf(tx, findLoadedByHashSql(load.target, fileHash, load.mode));
+    if (earlier && String(earlier.load_id) !== loadId) return { ...load, duplicateOf: String(earlier.load_id) };
+  }
   let backup: TableRef | null = null;
   if (load.mode === 'fullload') {
     const [row] = await rowsOf(tx, serverTimeSql);

@@ -132,6 +132,14 @@ const IN_EFFECT_SQL = `
        base AS (SELECT max(finished_at) AS at FROM loaded WHERE mode = 'fullload'),
        in_effect AS (SELECT loaded.* FROM loaded, base WHERE base.at IS NULL OR loaded.finished_at >= base.at)`;
 
+/** The load in effect in table $1.$2 whose content has hash $3 (see Database.findLoadedByHash). */
+function inEffectWithHashSql(mode: LoadRecord['mode']): string {
+  return `${IN_EFFECT_SQL}
+    SELECT * FROM in_effect WHERE file_hash = $3
+       ${mode === 'fullload' ? `AND mode = 'fullload' AND (SELECT count(*) FROM in_effect) = 1` : ''}
+     ORDER BY finished_at, load_id LIMIT 1`;
+}
+
 /** Loaded loads of `mode` into the same table that finished after `load`, newest first. */
 async function loadsAfter(s: PgSession, load: LoadRecord, mode: LoadRecord['mode']): Promise<string[]> {
   const rows = await s.query<{ load_id: string }>(
@@ -217,6 +225,13 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
         // A crash between the last batch and here empties the unlogged stage (all of it: reset, never partly), so
         // "not empty" is proof enough and costs one row's read instead of a count.
+        // Two finishes into one table wait for each other here, so the duplicate check below sees the other's
+        // commit: otherwise two identical files finishing together could both be made visible.
+        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`refdata:finish:${load.target.schema}.${load.target.name}`]);
+        if (fileHash) {
+          const [earlier] = await tx.query(inEffectWithHashSql(load.mode), [load.target.schema, load.target.name, fileHash]);
+          if (earlier && String(earlier.load_id) !== loadId) return { ...load, duplicateOf: String(earlier.load_id) };
+        }
         if (load.rowsCommitted > 0 && !(await holdsRows(tx, load.staging))) throw new StagingLost(loadId, load.rowsCommitted, (await tableExists(tx, load.staging)) ? 0 : null);
         let backup: TableRef | null = null;
         if (load.mode === 'fullload') {
@@ -282,12 +297,7 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
     },
 
     async findLoadedByHash(target, fileHash, mode = 'append') {
-      const rows = await exec.query(`${IN_EFFECT_SQL}
-        SELECT * FROM in_effect WHERE file_hash = $3
-           ${mode === 'fullload' ? `AND mode = 'fullload' AND (SELECT count(*) FROM in_effect) = 1` : ''}
-         ORDER BY finished_at, load_id LIMIT 1`,
-        [target.schema, target.name, fileHash],
-      );
+      const rows = await exec.query(inEffectWithHashSql(mode), [target.schema, target.name, fileHash]);
       return rows[0] ? loadFromRow(rows[0]) : null;
     },
 
