@@ -28,6 +28,8 @@ export function documentRoute(route: RouteOptions): void {
   if (!response) return;
   if (schema.querystring || schema.params || schema.body) response[400] ??= ErrorBody;
   if (schema.params) response[404] ??= ErrorBody;
+  // The rate limiter (src/api/server.ts) can answer any route.
+  response[429] ??= ErrorBody;
 }
 
 const hasNul = (values: unknown): boolean =>

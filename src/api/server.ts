@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
+import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
@@ -24,6 +25,7 @@ import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 import { ownRoute, trackRoutes } from './route-owner';
 import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
+import { rateLimitKey } from './rate-limit';
 
 export interface ApiDeps {
   db: Database;
@@ -43,6 +45,8 @@ export interface ApiDeps {
   instruments?: SyncSourcePolicy;
   /** REFDATA_OPEN_READS: GET routes without a role of their own answer without a key (off by default; docs/operations.md says the risk). */
   openReads?: boolean;
+  /** REFDATA_RATE_LIMIT_MAX / _WINDOW_MS: requests per key (or per client address without a valid key) per window; documented defaults when absent. */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -58,6 +62,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  // Whose bucket a request counts against, by its key's id; an app hook runs before the limiter's route-level one.
+  app.addHook('onRequest', async (req) => {
+    req.rateLimitKey = await rateLimitKey(req, auth);
+  });
+  // Registered before the owner hook below, so its route hook comes before the key check: a flood of requests
+  // without the right key is throttled too, not only answered 401/403.
+  const limits = deps.rateLimit ?? loadConfig({}).api.rateLimit;
+  await app.register(rateLimit, {
+    max: limits.max,
+    timeWindow: limits.windowMs,
+    keyGenerator: (req) => req.rateLimitKey ?? `ip:${req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(new Error(`too many requests: at most ${ctx.max} per ${limits.windowMs / 1000} s for this key (or client address without one); retry in ${ctx.after}`), { statusCode: ctx.statusCode, code: 'RATE_LIMITED' }),
+  });
   // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
   const table = trackRoutes(app);
   app.addHook('onRoute', (route) => {
