@@ -35,6 +35,8 @@ export interface ApiDeps {
   adminKey?: string;
   /** Largest upload POST /api/v1/plan accepts (REFDATA_PLAN_MAX_BYTES); its documented default when absent. */
   planMaxBytes?: number;
+  /** Largest body of every other request (REFDATA_BODY_MAX_BYTES); its documented default when absent. */
+  bodyMaxBytes?: number;
   /** Dashboard links, alert thresholds, notifier (src/api/dashboard.ts); documented defaults when absent. */
   operations?: OperationsOptions;
   /** Report distribution: secrets key, destinations, report roots, retry policies, stream (src/api/reporting.ts); documented defaults and no secrets key when absent. */
@@ -53,7 +55,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // removeAdditional off: a field a schema does not allow is a 400 naming it, not silently dropped (a misplaced
   // `encryption_required` must not turn into a report sent in clear).
   // Path parameters up to 2048 characters reach validation (their own maxLength answers 400); longer ones get 414.
-  const app = Fastify({ routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
+  // bodyLimit: every route's small default; the plan upload is multipart, read by its own plugin under its own limit.
+  const bodyMaxBytes = deps.bodyMaxBytes ?? loadConfig({}).api.bodyMaxBytes;
+  const app = Fastify({ bodyLimit: bodyMaxBytes, routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -90,6 +94,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     // fastify refuses a body method without Content-Type (QUERY, say) before it looks for a route: no route, no 400.
     if (err.code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE' && !req.routeOptions.url) return notFound(req, reply);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${bodyMaxBytes} bytes (REFDATA_BODY_MAX_BYTES); files to plan go to POST /api/v1/plan as an upload` } });
+    }
     if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');

@@ -1,4 +1,5 @@
-// Limits of issue 13 against the real server and a real PostgreSQL: per-key request rates (429 with Retry-After).
+// Limits of issue 13 against the real server and a real PostgreSQL: per-key request rates (429 with Retry-After) and
+// per-route body sizes (413; only admins and operators may send the plan upload's larger body).
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
@@ -19,6 +20,8 @@ let db: Database;
 let temp: TempDir;
 let api: FastifyInstance;
 let readOnlyKey: string;
+let operatorKey: string;
+let subscriberKey: string;
 
 beforeAll(async () => {
   pg = await createTestDatabase(inject('pgUrl'));
@@ -26,6 +29,8 @@ beforeAll(async () => {
   await db.migrate();
   temp = await makeTempDir('refdata-api-limits-');
   readOnlyKey = (await createApiKey(db.distribution, { role: 'read-only' })).key;
+  operatorKey = (await createApiKey(db.distribution, { role: 'operator' })).key;
+  subscriberKey = (await createApiKey(db.distribution, { role: 'subscriber', subscriberId: 'sub-a' })).key;
   // A window far longer than the test: no request here can see the bucket refill.
   api = await buildApi({ db, client: new Client({ namespace: 'default' }), log: silentLogger(), dropRoot: temp.path, adminKey, rateLimit: { max: MAX, windowMs: 60 * 60 * 1000 } });
 });
@@ -67,5 +72,53 @@ describe('request rate limits per key', () => {
     expect(answers[4]!.headers['retry-after']).toBeDefined();
     // Another address is not affected.
     expect((await burst(1, {}, '192.0.2.8'))[0]!.statusCode).toBe(401);
+  });
+});
+
+describe('request body limits per route', () => {
+  const BODY_MAX = 2048;
+  let app: FastifyInstance;
+  beforeAll(async () => {
+    app = await buildApi({ db, client: new Client({ namespace: 'default' }), log: silentLogger(), dropRoot: temp.path, adminKey, bodyMaxBytes: BODY_MAX, planMaxBytes: 64 * 1024 });
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  /** A multipart body with one CSV part of about `bytes` bytes. */
+  function upload(bytes: number) {
+    const boundary = 'refdata-test-boundary';
+    const rows = ['isin,name'];
+    for (let i = 0; rows.join('\n').length < bytes; i++) rows.push(`INE${String(i).padStart(9, '0')},name ${i}`);
+    const payload = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="isin_master.csv"\r\nContent-Type: text/csv\r\n\r\n${rows.join('\n')}\n\r\n--${boundary}--\r\n`,
+    );
+    return { payload, headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } };
+  }
+
+  it('a JSON body beyond the default answers 413 naming the limit and its setting', async () => {
+    const res = await app.inject({ method: 'POST', url: '/api/v1/reporting/subscribe', headers: { ...bearer(adminKey), 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(BODY_MAX * 2) }) });
+    expect(res.statusCode, res.body).toBe(413);
+    expect(res.json()).toEqual({ error: { code: 'BODY_TOO_LARGE', message: expect.stringContaining(`larger than ${BODY_MAX} bytes (REFDATA_BODY_MAX_BYTES)`) } });
+  });
+
+  it('the plan upload takes more than the default from an operator', async () => {
+    const { payload, headers } = upload(BODY_MAX * 5);
+    const res = await app.inject({ method: 'POST', url: '/api/v1/plan', headers: { ...bearer(operatorKey), ...headers }, payload });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().rowCount).toBeGreaterThan(100);
+  });
+
+  it.each([['read-only', () => readOnlyKey], ['subscriber', () => subscriberKey]])('a %s key cannot send the plan upload: 403 before the body is read', async (_role, key) => {
+    const { payload, headers } = upload(BODY_MAX * 5);
+    const res = await app.inject({ method: 'POST', url: '/api/v1/plan', headers: { ...bearer(key()), ...headers }, payload });
+    expect(res.statusCode, res.body).toBe(403);
+  });
+
+  it('the plan upload has its own, larger limit: beyond it 413', async () => {
+    const { payload, headers } = upload(80 * 1024);
+    const res = await app.inject({ method: 'POST', url: '/api/v1/plan', headers: { ...bearer(operatorKey), ...headers }, payload });
+    expect(res.statusCode, res.body).toBe(413);
+    expect(res.json().error.code).toBe('FILE_TOO_LARGE');
   });
 });
