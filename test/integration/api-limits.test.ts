@@ -122,3 +122,15 @@ describe('request body limits per route', () => {
     expect(res.json().error.code).toBe('FILE_TOO_LARGE');
   });
 });
+
+describe('the dashboard page', () => {
+  it('sends a strict Content-Security-Policy: nothing inline, nothing from elsewhere, no framing', async () => {
+    const res = await api.inject({ method: 'GET', url: '/', remoteAddress: '192.0.2.50' });
+    expect(res.statusCode).toBe(200);
+    const csp = String(res.headers['content-security-policy']);
+    const directives = Object.fromEntries(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([k, ...v]) => [k, v.join(' ')]));
+    expect(directives).toMatchObject({ 'default-src': "'none'", 'script-src': "'self'", 'style-src': "'self'", 'connect-src': "'self'", 'frame-ancestors': "'none'", 'base-uri': "'none'", 'form-action': "'none'" });
+    expect(csp).not.toMatch(/unsafe-|\*/);
+    expect(res.headers['referrer-policy']).toBe('no-referrer');
+  });
+});
