@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
+import WebSocket from 'ws';
 import { buildApi } from '../../src/api/server';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
@@ -132,5 +133,17 @@ describe('the dashboard page', () => {
     expect(directives).toMatchObject({ 'default-src': "'none'", 'script-src': "'self'", 'style-src': "'self'", 'connect-src': "'self'", 'frame-ancestors': "'none'", 'base-uri': "'none'", 'form-action': "'none'" });
     expect(csp).not.toMatch(/unsafe-|\*/);
     expect(res.headers['referrer-policy']).toBe('no-referrer');
+  });
+
+  it('the event stream never takes a key from its URL: a key in the query string alone is refused (4401)', async () => {
+    const app = await buildApi({ db, client: new Client({ namespace: 'default' }), log: silentLogger(), dropRoot: temp.path, adminKey });
+    try {
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      const ws = new WebSocket(`${address.replace('http', 'ws')}/api/v1/events/stream?key=${adminKey}&token=${adminKey}`);
+      const code = await new Promise<number>((resolve) => ws.once('close', (c) => resolve(c)));
+      expect(code).toBe(4401);
+    } finally {
+      await app.close();
+    }
   });
 });
