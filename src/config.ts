@@ -29,6 +29,9 @@ const schema = z.object({
   REFDATA_API_HOST: z.string().min(1).default('127.0.0.1'),
   REFDATA_API_PORT: int(0).max(65535).default(3000),
   REFDATA_PLAN_MAX_BYTES: int(1024).default(50 * 1024 * 1024),
+  REFDATA_BODY_MAX_BYTES: int(1024).default(1024 * 1024),
+  REFDATA_RATE_LIMIT_MAX: int(1).default(1200),
+  REFDATA_RATE_LIMIT_WINDOW_MS: int(1000).default(60_000),
   REFDATA_TEMPORAL_PORT: int(1).max(65535).default(7233),
   REFDATA_TEMPORAL_UI_PORT: int(1).max(65535).default(8233),
   REFDATA_STABILITY_CHECKS: int(1).default(6),
@@ -165,6 +168,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_API_HOST', default: '127.0.0.1', description: 'Interface the API listens on (`0.0.0.0` in containers).' },
   { name: 'REFDATA_API_PORT', default: '3000', description: 'API port.' },
   { name: 'REFDATA_PLAN_MAX_BYTES', default: '52428800', description: 'Largest file `POST /api/v1/plan` accepts as an upload (bigger files: plan them by path inside the drop folder).' },
+  { name: 'REFDATA_BODY_MAX_BYTES', default: '1048576', description: 'Largest request body any route but the plan upload accepts (JSON subscriptions, channel settings, sync requests); bigger answers 413. Only `POST /api/v1/plan` takes more (`REFDATA_PLAN_MAX_BYTES`), and only from admin and operator keys, checked before the upload is read.' },
+  { name: 'REFDATA_RATE_LIMIT_MAX', default: '1200', description: 'Requests one API key (or, without a valid key, one client address) may make per window; more answer 429 with `Retry-After`. The default leaves room for the dashboard\'s refresh and scripted use.' },
+  { name: 'REFDATA_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Length of the rate-limit window (`REFDATA_RATE_LIMIT_MAX`), in milliseconds.' },
   { name: 'REFDATA_TEMPORAL_PORT', default: '7233', description: 'gRPC port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_TEMPORAL_UI_PORT', default: '8233', description: 'Web UI port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_STABILITY_CHECKS', default: '6', description: 'Consecutive unchanged checks (size and mtime) before a file is processed.' },
@@ -212,7 +218,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_REUSE_IDENTICAL_FILE', default: 'true', description: 'A file byte for byte equal (SHA-256) to the last successful sync\'s, with no instrument changed since, is recorded as all unchanged without staging it again (PostgreSQL).' },
   { name: 'INSTRUMENTS_FILE_DIR', default: '<drop root>/instruments', description: 'The only folder a sync from a local file (`POST /api/v1/instruments/sync` `file`, `refdata sync --file`) may read; relative names are taken inside it, and `..`, other absolute paths and symlinks that lead out of it are refused (the worker checks the real path).' },
   { name: 'REFDATA_SECRETS_KEY', default: '(unset: `<state dir>/secrets-key`, generated on first start)', description: 'AES-256-GCM key (base64 of 32 bytes) sealing channel secrets in `dist.delivery_channels`; the same everywhere the API and workers run.' },
-  { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations, and instrument sync URLs (and their redirects), resolve to loopback/private/link-local/metadata addresses (tests, closed networks). Off, a URL passed to `POST /api/v1/instruments/sync` cannot make the worker fetch from inside the firm\'s network.' },
+  { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations, email channels\' SMTP servers, and instrument sync URLs (and their redirects), resolve to loopback/private/link-local/metadata addresses (tests, closed networks). Off, a URL passed to `POST /api/v1/instruments/sync` cannot make the worker fetch from inside the firm\'s network.' },
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
@@ -292,7 +298,7 @@ export interface Config {
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; openReads: boolean };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number } };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   progressIntervalMs: number;
@@ -366,7 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, openReads: e.REFDATA_OPEN_READS },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, bodyMaxBytes: e.REFDATA_BODY_MAX_BYTES, openReads: e.REFDATA_OPEN_READS, rateLimit: { max: e.REFDATA_RATE_LIMIT_MAX, windowMs: e.REFDATA_RATE_LIMIT_WINDOW_MS } },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,

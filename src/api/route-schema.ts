@@ -27,7 +27,11 @@ export function documentRoute(route: RouteOptions): void {
   const response = schema.response as Schema | undefined;
   if (!response) return;
   if (schema.querystring || schema.params || schema.body) response[400] ??= ErrorBody;
+  // A body beyond REFDATA_BODY_MAX_BYTES (src/api/server.ts).
+  if (schema.body) response[413] ??= ErrorBody;
   if (schema.params) response[404] ??= ErrorBody;
+  // The rate limiter (src/api/server.ts) can answer any route.
+  response[429] ??= ErrorBody;
 }
 
 const hasNul = (values: unknown): boolean =>

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest }
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
+import rateLimit from '@fastify/rate-limit';
 import type { Client } from '@temporalio/client';
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
@@ -24,6 +25,7 @@ import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
 import { ownRoute, trackRoutes } from './route-owner';
 import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
+import { rateLimitKey } from './rate-limit';
 
 export interface ApiDeps {
   db: Database;
@@ -33,6 +35,8 @@ export interface ApiDeps {
   adminKey?: string;
   /** Largest upload POST /api/v1/plan accepts (REFDATA_PLAN_MAX_BYTES); its documented default when absent. */
   planMaxBytes?: number;
+  /** Largest body of every other request (REFDATA_BODY_MAX_BYTES); its documented default when absent. */
+  bodyMaxBytes?: number;
   /** Dashboard links, alert thresholds, notifier (src/api/dashboard.ts); documented defaults when absent. */
   operations?: OperationsOptions;
   /** Report distribution: secrets key, destinations, report roots, retry policies, stream (src/api/reporting.ts); documented defaults and no secrets key when absent. */
@@ -43,13 +47,17 @@ export interface ApiDeps {
   instruments?: SyncSourcePolicy;
   /** REFDATA_OPEN_READS: GET routes without a role of their own answer without a key (off by default; docs/operations.md says the risk). */
   openReads?: boolean;
+  /** REFDATA_RATE_LIMIT_MAX / _WINDOW_MS: requests per key (or per client address without a valid key) per window; documented defaults when absent. */
+  rateLimit?: { max: number; windowMs: number };
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // removeAdditional off: a field a schema does not allow is a 400 naming it, not silently dropped (a misplaced
   // `encryption_required` must not turn into a report sent in clear).
   // Path parameters up to 2048 characters reach validation (their own maxLength answers 400); longer ones get 414.
-  const app = Fastify({ routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
+  // bodyLimit: every route's small default; the plan upload is multipart, read by its own plugin under its own limit.
+  const bodyMaxBytes = deps.bodyMaxBytes ?? loadConfig({}).api.bodyMaxBytes;
+  const app = Fastify({ bodyLimit: bodyMaxBytes, routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -58,6 +66,20 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     },
   });
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
+  // Whose bucket a request counts against, by its key's id; an app hook runs before the limiter's route-level one.
+  app.addHook('onRequest', async (req) => {
+    req.rateLimitKey = await rateLimitKey(req, auth);
+  });
+  // Registered before the owner hook below, so its route hook comes before the key check: a flood of requests
+  // without the right key is throttled too, not only answered 401/403.
+  const limits = deps.rateLimit ?? loadConfig({}).api.rateLimit;
+  await app.register(rateLimit, {
+    max: limits.max,
+    timeWindow: limits.windowMs,
+    keyGenerator: (req) => req.rateLimitKey ?? `ip:${req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      Object.assign(new Error(`too many requests: at most ${ctx.max} per ${limits.windowMs / 1000} s for this key (or client address without one); retry in ${ctx.after}`), { statusCode: ctx.statusCode, code: 'RATE_LIMITED' }),
+  });
   // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
   const table = trackRoutes(app);
   app.addHook('onRoute', (route) => {
@@ -72,6 +94,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; code?: string }, req, reply) => {
     // fastify refuses a body method without Content-Type (QUERY, say) before it looks for a route: no route, no 400.
     if (err.code === 'FST_ERR_ROUTE_MISSING_CONTENT_TYPE' && !req.routeOptions.url) return notFound(req, reply);
+    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'BODY_TOO_LARGE', message: `the request body is larger than ${bodyMaxBytes} bytes (REFDATA_BODY_MAX_BYTES); files to plan go to POST /api/v1/plan as an upload` } });
+    }
     if (err.validation) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: err.message } });
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'request failed');

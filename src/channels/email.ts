@@ -1,4 +1,5 @@
 // EMAIL: one message over SMTP (nodemailer) with the report files attached, streamed from disk, or linked when too big.
+import { isIP } from 'node:net';
 import type Nodemailer from 'nodemailer';
 import { z } from 'zod';
 import { channelEncryptionSchema } from './encryption';
@@ -6,6 +7,7 @@ import { checkAttachments, formatBytes, totalBytes } from './attachments';
 import { raceDeadline, startDeadline } from './deadline';
 import { ChannelError, classifyErrorCode, errorMessage } from './errors';
 import { caList } from './http';
+import { resolveHost } from './network-policy';
 import { secret } from './secrets';
 import type { ChannelSender, DeliveryMessage, SendResult } from './types';
 
@@ -77,9 +79,14 @@ export const emailSender: ChannelSender<EmailConfig> = {
     const what = `email ${msg.deliveryId}`;
     const { attach, link } = planAttachments(msg, config, what);
     await checkAttachments(attach, what);
+    // The same destination policy as webhooks: no loopback/private/link-local/metadata address unless an operator
+    // allows private networks; nodemailer then connects to the address checked here (no second lookup to rebind).
+    const server = await resolveHost(config.host, ctx, `${what}: SMTP server`);
     const transport = loadNodemailer().createTransport({
-      host: config.host,
+      host: server.address,
       port: config.port,
+      // Certificates and SNI name the host as configured, not the address we connect to.
+      servername: isIP(server.hostname) ? undefined : server.hostname,
       secure: config.security === 'tls',
       requireTLS: config.security === 'starttls',
       ignoreTLS: config.security === 'none',

@@ -19,6 +19,7 @@ import { ensureSearchAttributes } from '../temporal/search-attributes';
 import { startWatcher } from '../watcher';
 import { onShutdown } from './shutdown';
 import { ensureSecretsKey } from '../reporting/secrets-key';
+import { devBanner } from './banner';
 import { createDeliveryNotifier } from '../reporting/notifier';
 import { reportingOptionsFrom } from '../api/reporting';
 import { startEventRelay } from '../events';
@@ -66,7 +67,7 @@ export function devCommand(): Command {
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
       // Deliveries start through the worker's own connection, eagerly: the first workflow task comes back with the start.
       const deliveryClient = new Client({ connection: worker.connection, namespace: config.temporal.namespace });
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, bodyMaxBytes: config.api.bodyMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit });
       await app.listen({ host: config.api.host, port: config.api.port });
       const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
         service: createReportingService({
@@ -78,19 +79,17 @@ export function devCommand(): Command {
 
       const apiUrl = `http://${config.api.host === '0.0.0.0' ? 'localhost' : config.api.host}:${config.api.port}`;
       process.stdout.write(
-        [
-          '',
-          'refdata is running',
-          `  Temporal Web UI  ${devServer?.uiUrl ?? config.temporal.uiUrl}`,
-          `  API              ${apiUrl}   (OpenAPI docs: ${apiUrl}/docs, health: ${apiUrl}/health)`,
-          `  gRPC             ${grpcServer ? `${grpcServer.address} (ReportingStream, proto/reporting.proto)` : 'off (REFDATA_GRPC_PORT=0)'}`,
-          `  events           ${events.transport === 'kafka' ? `Kafka ${config.events.kafka?.brokers.join(',')}` : 'in-process bus (KAFKA_BROKERS unset)'}, through the outbox`,
-          `  drop folder      ${config.dropoffDir}/{reference_data_table,none_reference_data_table}/{fullload,append}/`,
-          `  database         ${db.kind === 'embedded' ? embeddedLine(config) : db.kind}`,
-          `  admin key        ${admin.key}${admin.generated ? '   (generated; kept in ' + path.join(config.stateDir, 'admin-key') + ')' : ''}`,
-          '  Ctrl-C stops everything.',
-          '',
-        ].join('\n'),
+        devBanner({
+          apiUrl,
+          temporalUiUrl: devServer?.uiUrl ?? config.temporal.uiUrl,
+          grpc: grpcServer ? `${grpcServer.address} (ReportingStream, proto/reporting.proto)` : 'off (REFDATA_GRPC_PORT=0)',
+          events: `${events.transport === 'kafka' ? `Kafka ${config.events.kafka?.brokers.join(',')}` : 'in-process bus (KAFKA_BROKERS unset)'}, through the outbox`,
+          dropFolder: `${config.dropoffDir}/{reference_data_table,none_reference_data_table}/{fullload,append}/`,
+          database: db.kind === 'embedded' ? embeddedLine(config) : db.kind,
+          adminKeyFromEnv: Boolean(config.api.adminKey),
+          adminKeyGenerated: admin.generated,
+          stateDir: config.stateDir,
+        }),
       );
       let stopping = false;
       const steps: Array<[string, () => Promise<unknown>]> = [

@@ -4,7 +4,7 @@ import { resolveHost, resolveUrl } from '../channels/network-policy';
 import type { ChannelContext } from '../channels/types';
 import { badRequest } from './errors';
 
-/** The URL or host a channel connects to; EMAIL uses the firm's relay and DASHBOARD stays inside refdata. */
+/** The URL or host a channel connects to (EMAIL: its SMTP server); DASHBOARD stays inside refdata. */
 function destinationOf(type: ChannelType, config: unknown): { url: string } | { host: string } | null {
   switch (type) {
     case 'API_WEBHOOK':
@@ -16,6 +16,7 @@ function destinationOf(type: ChannelType, config: unknown): { url: string } | { 
     case 'SFTP':
       return { host: (config as ChannelConfig<'SFTP'>).host };
     case 'EMAIL':
+      return { host: (config as ChannelConfig<'EMAIL'>).host };
     case 'DASHBOARD_NOTIFICATION':
       return null;
   }

@@ -13,6 +13,7 @@ interface Service {
   volumes?: string[];
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  ports?: string[];
 }
 const root = path.resolve(__dirname, '../..');
 const composeText = fs.readFileSync(path.join(root, 'docker-compose.yml'), 'utf8');
@@ -50,5 +51,14 @@ describe('docker-compose.yml', () => {
     // One worker polls every queue; docs/deployment.md shows how to split them.
     expect(compose.services.worker!.command).toEqual(['worker']);
     expect(Object.values(taskQueues).length).toBeGreaterThan(1);
+  });
+
+  it('publishes only the API to every interface; the database, Temporal gRPC and its UI only on 127.0.0.1', () => {
+    const published = Object.entries(compose.services).flatMap(([name, svc]) => (svc.ports ?? []).map((p) => [name, String(p)] as const));
+    expect(published.length).toBeGreaterThan(1);
+    for (const [name, port] of published) {
+      if (name === 'api') expect(port, name).toBe('3000:3000');
+      else expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+    }
   });
 });

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emailConfigSchema, emailSender, type EmailConfig } from '../../../src/channels/email';
+import { checkDestination } from '../../../src/reporting/destination';
 import { decodedBody, headerOf, mimeParts, startSmtpPeer, type SmtpPeer } from '../../support/peers/smtp';
 import { makeSelfSignedCert, type SelfSignedCert } from '../../support/peers/tls-cert';
 import { makeTempDir, type TempDir } from '../../support/temp';
@@ -117,5 +118,16 @@ describe('EMAIL', () => {
     await emailSender.send(deliveryMessage({ metadata: { business_date: 'x\r\nBcc: evil@example.com' } }), plainConfig(), loopbackContext());
     const raw = plain.messages.at(-1)!.raw.toString('utf8');
     expect(raw.slice(0, raw.indexOf('\r\n\r\n'))).not.toMatch(/^Bcc:/im);
+  });
+
+  it.each(['127.0.0.1', 'localhost', '169.254.169.254'])('refuses an SMTP server at %s (private) unless private networks are allowed, before connecting', async (host) => {
+    const before = plain.messages.length;
+    const err = await failureOf(emailSender.send(deliveryMessage(), plainConfig({ host }), loopbackContext({ allowPrivateNetworks: false })));
+    expect(err).toMatchObject({ code: 'DESTINATION_REFUSED', permanent: true });
+    expect(err.message).toMatch(/SMTP server: .* private\/loopback\/link-local address/);
+    expect(plain.messages.length).toBe(before);
+    // And when the channel is subscribed, as for webhooks.
+    await expect(checkDestination('EMAIL', plainConfig({ host }), false)).rejects.toMatchObject({ message: expect.stringContaining('private/loopback/link-local') });
+    await expect(checkDestination('EMAIL', plainConfig({ host }), true)).resolves.toBeUndefined();
   });
 });
