@@ -118,16 +118,20 @@ describe('writeBatch', () => {
   });
 });
 
+/** The finish lock (sp_getapplock) granted, and no earlier load of the same content; otherwise as `respond` says. */
+const lockGranted = (respond: (t: string) => unknown) => (t: string) =>
+  t.includes('sp_getapplock') ? { recordset: [{ result: 0 }] } : t.startsWith('WITH loaded') ? { recordset: [] } : respond(t);
+
 describe('finishLoad', () => {
   it('fullload over an existing table swaps with a backup named from the server clock and records it', async () => {
     let finished = false;
-    const tx = new ScriptedTransaction((t) => {
+    const tx = new ScriptedTransaction(lockGranted((t) => {
       if (isSelectLoad(t)) return { recordset: [finished ? loadRow({ status: 'loaded', backup_schema: 'bkp', backup_table: 'b' }) : loadRow()] };
       if (t.startsWith('SELECT SYSUTCDATETIME()')) return { recordset: [{ now }] };
       if (t.includes('OBJECT_ID(@table_path')) return { recordset: [{ object_id: 123 }] };
       if (t.startsWith("UPDATE ref.loads SET status = N'loaded'")) finished = true;
       return {};
-    });
+    }));
     const done = await finishLoad(tx.tx, 'L1');
     expect(done.status).toBe('loaded');
     const swap = tx.statements.find((s) => s.text.includes('sp_rename'))!;
@@ -138,7 +142,7 @@ describe('finishLoad', () => {
   });
 
   it('fullload onto a new table only renames the shadow and records no backup', async () => {
-    const tx = new ScriptedTransaction((t) => (isSelectLoad(t) ? { recordset: [loadRow()] } : t.startsWith('SELECT SYSUTCDATETIME()') ? { recordset: [{ now }] } : t.includes('OBJECT_ID') ? { recordset: [{ object_id: null }] } : {}));
+    const tx = new ScriptedTransaction(lockGranted((t) => (isSelectLoad(t) ? { recordset: [loadRow()] } : t.startsWith('SELECT SYSUTCDATETIME()') ? { recordset: [{ now }] } : t.includes('OBJECT_ID') ? { recordset: [{ object_id: null }] } : {})));
     await finishLoad(tx.tx, 'L1');
     const swap = tx.statements.find((s) => s.text.includes('sp_rename'))!;
     expect(swap.text).not.toContain('ALTER SCHEMA');
@@ -153,9 +157,9 @@ describe('finishLoad', () => {
   });
 
   it('a staged append moves its rows into the target and drops the stage, in the same transaction as the record', async () => {
-    const tx = new ScriptedTransaction((t) =>
+    const tx = new ScriptedTransaction(lockGranted((t) =>
       t.includes('INFORMATION_SCHEMA.COLUMNS') ? { recordset: [catalogRow('code', 'nvarchar'), catalogRow('refdata_load_id', 'nvarchar')] }
-      : { recordset: [loadRow({ mode: 'append', staging_table: 'prices__stage_l1' })] });
+      : { recordset: [loadRow({ mode: 'append', staging_table: 'prices__stage_l1' })] }));
     await finishLoad(tx.tx, 'L1', 'abc123');
     const texts = tx.texts();
     const move = texts.findIndex((t) => t.startsWith('INSERT INTO [data].[prices]'));
@@ -168,9 +172,23 @@ describe('finishLoad', () => {
   });
 
   it('an append begun before appends were staged (its stage is its target) is just marked done', async () => {
-    const tx = new ScriptedTransaction(() => ({ recordset: [loadRow({ mode: 'append', staging_table: 'prices' })] }));
+    const tx = new ScriptedTransaction(lockGranted(() => ({ recordset: [loadRow({ mode: 'append', staging_table: 'prices' })] })));
     await finishLoad(tx.tx, 'L1');
     expect(tx.texts().some((t) => t.includes('sp_rename'))).toBe(false);
+  });
+
+  it('a finish lock not granted (sp_getapplock < 0) is an error and nothing is made visible', async () => {
+    const tx = new ScriptedTransaction((t) => (t.includes('sp_getapplock') ? { recordset: [{ result: -1 }] } : { recordset: [loadRow()] }));
+    await expect(finishLoad(tx.tx, 'L1')).rejects.toThrow(/could not take the finish lock/);
+    expect(tx.texts().some((t) => t.includes('sp_rename') || t.startsWith("UPDATE ref.loads SET status = N'loaded'"))).toBe(false);
+  });
+
+  it('content already in effect in the table makes nothing visible and names the earlier load', async () => {
+    const tx = new ScriptedTransaction((t) =>
+      t.includes('sp_getapplock') ? { recordset: [{ result: 0 }] } : t.startsWith('WITH loaded') ? { recordset: [{ load_id: 'L0' }] } : { recordset: [loadRow()] });
+    const done = await finishLoad(tx.tx, 'L1', 'samehash');
+    expect(done.duplicateOf).toBe('L0');
+    expect(tx.texts().some((t) => t.includes('sp_rename') || t.startsWith("UPDATE ref.loads SET status = N'loaded'"))).toBe(false);
   });
 });
 
