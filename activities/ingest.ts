@@ -292,10 +292,21 @@ export function createIngestActivities(deps: IngestActivityDeps) {
      * finished. With `bookkeeping: false` the ledger and reference config are left to recordFinished, which the
      * workflow retries on its own: a failure there must not make a committed finish look failed.
      */
-    async finishLoad(input: { loadId: string; plan: LoadPlan; filePath: string; fileHash?: string; bookkeeping?: boolean }): Promise<{ duplicateOf: string | null }> {
+    async finishLoad(input: {
+      loadId: string; plan: LoadPlan; filePath: string; fileHash?: string; bookkeeping?: boolean; ingested?: { rows: number; quarantined: number };
+    }): Promise<{ duplicateOf: string | null }> {
       await deps.db.upsertTracking({ filePath: input.filePath, status: 'finishing' });
       const before = await deps.db.getLoad(input.loadId);
       if (before?.status !== 'loaded') await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);
+      const { ingested } = input;
+      if (before?.status === 'loading' && ingested && (before.rowsCommitted !== ingested.rows || before.rowsQuarantined !== ingested.quarantined)) {
+        // A database crash after the ingest took back its last batches with their checkpoint (they commit without
+        // waiting for the WAL flush): finishing now would make a short table `loaded`. Load the rest again first; the
+        // resumed ingest checks its stage against the checkpoint it resumes from.
+        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, checkpoint: before.rowsCommitted, ingested: ingested.rows }, 'checkpoint behind the ingest after a database crash; loading the rest again');
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+      }
       const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
         if (!(err instanceof StagingLost)) throw err;
         // The database crashed after the last batch and took the staged rows with it: load the file again (the

@@ -189,7 +189,10 @@ async function finishAndArchive(
   // The bookkeeping after the commit runs as its own activity, retried until it succeeds: once the rows are in the
   // table, a ledger write that keeps failing must not end the run in `error` with 0 rows.
   const apart = patched('finish-bookkeeping-retried-apart');
-  const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash, ...(apart ? { bookkeeping: false } : {}) });
+  // The counts the ingest reported let finishing see a checkpoint that a database crash set back (activity input only:
+  // no command changes, old histories replay).
+  const ingested = { rows: loaded.rows, quarantined: loaded.quarantined ?? 0 };
+  const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash, ingested, ...(apart ? { bookkeeping: false } : {}) });
   if (finished?.duplicateOf) {
     await finishing.abortLoad({ loadId });
     return archiveDuplicate(input, progress, plan.table.name, finished.duplicateOf);

@@ -127,7 +127,7 @@ describe.skipIf(unavailable)('PostgreSQL crash during a load', () => {
     const ingested = await run(env, acts.ingestFile, { loadId: 'load_crash_finish', filePath: file, plan, workflowId: 'wf-crash' });
     expect(ingested.rows).toBe(ROWS);
     await crash();
-    await run(new MockActivityEnvironment(), activities().finishLoad, { loadId: 'load_crash_finish', plan, filePath: file, fileHash: ingested.fileHash });
+    await run(new MockActivityEnvironment(), activities().finishLoad, { loadId: 'load_crash_finish', plan, filePath: file, fileHash: ingested.fileHash, ingested });
     expect(await db.getLoad('load_crash_finish')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS });
     await expectExactly('crash_before_finish', 'load_crash_finish', 1, ROWS);
   });

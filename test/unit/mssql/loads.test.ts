@@ -119,7 +119,7 @@ describe('writeBatch', () => {
 });
 
 /** The finish lock (sp_getapplock) granted, and no earlier load of the same content; otherwise as `respond` says. */
-const lockGranted = (respond: (t: string) => unknown) => (t: string) =>
+const lockGranted = (respond: (t: string) => Reply) => (t: string): Reply =>
   t.includes('sp_getapplock') ? { recordset: [{ result: 0 }] } : t.startsWith('WITH loaded') ? { recordset: [] } : respond(t);
 
 describe('finishLoad', () => {
