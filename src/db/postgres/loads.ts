@@ -162,6 +162,9 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
           staging = shadowTableOf(input.target, input.loadId);
           await createStaging(tx, 'fullload', staging, input);
         } else {
+          // Appends that begin together on one target take turns defining it: two CREATE TABLEs (or ADD COLUMNs) of
+          // the same name at once fail one of them on the catalog's unique index, which is no fault of the file.
+          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`refdata:define:${input.target.schema}.${input.target.name}`]);
           const have = await columnNames(tx, input.target);
           if (have.length === 0) {
             await tx.exec(createTableSql(input.target, input.columns));
