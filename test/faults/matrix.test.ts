@@ -317,6 +317,8 @@ const OPEN_CELLS: Record<string, string> = {
   'truncate|append × finishing': 'the file is truncated after the append committed: the short version is archived in processed/ as the loaded one',
   'redrop-same|fullload × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
   'redrop-same|append × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
+  'redrop-same|fullload × archiving': 'a same-name drop while the first run archives can wait for the next rescan (a minute) to get its workflow: the round may end first',
+  'redrop-same|append × archiving': 'a same-name drop while the first run archives can wait for the next rescan (a minute) to get its workflow: the round may end first',
   'cancel|fullload × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
   'cancel|append × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
 };
