@@ -298,22 +298,23 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       await deps.db.upsertTracking({ filePath: input.filePath, status: 'finishing' });
       const before = await deps.db.getLoad(input.loadId);
       if (before?.status !== 'loaded') await assertUnchangedSincePlan(input.filePath, input.plan, input.fileHash);
+      /** Loads what a database crash took back (the resumed ingest checks its stage against its checkpoint). */
+      const loadAgain = async (why: Record<string, unknown>, message: string): Promise<void> => {
+        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, ...why }, message);
+        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
+        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+      };
       const { ingested } = input;
       if (before?.status === 'loading' && ingested && (before.rowsCommitted !== ingested.rows || before.rowsQuarantined !== ingested.quarantined)) {
         // A database crash after the ingest took back its last batches with their checkpoint (they commit without
-        // waiting for the WAL flush): finishing now would make a short table `loaded`. Load the rest again first; the
-        // resumed ingest checks its stage against the checkpoint it resumes from.
-        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, checkpoint: before.rowsCommitted, ingested: ingested.rows }, 'checkpoint behind the ingest after a database crash; loading the rest again');
-        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+        // waiting for the WAL flush): finishing now would make a short table `loaded`. Load the rest again first.
+        await loadAgain({ checkpoint: before.rowsCommitted, ingested: ingested.rows }, 'checkpoint behind the ingest after a database crash; loading the rest again');
       }
       const load = await deps.db.finishLoad(input.loadId, input.fileHash).catch(async (err: unknown) => {
         if (!(err instanceof StagingLost)) throw err;
         // The database crashed after the last batch and took the staged rows with it: load the file again (the
         // ingest sees the same loss, starts from the first byte and heartbeats as usual), then finish.
-        deps.log.warn({ loadId: input.loadId, filePath: input.filePath, err: err.message }, 'staged rows lost before finishing; loading the file again');
-        const workflowId = Context.current().info.workflowExecution?.workflowId ?? '';
-        await activities.ingestFile({ loadId: input.loadId, filePath: input.filePath, plan: input.plan, workflowId });
+        await loadAgain({ err: err.message }, 'staged rows lost before finishing; loading the file again');
         return deps.db.finishLoad(input.loadId, input.fileHash);
       });
       if (load.duplicateOf) {
