@@ -76,6 +76,11 @@ export async function insertInvalid(s: PgSession, records: InvalidRecordInput[])
   }
 }
 
+/** A transaction lock on one table for one purpose (finishing, defining), released at commit or rollback. */
+async function lockTable(s: PgSession, purpose: 'finish' | 'define', t: TableRef): Promise<void> {
+  await s.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`refdata:${purpose}:${t.schema}.${t.name}`]);
+}
+
 async function holdsRows(s: PgSession, t: TableRef): Promise<boolean> {
   if (!(await tableExists(s, t))) return false;
   const [row] = await s.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${qualified(t)}) AS any`);
@@ -164,7 +169,7 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         } else {
           // Appends that begin together on one target take turns defining it: two CREATE TABLEs (or ADD COLUMNs) of
           // the same name at once fail one of them on the catalog's unique index, which is no fault of the file.
-          await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`refdata:define:${input.target.schema}.${input.target.name}`]);
+          await lockTable(tx, 'define', input.target);
           const have = await columnNames(tx, input.target);
           if (have.length === 0) {
             await tx.exec(createTableSql(input.target, input.columns));
@@ -226,15 +231,15 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         const load = await lockLoad(tx, loadId);
         if (load.status === 'loaded') return load;
         if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status} and cannot be finished`);
-        // A crash between the last batch and here empties the unlogged stage (all of it: reset, never partly), so
-        // "not empty" is proof enough and costs one row's read instead of a count.
         // Two finishes into one table wait for each other here, so the duplicate check below sees the other's
         // commit: otherwise two identical files finishing together could both be made visible.
-        await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`refdata:finish:${load.target.schema}.${load.target.name}`]);
+        await lockTable(tx, 'finish', load.target);
         if (fileHash) {
           const [earlier] = await tx.query(inEffectWithHashSql(load.mode), [load.target.schema, load.target.name, fileHash]);
           if (earlier && String(earlier.load_id) !== loadId) return { ...load, duplicateOf: String(earlier.load_id) };
         }
+        // A crash between the last batch and here empties the unlogged stage (all of it: reset, never partly), so
+        // "not empty" is proof enough and costs one row's read instead of a count.
         if (load.rowsCommitted > 0 && !(await holdsRows(tx, load.staging))) throw new StagingLost(loadId, load.rowsCommitted, (await tableExists(tx, load.staging)) ? 0 : null);
         let backup: TableRef | null = null;
         if (load.mode === 'fullload') {
