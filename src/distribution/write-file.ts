@@ -20,6 +20,7 @@ export async function writeAtomically(dir: string, name: string, chunks: AsyncIt
   const tmp = path.join(dir, `.${name}.${randomBytes(6).toString('hex')}.tmp`);
   const hash = createHash('sha256');
   let bytes = 0;
+  const out = fs.createWriteStream(tmp);
   try {
     await pipeline(
       chunks,
@@ -31,7 +32,7 @@ export async function writeAtomically(dir: string, name: string, chunks: AsyncIt
           yield chunk;
         }
       },
-      fs.createWriteStream(tmp),
+      out,
     );
     // On disk before the rename makes it visible: a crash must not leave a complete-looking name with missing bytes.
     const handle = await fs.promises.open(tmp, 'r+');
@@ -41,6 +42,9 @@ export async function writeAtomically(dir: string, name: string, chunks: AsyncIt
       await handle.close();
     }
   } catch (err) {
+    // pipeline() settles once its source fails, without waiting for the file stream it destroys to finish opening and
+    // closing: removing the temporary before that could let the late open create it again, left behind.
+    if (!out.closed) await new Promise<void>((resolve) => out.once('close', () => resolve()));
     await fs.promises.rm(tmp, { force: true });
     throw err;
   }
