@@ -13,6 +13,7 @@ import { describeDistribution, distributionRequestOf, startDistribution } from '
 import type { DistributionConfig } from '../distribution/types';
 import { deliveryStatusesOf, runSummaryOf } from '../distribution/views';
 import { requireRole, type RoleAuth } from './auth';
+import { CALENDAR_DATE_PATTERN } from './date-pattern';
 import { RunConflict, RunDetailView, RunStarted, RunSummaryView } from './distribution-schemas';
 import { ErrorBody } from './schemas';
 
@@ -66,7 +67,7 @@ export const distributionPlugin = (deps: DistributionApiDeps): FastifyPluginAsyn
       security: [{ bearer: [] }],
       // Deltas take no date (400 names why); a full run's date is a calendar date, yyyy-MM-dd or yyyyMMdd.
       querystring: kind === 'full'
-        ? Type.Object({ date: Type.Optional(Type.String({ pattern: '^(19|20)[0-9]{2}(-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])|(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01]))$', description: 'yyyy-MM-dd or yyyyMMdd; a day the month does not have (2025-02-30) is 400' })) })
+        ? Type.Object({ date: Type.Optional(Type.String({ pattern: CALENDAR_DATE_PATTERN, description: 'yyyy-MM-dd or yyyyMMdd, a day that exists (2025-02-30 is 400)' })) })
         : Type.Object({}),
       response: { 202: RunStarted, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 409: RunConflict },
     },

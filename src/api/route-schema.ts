@@ -19,11 +19,26 @@ function withoutDefaultedRequired(schema: unknown): unknown {
   return copy;
 }
 
+/** Text without a NUL byte (see refuseNulBytes): said in the document so that what it allows, the server accepts. */
+const NO_NUL = '^[^\\u0000]*$';
+
+/** String parameters without a pattern of their own get NO_NUL (a copy: TypeBox schemas are shared between routes). */
+function withoutNul(schema: unknown): unknown {
+  const s = schema as { properties?: Record<string, Schema> } | undefined;
+  if (!s?.properties) return schema;
+  const open = Object.entries(s.properties).filter(([, p]) => p.type === 'string' && p.pattern === undefined && p.enum === undefined && p.const === undefined);
+  if (open.length === 0) return schema;
+  const properties = { ...s.properties };
+  for (const [name, p] of open) properties[name] = { ...p, pattern: NO_NUL };
+  return { ...(s as Schema), properties };
+}
+
 /** Documents what validation and the not-found path can answer, and drops `required` from defaulted parameters. */
 export function documentRoute(route: RouteOptions): void {
   const schema = route.schema as Schema | undefined;
   if (!schema) return;
-  if (schema.querystring) schema.querystring = withoutDefaultedRequired(schema.querystring);
+  if (schema.querystring) schema.querystring = withoutNul(withoutDefaultedRequired(schema.querystring));
+  if (schema.params) schema.params = withoutNul(schema.params);
   const response = schema.response as Schema | undefined;
   if (!response) return;
   if (schema.querystring || schema.params || schema.body) response[400] ??= ErrorBody;

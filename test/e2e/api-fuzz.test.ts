@@ -13,11 +13,9 @@ import { startSystem, type System } from './harness';
 
 const run = promisify(execFile);
 const st = process.env.SCHEMATHESIS || readToolsEnv(process.env).SCHEMATHESIS || '';
-// Opt-in for now (REFDATA_FUZZ=1): Schemathesis 4.32.5 occasionally stops on an internal Hypothesis error
-// ("AST constructor recursion depth mismatch") and a state-dependent finding can appear that the baseline lacks;
-// docs/operations.md ("API fuzzer") says how to run it and read its report.
-const skip = process.env.REFDATA_FUZZ !== '1'
-  ? 'set REFDATA_FUZZ=1 to run the API fuzzer'
+// Runs in every test run; REFDATA_SKIP_SCHEMATHESIS=1 (ensure-tools then installs nothing) skips it, saying why.
+const skip = process.env.REFDATA_SKIP_SCHEMATHESIS === '1'
+  ? 'REFDATA_SKIP_SCHEMATHESIS=1'
   : st === '' || !fs.existsSync(st) ? 'Schemathesis is not installed: run scripts/ensure-tools --for test (or unset REFDATA_SKIP_SCHEMATHESIS)' : null;
 /** Seconds each run may take: the two runs stay within about two minutes together. */
 const MAX_TIME = Number(process.env.REFDATA_FUZZ_SECONDS ?? 50);
@@ -34,7 +32,7 @@ let schemaFile = '';
  */
 const baselineOf = (name: string) => path.join(__dirname, 'fuzz', `${name}.baseline`);
 
-async function fuzz(name: string, headers: string[]): Promise<{ code: number; report: string }> {
+async function fuzzOnce(name: string, headers: string[]): Promise<{ code: number; report: string }> {
   const baseline = baselineOf(name);
   if (!fs.existsSync(baseline)) fs.writeFileSync(baseline, '{"format_version":1,"entries":[]}\n');
   const args = [
@@ -42,7 +40,7 @@ async function fuzz(name: string, headers: string[]): Promise<{ code: number; re
     '--suppress-health-check', 'too_slow,filter_too_much', '--no-color', ...headers.flatMap((h) => ['--header', h]),
   ];
   try {
-    const { stdout, stderr } = await run(st, args, { maxBuffer: 64 * 1024 * 1024, timeout: (MAX_TIME + 120) * 1000, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run(st, args, { cwd: temp.path, maxBuffer: 64 * 1024 * 1024, timeout: (MAX_TIME + 120) * 1000, env: { ...process.env, NO_COLOR: '1' } });
     return { code: 0, report: `${stdout}\n${stderr}` };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -50,9 +48,20 @@ async function fuzz(name: string, headers: string[]): Promise<{ code: number; re
   }
 }
 
+/**
+ * Schemathesis 4.32.5 now and then stops on an error inside Hypothesis itself ("AST constructor recursion depth
+ * mismatch"), which says nothing about our API: that run, and only that, is tried once more.
+ */
+async function fuzz(name: string, headers: string[]): Promise<{ code: number; report: string }> {
+  const first = await fuzzOnce(name, headers);
+  if (first.code === 0 || !/recursion depth mismatch/i.test(first.report)) return first;
+  return fuzzOnce(name, headers);
+}
+
 describe.skipIf(skip !== null)(`the API fuzzer${skip ? ` (skipped: ${skip})` : ''}`, () => {
   beforeAll(async () => {
-    sys = await startSystem({ testFile: __filename, database: 'postgres' });
+    // The limiter has tests of its own; here it would turn the no-key run's requests into 429s after 1,200.
+    sys = await startSystem({ testFile: __filename, database: 'postgres', rateLimit: { max: 1_000_000, windowMs: 60_000 } });
     await sys.api.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(sys.api.server.address() as AddressInfo).port}`;
     temp = await makeTempDir('refdata-fuzz-');

@@ -53,6 +53,8 @@ export async function startSystem(opts: {
   invalidRows?: Config['invalidRows'];
   /** Delivery channels and keys for the worker (tests script a sender instead of real peers). */
   delivery?: DeliveryWiring;
+  /** The API's per-key limits (the API fuzzer sends thousands of requests from one address). */
+  rateLimit?: { max: number; windowMs: number };
 }): Promise<System> {
   const dropRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'refdata-drop-'));
   await ensureDropFolders(dropRoot);
@@ -93,7 +95,7 @@ export async function startSystem(opts: {
   });
   const watchers: Array<{ close(): Promise<void> }> = [];
   const adminKey = 'test-admin-key-0123456789';
-  const api = await buildApi({ db, client, log, dropRoot, adminKey });
+  const api = await buildApi({ db, client, log, dropRoot, adminKey, rateLimit: opts.rateLimit });
   return {
     dropRoot, db, dbUrl, client, namespace, api, adminKey, stability, database: opts.database,
     async rows(text) {

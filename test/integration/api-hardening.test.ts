@@ -46,6 +46,22 @@ describe('inputs the database cannot take are refused before it sees them', () =
     expect(res.json()).toMatchObject({ error: { code: 'BAD_REQUEST' } });
   });
 
+  it('the document says so: every string query and path parameter excludes NUL, so what it allows is accepted', async () => {
+    const doc = (await api.inject({ method: 'GET', url: '/docs/json', headers: auth })).json() as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; schema?: { type?: string; pattern?: string; enum?: unknown } }[] }>>;
+    };
+    const strings = Object.entries(doc.paths).flatMap(([p, ops]) => Object.entries(ops).flatMap(([m, op]) =>
+      (op.parameters ?? []).filter((x) => (x.in === 'query' || x.in === 'path') && x.schema?.type === 'string' && x.schema.enum === undefined)
+        .map((x) => ({ where: `${m} ${p} ${x.name}`, pattern: x.schema!.pattern }))));
+    expect(strings.length).toBeGreaterThan(10);
+    for (const s of strings) {
+      expect(s.pattern, s.where).toBeDefined();
+      expect(new RegExp(s.pattern!, 'u').test('a\u0000b'), s.where).toBe(false);
+    }
+    const name = strings.find((s) => s.where === 'get /api/v1/instruments name');
+    expect(name?.pattern).toBeDefined();
+  });
+
   it.each([
     ['GET', '/api/v1/files/1099511627775'],
     ['POST', '/api/v1/files/38532942395317/cancel'],
