@@ -30,10 +30,12 @@ export interface FileIntakeApiDeps {
 const Folder = Type.Union(leafFolders.map((f) => Type.Literal(f)), {
   description: 'the drop folder the file loads from: kind (reference data or not) and mode (fullload or append)',
 });
+const waitDoc = 'true: answer the outcome when the load ends (up to waitSeconds); false (default): answer 202 at once';
+const waitSecondsDoc = 'how long wait=true waits before answering 202 instead (default 300)';
 const Options = {
   folder: Type.Optional(Folder),
-  wait: Type.Optional(Type.Boolean({ default: false, description: 'true: answer the outcome when the load ends (up to waitSeconds); false: answer 202 at once' })),
-  waitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, default: 300, description: 'how long wait=true waits before answering 202 instead' })),
+  wait: Type.Optional(Type.Boolean({ description: waitDoc })),
+  waitSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 3600, description: waitSecondsDoc })),
 };
 
 const Started = Type.Object({
