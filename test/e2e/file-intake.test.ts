@@ -116,6 +116,17 @@ describe('POST /api/v1/files', () => {
     expect(await listDir(path.join(sys.dropRoot, 'reference_data_table/append'))).toEqual(['error', 'processed']);
   });
 
+  it('never replaces a file of the same name still waiting in the folder: 409, and that file is untouched', async () => {
+    const waiting = path.join(sys.dropRoot, 'none_reference_data_table/fullload', 'rates.csv');
+    await fs.writeFile(waiting, 'ccy,rate\nUSD,1\n');
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/files?folder=none_reference_data_table/fullload&wait=true', ...multipart('rates.csv', 'ccy,rate\nEUR,2\n') });
+    expect(res.statusCode, res.body).toBe(409);
+    expect(res.json()).toMatchObject({ error: { code: 'FILE_EXISTS' } });
+    expect(await fs.readFile(waiting, 'utf8')).toBe('ccy,rate\nUSD,1\n');
+    expect((await listDir(path.dirname(waiting))).filter((n) => n.includes('rates'))).toEqual(['rates.csv']);
+    await fs.rm(waiting);
+  });
+
   it('an upload larger than the limit answers 413 and leaves nothing in the folder', async () => {
     const { buildApi } = await import('../../src/api/server');
     const { silentLogger } = await import('../../src/log/logger');
