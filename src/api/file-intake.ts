@@ -1,6 +1,7 @@
 // POST /api/v1/files: process a file now through the same fileLifecycle workflow as a dropped one (same rules,
 // ledger and duplicate check, no stability wait): an upload (multipart or raw body) or a file inside the drop root.
 import fs from 'node:fs/promises';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import multipart from '@fastify/multipart';
@@ -117,7 +118,8 @@ export const fileIntakePlugin = (deps: FileIntakeApiDeps): FastifyPluginAsync =>
         'JSON `{ "path": "<file inside the drop root>" }`: a file in a leaf folder loads from there, any other is copied into `folder`. ' +
         'Paths leading out of the drop root, also through a symbolic link, answer 400. wait=false: 202 with the workflow id. ' +
         'wait=true: the outcome (200 loaded or duplicate, 422 error with its report, 409 cancelled), or 202 after waitSeconds. ' +
-        '409 FILE_EXISTS / FILE_IN_PROGRESS: a file of that name is still in that folder or its run still runs.',
+        '409 FILE_EXISTS / FILE_IN_PROGRESS: a file of that name is still in that folder or its run still runs. ' +
+        '503 TEMPORAL_UNAVAILABLE: the file is in its folder but its run could not be started (the watcher starts it later).',
       querystring: Type.Object({ ...Options, name: Type.Optional(Type.String({ minLength: 1, maxLength: 255, description: 'file name of a raw upload (it names the table)' })) }),
       body: {
         content: {
@@ -127,7 +129,7 @@ export const fileIntakePlugin = (deps: FileIntakeApiDeps): FastifyPluginAsync =>
           'application/octet-stream': { schema: Type.Unknown({ description: 'the file itself (needs ?name=)' }) },
         },
       },
-      response: { 200: Outcome, 202: Started, 400: ErrorBody, 409: Type.Union([Outcome, ErrorBody]), 413: ErrorBody, 422: Outcome },
+      response: { 200: Outcome, 202: Started, 400: ErrorBody, 409: Type.Union([Outcome, ErrorBody]), 413: ErrorBody, 422: Outcome, 503: ErrorBody },
     },
   }, async (req: FastifyRequest, reply: FastifyReply) => {
     const q = req.query as { folder?: string; name?: string; wait?: boolean; waitSeconds?: number };
@@ -135,10 +137,16 @@ export const fileIntakePlugin = (deps: FileIntakeApiDeps): FastifyPluginAsync =>
     const wait = body.wait ?? q.wait ?? false;
     const waitSeconds = body.waitSeconds ?? q.waitSeconds ?? 300;
     let run: Awaited<ReturnType<typeof startIntake>>;
+    let placed: string | null = null;
     try {
-      const filePath = await place(req, q);
-      run = await startIntake(deps.client, { dropRoot: deps.dropRoot, filePath, stability: deps.stability });
+      placed = await place(req, q);
+      run = await startIntake(deps.client, { dropRoot: deps.dropRoot, filePath: placed, stability: deps.stability });
     } catch (err) {
+      if (placed && !(err instanceof IntakeError)) {
+        // The file is whole in its leaf folder: the watcher's rescan starts its run once Temporal takes it.
+        req.log.warn({ err, filePath: placed }, 'file placed, but its workflow could not be started');
+        return reply.code(503).send({ error: { code: 'TEMPORAL_UNAVAILABLE', message: `${path.relative(deps.dropRoot, placed)} is in its drop folder, but Temporal did not start its run (${(err as Error).message}); the watcher starts it once Temporal answers` } });
+      }
       if (err instanceof IntakeError || err instanceof PlanRequestError) {
         return reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
       }

@@ -143,6 +143,24 @@ describe('POST /api/v1/files', () => {
     }
   });
 
+  it('when Temporal refuses the start, the file stays whole in its folder for the watcher and the answer says so (503)', async () => {
+    const { Client } = await import('@temporalio/client');
+    const { buildApi } = await import('../../src/api/server');
+    const { silentLogger } = await import('../../src/log/logger');
+    // A namespace the server does not have: every start is refused.
+    const refused = new Client({ connection: sys.client.connection, namespace: 'no-such-namespace-for-intake' });
+    const api = await buildApi({ db: sys.db, client: refused, log: silentLogger(), dropRoot: sys.dropRoot, adminKey: sys.adminKey });
+    try {
+      const res = await api.inject({ method: 'POST', url: '/api/v1/files?folder=none_reference_data_table/append', ...multipart('later.csv', 'k,v\na,1\n') });
+      expect(res.statusCode, res.body).toBe(503);
+      expect(res.json()).toMatchObject({ error: { code: 'TEMPORAL_UNAVAILABLE', message: expect.stringContaining('none_reference_data_table/append/later.csv') } });
+      expect(await fs.readFile(path.join(sys.dropRoot, 'none_reference_data_table/append/later.csv'), 'utf8')).toBe('k,v\na,1\n');
+    } finally {
+      await api.close();
+      await fs.rm(path.join(sys.dropRoot, 'none_reference_data_table/append/later.csv'), { force: true });
+    }
+  });
+
   it('a run the watcher started first for the same file stops waiting when the API hands the file over', async () => {
     const slow = { checks: 1000, intervalMs: 60_000, maxWaitMs: 3_600_000 };
     const file = path.join(sys.dropRoot, 'reference_data_table/append', 'tails.csv');
