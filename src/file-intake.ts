@@ -8,7 +8,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { classifyPath, dataKinds, loadModes, sanitizeFileName } from './drop-folders';
+import { archiveFolders, classifyPath, dataKinds, loadModes, sanitizeFileName, unarchivedName } from './drop-folders';
 import { fileWorkflowId } from './ids';
 import { startFileWorkflowNow } from './temporal/client';
 import type { FileLifecycleResult, StabilityOptions } from '../workflows/file-lifecycle';
@@ -83,9 +83,15 @@ async function linkNoReplace(from: string, to: string, folder: string): Promise<
   }
 }
 
+/** The name a file from elsewhere in the drop root loads under: an archived file gets back the name it was dropped with. */
+export function copiedFileName(from: string): string {
+  const archived = (archiveFolders as readonly string[]).includes(path.basename(path.dirname(from)));
+  return intakeFileName(archived ? unarchivedName(path.basename(from)) : path.basename(from));
+}
+
 /** Copies a file from elsewhere in the drop root into a leaf folder; the original stays where it is. */
 export async function copyIntoDropFolder(dropRoot: string, from: string, folder: string): Promise<string> {
-  return placeInDropFolder({ dropRoot, folder, fileName: intakeFileName(path.basename(from)), source: createReadStream(from) });
+  return placeInDropFolder({ dropRoot, folder, fileName: copiedFileName(from), source: createReadStream(from) });
 }
 
 /** Refuses a second file while a run for the same path still runs: that run archives by path and would take it. */

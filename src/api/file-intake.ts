@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import type { Database } from '../db/types';
 import { classifyPath } from '../drop-folders';
 import {
-  IntakeError, assertPathIdle, awaitIntake, copyIntoDropFolder, intakeFileName, leafFolders, placeInDropFolder, startIntake,
+  IntakeError, assertPathIdle, awaitIntake, copiedFileName, copyIntoDropFolder, intakeFileName, leafFolders, placeInDropFolder, startIntake,
 } from '../file-intake';
 import type { StabilityOptions } from '../../workflows/file-lifecycle';
 import { ErrorBody } from './schemas';
@@ -101,7 +101,7 @@ export const fileIntakePlugin = (deps: FileIntakeApiDeps): FastifyPluginAsync =>
       return file;
     }
     // Elsewhere in the root (an archive folder, a staging folder): a copy loads, the original stays.
-    const name = intakeFileName(file);
+    const name = copiedFileName(file);
     const target = need(folder);
     await assertPathIdle(deps.client, target, name);
     return copyIntoDropFolder(deps.dropRoot, file, target);

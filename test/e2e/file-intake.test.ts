@@ -94,6 +94,15 @@ describe('POST /api/v1/files', () => {
     await expect(fs.readFile(original, 'utf8')).resolves.toContain('A1,T1');
   });
 
+  it('an archived file sent again by path loads under the name it was dropped with: a duplicate of its own load', async () => {
+    const processed = path.join(sys.dropRoot, 'reference_data_table/fullload/processed');
+    const archived = (await listDir(processed)).find((n) => n.endsWith('_ports_20241201.csv'))!;
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/files', headers: auth(), payload: { path: `reference_data_table/fullload/processed/${archived}`, folder: 'reference_data_table/fullload', wait: true } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ status: 'duplicate', table: 'ports', filePath: 'reference_data_table/fullload/ports_20241201.csv' });
+    await expect(fs.stat(path.join(processed, archived))).resolves.toBeTruthy();
+  });
+
   it('a path outside the drop root, or leading out through a symbolic link, is refused with 400 and nothing runs', async () => {
     await fs.symlink(path.join(outside, 'secret.csv'), path.join(sys.dropRoot, 'reference_data_table/fullload/secret.csv'));
     await fs.symlink(outside, path.join(sys.dropRoot, 'linked-dir'));
