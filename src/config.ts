@@ -30,6 +30,7 @@ const schema = z.object({
   REFDATA_API_PORT: int(0).max(65535).default(3000),
   REFDATA_PLAN_MAX_BYTES: int(1024).default(50 * 1024 * 1024),
   REFDATA_BODY_MAX_BYTES: int(1024).default(1024 * 1024),
+  REFDATA_UPLOAD_MAX_BYTES: int(1024).default(1024 * 1024 * 1024),
   REFDATA_RATE_LIMIT_MAX: int(1).default(1200),
   REFDATA_RATE_LIMIT_WINDOW_MS: int(1000).default(60_000),
   REFDATA_TEMPORAL_PORT: int(1).max(65535).default(7233),
@@ -168,7 +169,8 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_API_HOST', default: '127.0.0.1', description: 'Interface the API listens on (`0.0.0.0` in containers).' },
   { name: 'REFDATA_API_PORT', default: '3000', description: 'API port.' },
   { name: 'REFDATA_PLAN_MAX_BYTES', default: '52428800', description: 'Largest file `POST /api/v1/plan` accepts as an upload (bigger files: plan them by path inside the drop folder).' },
-  { name: 'REFDATA_BODY_MAX_BYTES', default: '1048576', description: 'Largest request body any route but the plan upload accepts (JSON subscriptions, channel settings, sync requests); bigger answers 413. Only `POST /api/v1/plan` takes more (`REFDATA_PLAN_MAX_BYTES`), and only from admin and operator keys, checked before the upload is read.' },
+  { name: 'REFDATA_BODY_MAX_BYTES', default: '1048576', description: 'Largest request body any route but the two uploads accepts (JSON subscriptions, channel settings, sync requests); bigger answers 413. Only `POST /api/v1/plan` (`REFDATA_PLAN_MAX_BYTES`) and `POST /api/v1/files` (`REFDATA_UPLOAD_MAX_BYTES`) take more, and only from admin and operator keys, checked before the upload is read.' },
+  { name: 'REFDATA_UPLOAD_MAX_BYTES', default: '1073741824', description: 'Largest file `POST /api/v1/files` accepts as an upload (multipart or raw body) to load; bigger answers 413 and nothing is kept. Only admin and operator keys may upload, checked before the upload is read. Larger files: put them in the drop folder, or send their `path` inside it.' },
   { name: 'REFDATA_RATE_LIMIT_MAX', default: '1200', description: 'Requests one API key (or, without a valid key, one client address) may make per window; more answer 429 with `Retry-After`. The default leaves room for the dashboard\'s refresh and scripted use.' },
   { name: 'REFDATA_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Length of the rate-limit window (`REFDATA_RATE_LIMIT_MAX`), in milliseconds.' },
   { name: 'REFDATA_TEMPORAL_PORT', default: '7233', description: 'gRPC port of the dev server that `npm start` runs.' },
@@ -298,7 +300,7 @@ export interface Config {
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number } };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; uploadMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number } };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   progressIntervalMs: number;
@@ -372,7 +374,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, bodyMaxBytes: e.REFDATA_BODY_MAX_BYTES, openReads: e.REFDATA_OPEN_READS, rateLimit: { max: e.REFDATA_RATE_LIMIT_MAX, windowMs: e.REFDATA_RATE_LIMIT_WINDOW_MS } },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, uploadMaxBytes: e.REFDATA_UPLOAD_MAX_BYTES, bodyMaxBytes: e.REFDATA_BODY_MAX_BYTES, openReads: e.REFDATA_OPEN_READS, rateLimit: { max: e.REFDATA_RATE_LIMIT_MAX, windowMs: e.REFDATA_RATE_LIMIT_WINDOW_MS } },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,

@@ -55,3 +55,8 @@ export function sanitizeFileName(name: string): string {
   const ext = path.extname(cleaned).slice(0, 10);
   return cleaned.slice(0, 180 - ext.length) + ext;
 }
+
+/** The name a file had before `archivePath` stamped it (`20241201T101500Z_airports.csv` → `airports.csv`). */
+export function unarchivedName(archivedName: string): string {
+  return archivedName.replace(/^\d{8}T\d{6}Z_/, '');
+}

@@ -1,6 +1,6 @@
 // Workflow `fileLifecycle`: one dropped file from "seen" to "loaded and archived" (or "in error/ with a report").
 import {
-  ApplicationFailure, CancellationScope, defineQuery, defineSignal, isCancellation, proxyActivities,
+  ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, isCancellation, proxyActivities,
   patched, setHandler, sleep, workflowInfo, upsertSearchAttributes, setCurrentDetails,
 } from '@temporalio/workflow';
 import type { createFileActivities } from '../activities/files';
@@ -71,6 +71,11 @@ export interface IngestProgress {
 }
 
 export const fileChangedSignal = defineSignal('fileChanged');
+/**
+ * The file was put in place whole (an API upload, renamed in): stop waiting for it to settle. Sent with
+ * signal-with-start, so a run the watcher started first for the same file skips the rest of its wait too.
+ */
+export const loadNowSignal = defineSignal('loadNow');
 export const ingestProgressSignal = defineSignal<[IngestProgress]>('ingestProgress');
 export const progressQuery = defineQuery<FileProgress>('progress');
 
@@ -108,9 +113,13 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     rows: 0, bytes: 0, totalBytes: null, batches: 0, rowsPerSecond: 0, outcome: null,
   };
   let changed = false;
+  let loadNow = false;
   setHandler(progressQuery, () => progress);
   setHandler(fileChangedSignal, () => {
     changed = true;
+  });
+  setHandler(loadNowSignal, () => {
+    loadNow = true;
   });
   setHandler(ingestProgressSignal, (p) => {
     Object.assign(progress, p);
@@ -127,7 +136,7 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
         const was = changed;
         changed = false;
         return was;
-      });
+      }, () => loadNow);
       if (!stable) {
         await files.forgetFile(input.filePath);
         return finish(progress, { status: 'vanished', table: null, rows: 0, quarantined: 0, loadId: null, archivedTo: null, error: null });
@@ -213,22 +222,32 @@ async function archiveDuplicate(input: FileLifecycleInput, progress: FileProgres
   return finish(progress, { status: 'duplicate', table, rows: 0, quarantined: 0, loadId: duplicateOf, archivedTo, error: null });
 }
 
-/** Stats the file until it is unchanged for `checks` intervals in a row; false if it vanished. */
-async function waitUntilStable(input: FileLifecycleInput, progress: FileProgress, takeChangedFlag: () => boolean): Promise<boolean> {
+/**
+ * Stats the file until it is unchanged for `checks` intervals in a row (or a `loadNow` signal says it was placed
+ * whole); false if it vanished.
+ */
+async function waitUntilStable(
+  input: FileLifecycleInput, progress: FileProgress, takeChangedFlag: () => boolean, isLoadNow: () => boolean,
+): Promise<boolean> {
   const { checks, intervalMs, maxWaitMs } = input.stability;
   const startedAt = Date.now();
+  // Histories from before the signal existed slept plainly; only new runs may end a wait early.
+  const mayLoadNow = patched('load-now-ends-stability-wait');
   let last = await files.statFile(input.filePath);
   // The watcher starts a run with signal-with-start, so a fileChanged signal is already waiting: the first stat
   // above is newer than it, and it must not reset the first check (that made 7 intervals out of 6).
   if (patched('stability-start-signal-counted-once')) takeChangedFlag();
   while (last !== null && progress.stableChecks < checks) {
+    if (mayLoadNow && isLoadNow()) break;
     if (Date.now() - startedAt > maxWaitMs) {
       throw ApplicationFailure.nonRetryable(
         `file was still changing after ${Math.round(maxWaitMs / 1000)} s; finish writing it elsewhere and move it in whole`,
         'UnstableFile',
       );
     }
-    if (intervalMs > 0) await sleep(intervalMs);
+    if (mayLoadNow) {
+      if (intervalMs > 0 && (await condition(isLoadNow, intervalMs))) break;
+    } else if (intervalMs > 0) await sleep(intervalMs);
     const next = await files.statFile(input.filePath);
     const unchanged = next !== null && next.size === last.size && next.mtimeMs === last.mtimeMs;
     progress.stableChecks = unchanged && !takeChangedFlag() ? progress.stableChecks + 1 : 0;

@@ -80,6 +80,10 @@ const PlanJsonSchema = Type.Object({
   mapping: Type.Array(Type.Object({ header: Type.String(), column: Type.String(), existing: Type.Boolean() }), {
     description: 'Each file header, in file order, and the table column its values go into; existing: the table already has that column',
   }),
+  suggestions: Type.Array(Type.Object({
+    table: Type.String({ description: 'schema.name' }), percent: Type.Number({ description: 'paired columns / max(file, table columns) × 100' }),
+    matched: Type.Integer(), missing: Type.Array(Type.String()), extra: Type.Array(Type.String()),
+  }), { description: 'When the file would make a new table: the loaded tables whose columns match it best, best first (at most 3); empty otherwise' }),
 });
 
 export const planPlugin = (deps: PlanApiDeps): FastifyPluginAsync => async (app) => {

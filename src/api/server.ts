@@ -13,6 +13,7 @@ import { instrumentsPlugin, type SyncSourcePolicy } from './instruments';
 import { loadsPlugin } from './loads';
 import { tablesPlugin } from './tables';
 import { planPlugin } from './plan';
+import { fileIntakePlugin } from './file-intake';
 import { errorsPlugin } from './errors';
 import { dashboardPlugin, defaultOperationsOptions, type OperationsOptions } from './dashboard';
 import { eventsPlugin } from './events';
@@ -35,6 +36,10 @@ export interface ApiDeps {
   adminKey?: string;
   /** Largest upload POST /api/v1/plan accepts (REFDATA_PLAN_MAX_BYTES); its documented default when absent. */
   planMaxBytes?: number;
+  /** Largest upload POST /api/v1/files accepts (REFDATA_UPLOAD_MAX_BYTES); its documented default when absent. */
+  uploadMaxBytes?: number;
+  /** Stability settings handed to the file workflows the API starts (they skip the wait); documented defaults when absent. */
+  stability?: { checks: number; intervalMs: number; maxWaitMs: number };
   /** Largest body of every other request (REFDATA_BODY_MAX_BYTES); its documented default when absent. */
   bodyMaxBytes?: number;
   /** Dashboard links, alert thresholds, notifier (src/api/dashboard.ts); documented defaults when absent. */
@@ -116,6 +121,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
   await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
+  await app.register(fileIntakePlugin({ auth, db: deps.db, client: deps.client, dropRoot: deps.dropRoot, maxBytes: deps.uploadMaxBytes ?? loadConfig({}).api.uploadMaxBytes, stability: deps.stability ?? loadConfig({}).stability }));
   await app.register(planPlugin({ auth, db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
   const operations = deps.operations ?? defaultOperationsOptions();

@@ -8,6 +8,7 @@ import { planFile, sha256File, type LoadPlan } from '../../activities/plan';
 import { countDataRows } from '../record-stream';
 import { openDatabase } from '../db';
 import type { Database, LoadMode } from '../db/types';
+import { suggestTables, type TableSuggestion } from '../csv/table-suggestions';
 
 export interface PlanJson {
   file: string;
@@ -29,9 +30,11 @@ export interface PlanJson {
   match: { table: string; percent: number; missing: string[]; extra: string[] } | null;
   /** Each header (in file order) and the table column its values go into; `existing` when the table already has it. */
   mapping: { header: string; column: string; existing: boolean }[];
+  /** When the file's name makes a new table: the existing tables its columns match best, best first (else empty). */
+  suggestions: TableSuggestion[];
 }
 
-export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string }, rowCount: number): PlanJson {
+export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string }, rowCount: number, suggestions: TableSuggestion[] = []): PlanJson {
   return {
     file: filePath,
     encoding: plan.encoding,
@@ -51,7 +54,17 @@ export function toPlanJson(filePath: string, plan: LoadPlan & { fileHash: string
     sha256: plan.fileHash,
     match: plan.match ? { table: `${plan.table.schema}.${plan.table.name}`, percent: plan.match.percent, missing: plan.match.missing, extra: plan.match.extra } : null,
     mapping: mappingOf(plan),
+    suggestions,
   };
+}
+
+/** A new table (nothing of the file's name to match): the loaded tables whose columns resemble the file's. */
+async function suggestionsFor(plan: LoadPlan, db: Database): Promise<TableSuggestion[]> {
+  if (plan.match) return [];
+  const tables = (await db.catalog.listTables())
+    .filter((t) => !(t.schema === plan.table.schema && t.name === plan.table.name))
+    .map((t) => ({ schema: t.schema, name: t.name, columns: t.columns.map((c) => c.name) }));
+  return suggestTables(plan.columns.map((c) => c.name), tables, { schema: plan.table.schema });
 }
 
 /** Header → table column, from the plan's columns (already named as the match paired them). */
@@ -68,7 +81,8 @@ export async function planForCli(file: string, opts: { loadType?: LoadMode; refe
   const referenceData = opts.referenceData ?? (c.kind === 'input' ? c.referenceData : false);
   const plan = await planFile({ filePath: abs, loadType, referenceData }, opts.db ? (t) => opts.db!.describeTable(t) : null);
   const fileHash = plan.fileHash ?? (await sha256File(abs));
-  return toPlanJson(abs, { ...plan, fileHash }, await countDataRows(abs, plan));
+  const suggestions = opts.db ? await suggestionsFor(plan, opts.db) : [];
+  return toPlanJson(abs, { ...plan, fileHash }, await countDataRows(abs, plan), suggestions);
 }
 
 function describe(p: PlanJson): string {
@@ -87,6 +101,12 @@ function describe(p: PlanJson): string {
     }),
   ];
   if (p.match) lines.push(`match      ${p.match.percent}% of ${p.match.table}; missing: ${p.match.missing.join(', ') || 'none'}; extra: ${p.match.extra.join(', ') || 'none'}`);
+  else if (p.suggestions.length) {
+    lines.push(`new table  ${p.schema}.${p.table}; existing tables with similar columns (rename the file to load into one):`);
+    for (const s of p.suggestions) {
+      lines.push(`  ${s.table.padEnd(38)} ${String(s.percent).padStart(5)}%  missing: ${s.missing.join(', ') || 'none'}; extra: ${s.extra.join(', ') || 'none'}`);
+    }
+  }
   return lines.join('\n');
 }
 

@@ -11,3 +11,4 @@ export * from './schema-match';
 export * from './plan';
 export * from './copy-compat';
 export * from './record-boundaries';
+export * from './table-suggestions';

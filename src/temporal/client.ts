@@ -2,7 +2,7 @@
 import { Client, Connection, WorkflowIdConflictPolicy } from '@temporalio/client';
 import path from 'node:path';
 import { fileWorkflowId, searchAttributes, taskQueues } from '../ids';
-import { fileChangedSignal, fileLifecycle, type FileLifecycleInput, type StabilityOptions } from '../../workflows/file-lifecycle';
+import { fileChangedSignal, fileLifecycle, loadNowSignal, type FileLifecycleInput, type StabilityOptions } from '../../workflows/file-lifecycle';
 import { classifyPath } from '../drop-folders';
 
 export async function connectTemporal(address: string, namespace: string): Promise<{ connection: Connection; client: Client }> {
@@ -30,6 +30,23 @@ export async function signalFileWorkflow(client: Client, opts: StartFileOptions)
   const handle = await client.workflow.signalWithStart(fileLifecycle, {
     ...fileStartOptions(c, input, workflowId),
     signal: fileChangedSignal,
+    signalArgs: [],
+  });
+  return { workflowId, runId: handle.signaledRunId };
+}
+
+/**
+ * For a file put in place whole (an API upload or copy): starts its workflow without the stability wait, or, when the
+ * watcher saw it first and started one, tells that run to stop waiting. Returns the run that will load the file.
+ */
+export async function startFileWorkflowNow(client: Client, opts: Omit<StartFileOptions, 'skipStability'>): Promise<{ workflowId: string; runId: string } | { ignored: string }> {
+  const c = classifyPath(opts.dropRoot, opts.filePath);
+  if (c.kind === 'ignored') return { ignored: c.reason };
+  const input = fileInput(c, { ...opts, skipStability: true });
+  const workflowId = fileWorkflowId(c.relativePath);
+  const handle = await client.workflow.signalWithStart(fileLifecycle, {
+    ...fileStartOptions(c, input, workflowId),
+    signal: loadNowSignal,
     signalArgs: [],
   });
   return { workflowId, runId: handle.signaledRunId };

@@ -62,6 +62,7 @@ function matrix(): Entry[] {
     { route: 'GET /api/v1/files', request: { url: '/api/v1/files' }, expect: staffRead(200) },
     { route: 'GET /api/v1/files/:id', request: { url: '/api/v1/files/999999' }, expect: staffRead(404) },
     { route: 'POST /api/v1/files/:id/cancel', request: { url: '/api/v1/files/999999/cancel' }, expect: staff(404) },
+    { route: 'POST /api/v1/files', request: { url: '/api/v1/files', body: { path: '../outside.csv' } }, expect: staff(400), note: 'a path outside the drop root' },
     { route: 'GET /api/v1/instruments', request: { url: '/api/v1/instruments' }, expect: staffRead(200) },
     { route: 'GET /api/v1/instruments/stats', request: { url: '/api/v1/instruments/stats' }, expect: staffRead(200) },
     { route: 'GET /api/v1/instruments/:key', request: { url: '/api/v1/instruments/NSE_EQ%7Cnone' }, expect: staffRead(404) },

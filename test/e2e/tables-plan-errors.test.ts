@@ -99,7 +99,7 @@ describe('format detection API', () => {
     const fromCli = await cli('plan', '--json', file);
     expect(fromCli.code, fromCli.stderr).toBe(0);
     expect(res.json()).toEqual(JSON.parse(fromCli.stdout));
-    expect(res.json()).toMatchObject({ table: 'customer_data', delimiter: ';', rowCount: 40 });
+    expect(res.json()).toMatchObject({ table: 'customer_data', delimiter: ';', rowCount: 40, suggestions: [{ table: 'ref.airports', percent: 100, matched: 6 }] });
   });
 
   it('plans an uploaded file the same way, named as uploaded, and removes it afterwards', async () => {
@@ -112,8 +112,23 @@ describe('format detection API', () => {
     const fromCli = JSON.parse((await cli('plan', '--json', '--reference', file)).stdout) as Record<string, unknown>;
     expect(res.json()).toEqual({ ...fromCli, file: 'airports_20250101.csv' });
     // Compared with the loaded ref.airports, as the CLI does.
-    expect(res.json()).toMatchObject({ schema: 'ref', table: 'airports', match: { table: 'ref.airports', percent: 100 } });
+    expect(res.json()).toMatchObject({ schema: 'ref', table: 'airports', match: { table: 'ref.airports', percent: 100 }, suggestions: [] });
     expect((await fs.readdir(os.tmpdir())).filter((n) => n.startsWith('refdata-plan-')).length).toBe(before);
+  });
+
+  it('a file whose name makes a new table names the loaded tables its columns match best, in the API and the CLI', async () => {
+    const file = path.join(sys.dropRoot, 'venue_listing.csv');
+    await fs.writeFile(file, 'instrument_key,symbol,lot_size,tick_size,venue,isin\nNSE_EQ|X1,AAA,1,0.05,NSE,INE000000001\n');
+    const res = await sys.api.inject({ method: 'POST', url: '/api/v1/plan', headers: { authorization: `Bearer ${sys.adminKey}` }, payload: { path: 'venue_listing.csv', referenceData: true } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ table: 'venue_listing', match: null });
+    // 4 of the 6 columns on either side pair with ref.airports (the only loaded table): 66.7 %.
+    expect((res.json() as { suggestions: unknown[] }).suggestions).toEqual([
+      { table: 'ref.airports', percent: 66.7, matched: 4, missing: ['expiry', 'active'], extra: ['venue', 'isin'] },
+    ]);
+    const text = await cli('plan', '--reference', file);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/new table {2}ref\.venue_listing; existing tables with similar columns[^\n]*\n {2}ref\.airports +66\.7% {2}missing: expiry, active; extra: venue, isin/);
   });
 
   it('refuses paths that leave the drop root, directly or through symbolic links', async () => {

@@ -1,7 +1,7 @@
 // Classification of paths under the drop root, archive naming, and load table names.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { archivePath, classifyPath, dropFolderTree, sanitizeFileName } from '../../src/drop-folders';
+import { archivePath, classifyPath, dropFolderTree, sanitizeFileName, unarchivedName } from '../../src/drop-folders';
 import { backupTableOf, isReservedTable, shadowTableOf } from '../../src/db/load-names';
 import { fileWorkflowId } from '../../src/ids';
 
@@ -43,6 +43,12 @@ describe('names', () => {
   it('archives with a UTC timestamp prefix in the leaf\'s archive folder', () => {
     const p = archivePath('/d/reference_data_table/fullload/x.csv', 'processed', new Date('2024-12-01T10:11:12.345Z'));
     expect(p).toBe('/d/reference_data_table/fullload/processed/20241201T101112Z_x.csv');
+  });
+
+  it('an archived name gives back the name the file was dropped with; other names stay as they are', () => {
+    const p = archivePath('/d/reference_data_table/fullload/airports_20241201.csv', 'error', new Date('2024-12-01T10:11:12.345Z'));
+    expect(unarchivedName(p.split('/').pop()!)).toBe('airports_20241201.csv');
+    expect(unarchivedName('20241201_airports.csv')).toBe('20241201_airports.csv');
   });
 
   it('sanitises hostile and very long file names', () => {

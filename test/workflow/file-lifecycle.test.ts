@@ -6,7 +6,7 @@ import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
-import { fileChangedSignal, fileLifecycle, progressQuery, type FileLifecycleInput } from '../../workflows/file-lifecycle';
+import { fileChangedSignal, fileLifecycle, loadNowSignal, progressQuery, type FileLifecycleInput } from '../../workflows/file-lifecycle';
 import { fakeActivities, type FakeWorld } from './fake-activities';
 import { namespaceFor, waitFor } from '../e2e/harness';
 
@@ -91,6 +91,17 @@ describe('fileLifecycle', () => {
     expect((await handle.result()).status).toBe('loaded');
     // One stat to start from, then one per check: 6 checks, not 7.
     expect(world.calls.filter((c) => c === 'statFile')).toHaveLength(7);
+  });
+
+  it('a loadNow signal ends a long stability wait at once: the run plans without the remaining checks', async () => {
+    reset();
+    world.files.set('/drop/n.csv', { size: 10, mtimeMs: 1 });
+    // 100 checks a minute apart: only the signal can bring this run to planning within the test.
+    const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `wf-n-${Date.now()}`, args: [input('/drop/n.csv', 100, 60_000)] });
+    await waitFor('the first stat', async () => world.calls.includes('statFile'));
+    await handle.signal(loadNowSignal);
+    expect((await handle.result()).status).toBe('loaded');
+    expect(world.calls.slice(0, 3)).toEqual(['registerFile', 'statFile', 'planLoad']);
   });
 
   it('bad input fails the run, compensates, and archives to error/ with a report', async () => {
