@@ -75,6 +75,7 @@ const schema = z.object({
   INSTRUMENTS_REQUIRE_FNO: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   INSTRUMENTS_SYNC_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression, e.g. "0 6 * * *"').default('0 6 * * *'),
   INSTRUMENTS_SYNC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
+  INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES: int(1).max(24 * 60).default(30),
   INSTRUMENTS_BATCH_SIZE: int(1).max(100_000).default(2000),
   INSTRUMENTS_REUSE_IDENTICAL_FILE: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   INSTRUMENTS_FILE_DIR: z.string().min(1).optional(),
@@ -214,6 +215,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_REQUIRE_FNO', default: 'true', description: 'A file without equity F&O instruments (NSE_FO / BSE_FO) stops the sync unless forced.' },
   { name: 'INSTRUMENTS_SYNC_CRON', default: '0 6 * * *', description: 'When the daily instrument sync runs (cron, in `INSTRUMENTS_SYNC_TIMEZONE`).' },
   { name: 'INSTRUMENTS_SYNC_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `INSTRUMENTS_SYNC_CRON`.' },
+  { name: 'INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES', default: '30', description: 'How long one sync may hold the one-sync lock (1–1440 minutes); past it the run is ended (work cancelled, staging dropped, run recorded `timed_out`, operators notified), so the next sync is not skipped.' },
   { name: 'INSTRUMENTS_BATCH_SIZE', default: '2000', description: 'Instruments per committed staging batch (one checkpoint each).' },
   { name: 'INSTRUMENTS_REUSE_IDENTICAL_FILE', default: 'true', description: 'A file byte for byte equal (SHA-256) to the last successful sync\'s, with no instrument changed since, is recorded as all unchanged without staging it again (PostgreSQL).' },
   { name: 'INSTRUMENTS_FILE_DIR', default: '<drop root>/instruments', description: 'The only folder a sync from a local file (`POST /api/v1/instruments/sync` `file`, `refdata sync --file`) may read; relative names are taken inside it, and `..`, other absolute paths and symlinks that lead out of it are refused (the worker checks the real path).' },
@@ -255,6 +257,8 @@ export interface InstrumentsConfig {
   maxBytes: number;
   guard: { maxDeactivateShare: number; minEquities: number; requireFno: boolean };
   schedule: { cron: string; timeZone: string };
+  /** How long one sync may hold the one-sync lock before it is ended (INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES). */
+  lockLimitMs: number;
   batchSize: number;
   /** Skip staging a file identical to the last successful sync's (InstrumentStore.stageAsIdentical). */
   reuseIdenticalFile: boolean;
@@ -420,6 +424,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         requireFno: e.INSTRUMENTS_REQUIRE_FNO,
       },
       schedule: { cron: e.INSTRUMENTS_SYNC_CRON, timeZone: e.INSTRUMENTS_SYNC_TIMEZONE },
+      lockLimitMs: e.INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES * 60_000,
       batchSize: e.INSTRUMENTS_BATCH_SIZE,
       reuseIdenticalFile: e.INSTRUMENTS_REUSE_IDENTICAL_FILE,
       fileDir: path.resolve(e.INSTRUMENTS_FILE_DIR ?? path.join(e.REFDATA_DROPOFF_DIR, 'instruments')),

@@ -45,7 +45,7 @@ export const loadsRevertedTotal = new Counter({
 
 export const syncsTotal = new Counter({
   name: 'refdata_instrument_syncs_total',
-  help: 'Instrument master syncs by final status (succeeded, failed, guard_tripped, cancelled).',
+  help: 'Instrument master syncs by final status (succeeded, failed, guard_tripped, cancelled, timed_out).',
   labelNames: ['status'] as const,
   registers,
 });

@@ -131,17 +131,17 @@ async function fileErrorRate(deps: ThresholdDeps, now: Date): Promise<AlertStatu
   };
 }
 
-/** The latest finished instrument sync failed or was stopped by its guard. */
+/** The latest finished instrument sync failed, was stopped by its guard or was ended at its time limit. */
 async function syncFailed(deps: ThresholdDeps): Promise<AlertStatus> {
   const runs = await deps.db.instruments.listSyncRuns(10);
   const last = runs.find((r) => r.status !== 'running' && r.status !== 'staged');
-  const firing = last !== undefined && (last.status === 'failed' || last.status === 'guard_tripped');
+  const firing = last !== undefined && (last.status === 'failed' || last.status === 'guard_tripped' || last.status === 'timed_out');
   return {
     alert: 'sync_failed',
     firing,
     instance: last?.runId,
     severity: 'critical',
-    title: last?.status === 'guard_tripped' ? 'Instrument sync stopped by its guard' : 'Instrument sync failed',
+    title: last?.status === 'guard_tripped' ? 'Instrument sync stopped by its guard' : last?.status === 'timed_out' ? 'Instrument sync ended at its time limit' : 'Instrument sync failed',
     message: firing ? `run ${last!.runId}: ${last!.errorMessage ?? last!.status}. ref.instruments still holds the previous master.` : 'the latest sync succeeded',
     workflowId: last?.workflowId,
     refs: last ? { syncRunId: last.runId } : {},

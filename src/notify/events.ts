@@ -50,14 +50,17 @@ export function notifySyncFailed(
   s: { syncRunId: string; workflowId: string; status: string; message: string },
 ): Notification | null {
   const guard = s.status === 'guard_tripped';
+  const timedOut = s.status === 'timed_out';
   return notifier.notify({
     id: `sync.failed:${s.syncRunId}`,
     kind: 'sync.failed',
     severity: 'critical',
-    title: guard ? 'Instrument sync stopped by its guard' : 'Instrument sync failed',
+    title: guard ? 'Instrument sync stopped by its guard' : timedOut ? 'Instrument sync ended at its time limit' : 'Instrument sync failed',
     message: guard
       ? `${clause(s.message)}. ref.instruments was not changed. Check the source file; if the change is real, run \`refdata sync --force\`.`
-      : `${clause(s.message)}. ref.instruments was not changed; yesterday's master is still in use.`,
+      : timedOut
+        ? `${clause(s.message)}. The lock is free again and the next sync runs as scheduled; check the source's speed and the worker.`
+        : `${clause(s.message)}. ref.instruments was not changed; yesterday's master is still in use.`,
     workflowId: s.workflowId,
     refs: { syncRunId: s.syncRunId, status: s.status },
   });

@@ -63,7 +63,7 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
       workflowType: 'scheduledInstrumentSync',
       workflowId: scheduledInstrumentSyncWorkflowId,
       taskQueue: taskQueues.sync,
-      args: [{}],
+      args: [{ lockLimitMs: config.instruments.lockLimitMs }],
       summary: 'Daily instrument master sync',
       pausedReason: config.instruments.url ? undefined : `${OWN_PAUSE_PREFIX}paused until INSTRUMENTS_URL is set`,
     },
