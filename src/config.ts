@@ -5,6 +5,7 @@ import type { ChannelType } from './channels/types';
 import type { DistributionConfig } from './distribution/types';
 import { defaultChannelHealthSettings, type ChannelHealthSettings } from './reporting/channel-health';
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
+import type { RecordRetentionDays } from './db/record-retention';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -48,6 +49,12 @@ const schema = z.object({
   REFDATA_MAX_ERROR_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   REFDATA_BKP_RETENTION_DAYS: int(0).default(30),
   REFDATA_ARCHIVE_RETENTION_DAYS: int(0).default(30),
+  REFDATA_RETENTION_LOADS_DAYS: int(0).default(365),
+  REFDATA_RETENTION_INVALID_RECORDS_DAYS: int(0).default(90),
+  REFDATA_RETENTION_TRACKING_DAYS: int(0).default(365),
+  REFDATA_RETENTION_SYNC_RUNS_DAYS: int(0).default(365),
+  REFDATA_RETENTION_DELIVERIES_DAYS: int(0).default(180),
+  REFDATA_RETENTION_NOTIFICATIONS_DAYS: int(0).default(90),
   REFDATA_CLEANUP_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression').default('30 2 * * *'),
   REFDATA_WORKFLOW_BUNDLE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -188,6 +195,12 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_MAX_ERROR_RATIO', default: '0.01', description: 'Under `quarantine`, a file with a larger share of invalid rows is rejected whole.' },
   { name: 'REFDATA_BKP_RETENTION_DAYS', default: '30', description: 'Backups of replaced tables (`bkp.<table>__<timestamp>`) older than this are dropped by the cleanup schedule.' },
   { name: 'REFDATA_ARCHIVE_RETENTION_DAYS', default: '30', description: 'Files in `processed/` and `error/` older than this are removed by the cleanup schedule.' },
+  { name: 'REFDATA_RETENTION_LOADS_DAYS', default: '365', description: 'Rows of `ref.loads` older than this are deleted by the cleanup schedule, except loads still loading, in effect (or back in effect after reverting the latest fullload) and the latest load of each table. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_INVALID_RECORDS_DAYS', default: '90', description: 'Rows of `ref.invalid_records` older than this are deleted by the cleanup schedule, except the quarantined rows of a kept load and the invalid records of a running or the latest successful instrument sync. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_TRACKING_DAYS', default: '365', description: 'Finished rows of `ref.file_monitor_tracking` older than this are deleted by the cleanup schedule, except rows of a file a kept load came from. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_SYNC_RUNS_DAYS', default: '365', description: 'Finished rows of `ref.instrument_sync_runs` older than this are deleted by the cleanup schedule, except the latest successful sync. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_DELIVERIES_DAYS', default: '180', description: 'Final rows of `dist.delivery_history` (delivered, failed, cancelled) older than this are deleted by the cleanup schedule, except deliveries whose files are still kept. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` older than this are deleted by the cleanup schedule. 0 keeps all.' },
   { name: 'REFDATA_CLEANUP_CRON', default: '30 2 * * *', description: 'When the cleanup schedule runs (UTC).' },
   { name: 'REFDATA_WORKFLOW_BUNDLE', default: '(unset: bundled at worker start)', description: 'A prebuilt workflow bundle (`refdata bundle --out FILE`), so a worker starts fast and small.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
@@ -312,7 +325,7 @@ export interface Config {
     tables: Record<string, 'reject-file' | 'quarantine'>;
     maxErrorRatio: number;
   };
-  retention: { bkpDays: number; archiveDays: number; cleanupCron: string };
+  retention: { bkpDays: number; archiveDays: number; cleanupCron: string; records: RecordRetentionDays };
   workflowBundle?: string;
   toolsDir?: string;
   log: LogConfig;
@@ -390,7 +403,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tables: e.REFDATA_INVALID_ROWS_TABLES ?? {},
       maxErrorRatio: e.REFDATA_MAX_ERROR_RATIO,
     },
-    retention: { bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON },
+    retention: {
+      bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON,
+      records: {
+        loads: e.REFDATA_RETENTION_LOADS_DAYS, invalidRecords: e.REFDATA_RETENTION_INVALID_RECORDS_DAYS, tracking: e.REFDATA_RETENTION_TRACKING_DAYS,
+        syncRuns: e.REFDATA_RETENTION_SYNC_RUNS_DAYS, deliveries: e.REFDATA_RETENTION_DELIVERIES_DAYS, notifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
+      },
+    },
     workflowBundle: e.REFDATA_WORKFLOW_BUNDLE,
     toolsDir: e.REFDATA_TOOLS_DIR,
     log: {

@@ -39,7 +39,7 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
         workflowId: scheduledCleanupWorkflowId,
         taskQueue: taskQueues.ingest,
         args: [],
-        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days, delivered files past their retention_days`,
+        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days, delivered files past their retention_days, ledger rows past their days`,
       }]
     : [];
   const distribution: ScheduleSpecEntry[] = config.distribution
