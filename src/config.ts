@@ -55,6 +55,8 @@ const schema = z.object({
   REFDATA_RETENTION_SYNC_RUNS_DAYS: int(0).default(365),
   REFDATA_RETENTION_DELIVERIES_DAYS: int(0).default(180),
   REFDATA_RETENTION_NOTIFICATIONS_DAYS: int(0).default(90),
+  REFDATA_CONFIG_CHECK_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression').default('45 2 * * *'),
+  REFDATA_CONFIG_CHECK_REPAIR: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   REFDATA_CLEANUP_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression').default('30 2 * * *'),
   REFDATA_WORKFLOW_BUNDLE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -201,6 +203,8 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_RETENTION_SYNC_RUNS_DAYS', default: '365', description: 'Finished rows of `ref.instrument_sync_runs` older than this are deleted by the cleanup schedule, except the latest successful sync. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_DELIVERIES_DAYS', default: '180', description: 'Final rows of `dist.delivery_history` (delivered, failed, cancelled) older than this are deleted by the cleanup schedule, except deliveries whose files are still kept. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` older than this are deleted by the cleanup schedule. 0 keeps all.' },
+  { name: 'REFDATA_CONFIG_CHECK_CRON', default: '45 2 * * *', description: 'When the reference-config check schedule validates `ref.reference_data_cfg` against the tables that exist (UTC); problems it leaves raise a notification.' },
+  { name: 'REFDATA_CONFIG_CHECK_REPAIR', default: 'true', description: 'Whether the scheduled reference-config check also repairs what it finds (deactivate orphaned rows, insert missing ones, reactivate rows whose table is back), as `refdata config validate --repair` does.' },
   { name: 'REFDATA_CLEANUP_CRON', default: '30 2 * * *', description: 'When the cleanup schedule runs (UTC).' },
   { name: 'REFDATA_WORKFLOW_BUNDLE', default: '(unset: bundled at worker start)', description: 'A prebuilt workflow bundle (`refdata bundle --out FILE`), so a worker starts fast and small.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
@@ -326,6 +330,8 @@ export interface Config {
     maxErrorRatio: number;
   };
   retention: { bkpDays: number; archiveDays: number; cleanupCron: string; records: RecordRetentionDays };
+  /** The scheduled check (and repair) of ref.reference_data_cfg. */
+  referenceConfigCheck: { cron: string; repair: boolean };
   workflowBundle?: string;
   toolsDir?: string;
   log: LogConfig;
@@ -403,6 +409,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tables: e.REFDATA_INVALID_ROWS_TABLES ?? {},
       maxErrorRatio: e.REFDATA_MAX_ERROR_RATIO,
     },
+    referenceConfigCheck: { cron: e.REFDATA_CONFIG_CHECK_CRON, repair: e.REFDATA_CONFIG_CHECK_REPAIR },
     retention: {
       bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON,
       records: {

@@ -217,3 +217,20 @@ function clause(message: string): string {
 function compact(refs: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(refs).filter((e): e is [string, string] => e[1] !== undefined));
 }
+
+/** The scheduled reference-config check left problems (not repaired, or repair off): one notification per set of problems. */
+export function notifyConfigProblems(
+  notifier: Notifier,
+  c: { workflowId?: string; problems: { kind: string; table: { schema: string; name: string } }[]; repairOn: boolean },
+): Notification | null {
+  const names = c.problems.map((p) => `${p.kind} ${p.table.schema}.${p.table.name}`).sort();
+  return notifier.notify({
+    id: `config.problems:${names.join(',')}`,
+    kind: 'config.problems',
+    severity: 'warning',
+    title: `Reference config: ${names.length} problem${names.length === 1 ? '' : 's'}`,
+    message: `${names.slice(0, 10).join('; ')}${names.length > 10 ? `; and ${names.length - 10} more` : ''}. ${c.repairOn ? 'The repair did not clear them; check the tables by hand' : 'Run `refdata config validate --repair` or POST /api/v1/reference-config/repair'}.`,
+    workflowId: c.workflowId,
+    refs: { problems: String(names.length) },
+  });
+}
