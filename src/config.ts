@@ -6,6 +6,7 @@ import type { DistributionConfig } from './distribution/types';
 import { defaultChannelHealthSettings, type ChannelHealthSettings } from './reporting/channel-health';
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
 import type { RecordRetentionDays } from './db/record-retention';
+import type { PerformanceThresholds } from './metrics/performance-alerts';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -74,6 +75,10 @@ const schema = z.object({
   REFDATA_ALERT_MIN_FILES: int(1).default(5),
   REFDATA_ALERT_OUTBOX_LAG_SECONDS: int(1).default(300),
   REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES: int(1).default(60),
+  REFDATA_ALERT_SYNC_DURATION_MINUTES: int(1).default(30),
+  REFDATA_ALERT_SYNC_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  REFDATA_ALERT_SYNC_STALE_HOURS: int(1).default(26),
+  REFDATA_ALERT_INGEST_RATE_FACTOR: z.coerce.number().min(0).max(1).default(0.2),
   INSTRUMENTS_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
   INSTRUMENTS_BEARER_TOKEN: z.string().min(1).optional(),
   INSTRUMENTS_HEADERS: z.string().transform(parseHeaders).optional(),
@@ -221,6 +226,10 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
   { name: 'REFDATA_ALERT_MIN_FILES', default: '5', description: 'The error-rate alert needs at least this many finished files in the window.' },
   { name: 'REFDATA_ALERT_OUTBOX_LAG_SECONDS', default: '300', description: 'Alert when the oldest unpublished event in the outbox is older than this.' },
+  { name: 'REFDATA_ALERT_SYNC_DURATION_MINUTES', default: '30', description: 'Alert when the latest instrument sync runs, or ran, longer than this.' },
+  { name: 'REFDATA_ALERT_SYNC_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the last 20 finished instrument syncs did not succeed (needs at least 5).' },
+  { name: 'REFDATA_ALERT_SYNC_STALE_HOURS', default: '26', description: 'Alert when the last successful instrument sync finished longer ago than this.' },
+  { name: 'REFDATA_ALERT_INGEST_RATE_FACTOR', default: '0.2', description: 'Alert when the latest load\'s rows/s is below this share of the median of the 20 loads before it (needs at least 5).' },
   { name: 'REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES', default: '60', description: 'Alert on a delivery still not delivered this long after it was requested (or past its channel\'s retry deadline, if sooner).' },
   { name: 'INSTRUMENTS_URL', default: '(unset: the daily sync schedule is created paused)', description: 'The broker\'s instrument master (Upstox JSON / NDJSON, Kite CSV; gzip or not). `refdata sync --file PATH` syncs from a local file instead.' },
   { name: 'INSTRUMENTS_BEARER_TOKEN', default: '(unset)', description: 'Sent as `Authorization: Bearer …`, only to the origin of `INSTRUMENTS_URL`.' },
@@ -311,6 +320,7 @@ export interface AlertConfig {
   minFiles: number;
   outboxLagSeconds: number;
   deliveryDeadlineMinutes: number;
+  performance: PerformanceThresholds;
 }
 
 export interface Config {
@@ -437,6 +447,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minFiles: e.REFDATA_ALERT_MIN_FILES,
       outboxLagSeconds: e.REFDATA_ALERT_OUTBOX_LAG_SECONDS,
       deliveryDeadlineMinutes: e.REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES,
+      performance: {
+        syncDurationMinutes: e.REFDATA_ALERT_SYNC_DURATION_MINUTES, syncErrorRate: e.REFDATA_ALERT_SYNC_ERROR_RATE,
+        syncStaleHours: e.REFDATA_ALERT_SYNC_STALE_HOURS, ingestRateFactor: e.REFDATA_ALERT_INGEST_RATE_FACTOR,
+      },
     },
     instruments: {
       url: e.INSTRUMENTS_URL,

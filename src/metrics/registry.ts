@@ -98,6 +98,31 @@ export const outboxPending = new Gauge({
   registers,
 });
 
+export const syncLastSuccessSeconds = new Gauge({
+  name: 'refdata_instrument_sync_last_success_timestamp_seconds',
+  help: 'When the last successful instrument sync finished (Unix seconds; absent before the first).',
+  registers,
+});
+
+export const syncLastDurationSeconds = new Gauge({
+  name: 'refdata_instrument_sync_last_duration_seconds',
+  help: 'How long the latest instrument sync ran, or has been running.',
+  registers,
+});
+
+export const syncErrorRatio = new Gauge({
+  name: 'refdata_instrument_sync_error_ratio',
+  help: 'Share of the last 20 finished instrument syncs that did not succeed.',
+  registers,
+});
+
+export const ingestRowsPerSecond = new Gauge({
+  name: 'refdata_ingest_rows_per_second',
+  help: 'Rows per second of the latest finished load (`last`) and the median of the 20 before it (`median`).',
+  labelNames: ['which'] as const,
+  registers,
+});
+
 export const alertsActive = new Gauge({
   name: 'refdata_alert_active',
   help: 'Alerts currently raised by the threshold evaluator (1 = active).',
