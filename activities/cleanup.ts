@@ -1,5 +1,6 @@
 // Retention: removes archived files from processed/ and error/, drops old bkp tables, and removes delivered files
-// (distribution runs' files and backups, registered delivery copies) once their deliveries are final and retention_days passed.
+// (distribution runs' files and backups, registered delivery copies) once their deliveries are final and retention_days passed,
+// and prunes the growing ledgers (loads, invalid records, tracking, sync runs, deliveries, notifications) past their days.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
@@ -10,6 +11,7 @@ import { archiveFolders, dataKinds, loadModes } from '../src/drop-folders';
 import { isExpired } from '../src/retention';
 import { distributionRunPaths, retentionVerdict, type RetentionVerdict } from '../src/delivered-retention';
 import { RETENTION_SCAN_LIMIT, type RunFilesForRetention } from '../src/db/retention';
+import { PRUNE_BATCH, recordKinds, type RecordKind, type RecordRetentionDays } from '../src/db/record-retention';
 import { compactDate } from '../src/distribution/file-names';
 import type { DistributionConfig } from '../src/distribution/types';
 
@@ -17,7 +19,8 @@ export interface CleanupDeps {
   db: Database;
   log: Logger;
   dropRoot: string;
-  retention: { archiveDays: number; bkpDays: number };
+  /** `records` absent: the ledgers are kept whole. */
+  retention: { archiveDays: number; bkpDays: number; records?: RecordRetentionDays };
   /** Where distribution runs write and back up their files, and their retention when no delivery says (0 keeps all). */
   distribution?: Pick<DistributionConfig, 'dir' | 'backupDir' | 'backupRetentionDays'>;
   now?: () => Date;
@@ -29,7 +32,12 @@ export interface CleanupResult {
   backupsDropped: string[];
   /** Set by runs of the cleanup workflow that also remove delivered files. */
   delivered?: DeliveredFilesResult;
+  /** Set by runs that also prune the ledgers: rows deleted per kind. */
+  records?: PrunedRecords;
 }
+
+/** Rows deleted per ledger; a kind kept whole (0 days) is absent. */
+export type PrunedRecords = Partial<Record<RecordKind, number>>;
 
 /** What one sweep of delivered files removed, and why the rest stayed. */
 export interface DeliveredFilesResult {
@@ -86,6 +94,32 @@ function heartbeat(details: unknown): void {
 export function createCleanupActivities(deps: CleanupDeps) {
   const now = deps.now ?? (() => new Date());
   return {
+    /**
+     * Deletes ledger rows past their kind's days, in batches (each its own statement, so no long lock), never what a
+     * revert or an audit still needs (src/db/record-retention.ts lists what each kind keeps). Heartbeats per batch.
+     */
+    async pruneRecords(): Promise<PrunedRecords> {
+      const days = deps.retention.records;
+      const out: PrunedRecords = {};
+      if (!days) return out;
+      const at = now().getTime();
+      for (const kind of recordKinds) {
+        if (days[kind] <= 0) continue;
+        const cutoff = new Date(at - days[kind] * DAY);
+        let deleted = 0;
+        for (;;) {
+          const n = await deps.db.retention.pruneRecords(kind, cutoff, PRUNE_BATCH);
+          deleted += n;
+          heartbeat({ kind, deleted });
+          if (n < PRUNE_BATCH) break;
+        }
+        out[kind] = deleted;
+        if (deleted > 0) audit(deps.log, 'retention.records_pruned', { kind, deleted, cutoff: cutoff.toISOString(), days: days[kind] });
+      }
+      deps.log.info({ event: 'cleanup.records', ...out }, 'ledger retention finished');
+      return out;
+    },
+
     async cleanupArchives(): Promise<CleanupResult> {
       const fileCutoff = new Date(now().getTime() - deps.retention.archiveDays * DAY);
       let filesRemoved = 0;

@@ -194,7 +194,7 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
       return report;
     },
 
-    async failInstrumentSync(input: { runId: string; status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped'>; message: string }): Promise<void> {
+    async failInstrumentSync(input: { runId: string; status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped' | 'timed_out'>; message: string }): Promise<void> {
       await store.failSyncRun(input.runId, input.status, input.message);
       announceSyncEnded(deps.log, { syncRunId: input.runId, status: input.status, message: input.message });
     },

@@ -5,6 +5,8 @@ import type { ChannelType } from './channels/types';
 import type { DistributionConfig } from './distribution/types';
 import { defaultChannelHealthSettings, type ChannelHealthSettings } from './reporting/channel-health';
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
+import type { RecordRetentionDays } from './db/record-retention';
+import type { PerformanceThresholds } from './metrics/performance-alerts';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -49,6 +51,14 @@ const schema = z.object({
   REFDATA_MAX_ERROR_RATIO: z.coerce.number().min(0).max(1).default(0.01),
   REFDATA_BKP_RETENTION_DAYS: int(0).default(30),
   REFDATA_ARCHIVE_RETENTION_DAYS: int(0).default(30),
+  REFDATA_RETENTION_LOADS_DAYS: int(0).default(365),
+  REFDATA_RETENTION_INVALID_RECORDS_DAYS: int(0).default(90),
+  REFDATA_RETENTION_TRACKING_DAYS: int(0).default(365),
+  REFDATA_RETENTION_SYNC_RUNS_DAYS: int(0).default(365),
+  REFDATA_RETENTION_DELIVERIES_DAYS: int(0).default(180),
+  REFDATA_RETENTION_NOTIFICATIONS_DAYS: int(0).default(90),
+  REFDATA_CONFIG_CHECK_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression').default('45 2 * * *'),
+  REFDATA_CONFIG_CHECK_REPAIR: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   REFDATA_CLEANUP_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression').default('30 2 * * *'),
   REFDATA_WORKFLOW_BUNDLE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -66,6 +76,10 @@ const schema = z.object({
   REFDATA_ALERT_MIN_FILES: int(1).default(5),
   REFDATA_ALERT_OUTBOX_LAG_SECONDS: int(1).default(300),
   REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES: int(1).default(60),
+  REFDATA_ALERT_SYNC_DURATION_MINUTES: int(1).default(30),
+  REFDATA_ALERT_SYNC_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
+  REFDATA_ALERT_SYNC_STALE_HOURS: int(1).default(26),
+  REFDATA_ALERT_INGEST_RATE_FACTOR: z.coerce.number().min(0).max(1).default(0.2),
   INSTRUMENTS_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
   INSTRUMENTS_BEARER_TOKEN: z.string().min(1).optional(),
   INSTRUMENTS_HEADERS: z.string().transform(parseHeaders).optional(),
@@ -76,6 +90,7 @@ const schema = z.object({
   INSTRUMENTS_REQUIRE_FNO: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   INSTRUMENTS_SYNC_CRON: z.string().regex(/^\S+(\s+\S+){4}$/, 'must be a five-field cron expression, e.g. "0 6 * * *"').default('0 6 * * *'),
   INSTRUMENTS_SYNC_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
+  INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES: int(1).max(24 * 60).default(30),
   INSTRUMENTS_BATCH_SIZE: int(1).max(100_000).default(2000),
   INSTRUMENTS_REUSE_IDENTICAL_FILE: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(true),
   INSTRUMENTS_FILE_DIR: z.string().min(1).optional(),
@@ -189,6 +204,14 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_MAX_ERROR_RATIO', default: '0.01', description: 'Under `quarantine`, a file with a larger share of invalid rows is rejected whole.' },
   { name: 'REFDATA_BKP_RETENTION_DAYS', default: '30', description: 'Backups of replaced tables (`bkp.<table>__<timestamp>`) older than this are dropped by the cleanup schedule.' },
   { name: 'REFDATA_ARCHIVE_RETENTION_DAYS', default: '30', description: 'Files in `processed/` and `error/` older than this are removed by the cleanup schedule.' },
+  { name: 'REFDATA_RETENTION_LOADS_DAYS', default: '365', description: 'Rows of `ref.loads` older than this are deleted by the cleanup schedule, except loads still loading, in effect (or back in effect after reverting the latest fullload) and the latest load of each table. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_INVALID_RECORDS_DAYS', default: '90', description: 'Rows of `ref.invalid_records` older than this are deleted by the cleanup schedule, except the quarantined rows of a kept load and the invalid records of a running or the latest successful instrument sync. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_TRACKING_DAYS', default: '365', description: 'Finished rows of `ref.file_monitor_tracking` older than this are deleted by the cleanup schedule, except rows of a file a kept load came from. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_SYNC_RUNS_DAYS', default: '365', description: 'Finished rows of `ref.instrument_sync_runs` older than this are deleted by the cleanup schedule, except the latest successful sync. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_DELIVERIES_DAYS', default: '180', description: 'Final rows of `dist.delivery_history` (delivered, failed, cancelled) older than this are deleted by the cleanup schedule, except deliveries whose files are still kept. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` older than this are deleted by the cleanup schedule. 0 keeps all.' },
+  { name: 'REFDATA_CONFIG_CHECK_CRON', default: '45 2 * * *', description: 'When the reference-config check schedule validates `ref.reference_data_cfg` against the tables that exist (UTC); problems it leaves raise a notification.' },
+  { name: 'REFDATA_CONFIG_CHECK_REPAIR', default: 'true', description: 'Whether the scheduled reference-config check also repairs what it finds (deactivate orphaned rows, insert missing ones, reactivate rows whose table is back), as `refdata config validate --repair` does.' },
   { name: 'REFDATA_CLEANUP_CRON', default: '30 2 * * *', description: 'When the cleanup schedule runs (UTC).' },
   { name: 'REFDATA_WORKFLOW_BUNDLE', default: '(unset: bundled at worker start)', description: 'A prebuilt workflow bundle (`refdata bundle --out FILE`), so a worker starts fast and small.' },
   { name: 'LOG_LEVEL', default: 'info', description: 'pino level: fatal, error, warn, info, debug, trace, silent.' },
@@ -205,6 +228,10 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
   { name: 'REFDATA_ALERT_MIN_FILES', default: '5', description: 'The error-rate alert needs at least this many finished files in the window.' },
   { name: 'REFDATA_ALERT_OUTBOX_LAG_SECONDS', default: '300', description: 'Alert when the oldest unpublished event in the outbox is older than this.' },
+  { name: 'REFDATA_ALERT_SYNC_DURATION_MINUTES', default: '30', description: 'Alert when the latest instrument sync runs, or ran, longer than this.' },
+  { name: 'REFDATA_ALERT_SYNC_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the last 20 finished instrument syncs did not succeed (needs at least 5).' },
+  { name: 'REFDATA_ALERT_SYNC_STALE_HOURS', default: '26', description: 'Alert when the last successful instrument sync finished longer ago than this.' },
+  { name: 'REFDATA_ALERT_INGEST_RATE_FACTOR', default: '0.2', description: 'Alert when the latest load\'s rows/s is below this share of the median of the 20 loads before it (needs at least 5).' },
   { name: 'REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES', default: '60', description: 'Alert on a delivery still not delivered this long after it was requested (or past its channel\'s retry deadline, if sooner).' },
   { name: 'INSTRUMENTS_URL', default: '(unset: the daily sync schedule is created paused)', description: 'The broker\'s instrument master (Upstox JSON / NDJSON, Kite CSV; gzip or not). `refdata sync --file PATH` syncs from a local file instead.' },
   { name: 'INSTRUMENTS_BEARER_TOKEN', default: '(unset)', description: 'Sent as `Authorization: Bearer …`, only to the origin of `INSTRUMENTS_URL`.' },
@@ -216,6 +243,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'INSTRUMENTS_REQUIRE_FNO', default: 'true', description: 'A file without equity F&O instruments (NSE_FO / BSE_FO) stops the sync unless forced.' },
   { name: 'INSTRUMENTS_SYNC_CRON', default: '0 6 * * *', description: 'When the daily instrument sync runs (cron, in `INSTRUMENTS_SYNC_TIMEZONE`).' },
   { name: 'INSTRUMENTS_SYNC_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `INSTRUMENTS_SYNC_CRON`.' },
+  { name: 'INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES', default: '30', description: 'How long one sync may hold the one-sync lock (1–1440 minutes); past it the run is ended (work cancelled, staging dropped, run recorded `timed_out`, operators notified), so the next sync is not skipped.' },
   { name: 'INSTRUMENTS_BATCH_SIZE', default: '2000', description: 'Instruments per committed staging batch (one checkpoint each).' },
   { name: 'INSTRUMENTS_REUSE_IDENTICAL_FILE', default: 'true', description: 'A file byte for byte equal (SHA-256) to the last successful sync\'s, with no instrument changed since, is recorded as all unchanged without staging it again (PostgreSQL).' },
   { name: 'INSTRUMENTS_FILE_DIR', default: '<drop root>/instruments', description: 'The only folder a sync from a local file (`POST /api/v1/instruments/sync` `file`, `refdata sync --file`) may read; relative names are taken inside it, and `..`, other absolute paths and symlinks that lead out of it are refused (the worker checks the real path).' },
@@ -257,6 +285,8 @@ export interface InstrumentsConfig {
   maxBytes: number;
   guard: { maxDeactivateShare: number; minEquities: number; requireFno: boolean };
   schedule: { cron: string; timeZone: string };
+  /** How long one sync may hold the one-sync lock before it is ended (INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES). */
+  lockLimitMs: number;
   batchSize: number;
   /** Skip staging a file identical to the last successful sync's (InstrumentStore.stageAsIdentical). */
   reuseIdenticalFile: boolean;
@@ -292,6 +322,7 @@ export interface AlertConfig {
   minFiles: number;
   outboxLagSeconds: number;
   deliveryDeadlineMinutes: number;
+  performance: PerformanceThresholds;
 }
 
 export interface Config {
@@ -310,7 +341,9 @@ export interface Config {
     tables: Record<string, 'reject-file' | 'quarantine'>;
     maxErrorRatio: number;
   };
-  retention: { bkpDays: number; archiveDays: number; cleanupCron: string };
+  retention: { bkpDays: number; archiveDays: number; cleanupCron: string; records: RecordRetentionDays };
+  /** The scheduled check (and repair) of ref.reference_data_cfg. */
+  referenceConfigCheck: { cron: string; repair: boolean };
   workflowBundle?: string;
   toolsDir?: string;
   log: LogConfig;
@@ -388,7 +421,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       tables: e.REFDATA_INVALID_ROWS_TABLES ?? {},
       maxErrorRatio: e.REFDATA_MAX_ERROR_RATIO,
     },
-    retention: { bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON },
+    referenceConfigCheck: { cron: e.REFDATA_CONFIG_CHECK_CRON, repair: e.REFDATA_CONFIG_CHECK_REPAIR },
+    retention: {
+      bkpDays: e.REFDATA_BKP_RETENTION_DAYS, archiveDays: e.REFDATA_ARCHIVE_RETENTION_DAYS, cleanupCron: e.REFDATA_CLEANUP_CRON,
+      records: {
+        loads: e.REFDATA_RETENTION_LOADS_DAYS, invalidRecords: e.REFDATA_RETENTION_INVALID_RECORDS_DAYS, tracking: e.REFDATA_RETENTION_TRACKING_DAYS,
+        syncRuns: e.REFDATA_RETENTION_SYNC_RUNS_DAYS, deliveries: e.REFDATA_RETENTION_DELIVERIES_DAYS, notifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
+      },
+    },
     workflowBundle: e.REFDATA_WORKFLOW_BUNDLE,
     toolsDir: e.REFDATA_TOOLS_DIR,
     log: {
@@ -409,6 +449,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       minFiles: e.REFDATA_ALERT_MIN_FILES,
       outboxLagSeconds: e.REFDATA_ALERT_OUTBOX_LAG_SECONDS,
       deliveryDeadlineMinutes: e.REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES,
+      performance: {
+        syncDurationMinutes: e.REFDATA_ALERT_SYNC_DURATION_MINUTES, syncErrorRate: e.REFDATA_ALERT_SYNC_ERROR_RATE,
+        syncStaleHours: e.REFDATA_ALERT_SYNC_STALE_HOURS, ingestRateFactor: e.REFDATA_ALERT_INGEST_RATE_FACTOR,
+      },
     },
     instruments: {
       url: e.INSTRUMENTS_URL,
@@ -422,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         requireFno: e.INSTRUMENTS_REQUIRE_FNO,
       },
       schedule: { cron: e.INSTRUMENTS_SYNC_CRON, timeZone: e.INSTRUMENTS_SYNC_TIMEZONE },
+      lockLimitMs: e.INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES * 60_000,
       batchSize: e.INSTRUMENTS_BATCH_SIZE,
       reuseIdenticalFile: e.INSTRUMENTS_REUSE_IDENTICAL_FILE,
       fileDir: path.resolve(e.INSTRUMENTS_FILE_DIR ?? path.join(e.REFDATA_DROPOFF_DIR, 'instruments')),

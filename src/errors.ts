@@ -12,6 +12,8 @@ export const failureTypes = [
   'SourceNotFound',
   'CorruptSource',
   'GuardTripped',
+  // An instrument sync that held the one-sync lock past its time limit was ended.
+  'TimeLimitExceeded',
   // Deliveries: the run's final failure, and why an attempt could not even be made.
   'DeliveryFailed',
   'InvalidSubscription',

@@ -61,6 +61,7 @@ export const scheduleIds = {
   instrumentSync: 'instrument-sync-daily',
   distribution: 'distribution-nightly',
   cleanup: 'cleanup-daily',
+  referenceConfigCheck: 'reference-config-check-daily',
 } as const;
 
 /**
@@ -76,6 +77,9 @@ export const scheduledDistributionWorkflowId = 'distribution-scheduled';
 
 /** Base id of the retention sweeps the cleanup schedule starts. */
 export const scheduledCleanupWorkflowId = 'cleanup-scheduled';
+
+/** Base id of the reference-config checks its schedule starts. */
+export const scheduledReferenceConfigCheckWorkflowId = 'reference-config-check-scheduled';
 
 /** Base id of the runs a schedule starts (the server appends the scheduled time). */
 export const scheduledInstrumentSyncWorkflowId = 'instrument-sync-scheduled';

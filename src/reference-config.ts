@@ -58,3 +58,36 @@ export function describeProblems(p: ConfigProblems): string[] {
     ...p.inactive.map((c) => `inactive: ${c.table.schema}.${c.table.name} exists but its config row is inactive`),
   ];
 }
+
+export type ConfigProblemKind = 'orphan' | 'missing' | 'inactive';
+
+/** One problem as the API, the schedule and the CLI's JSON show it. */
+export interface ConfigProblem {
+  kind: ConfigProblemKind;
+  table: TableRef;
+  message: string;
+}
+
+export function listProblems(p: ConfigProblems): ConfigProblem[] {
+  const lines = describeProblems(p).map((l) => l.replace(/^\w+:\s+/, ''));
+  const tables: Array<[ConfigProblemKind, TableRef]> = [
+    ...p.orphans.map((c): [ConfigProblemKind, TableRef] => ['orphan', c.table]),
+    ...p.missing.map((t): [ConfigProblemKind, TableRef] => ['missing', { schema: t.schema, name: t.name }]),
+    ...p.inactive.map((c): [ConfigProblemKind, TableRef] => ['inactive', c.table]),
+  ];
+  return tables.map(([kind, table], i) => ({ kind, table: { schema: table.schema, name: table.name }, message: lines[i]! }));
+}
+
+export interface ConfigCheck {
+  found: ConfigProblem[];
+  repaired: string[];
+  remaining: ConfigProblem[];
+}
+
+/** Validates, repairs when asked and there is something to repair, and validates again: the CLI, the API and the schedule. */
+export async function checkReferenceConfig(db: Database, repair: boolean): Promise<ConfigCheck> {
+  const found = await validateReferenceConfig(db);
+  const repaired = repair && problemCount(found) > 0 ? await repairReferenceConfig(db, found) : [];
+  const remaining = repaired.length > 0 ? await validateReferenceConfig(db) : found;
+  return { found: listProblems(found), repaired, remaining: listProblems(remaining) };
+}

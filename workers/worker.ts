@@ -10,6 +10,7 @@ import { createFileActivities } from '../activities/files';
 import { createPlanActivities } from '../activities/plan';
 import { createIngestActivities } from '../activities/ingest';
 import { createCleanupActivities } from '../activities/cleanup';
+import { createReferenceConfigActivities } from '../activities/reference-config';
 import { ingestProgressSignal } from '../workflows/file-lifecycle';
 import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
@@ -66,6 +67,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
   return {
     ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier() }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
+    ...createReferenceConfigActivities({ db: deps.db, log: deps.log, notifier: deps.notifier ?? processNotifier() }),
     ...createCleanupActivities({
       db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, retention: deps.config.retention ?? { archiveDays: 30, bkpDays: 30 },
       distribution: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,

@@ -1,4 +1,4 @@
-// Workflow `cleanup`: the scheduled retention sweep of archived files, bkp tables and delivered files.
+// Workflow `cleanup`: the scheduled retention sweep of archived files, bkp tables, delivered files and ledger rows.
 import { patched, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { createCleanupActivities, CleanupResult } from '../activities/cleanup';
 
@@ -16,6 +16,16 @@ const { removeDeliveredFiles } = proxyActivities<CleanupActivities>({
   retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes', maximumAttempts: 10 },
 });
 
+// Deletes in batches and heartbeats after each one.
+const { pruneRecords } = proxyActivities<CleanupActivities>({
+  startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '10 seconds', maximumInterval: '5 minutes', maximumAttempts: 10 },
+});
+
+/** Runs started before the ledgers had a retention replay without pruning them. */
+export const RECORD_RETENTION_PATCH = 'record-retention';
+
 /** Runs started before delivered-file retention existed replay without its activity. */
 export const DELIVERED_FILES_PATCH = 'delivered-file-retention';
 
@@ -26,7 +36,12 @@ export async function cleanup(): Promise<CleanupResult> {
     setCurrentDetails('removing delivered files whose deliveries are final and whose retention has passed');
     result.delivered = await removeDeliveredFiles();
   }
+  if (patched(RECORD_RETENTION_PATCH)) {
+    setCurrentDetails('deleting ledger rows past their retention (loads, invalid records, tracking, sync runs, deliveries, notifications)');
+    result.records = await pruneRecords();
+  }
   const delivered = result.delivered ? `; ${result.delivered.filesRemoved} delivered files (${result.delivered.bytesFreed} bytes) of ${result.delivered.runs.length} distribution runs and ${result.delivered.copies} copies` : '';
-  setCurrentDetails(`removed ${result.filesRemoved} files (${result.bytesFreed} bytes) and ${result.backupsDropped.length} backup tables${delivered}`);
+  const records = result.records ? `; ledger rows deleted: ${Object.entries(result.records).map(([k, n]) => `${k} ${n}`).join(', ') || 'none (all kept)'}` : '';
+  setCurrentDetails(`removed ${result.filesRemoved} files (${result.bytesFreed} bytes) and ${result.backupsDropped.length} backup tables${delivered}${records}`);
   return result;
 }

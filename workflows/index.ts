@@ -5,3 +5,4 @@ export * from './cleanup';
 export * from './delivery';
 export * from './distribution';
 export * from './channel-probe';
+export * from './reference-config-check';

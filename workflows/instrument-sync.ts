@@ -1,7 +1,7 @@
 // Workflows `instrumentSync` (the broker's instrument master → ref.instruments) and `scheduledInstrumentSync`.
 import {
-  ApplicationFailure, CancellationScope, ParentClosePolicy, defineQuery, defineSignal, isCancellation, proxyActivities, setCurrentDetails,
-  setHandler, startChild, workflowInfo,
+  ApplicationFailure, CancellationScope, ParentClosePolicy, defineQuery, defineSignal, isCancellation, patched, proxyActivities, setCurrentDetails,
+  setHandler, sleep, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createInstrumentActivities } from '../activities/instruments';
@@ -22,7 +22,13 @@ export interface InstrumentSyncInput {
   trigger?: SyncTrigger;
   /** Heartbeat timeout of the long activities (default 1 minute); tests shorten it to notice a killed worker quickly. */
   heartbeatTimeoutMs?: number;
+  /** How long this run may hold the one-sync lock (INSTRUMENTS_SYNC_LOCK_LIMIT_MINUTES; default 30 minutes). */
+  lockLimitMs?: number;
 }
+
+/** Runs started before the lock had a time limit replay without its timer. */
+export const LOCK_LIMIT_PATCH = 'sync-lock-time-limit';
+export const DEFAULT_LOCK_LIMIT_MS = 30 * 60_000;
 
 export type SyncPhase = 'downloading' | 'staging' | 'applying' | 'done' | 'failed' | 'cancelled';
 
@@ -83,31 +89,39 @@ export async function instrumentSync(input: InstrumentSyncInput = {}): Promise<I
     enter(state, state.phase);
   });
 
+  // The work runs in its own scope so the time limit can end it, however stuck, and the cleanup below still runs.
+  const work = new CancellationScope();
+  const limit = startLockLimit(input, work);
   try {
-    enter(state, 'downloading');
-    const file = await acts.download.downloadInstruments({ runId, workflowId, source: input.source, force, trigger: input.trigger ?? 'manual' });
-    state.totalBytes = file.bytes;
+    const report = await work.run(async () => {
+      enter(state, 'downloading');
+      const file = await acts.download.downloadInstruments({ runId, workflowId, source: input.source, force, trigger: input.trigger ?? 'manual' });
+      state.totalBytes = file.bytes;
 
-    enter(state, 'staging');
-    const staged = await acts.stage.stageInstruments({ runId, path: file.path, bytes: file.bytes, sha256: file.sha256 });
-    Object.assign(state, { records: staged.records, invalid: staged.invalid });
+      enter(state, 'staging');
+      const staged = await acts.stage.stageInstruments({ runId, path: file.path, bytes: file.bytes, sha256: file.sha256 });
+      Object.assign(state, { records: staged.records, invalid: staged.invalid });
 
-    enter(state, 'applying');
-    const report = await acts.apply.applyInstrumentSync({ runId, force });
+      enter(state, 'applying');
+      return acts.apply.applyInstrumentSync({ runId, force });
+    });
     state.report = report;
     enter(state, 'done');
     return report;
   } catch (err) {
-    const cancelled = isCancellation(err);
-    const failure = describeFailure(err, cancelled);
+    const timedOut = limit?.expired() === true && isCancellation(err);
+    const cancelled = !timedOut && isCancellation(err);
+    const failure = timedOut ? timeLimitFailure(limit!.ms) : describeFailure(err, cancelled);
     state.error = { type: failure.type, message: failure.message };
     enter(state, cancelled ? 'cancelled' : 'failed');
-    const status = cancelled ? 'cancelled' : failure.type === 'GuardTripped' ? 'guard_tripped' : 'failed';
-    // Recorded even when the run itself was cancelled.
+    const status = timedOut ? 'timed_out' : cancelled ? 'cancelled' : failure.type === 'GuardTripped' ? 'guard_tripped' : 'failed';
+    // Recorded even when the run itself was cancelled. A run marked timed_out can no longer be applied (applySync
+    // needs it staged, under the run row's lock), and an apply that won the race keeps its succeeded record.
     await CancellationScope.nonCancellable(() => acts.cleanup.failInstrumentSync({ runId, status, message: failure.message }));
     if (cancelled) throw err;
     throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true, details: [failure.details] });
   } finally {
+    limit?.stop();
     // Staging table and downloaded file go whatever happened; ref.instruments was changed all at once or not at all.
     await CancellationScope.nonCancellable(() => acts.cleanup.cleanupInstrumentSync({ runId }));
   }
@@ -119,12 +133,12 @@ export type ScheduledSyncResult = { status: 'synced'; runId: string; summary: st
  * What the daily Schedule starts. A Schedule appends a timestamp to the ids it starts, so the schedule cannot hold
  * the one-sync lock itself: this run starts the fixed-id sync and waits for it, or skips when one is running.
  */
-export async function scheduledInstrumentSync(input: { force?: boolean } = {}): Promise<ScheduledSyncResult> {
+export async function scheduledInstrumentSync(input: { force?: boolean; lockLimitMs?: number } = {}): Promise<ScheduledSyncResult> {
   try {
     const child = await startChild(instrumentSync, {
       workflowId: instrumentSyncWorkflowId,
       taskQueue: taskQueues.sync,
-      args: [{ trigger: 'schedule', force: input.force }],
+      args: [{ trigger: 'schedule', force: input.force, lockLimitMs: input.lockLimitMs }],
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
       staticSummary: 'Daily instrument master sync (scheduled)',
       typedSearchAttributes: [
@@ -143,6 +157,34 @@ export async function scheduledInstrumentSync(input: { force?: boolean } = {}): 
     }
     throw err;
   }
+}
+
+/**
+ * Starts the lock's time limit (new runs only): when it passes, the work scope is cancelled and the run ends as
+ * timed_out, so a stuck sync cannot keep every later one (the daily schedule's included) waiting.
+ */
+function startLockLimit(input: InstrumentSyncInput, work: CancellationScope): { ms: number; expired(): boolean; stop(): void } | null {
+  if (!patched(LOCK_LIMIT_PATCH)) return null;
+  const ms = input.lockLimitMs ?? DEFAULT_LOCK_LIMIT_MS;
+  let expired = false;
+  const timer = new CancellationScope();
+  timer.run(() => sleep(ms)).then(
+    () => {
+      expired = true;
+      work.cancel();
+    },
+    () => undefined, // stopped: the run ended first
+  );
+  return { ms, expired: () => expired, stop: () => timer.cancel() };
+}
+
+function timeLimitFailure(ms: number): { type: FailureType; message: string; details: unknown } {
+  const minutes = ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${ms} ms`;
+  return {
+    type: 'TimeLimitExceeded',
+    message: `the sync held the one-sync lock past its limit of ${minutes} and was ended; its staged rows were discarded and nothing of it was applied to ref.instruments`,
+    details: { code: 'LOCK_TIME_LIMIT', limitMs: ms },
+  };
 }
 
 function describeFailure(err: unknown, cancelled: boolean): { type: FailureType; message: string; details: unknown } {

@@ -53,7 +53,7 @@ const count = Nullable(Type.Integer());
 export const SyncReport = Type.Object({
   runId: Type.String(),
   workflowId: Type.String(),
-  status: Type.Union(['running', 'staged', 'succeeded', 'failed', 'guard_tripped', 'cancelled'].map((s) => Type.Literal(s))),
+  status: Type.Union(['running', 'staged', 'succeeded', 'failed', 'guard_tripped', 'cancelled', 'timed_out'].map((s) => Type.Literal(s))),
   trigger: Type.String(),
   forced: Type.Boolean(),
   source: Type.String(),

@@ -30,7 +30,7 @@ interface ListQuery {
 }
 
 /** What the sync route checks before it starts a run (the worker checks the same again where it reads or connects). */
-export type SyncSourcePolicy = Pick<InstrumentsConfig, 'fileDir' | 'allowPrivateNetworks'>;
+export type SyncSourcePolicy = Pick<InstrumentsConfig, 'fileDir' | 'allowPrivateNetworks'> & Partial<Pick<InstrumentsConfig, 'lockLimitMs'>>;
 
 /**
  * The source as the workflow gets it, or a message for a 400: a file inside the instruments folder, a URL whose host
@@ -86,7 +86,7 @@ export const instrumentsPlugin = (deps: { db: Database; client: Client; auth: Ro
     if (body.url && body.file) return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: 'give url or file, not both' } });
     const source = await checkedSource(body, deps.policy);
     if (typeof source === 'string') return reply.code(400).send({ error: { code: 'SOURCE_REFUSED', message: source } });
-    const started = await startInstrumentSync(deps.client, { source, force: body.force ?? false, trigger: 'api' });
+    const started = await startInstrumentSync(deps.client, { source, force: body.force ?? false, trigger: 'api', lockLimitMs: deps.policy.lockLimitMs });
     if (!started.started) {
       return reply.code(409).send({
         error: { code: 'SYNC_RUNNING' as const, message: `an instrument sync is already running (run ${started.runId}); follow it at /api/v1/instruments/sync/${started.runId}`, workflowId: started.workflowId, runId: started.runId },

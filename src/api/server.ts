@@ -12,6 +12,7 @@ import { filesPlugin } from './files';
 import { instrumentsPlugin, type SyncSourcePolicy } from './instruments';
 import { loadsPlugin } from './loads';
 import { tablesPlugin } from './tables';
+import { referenceConfigPlugin } from './reference-config';
 import { planPlugin } from './plan';
 import { fileIntakePlugin } from './file-intake';
 import { errorsPlugin } from './errors';
@@ -122,6 +123,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
   await app.register(fileIntakePlugin({ auth, db: deps.db, client: deps.client, dropRoot: deps.dropRoot, maxBytes: deps.uploadMaxBytes ?? loadConfig({}).api.uploadMaxBytes, stability: deps.stability ?? loadConfig({}).stability }));
+  await app.register(referenceConfigPlugin({ db: deps.db, auth }));
   await app.register(planPlugin({ auth, db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
   const operations = deps.operations ?? defaultOperationsOptions();

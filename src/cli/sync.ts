@@ -75,7 +75,7 @@ export function syncCommand(): Command {
       if (!source && !config.instruments.url) throw new Error('no instrument source: set INSTRUMENTS_URL, or pass --file PATH or --url URL');
       const { connection, client } = await openTemporal(config);
       try {
-        const started = await startInstrumentSync(client, { source, force: opts.force ?? false, trigger: 'cli' });
+        const started = await startInstrumentSync(client, { source, force: opts.force ?? false, trigger: 'cli', lockLimitMs: config.instruments.lockLimitMs });
         if (!started.started) {
           process.stderr.write(`refdata sync: an instrument sync is already running (workflow ${started.workflowId}, run ${started.runId}); not starting another\n`);
           process.exitCode = SYNC_EXIT.running;

@@ -27,7 +27,7 @@ const runRow = z.object({
   workflow_id: z.string(),
   trigger: z.enum(['manual', 'schedule', 'api', 'cli']),
   source: z.string(),
-  status: z.enum(['running', 'staged', 'succeeded', 'failed', 'guard_tripped', 'cancelled']),
+  status: z.enum(['running', 'staged', 'succeeded', 'failed', 'guard_tripped', 'cancelled', 'timed_out']),
   forced: bool,
   file_format: z.enum(['json-array', 'ndjson', 'csv']).nullable(),
   file_bytes: optionalNum,

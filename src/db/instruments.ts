@@ -93,7 +93,7 @@ export interface InstrumentStore {
    */
   applySync(runId: string, decide: (input: GuardInput) => GuardResult): Promise<InstrumentSyncReport>;
   /** Ends a run that did not apply; a succeeded run is left alone. */
-  failSyncRun(runId: string, status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped'>, message: string): Promise<void>;
+  failSyncRun(runId: string, status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped' | 'timed_out'>, message: string): Promise<void>;
   /** Drops the run's staging table. Idempotent. */
   dropStaging(runId: string): Promise<void>;
   getSyncRun(runId: string): Promise<InstrumentSyncReport | null>;

@@ -3,6 +3,7 @@
 // dist.delivery_files (an encrypted or staged copy made for a delivery). Intentions only; each dialect owns its SQL.
 import type { DeliveriesOfFile } from '../delivered-retention';
 import type { DistributionRunStatus } from './distribution-runs';
+import type { RecordRetentionStore } from './record-retention';
 
 /** A distribution run whose files are still on disk as far as refdata knows. */
 export interface RunFilesForRetention {
@@ -38,7 +39,7 @@ export interface DeliveryFileForRetention extends NewDeliveryFile {
   deliveries: DeliveriesOfFile;
 }
 
-export interface RetentionStore {
+export interface RetentionStore extends RecordRetentionStore {
   /** Finished-or-not runs whose files were not removed yet, oldest business date first, at most `limit`. */
   listRunsWithFiles(limit: number): Promise<RunFilesForRetention[]>;
   /**

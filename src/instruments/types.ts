@@ -91,7 +91,7 @@ export interface GuardResult extends GuardInput {
   bypassed: boolean;
 }
 
-export type SyncRunStatus = 'running' | 'staged' | 'succeeded' | 'failed' | 'guard_tripped' | 'cancelled';
+export type SyncRunStatus = 'running' | 'staged' | 'succeeded' | 'failed' | 'guard_tripped' | 'cancelled' | 'timed_out';
 export type SyncTrigger = 'manual' | 'schedule' | 'api' | 'cli';
 
 /** The report of one sync run: stored in ref.instrument_sync_runs, returned by the workflow, shown by CLI and API. */

@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import type { Logger } from './logger';
 
-export type AuditEntity = 'file' | 'load' | 'sync' | 'distribution' | 'delivery' | 'channel';
+export type AuditEntity = 'file' | 'load' | 'sync' | 'distribution' | 'delivery' | 'channel' | 'retention';
 
 /** `file.loaded`, `load.reverted`, `delivery.failed`, …: the entity, then the state it entered. */
 export type AuditEvent = `${AuditEntity}.${string}`;

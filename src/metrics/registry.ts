@@ -45,7 +45,7 @@ export const loadsRevertedTotal = new Counter({
 
 export const syncsTotal = new Counter({
   name: 'refdata_instrument_syncs_total',
-  help: 'Instrument master syncs by final status (succeeded, failed, guard_tripped, cancelled).',
+  help: 'Instrument master syncs by final status (succeeded, failed, guard_tripped, cancelled, timed_out).',
   labelNames: ['status'] as const,
   registers,
 });
@@ -95,6 +95,31 @@ export const outboxLagSeconds = new Gauge({
 export const outboxPending = new Gauge({
   name: 'refdata_outbox_pending',
   help: 'Events in the outbox not yet published.',
+  registers,
+});
+
+export const syncLastSuccessSeconds = new Gauge({
+  name: 'refdata_instrument_sync_last_success_timestamp_seconds',
+  help: 'When the last successful instrument sync finished (Unix seconds; absent before the first).',
+  registers,
+});
+
+export const syncLastDurationSeconds = new Gauge({
+  name: 'refdata_instrument_sync_last_duration_seconds',
+  help: 'How long the latest instrument sync ran, or has been running.',
+  registers,
+});
+
+export const syncErrorRatio = new Gauge({
+  name: 'refdata_instrument_sync_error_ratio',
+  help: 'Share of the last 20 finished instrument syncs that did not succeed.',
+  registers,
+});
+
+export const ingestRowsPerSecond = new Gauge({
+  name: 'refdata_ingest_rows_per_second',
+  help: 'Rows per second of the latest finished load (`last`) and the median of the 20 before it (`median`).',
+  labelNames: ['which'] as const,
   registers,
 });
 

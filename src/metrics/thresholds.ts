@@ -7,11 +7,12 @@ import type { Logger } from '../log/logger';
 import type { Notifier, Severity } from '../notify/notifier';
 import { defaultRetryPolicies } from '../reporting/retry-policy';
 import type { ChannelType } from '../channels/types';
-import { alertsActive, setOutboxLag } from './registry';
+import { alertsActive, ingestRowsPerSecond, setOutboxLag, syncErrorRatio, syncLastDurationSeconds, syncLastSuccessSeconds } from './registry';
+import { ingestRate, lastSuccessfulSync, syncDuration, syncErrorRate } from './performance-alerts';
 
 /** What one check found: firing or not, and if firing, what to tell the operator. */
 export interface AlertStatus {
-  /** Stable name: file_error_rate, sync_failed, delivery_overdue, outbox_lag. */
+  /** Stable name: file_error_rate, sync_failed, delivery_overdue, outbox_lag, sync_duration, sync_error_rate, sync_stale, ingest_rate. */
   alert: string;
   firing: boolean;
   /** Identifies what fired (a run id, a set of deliveries); a new instance while firing is raised again. */
@@ -32,7 +33,7 @@ export interface OverdueDelivery {
 }
 
 export interface ThresholdDeps {
-  db: Pick<Database, 'listTracking' | 'instruments' | 'outbox'>;
+  db: Pick<Database, 'listTracking' | 'instruments' | 'outbox'> & Partial<Pick<Database, 'listLoads'>>;
   notifier: Notifier;
   log: Logger;
   config: AlertConfig;
@@ -55,6 +56,7 @@ export function createThresholdEvaluator(deps: ThresholdDeps): ThresholdEvaluato
     () => syncFailed(deps),
     () => (deps.overdueDeliveries ? deliveryOverdue(deps.overdueDeliveries, deps.config, now()) : Promise.resolve(null)),
     () => outboxLag(deps),
+    ...performanceChecks(deps, now),
   ];
 
   function transition(s: AlertStatus): void {
@@ -109,6 +111,37 @@ export function createThresholdEvaluator(deps: ThresholdDeps): ThresholdEvaluato
   };
 }
 
+/** The documents' performance thresholds, each also kept as a metric; absent thresholds (an older config): none. */
+function performanceChecks(deps: ThresholdDeps, now: () => Date): Array<() => Promise<AlertStatus | null>> {
+  const t = deps.config.performance;
+  if (!t) return [];
+  const runs = () => deps.db.instruments.listSyncRuns(50);
+  return [
+    async () => {
+      const s = syncDuration(await runs(), now(), t);
+      if (s.seconds !== null) syncLastDurationSeconds.set(s.seconds);
+      return s;
+    },
+    async () => {
+      const s = syncErrorRate(await runs(), t);
+      if (s.ratio !== null) syncErrorRatio.set(s.ratio);
+      return s;
+    },
+    async () => {
+      const s = lastSuccessfulSync(await runs(), now(), t);
+      if (s.at) syncLastSuccessSeconds.set(Math.floor(s.at.getTime() / 1000));
+      return s;
+    },
+    async () => {
+      if (!deps.db.listLoads) return null;
+      const s = ingestRate(await deps.db.listLoads({ status: 'loaded', limit: 50 }), t);
+      if (s.rowsPerSecond !== null) ingestRowsPerSecond.set({ which: 'last' }, s.rowsPerSecond);
+      if (s.median !== null) ingestRowsPerSecond.set({ which: 'median' }, s.median);
+      return s;
+    },
+  ];
+}
+
 /** Share of files finished in the window that went to error/ (duplicates count as fine, cancellations not at all). */
 async function fileErrorRate(deps: ThresholdDeps, now: Date): Promise<AlertStatus> {
   const since = now.getTime() - deps.config.windowMinutes * 60_000;
@@ -131,17 +164,17 @@ async function fileErrorRate(deps: ThresholdDeps, now: Date): Promise<AlertStatu
   };
 }
 
-/** The latest finished instrument sync failed or was stopped by its guard. */
+/** The latest finished instrument sync failed, was stopped by its guard or was ended at its time limit. */
 async function syncFailed(deps: ThresholdDeps): Promise<AlertStatus> {
   const runs = await deps.db.instruments.listSyncRuns(10);
   const last = runs.find((r) => r.status !== 'running' && r.status !== 'staged');
-  const firing = last !== undefined && (last.status === 'failed' || last.status === 'guard_tripped');
+  const firing = last !== undefined && (last.status === 'failed' || last.status === 'guard_tripped' || last.status === 'timed_out');
   return {
     alert: 'sync_failed',
     firing,
     instance: last?.runId,
     severity: 'critical',
-    title: last?.status === 'guard_tripped' ? 'Instrument sync stopped by its guard' : 'Instrument sync failed',
+    title: last?.status === 'guard_tripped' ? 'Instrument sync stopped by its guard' : last?.status === 'timed_out' ? 'Instrument sync ended at its time limit' : 'Instrument sync failed',
     message: firing ? `run ${last!.runId}: ${last!.errorMessage ?? last!.status}. ref.instruments still holds the previous master.` : 'the latest sync succeeded',
     workflowId: last?.workflowId,
     refs: last ? { syncRunId: last.runId } : {},

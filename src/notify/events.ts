@@ -50,14 +50,17 @@ export function notifySyncFailed(
   s: { syncRunId: string; workflowId: string; status: string; message: string },
 ): Notification | null {
   const guard = s.status === 'guard_tripped';
+  const timedOut = s.status === 'timed_out';
   return notifier.notify({
     id: `sync.failed:${s.syncRunId}`,
     kind: 'sync.failed',
     severity: 'critical',
-    title: guard ? 'Instrument sync stopped by its guard' : 'Instrument sync failed',
+    title: guard ? 'Instrument sync stopped by its guard' : timedOut ? 'Instrument sync ended at its time limit' : 'Instrument sync failed',
     message: guard
       ? `${clause(s.message)}. ref.instruments was not changed. Check the source file; if the change is real, run \`refdata sync --force\`.`
-      : `${clause(s.message)}. ref.instruments was not changed; yesterday's master is still in use.`,
+      : timedOut
+        ? `${clause(s.message)}. The lock is free again and the next sync runs as scheduled; check the source's speed and the worker.`
+        : `${clause(s.message)}. ref.instruments was not changed; yesterday's master is still in use.`,
     workflowId: s.workflowId,
     refs: { syncRunId: s.syncRunId, status: s.status },
   });
@@ -213,4 +216,21 @@ function clause(message: string): string {
 
 function compact(refs: Record<string, string | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(refs).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
+/** The scheduled reference-config check left problems (not repaired, or repair off): one notification per set of problems. */
+export function notifyConfigProblems(
+  notifier: Notifier,
+  c: { workflowId?: string; problems: { kind: string; table: { schema: string; name: string } }[]; repairOn: boolean },
+): Notification | null {
+  const names = c.problems.map((p) => `${p.kind} ${p.table.schema}.${p.table.name}`).sort();
+  return notifier.notify({
+    id: `config.problems:${names.join(',')}`,
+    kind: 'config.problems',
+    severity: 'warning',
+    title: `Reference config: ${names.length} problem${names.length === 1 ? '' : 's'}`,
+    message: `${names.slice(0, 10).join('; ')}${names.length > 10 ? `; and ${names.length - 10} more` : ''}. ${c.repairOn ? 'The repair did not clear them; check the tables by hand' : 'Run `refdata config validate --repair` or POST /api/v1/reference-config/repair'}.`,
+    workflowId: c.workflowId,
+    refs: { problems: String(names.length) },
+  });
 }

@@ -1,4 +1,4 @@
-// Notifications from the ledger: failures recorded since the last look (files in error, failed syncs, failed
+// Notifications from the ledger: failures recorded since the last look (files in error, failed or timed-out syncs, failed
 // deliveries, channels paused or switched off) are raised here, so an API that runs apart from the worker still hears of them; the same event
 // raised in-process by an activity is not shown twice.
 import type { Database } from '../db/types';
@@ -36,7 +36,7 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
     }
     for (const s of await deps.db.instruments.listSyncRuns(5)) {
       const at = s.finishedAt ? Date.parse(s.finishedAt) : NaN;
-      if (!(at >= from) || (s.status !== 'failed' && s.status !== 'guard_tripped')) continue;
+      if (!(at >= from) || (s.status !== 'failed' && s.status !== 'guard_tripped' && s.status !== 'timed_out')) continue;
       if (notifySyncFailed(deps.notifier, { syncRunId: s.runId, workflowId: s.workflowId, status: s.status, message: s.errorMessage ?? s.status })) raised++;
     }
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {

@@ -12,7 +12,8 @@ export type NotificationKind =
   | 'threshold.cleared'
   | 'channel.unhealthy'
   | 'channel.recovered'
-  | 'channel.disabled';
+  | 'channel.disabled'
+  | 'config.problems';
 
 export type Severity = 'info' | 'warning' | 'critical';
 

@@ -1,7 +1,9 @@
 // The Temporal Schedules refdata keeps, as a list of specs, and an idempotent create-or-update of each.
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleDescription } from '@temporalio/client';
 import type { Config } from '../config';
-import { scheduleIds, scheduledCleanupWorkflowId, scheduledDistributionWorkflowId, scheduledInstrumentSyncWorkflowId, searchAttributes, taskQueues } from '../ids';
+import {
+  scheduleIds, scheduledCleanupWorkflowId, scheduledDistributionWorkflowId, scheduledInstrumentSyncWorkflowId, scheduledReferenceConfigCheckWorkflowId, searchAttributes, taskQueues,
+} from '../ids';
 
 /** One schedule refdata owns: when, what it starts, and whether it must stay paused for now. */
 export interface ScheduleSpecEntry {
@@ -28,7 +30,7 @@ const OWN_PAUSE_PREFIX = 'refdata: ';
  * by noon still syncs); later ones wait for the next day rather than replaying a backlog. The nightly distribution's
  * window is configured (REFDATA_DISTRIBUTION_CATCHUP_HOURS, default a day), so a night missed still goes out.
  */
-export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution' | 'retention'>>): ScheduleSpecEntry[] {
+export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick<Config, 'distribution' | 'retention' | 'referenceConfigCheck'>>): ScheduleSpecEntry[] {
   // The retention sweep of processed/, error/, bkp tables and delivered files runs on the ingest queue, beside the files it removes.
   const cleanup: ScheduleSpecEntry[] = config.retention
     ? [{
@@ -39,7 +41,20 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
         workflowId: scheduledCleanupWorkflowId,
         taskQueue: taskQueues.ingest,
         args: [],
-        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days, delivered files past their retention_days`,
+        summary: `Retention sweep: archived files older than ${config.retention.archiveDays} days, bkp tables older than ${config.retention.bkpDays} days, delivered files past their retention_days, ledger rows past their days`,
+      }]
+    : [];
+  // The reference-config check reads the catalog and ref.reference_data_cfg; it runs on the ingest queue like the loads that write them.
+  const configCheck: ScheduleSpecEntry[] = config.referenceConfigCheck
+    ? [{
+        scheduleId: scheduleIds.referenceConfigCheck,
+        cron: config.referenceConfigCheck.cron,
+        timeZone: 'UTC',
+        workflowType: 'referenceConfigCheck',
+        workflowId: scheduledReferenceConfigCheckWorkflowId,
+        taskQueue: taskQueues.ingest,
+        args: [{ repair: config.referenceConfigCheck.repair }],
+        summary: `Reference config check${config.referenceConfigCheck.repair ? ' and repair' : ''} (ref.reference_data_cfg against the tables that exist)`,
       }]
     : [];
   const distribution: ScheduleSpecEntry[] = config.distribution
@@ -63,12 +78,13 @@ export function scheduleSpecs(config: Pick<Config, 'instruments'> & Partial<Pick
       workflowType: 'scheduledInstrumentSync',
       workflowId: scheduledInstrumentSyncWorkflowId,
       taskQueue: taskQueues.sync,
-      args: [{}],
+      args: [{ lockLimitMs: config.instruments.lockLimitMs }],
       summary: 'Daily instrument master sync',
       pausedReason: config.instruments.url ? undefined : `${OWN_PAUSE_PREFIX}paused until INSTRUMENTS_URL is set`,
     },
     ...distribution,
     ...cleanup,
+    ...configCheck,
   ];
 }
 

@@ -73,6 +73,8 @@ function matrix(): Entry[] {
     { route: 'POST /api/v1/loads/:loadId/revert', request: { url: '/api/v1/loads/no-such-load/revert' }, expect: staff(404) },
     { route: 'GET /api/v1/tables', request: { url: '/api/v1/tables' }, expect: staffRead(200) },
     { route: 'GET /api/v1/tables/:schema/:name', request: { url: '/api/v1/tables/ref/no_such_table' }, expect: staffRead(404) },
+    { route: 'GET /api/v1/reference-config/problems', request: { url: '/api/v1/reference-config/problems' }, expect: staffRead(200) },
+    { route: 'POST /api/v1/reference-config/repair', request: { url: '/api/v1/reference-config/repair' }, expect: staff(200), note: 'repairs ref.reference_data_cfg (nothing to repair here)' },
     { route: 'POST /api/v1/plan', request: { url: '/api/v1/plan', body: {} }, expect: staff(400), note: 'an empty request' },
     { route: 'GET /api/v1/errors/summary', request: { url: '/api/v1/errors/summary' }, expect: staffRead(200) },
     { route: 'GET /api/v1/dashboard/session', request: { url: '/api/v1/dashboard/session' }, expect: staff(200) },

@@ -4,6 +4,7 @@ import type sql from 'mssql';
 import { deliveryFileFromRow, runFilesFromRow } from '../retention-rows';
 import type { NewDeliveryFile, RetentionStore } from '../retention';
 import { rowsOf } from './client';
+import { pruneRecordsSql } from './record-retention-sql';
 import { bigintParam, datetimeParam, intParam, textParam, type Statement } from './statement';
 
 /** Deliveries of the outer row, filtered by `where`: how many, how many still open, the last change, the largest retention. */
@@ -92,6 +93,10 @@ export function createMssqlRetentionStore(pool: sql.ConnectionPool): RetentionSt
     },
     async markDeliveryFileRemoved(id, createdAt) {
       return (await rowsOf(pool, markDeliveryFileRemovedSql(id, createdAt))).length === 1;
+    },
+    async pruneRecords(kind, cutoff, limit) {
+      const [row] = await rowsOf(pool, pruneRecordsSql(kind, cutoff, limit));
+      return Number((row as { n?: number } | undefined)?.n ?? 0);
     },
   };
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { deliveryFileFromRow, runFilesFromRow } from '../retention-rows';
 import type { RetentionStore } from '../retention';
 import type { PgExecutor } from './executor';
+import { pruneSql } from './record-retention-sql';
 
 /** Deliveries of whatever the outer row is, filtered by `where`: how many, how many still open, the last change, the largest retention. */
 const deliveriesOf = (where: string) => `CROSS JOIN LATERAL (
@@ -70,6 +71,11 @@ export function createPostgresRetentionStore(exec: PgExecutor): RetentionStore {
         [id, createdAt],
       );
       return rows.length === 1;
+    },
+
+    async pruneRecords(kind, cutoff, limit) {
+      const [row] = await exec.query<{ n: number }>(`WITH gone AS (${pruneSql[kind]} RETURNING 1) SELECT count(*)::int AS n FROM gone`, [cutoff, limit]);
+      return Number(row?.n ?? 0);
     },
   };
 }
