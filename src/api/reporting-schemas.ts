@@ -11,30 +11,31 @@ const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:@
 const Time = Type.String({ format: 'date-time' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
+const ChannelEntry = Type.Union([
+  ChannelTypeT,
+  Type.Object({ channel_type: ChannelTypeT, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
+]);
+
+const FiltersBody = Type.Union([
+  Type.Object({
+    portfolio_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
+  }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
 export const SubscribeBody = Type.Object({
   subscription_id: Type.Optional(Id),
   subscriber_id: Id,
   subscriber_type: Type.Optional(literals(subscriptionTypes)),
   report_types: Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length }),
   delivery_preferences: Type.Object({
-    channels: Type.Array(
-      Type.Union([
-        ChannelTypeT,
-        Type.Object({ channel_type: ChannelTypeT, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
-      ]),
-      { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' },
-    ),
+    channels: Type.Array(ChannelEntry, { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' }),
     schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
     format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
     notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }),
-  filters: Type.Optional(Type.Union([
-    Type.Object({
-      portfolio_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
-      metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
-    }, { additionalProperties: false }),
-    Type.Null(),
-  ])),
+  filters: Type.Optional(FiltersBody),
 }, { additionalProperties: false });
 
 const NullableTime = Type.Union([Time, Type.Null()]);
@@ -77,6 +78,7 @@ export const SubscriptionView = Type.Object({
   }),
   filters: Type.Union([Type.Object({ portfolio_ids: Type.Optional(Type.Array(Type.String())), metadata: Type.Optional(Type.Record(Type.String(), Type.String())) }), Type.Null()]),
   status: Type.String(),
+  version: Type.Integer({ description: 'adds one with every change; send it back as If-Match or expected_version' }),
   created_at: Time,
   updated_at: Time,
 });
@@ -86,7 +88,29 @@ export const SubscribeResponse = Type.Object({
   generated_secrets: Type.Array(Type.Object({ channel_id: Type.String(), secret: Type.String() }), { description: 'webhook signing secrets refdata generated; shown only here' }),
 });
 
-export const SubscriptionAction = Type.Object({ action: literals(['pause', 'resume', 'cancel'] as const) }, { additionalProperties: false });
+
+/** PATCH of a subscription: an action, or new content (fields given replace the stored ones), not both. */
+export const PatchSubscriptionBody = Type.Object({
+  action: Type.Optional(literals(['pause', 'resume', 'cancel'] as const)),
+  subscriber_type: Type.Optional(literals(subscriptionTypes)),
+  report_types: Type.Optional(Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length })),
+  delivery_preferences: Type.Optional(Type.Object({
+    channels: Type.Optional(Type.Array(
+      Type.Union([ChannelEntry, Type.Object({ channel_id: Id }, { additionalProperties: false })]),
+      { minItems: 1, maxItems: 10, description: 'the whole new set: {channel_id} keeps a channel as it is, a type or {channel_type, config} adds one; channels not listed are removed' },
+    )),
+    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
+    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }, { additionalProperties: false, minProperties: 1 })),
+  filters: Type.Optional(FiltersBody),
+  expected_version: Type.Optional(Type.Integer({ minimum: 1, description: 'apply only at this version, else 409 (the same as an If-Match header)' })),
+}, { additionalProperties: false, minProperties: 1 });
+
+export const PatchSubscriptionResponse = Type.Intersect([
+  SubscriptionView,
+  Type.Object({ generated_secrets: Type.Optional(Type.Array(Type.Object({ channel_id: Type.String(), secret: Type.String() }), { description: 'secrets of new webhook channels; shown only here' })) }),
+]);
 
 const Metadata = Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()]));
 

@@ -6,18 +6,20 @@ import type { ChannelType } from '../channels/types';
 import type { Config } from '../config';
 import type { Database } from '../db/types';
 import { deliver, deliveryStatus, replayDelivery, type DeliverRequest } from '../reporting/deliveries';
-import { ReportingError } from '../reporting/errors';
+import { badRequest, ReportingError } from '../reporting/errors';
 import { patchChannel, resumeChannel, type ChannelPatch } from '../reporting/channels';
 import type { Notifier } from '../notify/notifier';
 import type { DeliveryNotifier } from '../reporting/notifier';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import type { SecretsKey } from '../reporting/sealed-config';
-import { changeSubscription, channelStatus, listSubscriptions, subscribe, type SubscribeRequest, type SubscriptionAction } from '../reporting/subscriptions';
+import {
+  changeSubscription, channelStatus, listSubscriptions, subscribe, updateSubscription, type SubscribeRequest, type SubscriptionAction, type SubscriptionUpdateRequest,
+} from '../reporting/subscriptions';
 import { callerOf, requireRole } from './auth';
 import { reportingStreamRoute } from './reporting-stream';
 import {
-  ChannelResponse, ChannelStatusResponse, PatchChannelBody, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView, ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse,
-  SubscriptionAction as SubscriptionActionBody, SubscriptionView,
+  ChannelResponse, ChannelStatusResponse, PatchChannelBody, PatchSubscriptionBody, PatchSubscriptionResponse, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView,
+  ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse, SubscriptionView,
 } from './reporting-schemas';
 import { ErrorBody } from './schemas';
 
@@ -67,6 +69,14 @@ async function answer<T>(reply: FastifyReply, status: number, work: () => Promis
   }
 }
 
+/** If-Match as the ETag gave it ("3", W/"3" or 3); `*` or none: any version. */
+function versionOf(header: string | undefined): number | null {
+  if (header === undefined || header.trim() === '*') return null;
+  const m = /^\s*(?:W\/)?"?([1-9][0-9]{0,9})"?\s*$/.exec(header);
+  if (!m) throw badRequest('INVALID_IF_MATCH', `If-Match ${JSON.stringify(header.slice(0, 40))} is not a subscription version such as "3"`);
+  return Number(m[1]);
+}
+
 export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync => async (app) => {
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   const o = deps.options;
@@ -104,17 +114,30 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
     preHandler: requireRole(auth, everyone),
     schema: {
       tags: ['reporting'],
-      summary: 'Pause, resume or cancel a subscription',
-      description: 'pause: no new deliveries, running ones wait (retrying) for a resume within their deadline. resume: also re-enables channels a 410 switched off. cancel: final; unfinished deliveries are cancelled.',
+      summary: 'Change a subscription (report types, filters, preferences, channels; versioned) or pause, resume or cancel it',
+      description: 'Content: the fields given replace the stored ones, version + 1, and the next delivery uses them (running deliveries keep what they were planned with). '
+        + 'If-Match: "<version>" or expected_version applies the change only at that version, else 409 VERSION_CONFLICT. '
+        + 'delivery_preferences.channels is the whole new set: {"channel_id"} keeps a channel, a type or {channel_type, config} adds one, channels not listed are removed. '
+        + 'action (alone): pause: no new deliveries, running ones wait (retrying) for a resume within their deadline. resume: also re-enables channels a 410 switched off. cancel: final; unfinished deliveries are cancelled.',
       security,
       params: Type.Object({ subscription_id: Type.String({ minLength: 1, maxLength: 100 }) }),
-      body: SubscriptionActionBody,
-      response: { 200: SubscriptionView, ...errors },
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40, description: 'the version to change, as the ETag gave it ("3")' })) }),
+      body: PatchSubscriptionBody,
+      response: { 200: PatchSubscriptionResponse, ...errors },
     },
   }, async (req, reply) => {
     const { subscription_id } = req.params as { subscription_id: string };
-    const { action } = req.body as { action: SubscriptionAction };
-    return answer(reply, 200, () => changeSubscription(subs, callerOf(req), subscription_id, action));
+    const { action, ...content } = req.body as SubscriptionUpdateRequest & { action?: SubscriptionAction };
+    return answer(reply, 200, async () => {
+      const ifMatch = versionOf(req.headers['if-match']);
+      const { expected_version: _v, ...changes } = content;
+      if (action !== undefined && Object.keys(changes).length > 0) throw badRequest('ACTION_WITH_CHANGES', 'send an action or new content, not both');
+      const view = action !== undefined
+        ? await changeSubscription(subs, callerOf(req), subscription_id, action)
+        : await updateSubscription(subs, callerOf(req), subscription_id, content, ifMatch);
+      reply.header('etag', `"${view.version}"`);
+      return view;
+    });
   });
 
   app.delete('/api/v1/reporting/subscriptions/:subscription_id', {

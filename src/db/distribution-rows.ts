@@ -28,6 +28,7 @@ export function subscriptionFromRow(r: Row): SubscriptionRecord {
     deliveryPreferences: json<DeliveryPreferences>(r.delivery_preferences),
     filters: r.filters === null || r.filters === undefined ? null : json<SubscriptionFilters>(r.filters),
     status: String(r.status) as SubscriptionStatus,
+    version: Number(r.version ?? 1),
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
   };

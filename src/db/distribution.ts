@@ -18,7 +18,25 @@ export function statsShardOf(deliveryId: string): number {
   return h % STATS_SHARDS;
 }
 
-export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
+export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status' | 'version'>;
+
+/** A subscription's new content: the fields given replace the stored ones (filters: null clears them). */
+export type SubscriptionChange = Partial<Pick<SubscriptionRecord, 'subscriberType' | 'reportTypes' | 'deliveryPreferences' | 'filters'>>;
+
+export interface SubscriptionUpdate {
+  change: SubscriptionChange;
+  /** New channels of the subscription, inserted with the change. */
+  addChannels: NewChannel[];
+  /** Channels removed from the subscription (deleted; a delivery still running on one fails as its channel is gone). */
+  removeChannelIds: string[];
+  /** Apply only if the stored version is this one; null applies to whatever is stored. */
+  expectedVersion: number | null;
+}
+
+export type SubscriptionUpdateResult =
+  | { outcome: 'updated'; subscription: SubscriptionRecord }
+  /** The stored version was not the expected one; nothing changed. */
+  | { outcome: 'conflict'; subscription: SubscriptionRecord };
 export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason' | 'disabledAt' | 'health'>;
 
 export interface ChannelFilter {
@@ -103,7 +121,12 @@ export interface DistributionStore {
   listSubscriptions(filter: { subscriberId?: string; status?: SubscriptionStatus; limit: number }): Promise<SubscriptionRecord[]>;
   /** Active subscriptions that list the report type; the caller applies the remaining filters. */
   activeSubscriptionsFor(reportType: string): Promise<SubscriptionRecord[]>;
-  /** null when the subscription does not exist. Resuming also re-enables its channels that a GONE answer switched off. */
+  /**
+   * Changes content and channels together, version + 1, in one transaction; null when the subscription does not exist.
+   * A cancelled subscription is not changed (the caller refuses it first; the store does not check).
+   */
+  updateSubscription(subscriptionId: string, update: SubscriptionUpdate): Promise<SubscriptionUpdateResult | null>;
+  /** null when the subscription does not exist; version + 1. Resuming also re-enables its channels that a GONE answer switched off. */
   setSubscriptionStatus(subscriptionId: string, status: SubscriptionStatus): Promise<SubscriptionRecord | null>;
 
   getChannel(channelId: string): Promise<ChannelRecord | null>;

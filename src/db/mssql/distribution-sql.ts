@@ -1,5 +1,6 @@
 // Every T-SQL statement of the distribution store, as pure functions: values as @params, JSON as nvarchar text.
 import { statsShardOf, type ChannelFilter, type NewChannel, type NewDelivery, type NewSubscription } from '../distribution';
+import type { SubscriptionRecord } from '../../reporting/types';
 import type { ApiRole, DeliveryStatus, SubscriptionStatus } from '../../reporting/types';
 import { datetimeParam as datetime, intParam as int, textParam as text, type Param, type Statement } from './statement';
 
@@ -54,11 +55,35 @@ export function setSubscriptionStatusSql(id: string, status: SubscriptionStatus)
     ? '\nUPDATE dist.delivery_channels SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id AND enabled = 0;'
     : '';
   return {
-    text: `UPDATE dist.report_subscriptions SET status = @status, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
+    text: `UPDATE dist.report_subscriptions SET status = @status, version = version + 1, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
       'SELECT * FROM dist.report_subscriptions WHERE subscription_id = @subscription_id',
     params: { subscription_id: text(id), status: text(status) },
   };
 }
+
+/** The subscription under an update lock held to the end of the transaction: concurrent updates queue behind it. */
+export const lockSubscriptionSql = (id: string): Statement => ({
+  text: 'SELECT * FROM dist.report_subscriptions WITH (UPDLOCK, HOLDLOCK) WHERE subscription_id = @subscription_id',
+  params: { subscription_id: text(id) },
+});
+
+/** The whole new content (the caller merged the change over the stored row); version + 1. */
+export function updateSubscriptionSql(s: Pick<SubscriptionRecord, 'subscriptionId' | 'subscriberType' | 'reportTypes' | 'deliveryPreferences' | 'filters'>): Statement {
+  return {
+    text:
+      'UPDATE dist.report_subscriptions SET subscriber_type = @subscriber_type, report_types = @report_types, delivery_preferences = @preferences, filters = @filters,\n' +
+      '  version = version + 1, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.* WHERE subscription_id = @subscription_id',
+    params: {
+      subscription_id: text(s.subscriptionId), subscriber_type: text(s.subscriberType), report_types: text(JSON.stringify(s.reportTypes)),
+      preferences: text(JSON.stringify(s.deliveryPreferences)), filters: text(s.filters ? JSON.stringify(s.filters) : null),
+    },
+  };
+}
+
+export const deleteSubscriptionChannelsSql = (subscriptionId: string, channelIds: readonly string[]): Statement => ({
+  text: "DELETE FROM dist.delivery_channels WHERE subscription_id = @subscription_id AND channel_id IN (SELECT j.id FROM OPENJSON(@channel_ids) WITH (id nvarchar(100) '$') AS j)",
+  params: { subscription_id: text(subscriptionId), channel_ids: text(JSON.stringify(channelIds)) },
+});
 
 export const selectChannelSql = (channelId: string): Statement => ({ text: 'SELECT * FROM dist.delivery_channels WHERE channel_id = @channel_id', params: { channel_id: text(channelId) } });
 

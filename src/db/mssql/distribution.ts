@@ -31,6 +31,21 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
     async activeSubscriptionsFor(reportType) {
       return (await rowsOf(pool, q.activeSubscriptionsSql(reportType))).map(subscriptionFromRow);
     },
+    updateSubscription: (id, u) =>
+      withTransaction(pool, async (tx) => {
+        const current = await one(tx, q.lockSubscriptionSql(id));
+        if (!current) return null;
+        const stored = subscriptionFromRow(current);
+        if (u.expectedVersion !== null && stored.version !== u.expectedVersion) return { outcome: 'conflict' as const, subscription: stored };
+        const c = u.change;
+        const row = await one(tx, q.updateSubscriptionSql({
+          subscriptionId: id, subscriberType: c.subscriberType ?? stored.subscriberType, reportTypes: c.reportTypes ?? stored.reportTypes,
+          deliveryPreferences: c.deliveryPreferences ?? stored.deliveryPreferences, filters: c.filters === undefined ? stored.filters : c.filters,
+        }));
+        if (u.removeChannelIds.length > 0) await run(tx, q.deleteSubscriptionChannelsSql(id, u.removeChannelIds));
+        for (const ch of u.addChannels) await run(tx, q.insertChannelSql(ch));
+        return { outcome: 'updated' as const, subscription: subscriptionFromRow(row!) };
+      }),
     setSubscriptionStatus: (id, status) =>
       withTransaction(pool, async (tx) => {
         // The statement's last result set is the row after the update; an unknown id selects nothing.

@@ -63,9 +63,31 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
       return rows.map(subscriptionFromRow);
     },
 
+    async updateSubscription(id, u) {
+      return exec.transaction(async (tx) => {
+        // The row lock orders concurrent updates, so the version compared is the one replaced.
+        const [current] = await tx.query('SELECT * FROM dist.report_subscriptions WHERE subscription_id = $1 FOR UPDATE', [id]);
+        if (!current) return null;
+        const stored = subscriptionFromRow(current);
+        if (u.expectedVersion !== null && stored.version !== u.expectedVersion) return { outcome: 'conflict' as const, subscription: stored };
+        const c = u.change;
+        const filters = c.filters === undefined ? stored.filters : c.filters;
+        const [row] = await tx.query(
+          `UPDATE dist.report_subscriptions SET subscriber_type = $2, report_types = $3::jsonb, delivery_preferences = $4::jsonb, filters = $5::jsonb,
+             version = version + 1, updated_at = now() WHERE subscription_id = $1 RETURNING *`,
+          [id, c.subscriberType ?? stored.subscriberType, JSON.stringify(c.reportTypes ?? stored.reportTypes), JSON.stringify(c.deliveryPreferences ?? stored.deliveryPreferences), filters ? JSON.stringify(filters) : null],
+        );
+        if (u.removeChannelIds.length > 0) {
+          await tx.query('DELETE FROM dist.delivery_channels WHERE subscription_id = $1 AND channel_id IN (SELECT jsonb_array_elements_text($2::jsonb))', [id, JSON.stringify(u.removeChannelIds)]);
+        }
+        for (const ch of u.addChannels) await insertChannel(tx, ch);
+        return { outcome: 'updated' as const, subscription: subscriptionFromRow(row) };
+      });
+    },
+
     async setSubscriptionStatus(id, status) {
       return exec.transaction(async (tx) => {
-        const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
+        const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, version = version + 1, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
         if (rows.length === 0) return null;
         if (status === 'active') {
           await tx.query('UPDATE dist.delivery_channels SET enabled = true, disabled_reason = NULL, disabled_at = NULL, updated_at = now() WHERE subscription_id = $1 AND NOT enabled', [id]);
