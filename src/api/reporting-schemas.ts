@@ -184,6 +184,24 @@ export const ReplayResponse = Type.Object({
   replayed_run_id: Nullable(Type.String()),
 });
 
+export const BulkReplayBody = Type.Object({
+  status: Type.Optional(literals(['failed', 'cancelled', 'delivered'] as const)),
+  since: Type.Optional(Type.String({ maxLength: 40, description: 'changed since: a duration back (30m, 24h, 7d) or an ISO time; default 24h' })),
+  channel: Type.Optional(ChannelTypeT),
+  subscriber_id: Type.Optional(Id),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many, oldest change first; default 1000' })),
+  dry_run: Type.Optional(Type.Boolean({ description: 'list what would be replayed; change nothing' })),
+  reason: Type.Optional(Type.String({ maxLength: 500, description: 'shown in each run\'s summary in the Temporal UI' })),
+}, { additionalProperties: false });
+
+export const BulkReplayResponse = Type.Object({
+  dry_run: Type.Boolean(),
+  since: Time,
+  matched: Type.Array(DeliveryStatusView),
+  replayed: Type.Array(ReplayResponse),
+  refused: Type.Array(Type.Object({ delivery_id: Type.String(), reason: Type.String() }), { description: 'still running, or started again meanwhile' }),
+});
+
 const Stats = Type.Object({ attempted: Type.Integer(), successful: Type.Integer(), failed: Type.Integer(), avg_delivery_time_ms: Type.Union([Type.Number(), Type.Null()]) });
 
 const ChannelDetail = Type.Intersect([ChannelView, Type.Object({ subscription_id: Nullable(Type.String()), subscriber_id: Nullable(Type.String()) })]);
@@ -205,3 +223,31 @@ export const PatchChannelBody = Type.Object({
   })),
   enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a channel a GONE answer switched off; false switches it off' })),
 }, { additionalProperties: false, minProperties: 1 });
+
+const Counts = {
+  reports: Type.Integer({ description: 'distinct report ids: the distributions these deliveries belong to' }),
+  deliveries: Type.Integer(),
+  delivered: Type.Integer(),
+  failed: Type.Integer(),
+  cancelled: Type.Integer(),
+  in_progress: Type.Integer({ description: 'pending, sending, retrying or waiting' }),
+  retries: Type.Integer({ description: 'attempts after the first (of each delivery\'s last run)' }),
+  replays: Type.Integer(),
+  avg_latency_ms: Type.Union([Type.Number(), Type.Null()], { description: 'accepted (or replay requested) → delivered, over delivered ones' }),
+  max_latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+};
+const Attempts = Type.Union([Stats, Type.Null()], { description: 'attempt counters of the hourly buckets that start in the range; null for a subscriber key' });
+
+export const StatsQuery = Type.Object({
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO date (midnight UTC) or time with zone; default: a day before `to`' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'exclusive; default: now' })),
+}, { additionalProperties: false });
+
+export const StatsResponse = Type.Object({
+  from: Time,
+  to: Time,
+  totals: Type.Object(Counts),
+  by_report_type: Type.Array(Type.Object({ report_type: Type.String(), ...Counts, attempts: Attempts })),
+  by_channel: Type.Array(Type.Object({ channel: Type.String(), ...Counts, attempts: Attempts })),
+  by_subscriber: Type.Array(Type.Object({ subscriber_id: Type.String(), ...Counts })),
+});

@@ -5,7 +5,10 @@ import type { Client } from '@temporalio/client';
 import type { ChannelType } from '../channels/types';
 import type { Config } from '../config';
 import type { Database } from '../db/types';
-import { deliver, deliveryStatus, replayDelivery, type DeliverRequest } from '../reporting/deliveries';
+import { deliver, deliveryStatus, replayDelivery, replayMatching, type DeliverRequest } from '../reporting/deliveries';
+import { parseSince } from '../reporting/since';
+import { deliveryStats, MAX_STATS_RANGE_DAYS, statsRangeOf } from '../reporting/stats';
+import type { DeliveryStatus } from '../reporting/types';
 import { badRequest, ReportingError } from '../reporting/errors';
 import { patchChannel, resumeChannel, type ChannelPatch } from '../reporting/channels';
 import type { Notifier } from '../notify/notifier';
@@ -19,7 +22,7 @@ import { callerOf, requireRole } from './auth';
 import { reportingStreamRoute } from './reporting-stream';
 import {
   ChannelResponse, ChannelStatusResponse, PatchChannelBody, PatchSubscriptionBody, PatchSubscriptionResponse, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView,
-  ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse, SubscriptionView,
+  BulkReplayBody, BulkReplayResponse, ReplayBody, ReplayResponse, StatsQuery, StatsResponse, SubscribeBody, SubscribeResponse, SubscriptionView,
 } from './reporting-schemas';
 import { ErrorBody } from './schemas';
 
@@ -191,6 +194,44 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
     const reason = (req.body as { reason?: string } | null | undefined)?.reason ?? null;
     return answer(reply, 202, () => replayDelivery(dels, callerOf(req), (req.params as { delivery_id: string }).delivery_id, reason));
   });
+
+  app.post('/api/v1/reporting/deliveries/replay', {
+    preHandler: requireRole(auth, staff),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Bulk replay (as `refdata deliveries replay`): every delivery in a status (default failed) changed since a time, each as a new run of its delivery id',
+      description: 'Filters: status, since (30m, 24h, 7d or an ISO time; default 24h), channel, subscriber_id, limit. dry_run lists them and changes nothing. Deliveries still running are refused (listed in `refused`), not replayed.',
+      security,
+      body: Type.Optional(BulkReplayBody),
+      response: { 200: BulkReplayResponse, 202: BulkReplayResponse, ...errors },
+    },
+  }, async (req, reply) => {
+    const b = (req.body ?? {}) as { status?: DeliveryStatus; since?: string; channel?: ChannelType; subscriber_id?: string; limit?: number; dry_run?: boolean; reason?: string };
+    const dryRun = b.dry_run ?? false;
+    return answer(reply, dryRun ? 200 : 202, async () => {
+      let since: Date;
+      try {
+        since = parseSince(b.since ?? '24h');
+      } catch {
+        throw badRequest('INVALID_SINCE', `since ${JSON.stringify(b.since)}: give a duration like 30m, 24h, 7d, or an ISO time like 2025-06-21T10:00:00Z`);
+      }
+      const filter = { status: b.status ?? 'failed', since, channel: b.channel, subscriberId: b.subscriber_id, limit: b.limit ?? 1000 };
+      const out = await replayMatching(dels, callerOf(req), filter, dryRun, b.reason ?? `bulk replay from the API by ${callerOf(req).keyId}`);
+      return { dry_run: dryRun, since: since.toISOString(), ...out };
+    });
+  });
+
+  app.get('/api/v1/reporting/stats', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Distribution and delivery statistics over a chosen period, by report type, channel and subscriber',
+      description: `Deliveries created in [from, to) from dist.delivery_history; for admin and operator also the attempt counters of dist.distribution_stats (hourly buckets that start in the range). A subscriber key sees only its own deliveries. 400 INVALID_RANGE: not an ISO date/time, from not before to, or longer than ${MAX_STATS_RANGE_DAYS} days.`,
+      security,
+      querystring: StatsQuery,
+      response: { 200: StatsResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => deliveryStats({ db: deps.db }, callerOf(req), statsRangeOf(req.query as { from?: string; to?: string }))));
 
   app.get('/api/v1/reporting/channels', {
     preHandler: requireRole(auth, everyone),

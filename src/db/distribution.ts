@@ -106,6 +106,36 @@ export interface ChannelStats {
   avgDeliveryTimeMs: number | null;
 }
 
+/** Deliveries created in [from, to), optionally one subscriber's only. */
+export interface StatsRange {
+  from: Date;
+  to: Date;
+  subscriberId?: string;
+}
+
+export const statsDimensions = ['report_type', 'channel', 'subscriber', 'total'] as const;
+export type StatsDimension = (typeof statsDimensions)[number];
+
+/** Deliveries of a range grouped by one dimension (`key` null for the total), from dist.delivery_history. */
+export interface DeliveryStatsRow {
+  dimension: StatsDimension;
+  key: string | null;
+  /** Distinct report ids: the distributions these deliveries belong to. */
+  reports: number;
+  deliveries: number;
+  delivered: number;
+  failed: number;
+  cancelled: number;
+  /** pending, sending, retrying or waiting. */
+  inProgress: number;
+  /** Sum of retry_count (attempts after the first, of each delivery's last run). */
+  retries: number;
+  replays: number;
+  /** Accepted (or replay requested) → delivered, over the delivered ones. */
+  avgLatencyMs: number | null;
+  maxLatencyMs: number | null;
+}
+
 export interface StoredNotification {
   notification: DashboardNotification;
   subscriberId: string | null;
@@ -173,6 +203,10 @@ export interface DistributionStore {
 
   /** Sums per report type × channel over the hourly buckets that start at or after `since`. */
   statsSince(since: Date): Promise<ChannelStats[]>;
+  /** The same over the hourly buckets that start in [from, to). */
+  statsBetween(from: Date, to: Date): Promise<ChannelStats[]>;
+  /** Deliveries created in the range, by report type, by channel, by subscriber and in total (one row each). */
+  deliveryStatsBetween(range: StatsRange): Promise<DeliveryStatsRow[]>;
 
   /** Stores (or re-stores, same id) a dashboard notification, attributed to its delivery's subscriber. */
   upsertNotification(notification: DashboardNotification): Promise<StoredNotification>;

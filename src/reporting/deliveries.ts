@@ -202,12 +202,13 @@ export interface ReplayFilter {
   status: DeliveryStatus;
   since: Date;
   channel?: ChannelType;
+  subscriberId?: string;
   limit?: number;
 }
 
-/** Bulk replay (CLI): every delivery in `status` changed since `since`; a dry run lists them and changes nothing. */
+/** Bulk replay (CLI and API): every delivery in `status` changed since `since`; a dry run lists them and changes nothing. */
 export async function replayMatching(deps: Omit<DeliveryDeps, 'client'> & { client?: Client }, caller: Caller, filter: ReplayFilter, dryRun: boolean, reason: string): Promise<{ matched: DeliveryView[]; replayed: ReplayResult[]; refused: { delivery_id: string; reason: string }[] }> {
-  const matched = await deps.db.distribution.listDeliveries({ status: filter.status, since: filter.since, channel: filter.channel, limit: filter.limit ?? 10_000 });
+  const matched = await deps.db.distribution.listDeliveries({ status: filter.status, since: filter.since, channel: filter.channel, subscriberId: filter.subscriberId, limit: filter.limit ?? 10_000 });
   const replayed: ReplayResult[] = [];
   const refused: { delivery_id: string; reason: string }[] = [];
   if (!dryRun) {

@@ -19,7 +19,6 @@ import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { applySchedules, scheduleSpecs } from '../../src/temporal/schedules';
 import { ensureDropFolders } from '../../src/watcher';
 import { startWorker, type RunningWorker } from '../../workers/worker';
-import { retryFailedDistributions } from '../../src/distribution/retry';
 import { gzip, masterRecords, nextDay, startBroker, toJsonArray, type BrokerServer, type UpstoxRecord } from '../support/instrument-files';
 import { testInstrumentsConfig } from '../support/instrument-sync-steps';
 import { parseMultipart, startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
@@ -239,14 +238,19 @@ describe('a scripted week of distribution', () => {
     await received(run.deliveries[0]!.deliveryId);
   });
 
-  it('a delivery the subscriber refused is replayed by retry-failed and then arrives', async () => {
+  it('a delivery the subscriber refused is replayed by retry-failed (POST /api/v1/distribution/retry-failed) and then arrives', async () => {
     receiver.respondWith(() => ({ status: 400, body: 'no thanks' }));
     const run = await distribute('/distribute-full?date=2024-03-07');
     const id = run.deliveries[0]!.deliveryId;
     await waitFor('the refused delivery', async () => (await runView('20240307')).deliveries[0]!.status === 'failed', 60_000);
     receiver.respondWith(() => ({ status: 200, body: 'ok' }));
-    const summary = await retryFailedDistributions({ db, client, retry: loadConfig({}).reporting.retry }, { businessDate: '2024-03-07', since: '2024-03-01' });
-    expect(summary).toEqual({ runsChecked: 1, runsRestarted: [], deliveriesFailed: 1, deliveriesReplayed: [id] });
+    const url = '/api/v1/distribution/retry-failed';
+    expect((await api.inject({ method: 'POST', url, payload: { date: '2024-03-07' } })).statusCode).toBe(401);
+    expect((await api.inject({ method: 'POST', url, headers: auth, payload: { date: '2024-02-30' } })).statusCode).toBe(400);
+    const res = await api.inject({ method: 'POST', url, headers: auth, payload: { date: '2024-03-07' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ runsChecked: 1, runsRestarted: [], deliveriesFailed: 1, deliveriesReplayed: [id], businessDate: '2024-03-07', since: null });
+    expect((await db.distribution.getDelivery(id))?.replayCount).toBe(1);
     await waitFor('the replayed delivery', async () => (await runView('20240307')).deliveries[0]!.status === 'delivered', 60_000);
     expect(receiver.requests.filter((r) => r.headers['webhook-id'] === id).length).toBeGreaterThanOrEqual(2);
   });

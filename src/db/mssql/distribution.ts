@@ -1,7 +1,7 @@
 // The distribution store on SQL Server: runs the statements of distribution-sql.ts, transactions where rows move together.
 import type sql from 'mssql';
 import type { DistributionStore } from '../distribution';
-import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
+import { apiKeyFromRow, channelFromRow, deliveryFromRow, deliveryStatsFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { SubscriptionStatus } from '../../reporting/types';
 import { rowsOf, run, withTransaction, type Runner } from './client';
 import * as q from './distribution-sql';
@@ -143,6 +143,12 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
     },
     async statsSince(since) {
       return (await rowsOf(pool, q.statsSinceSql(since))).map(statsFromRow);
+    },
+    async statsBetween(from, to) {
+      return (await rowsOf(pool, q.statsSinceSql(from, to))).map(statsFromRow);
+    },
+    async deliveryStatsBetween(range) {
+      return (await rowsOf(pool, q.deliveryStatsSql(range))).map(deliveryStatsFromRow);
     },
     async upsertNotification(n) {
       return notificationFromRow((await one(pool, q.upsertNotificationSql(n, JSON.stringify(n))))!);
