@@ -4,6 +4,9 @@ import { Type } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
 import type { ChannelType } from '../channels/types';
 import type { Config } from '../config';
+import { createOutboxPublisher } from '../events/outbox-publisher';
+import type { EventPublisher } from '../events/types';
+import { deliveredTopic } from '../reporting/event';
 import type { Database } from '../db/types';
 import { deliver, deliveryStatus, replayDelivery, replayMatching, type DeliverRequest } from '../reporting/deliveries';
 import { parseSince } from '../reporting/since';
@@ -39,13 +42,21 @@ export interface ReportingApiOptions {
    * replays start through it with eager workflow start (src/reporting/start-delivery.ts).
    */
   deliveryClient?: Client;
+  /** Where each distribution's `report_distributed` event goes; default: the database's outbox (any relay publishes it). */
+  events?: EventPublisher;
+  /** Topic of `report_distributed` for a report type (KAFKA_TOPIC_DELIVERED). */
+  topicFor?: (reportType: string) => string;
 }
 
 export function reportingOptionsFrom(
-  config: Pick<Config, 'reporting'>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier, deliveryClient?: Client,
+  config: Pick<Config, 'reporting'> & Partial<Pick<Config, 'events'>>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier, deliveryClient?: Client,
 ): ReportingApiOptions {
   const r = config.reporting;
-  return { secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed, deliveryClient };
+  const template = config.events?.topics.deliveredTemplate;
+  return {
+    secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed, deliveryClient,
+    topicFor: (reportType) => deliveredTopic(reportType, template),
+  };
 }
 
 export interface ReportingPluginDeps {
@@ -84,7 +95,10 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   const o = deps.options;
   const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations };
-  const dels = { db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry };
+  const dels = {
+    db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry,
+    events: o.events ?? createOutboxPublisher(deps.db.outbox), topicFor: o.topicFor,
+  };
   const security = [{ bearer: [] }];
 
   app.post('/api/v1/reporting/subscribe', {
