@@ -149,6 +149,8 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
       const ifMatch = versionOf(req.headers['if-match']);
       const { expected_version: _v, ...changes } = content;
       if (action !== undefined && Object.keys(changes).length > 0) throw badRequest('ACTION_WITH_CHANGES', 'send an action or new content, not both');
+      // A version alone changes nothing, so it must not count as a change (version + 1).
+      if (action === undefined && Object.keys(changes).length === 0) throw badRequest('NO_CHANGES', 'send an action or at least one field to change');
       const view = action !== undefined
         ? await changeSubscription(subs, callerOf(req), subscription_id, action)
         : await updateSubscription(subs, callerOf(req), subscription_id, content, ifMatch);

@@ -90,6 +90,8 @@ describe('updating a subscription', () => {
     expect(staleBody.status).toBe(409);
     const both = await patch({ report_types: ['RISK_REPORT'], expected_version: 1 }, { 'if-match': '"2"' });
     expect(both).toMatchObject({ status: 400, json: { error: { code: 'VERSION_MISMATCH' } } });
+    const nothing = await patch({ expected_version: 1 });
+    expect(nothing).toMatchObject({ status: 400, json: { error: { code: 'NO_CHANGES' } } });
     const mixed = await patch({ action: 'pause', report_types: ['RISK_REPORT'] });
     expect(mixed).toMatchObject({ status: 400, json: { error: { code: 'ACTION_WITH_CHANGES' } } });
     // One bad channel in the new set: nothing of the set is stored.
