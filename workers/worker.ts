@@ -21,6 +21,7 @@ import { defaultChannelHealthSettings } from '../src/reporting/channel-health';
 import { createDistributionActivities } from '../activities/distribution';
 import { distributionProgressSignal } from '../workflows/distribution';
 import { createDeliveryStarter } from '../src/distribution/delivery-starter';
+import { deliveredTopic } from '../src/reporting/event';
 import { deliveryActivityDeps, type DeliveryWiring } from '../src/reporting/delivery-wiring';
 import type { EventPublisher } from '../src/events/types';
 import { loadConfig } from '../src/config';
@@ -101,6 +102,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       config: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,
       deliveries: createDeliveryStarter({
         db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry, retentionDays: deps.config.distribution?.backupRetentionDays,
+        events: deps.delivery?.events, topicFor: (reportType) => deliveredTopic(reportType, deps.config.events?.topics.deliveredTemplate),
       }),
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);

@@ -73,3 +73,19 @@ export const RunConflict = Type.Object({
 
 export type RunSummaryT = Static<typeof RunSummaryView>;
 export type RunDeliveryT = Static<typeof RunDeliveryView>;
+
+const CalendarDate = Type.String({ minLength: 8, maxLength: 10, description: 'yyyy-MM-dd or yyyyMMdd' });
+
+export const RetryFailedBody = Type.Object({
+  date: Type.Optional(CalendarDate),
+  since: Type.Optional(CalendarDate),
+}, { additionalProperties: false });
+
+export const RetryFailedResponse = Type.Object({
+  runsChecked: Type.Integer(),
+  runsRestarted: Type.Array(Type.String(), { description: 'run ids started again' }),
+  deliveriesFailed: Type.Integer({ description: 'failed deliveries found in the other runs' }),
+  deliveriesReplayed: Type.Array(Type.String(), { description: 'delivery ids replayed (the rest were running again already)' }),
+  businessDate: Type.Union([Type.String(), Type.Null()]),
+  since: Type.Union([Type.String(), Type.Null()]),
+});

@@ -3,18 +3,22 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { loadConfig } from '../config';
 import { Type } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
+import type { ChannelType } from '../channels/types';
 import type { Database } from '../db/types';
+import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import type { DistributionRunStatus } from '../db/distribution-runs';
-import { parseBusinessDate } from '../distribution/business-date';
+import { addDays, localDate, parseBusinessDate } from '../distribution/business-date';
+import { retryFailedDistributions } from '../distribution/retry';
 import { contentTypeOf, isRunKey, type DistributionKind } from '../distribution/file-names';
 import { describeDistribution, distributionRequestOf, startDistribution } from '../distribution/start';
 import type { DistributionConfig } from '../distribution/types';
 import { deliveryStatusesOf, runSummaryOf } from '../distribution/views';
 import { requireRole, type RoleAuth } from './auth';
 import { CALENDAR_DATE_PATTERN } from './date-pattern';
-import { RunConflict, RunDetailView, RunStarted, RunSummaryView } from './distribution-schemas';
+import { RetryFailedBody, RetryFailedResponse, RunConflict, RunDetailView, RunStarted, RunSummaryView } from './distribution-schemas';
 import { ErrorBody } from './schemas';
 
 export interface DistributionApiDeps {
@@ -24,6 +28,8 @@ export interface DistributionApiDeps {
   config: Pick<DistributionConfig, 'schedule' | 'businessDateLagDays'>;
   /** The clock that decides "today" and an intraday suffix; tests pin it. */
   now?: () => Date;
+  /** Retry policies of replayed deliveries (REFDATA_DELIVERY_RETRY); the documented defaults when absent. */
+  retry?: Record<ChannelType, DeliveryRetryPolicy>;
 }
 
 const staff = ['admin', 'operator'] as const;
@@ -78,6 +84,27 @@ export const distributionPlugin = (deps: DistributionApiDeps): FastifyPluginAsyn
   ] as const) {
     app.post(url, startSchema(kind, original), (req, reply) => start(kind, req, reply));
   }
+
+  app.post('/api/v1/distribution/retry-failed', {
+    preHandler: requireRole(deps.auth, staff),
+    schema: {
+      tags: ['distribution'],
+      summary: 'Retry what failed (as `refdata distribute retry-failed`): failed or cancelled runs start again with their recorded range, failed deliveries of the other runs are replayed',
+      description: 'Without a date: every run whose business date is on or after `since` (default: 7 days back in the distribution time zone). Replays are new runs of the same delivery ids (same webhook-id, so receivers deduplicate).',
+      security: [{ bearer: [] }],
+      body: Type.Optional(RetryFailedBody),
+      response: { 200: RetryFailedResponse, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const body = (req.body ?? {}) as { date?: string; since?: string };
+    const date = body.date === undefined ? undefined : parseBusinessDate(body.date);
+    const since = body.since === undefined ? addDays(localDate(now(), deps.config.schedule.timeZone), -7) : parseBusinessDate(body.since);
+    if (date === null || since === null) {
+      return reply.code(400).send({ error: { code: 'BAD_REQUEST', message: `${date === null ? `date ${JSON.stringify(body.date)}` : `since ${JSON.stringify(body.since)}`} is not a calendar date (yyyy-MM-dd or yyyyMMdd)` } });
+    }
+    const summary = await retryFailedDistributions({ db: deps.db, client: deps.client, retry: deps.retry ?? loadConfig({}).reporting.retry }, { businessDate: date, since });
+    return { ...summary, businessDate: date ?? null, since: date === undefined ? since : null };
+  });
 
   app.get('/api/v1/distribution/runs', {
     preHandler: requireRole(deps.auth, staff),

@@ -11,30 +11,31 @@ const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9._:@
 const Time = Type.String({ format: 'date-time' });
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 
+const ChannelEntry = Type.Union([
+  ChannelTypeT,
+  Type.Object({ channel_type: ChannelTypeT, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
+]);
+
+const FiltersBody = Type.Union([
+  Type.Object({
+    portfolio_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
+    metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
+  }, { additionalProperties: false }),
+  Type.Null(),
+]);
+
 export const SubscribeBody = Type.Object({
   subscription_id: Type.Optional(Id),
   subscriber_id: Id,
   subscriber_type: Type.Optional(literals(subscriptionTypes)),
   report_types: Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length }),
   delivery_preferences: Type.Object({
-    channels: Type.Array(
-      Type.Union([
-        ChannelTypeT,
-        Type.Object({ channel_type: ChannelTypeT, config: Type.Optional(Type.Record(Type.String(), Type.Unknown())) }, { additionalProperties: false }),
-      ]),
-      { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' },
-    ),
+    channels: Type.Array(ChannelEntry, { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' }),
     schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
     format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
     notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   }, { additionalProperties: false }),
-  filters: Type.Optional(Type.Union([
-    Type.Object({
-      portfolio_ids: Type.Optional(Type.Array(Type.String({ maxLength: 100 }), { maxItems: 1000 })),
-      metadata: Type.Optional(Type.Record(Type.String(), Type.String({ maxLength: 500 }))),
-    }, { additionalProperties: false }),
-    Type.Null(),
-  ])),
+  filters: Type.Optional(FiltersBody),
 }, { additionalProperties: false });
 
 const NullableTime = Type.Union([Time, Type.Null()]);
@@ -77,6 +78,7 @@ export const SubscriptionView = Type.Object({
   }),
   filters: Type.Union([Type.Object({ portfolio_ids: Type.Optional(Type.Array(Type.String())), metadata: Type.Optional(Type.Record(Type.String(), Type.String())) }), Type.Null()]),
   status: Type.String(),
+  version: Type.Integer({ description: 'adds one with every change; send it back as If-Match or expected_version' }),
   created_at: Time,
   updated_at: Time,
 });
@@ -86,7 +88,29 @@ export const SubscribeResponse = Type.Object({
   generated_secrets: Type.Array(Type.Object({ channel_id: Type.String(), secret: Type.String() }), { description: 'webhook signing secrets refdata generated; shown only here' }),
 });
 
-export const SubscriptionAction = Type.Object({ action: literals(['pause', 'resume', 'cancel'] as const) }, { additionalProperties: false });
+
+/** PATCH of a subscription: an action, or new content (fields given replace the stored ones), not both. */
+export const PatchSubscriptionBody = Type.Object({
+  action: Type.Optional(literals(['pause', 'resume', 'cancel'] as const)),
+  subscriber_type: Type.Optional(literals(subscriptionTypes)),
+  report_types: Type.Optional(Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length })),
+  delivery_preferences: Type.Optional(Type.Object({
+    channels: Type.Optional(Type.Array(
+      Type.Union([ChannelEntry, Type.Object({ channel_id: Id }, { additionalProperties: false })]),
+      { minItems: 1, maxItems: 10, description: 'the whole new set: {channel_id} keeps a channel as it is, a type or {channel_type, config} adds one; channels not listed are removed' },
+    )),
+    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
+    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
+    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  }, { additionalProperties: false, minProperties: 1 })),
+  filters: Type.Optional(FiltersBody),
+  expected_version: Type.Optional(Type.Integer({ minimum: 1, description: 'apply only at this version, else 409 (the same as an If-Match header)' })),
+}, { additionalProperties: false, minProperties: 1 });
+
+export const PatchSubscriptionResponse = Type.Intersect([
+  SubscriptionView,
+  Type.Object({ generated_secrets: Type.Optional(Type.Array(Type.Object({ channel_id: Type.String(), secret: Type.String() }), { description: 'secrets of new webhook channels; shown only here' })) }),
+]);
 
 const Metadata = Type.Record(Type.String(), Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()]));
 
@@ -160,6 +184,24 @@ export const ReplayResponse = Type.Object({
   replayed_run_id: Nullable(Type.String()),
 });
 
+export const BulkReplayBody = Type.Object({
+  status: Type.Optional(literals(['failed', 'cancelled', 'delivered'] as const)),
+  since: Type.Optional(Type.String({ maxLength: 40, description: 'changed since: a duration back (30m, 24h, 7d) or an ISO time; default 24h' })),
+  channel: Type.Optional(ChannelTypeT),
+  subscriber_id: Type.Optional(Id),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many, oldest change first; default 1000' })),
+  dry_run: Type.Optional(Type.Boolean({ description: 'list what would be replayed; change nothing' })),
+  reason: Type.Optional(Type.String({ maxLength: 500, description: 'shown in each run\'s summary in the Temporal UI' })),
+}, { additionalProperties: false });
+
+export const BulkReplayResponse = Type.Object({
+  dry_run: Type.Boolean(),
+  since: Time,
+  matched: Type.Array(DeliveryStatusView),
+  replayed: Type.Array(ReplayResponse),
+  refused: Type.Array(Type.Object({ delivery_id: Type.String(), reason: Type.String() }), { description: 'still running, or started again meanwhile' }),
+});
+
 const Stats = Type.Object({ attempted: Type.Integer(), successful: Type.Integer(), failed: Type.Integer(), avg_delivery_time_ms: Type.Union([Type.Number(), Type.Null()]) });
 
 const ChannelDetail = Type.Intersect([ChannelView, Type.Object({ subscription_id: Nullable(Type.String()), subscriber_id: Nullable(Type.String()) })]);
@@ -181,3 +223,31 @@ export const PatchChannelBody = Type.Object({
   })),
   enabled: Type.Optional(Type.Boolean({ description: 'true re-enables a channel a GONE answer switched off; false switches it off' })),
 }, { additionalProperties: false, minProperties: 1 });
+
+const Counts = {
+  reports: Type.Integer({ description: 'distinct report ids: the distributions these deliveries belong to' }),
+  deliveries: Type.Integer(),
+  delivered: Type.Integer(),
+  failed: Type.Integer(),
+  cancelled: Type.Integer(),
+  in_progress: Type.Integer({ description: 'pending, sending, retrying or waiting' }),
+  retries: Type.Integer({ description: 'attempts after the first (of each delivery\'s last run)' }),
+  replays: Type.Integer(),
+  avg_latency_ms: Type.Union([Type.Number(), Type.Null()], { description: 'accepted (or replay requested) → delivered, over delivered ones' }),
+  max_latency_ms: Type.Union([Type.Integer(), Type.Null()]),
+};
+const Attempts = Type.Union([Stats, Type.Null()], { description: 'attempt counters of the hourly buckets that start in the range; null for a subscriber key' });
+
+export const StatsQuery = Type.Object({
+  from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO date (midnight UTC) or time with zone; default: a day before `to`' })),
+  to: Type.Optional(Type.String({ maxLength: 40, description: 'exclusive; default: now' })),
+}, { additionalProperties: false });
+
+export const StatsResponse = Type.Object({
+  from: Time,
+  to: Time,
+  totals: Type.Object(Counts),
+  by_report_type: Type.Array(Type.Object({ report_type: Type.String(), ...Counts, attempts: Attempts })),
+  by_channel: Type.Array(Type.Object({ channel: Type.String(), ...Counts, attempts: Attempts })),
+  by_subscriber: Type.Array(Type.Object({ subscriber_id: Type.String(), ...Counts })),
+});

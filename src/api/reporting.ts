@@ -4,20 +4,28 @@ import { Type } from '@sinclair/typebox';
 import type { Client } from '@temporalio/client';
 import type { ChannelType } from '../channels/types';
 import type { Config } from '../config';
+import { createOutboxPublisher } from '../events/outbox-publisher';
+import type { EventPublisher } from '../events/types';
+import { deliveredTopic } from '../reporting/event';
 import type { Database } from '../db/types';
-import { deliver, deliveryStatus, replayDelivery, type DeliverRequest } from '../reporting/deliveries';
-import { ReportingError } from '../reporting/errors';
+import { deliver, deliveryStatus, replayDelivery, replayMatching, type DeliverRequest } from '../reporting/deliveries';
+import { parseSince } from '../reporting/since';
+import { deliveryStats, MAX_STATS_RANGE_DAYS, statsRangeOf } from '../reporting/stats';
+import type { DeliveryStatus } from '../reporting/types';
+import { badRequest, ReportingError } from '../reporting/errors';
 import { patchChannel, resumeChannel, type ChannelPatch } from '../reporting/channels';
 import type { Notifier } from '../notify/notifier';
 import type { DeliveryNotifier } from '../reporting/notifier';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import type { SecretsKey } from '../reporting/sealed-config';
-import { changeSubscription, channelStatus, listSubscriptions, subscribe, type SubscribeRequest, type SubscriptionAction } from '../reporting/subscriptions';
+import {
+  changeSubscription, channelStatus, listSubscriptions, subscribe, updateSubscription, type SubscribeRequest, type SubscriptionAction, type SubscriptionUpdateRequest,
+} from '../reporting/subscriptions';
 import { callerOf, requireRole } from './auth';
 import { reportingStreamRoute } from './reporting-stream';
 import {
-  ChannelResponse, ChannelStatusResponse, PatchChannelBody, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView, ReplayBody, ReplayResponse, SubscribeBody, SubscribeResponse,
-  SubscriptionAction as SubscriptionActionBody, SubscriptionView,
+  ChannelResponse, ChannelStatusResponse, PatchChannelBody, PatchSubscriptionBody, PatchSubscriptionResponse, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView,
+  BulkReplayBody, BulkReplayResponse, ReplayBody, ReplayResponse, StatsQuery, StatsResponse, SubscribeBody, SubscribeResponse, SubscriptionView,
 } from './reporting-schemas';
 import { ErrorBody } from './schemas';
 
@@ -34,13 +42,21 @@ export interface ReportingApiOptions {
    * replays start through it with eager workflow start (src/reporting/start-delivery.ts).
    */
   deliveryClient?: Client;
+  /** Where each distribution's `report_distributed` event goes; default: the database's outbox (any relay publishes it). */
+  events?: EventPublisher;
+  /** Topic of `report_distributed` for a report type (KAFKA_TOPIC_DELIVERED). */
+  topicFor?: (reportType: string) => string;
 }
 
 export function reportingOptionsFrom(
-  config: Pick<Config, 'reporting'>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier, deliveryClient?: Client,
+  config: Pick<Config, 'reporting'> & Partial<Pick<Config, 'events'>>, secretsKey: SecretsKey | null, feed?: DeliveryNotifier, deliveryClient?: Client,
 ): ReportingApiOptions {
   const r = config.reporting;
-  return { secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed, deliveryClient };
+  const template = config.events?.topics.deliveredTemplate;
+  return {
+    secretsKey, allowPrivateDestinations: r.allowPrivateDestinations, reportRoots: r.reportRoots, retry: r.retry, streamPollMs: r.streamPollMs, feed, deliveryClient,
+    topicFor: (reportType) => deliveredTopic(reportType, template),
+  };
 }
 
 export interface ReportingPluginDeps {
@@ -67,11 +83,22 @@ async function answer<T>(reply: FastifyReply, status: number, work: () => Promis
   }
 }
 
+/** If-Match as the ETag gave it ("3", W/"3" or 3); `*` or none: any version. */
+function versionOf(header: string | undefined): number | null {
+  if (header === undefined || header.trim() === '*') return null;
+  const m = /^\s*(?:W\/)?"?([1-9][0-9]{0,9})"?\s*$/.exec(header);
+  if (!m) throw badRequest('INVALID_IF_MATCH', `If-Match ${JSON.stringify(header.slice(0, 40))} is not a subscription version such as "3"`);
+  return Number(m[1]);
+}
+
 export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync => async (app) => {
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   const o = deps.options;
   const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations };
-  const dels = { db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry };
+  const dels = {
+    db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry,
+    events: o.events ?? createOutboxPublisher(deps.db.outbox), topicFor: o.topicFor,
+  };
   const security = [{ bearer: [] }];
 
   app.post('/api/v1/reporting/subscribe', {
@@ -104,17 +131,32 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
     preHandler: requireRole(auth, everyone),
     schema: {
       tags: ['reporting'],
-      summary: 'Pause, resume or cancel a subscription',
-      description: 'pause: no new deliveries, running ones wait (retrying) for a resume within their deadline. resume: also re-enables channels a 410 switched off. cancel: final; unfinished deliveries are cancelled.',
+      summary: 'Change a subscription (report types, filters, preferences, channels; versioned) or pause, resume or cancel it',
+      description: 'Content: the fields given replace the stored ones, version + 1, and the next delivery uses them (running deliveries keep what they were planned with). '
+        + 'If-Match: "<version>" or expected_version applies the change only at that version, else 409 VERSION_CONFLICT. '
+        + 'delivery_preferences.channels is the whole new set: {"channel_id"} keeps a channel, a type or {channel_type, config} adds one, channels not listed are removed. '
+        + 'action (alone): pause: no new deliveries, running ones wait (retrying) for a resume within their deadline. resume: also re-enables channels a 410 switched off. cancel: final; unfinished deliveries are cancelled.',
       security,
       params: Type.Object({ subscription_id: Type.String({ minLength: 1, maxLength: 100 }) }),
-      body: SubscriptionActionBody,
-      response: { 200: SubscriptionView, ...errors },
+      headers: Type.Object({ 'if-match': Type.Optional(Type.String({ maxLength: 40, description: 'the version to change, as the ETag gave it ("3")' })) }),
+      body: PatchSubscriptionBody,
+      response: { 200: PatchSubscriptionResponse, ...errors },
     },
   }, async (req, reply) => {
     const { subscription_id } = req.params as { subscription_id: string };
-    const { action } = req.body as { action: SubscriptionAction };
-    return answer(reply, 200, () => changeSubscription(subs, callerOf(req), subscription_id, action));
+    const { action, ...content } = req.body as SubscriptionUpdateRequest & { action?: SubscriptionAction };
+    return answer(reply, 200, async () => {
+      const ifMatch = versionOf(req.headers['if-match']);
+      const { expected_version: _v, ...changes } = content;
+      if (action !== undefined && Object.keys(changes).length > 0) throw badRequest('ACTION_WITH_CHANGES', 'send an action or new content, not both');
+      // A version alone changes nothing, so it must not count as a change (version + 1).
+      if (action === undefined && Object.keys(changes).length === 0) throw badRequest('NO_CHANGES', 'send an action or at least one field to change');
+      const view = action !== undefined
+        ? await changeSubscription(subs, callerOf(req), subscription_id, action)
+        : await updateSubscription(subs, callerOf(req), subscription_id, content, ifMatch);
+      reply.header('etag', `"${view.version}"`);
+      return view;
+    });
   });
 
   app.delete('/api/v1/reporting/subscriptions/:subscription_id', {
@@ -168,6 +210,44 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
     const reason = (req.body as { reason?: string } | null | undefined)?.reason ?? null;
     return answer(reply, 202, () => replayDelivery(dels, callerOf(req), (req.params as { delivery_id: string }).delivery_id, reason));
   });
+
+  app.post('/api/v1/reporting/deliveries/replay', {
+    preHandler: requireRole(auth, staff),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Bulk replay (as `refdata deliveries replay`): every delivery in a status (default failed) changed since a time, each as a new run of its delivery id',
+      description: 'Filters: status, since (30m, 24h, 7d or an ISO time; default 24h), channel, subscriber_id, limit. dry_run lists them and changes nothing. Deliveries still running are refused (listed in `refused`), not replayed.',
+      security,
+      body: Type.Optional(BulkReplayBody),
+      response: { 200: BulkReplayResponse, 202: BulkReplayResponse, ...errors },
+    },
+  }, async (req, reply) => {
+    const b = (req.body ?? {}) as { status?: DeliveryStatus; since?: string; channel?: ChannelType; subscriber_id?: string; limit?: number; dry_run?: boolean; reason?: string };
+    const dryRun = b.dry_run ?? false;
+    return answer(reply, dryRun ? 200 : 202, async () => {
+      let since: Date;
+      try {
+        since = parseSince(b.since ?? '24h');
+      } catch {
+        throw badRequest('INVALID_SINCE', `since ${JSON.stringify(b.since)}: give a duration like 30m, 24h, 7d, or an ISO time like 2025-06-21T10:00:00Z`);
+      }
+      const filter = { status: b.status ?? 'failed', since, channel: b.channel, subscriberId: b.subscriber_id, limit: b.limit ?? 1000 };
+      const out = await replayMatching(dels, callerOf(req), filter, dryRun, b.reason ?? `bulk replay from the API by ${callerOf(req).keyId}`);
+      return { dry_run: dryRun, since: since.toISOString(), ...out };
+    });
+  });
+
+  app.get('/api/v1/reporting/stats', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Distribution and delivery statistics over a chosen period, by report type, channel and subscriber',
+      description: `Deliveries created in [from, to) from dist.delivery_history; for admin and operator also the attempt counters of dist.distribution_stats (hourly buckets that start in the range). A subscriber key sees only its own deliveries. 400 INVALID_RANGE: not an ISO date/time, from not before to, or longer than ${MAX_STATS_RANGE_DAYS} days.`,
+      security,
+      querystring: StatsQuery,
+      response: { 200: StatsResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 200, () => deliveryStats({ db: deps.db }, callerOf(req), statsRangeOf(req.query as { from?: string; to?: string }))));
 
   app.get('/api/v1/reporting/channels', {
     preHandler: requireRole(auth, everyone),

@@ -132,7 +132,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
-  await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution }));
+  await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution, retry: deps.reporting?.retry }));
   await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null), notifier }));
   return app;
 }

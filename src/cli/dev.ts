@@ -24,6 +24,8 @@ import { createDeliveryNotifier } from '../reporting/notifier';
 import { reportingOptionsFrom } from '../api/reporting';
 import { startEventRelay } from '../events';
 import { startDeliveriesVia } from '../events/start-deliveries';
+import { createOutboxPublisher } from '../events/outbox-publisher';
+import { deliveredTopic } from '../reporting/event';
 import { createReportingService } from '../grpc/reporting-service';
 import { startGrpcServer } from '../grpc/server';
 
@@ -61,13 +63,16 @@ export function devCommand(): Command {
       // Outbox relay to Kafka (KAFKA_BROKERS) or the in-process bus; upstream report events start deliveries.
       const events = await startEventRelay({
         db, config, log,
-        startDeliveries: startDeliveriesVia({ db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry }),
+        startDeliveries: startDeliveriesVia({
+          db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry,
+          events: createOutboxPublisher(db.outbox), topicFor: (reportType) => deliveredTopic(reportType, config.events.topics.deliveredTemplate),
+        }),
       });
       const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: secrets, feed: deliveryFeed, events: events.publisher } });
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
       // Deliveries start through the worker's own connection, eagerly: the first workflow task comes back with the start.
       const deliveryClient = new Client({ connection: worker.connection, namespace: config.temporal.namespace });
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: { ...reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), events: events.publisher }, operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit });
       await app.listen({ host: config.api.host, port: config.api.port });
       const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
         service: createReportingService({

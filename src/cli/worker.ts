@@ -6,6 +6,8 @@ import { onShutdown } from './shutdown';
 import { ensureSecretsKey } from '../reporting/secrets-key';
 import { startEventRelay } from '../events';
 import { startDeliveriesVia } from '../events/start-deliveries';
+import { createOutboxPublisher } from '../events/outbox-publisher';
+import { deliveredTopic } from '../reporting/event';
 
 export function workerCommand(): Command {
   return new Command('worker')
@@ -18,7 +20,10 @@ export function workerCommand(): Command {
     // Outbox relay (Kafka or, without KAFKA_BROKERS, the bus of this process) and the upstream report consumer.
     const events = await startEventRelay({
       db, config, log,
-      startDeliveries: startDeliveriesVia({ db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry }),
+      startDeliveries: startDeliveriesVia({
+        db, client, reportRoots: config.reporting.reportRoots, retry: config.reporting.retry,
+        events: createOutboxPublisher(db.outbox), topicFor: (reportType) => deliveredTopic(reportType, config.events.topics.deliveredTemplate),
+      }),
     });
     const worker = await startWorker({ address, namespace: config.temporal.namespace, client, db, log, config, workflowBundlePath: config.workflowBundle, delivery: { secretsKey: ensureSecretsKey(config).key, events: events.publisher }, queues: opts.queues?.split(',').map((q) => q.trim()).filter(Boolean) });
     const stopped = onShutdown(log, [['worker', () => worker.shutdown()], ['events', () => events.stop()], ['temporal', () => connection.close()], ['database', () => db.close()]]);

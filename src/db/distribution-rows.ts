@@ -5,7 +5,7 @@ import type {
   ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryPreferences, DeliveryRecord, DeliveryStatus, ReportType,
   SubscriptionFilters, SubscriptionRecord, SubscriptionStatus, SubscriptionType,
 } from '../reporting/types';
-import type { ChannelStats, StoredNotification } from './distribution';
+import type { ChannelStats, DeliveryStatsRow, StatsDimension, StoredNotification } from './distribution';
 
 type Row = Record<string, unknown>;
 
@@ -28,6 +28,7 @@ export function subscriptionFromRow(r: Row): SubscriptionRecord {
     deliveryPreferences: json<DeliveryPreferences>(r.delivery_preferences),
     filters: r.filters === null || r.filters === undefined ? null : json<SubscriptionFilters>(r.filters),
     status: String(r.status) as SubscriptionStatus,
+    version: Number(r.version ?? 1),
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
   };
@@ -94,6 +95,24 @@ export function statsFromRow(r: Row): ChannelStats {
     successful,
     failed: Number(r.failed ?? 0),
     avgDeliveryTimeMs: successful > 0 ? Math.round((total / successful) * 10) / 10 : null,
+  };
+}
+
+export function deliveryStatsFromRow(r: Row): DeliveryStatsRow {
+  const avg = num(r.avg_latency_ms);
+  return {
+    dimension: String(r.dimension) as StatsDimension,
+    key: text(r.stat_key),
+    reports: Number(r.reports ?? 0),
+    deliveries: Number(r.deliveries ?? 0),
+    delivered: Number(r.delivered ?? 0),
+    failed: Number(r.failed ?? 0),
+    cancelled: Number(r.cancelled ?? 0),
+    inProgress: Number(r.in_progress ?? 0),
+    retries: Number(r.retries ?? 0),
+    replays: Number(r.replays ?? 0),
+    avgLatencyMs: avg === null ? null : Math.round(avg * 10) / 10,
+    maxLatencyMs: num(r.max_latency_ms),
   };
 }
 

@@ -18,7 +18,25 @@ export function statsShardOf(deliveryId: string): number {
   return h % STATS_SHARDS;
 }
 
-export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status'>;
+export type NewSubscription = Omit<SubscriptionRecord, 'createdAt' | 'updatedAt' | 'status' | 'version'>;
+
+/** A subscription's new content: the fields given replace the stored ones (filters: null clears them). */
+export type SubscriptionChange = Partial<Pick<SubscriptionRecord, 'subscriberType' | 'reportTypes' | 'deliveryPreferences' | 'filters'>>;
+
+export interface SubscriptionUpdate {
+  change: SubscriptionChange;
+  /** New channels of the subscription, inserted with the change. */
+  addChannels: NewChannel[];
+  /** Channels removed from the subscription (deleted; a delivery still running on one fails as its channel is gone). */
+  removeChannelIds: string[];
+  /** Apply only if the stored version is this one; null applies to whatever is stored. */
+  expectedVersion: number | null;
+}
+
+export type SubscriptionUpdateResult =
+  | { outcome: 'updated'; subscription: SubscriptionRecord }
+  /** The stored version was not the expected one; nothing changed. */
+  | { outcome: 'conflict'; subscription: SubscriptionRecord };
 export type NewChannel = Omit<ChannelRecord, 'createdAt' | 'enabled' | 'disabledReason' | 'disabledAt' | 'health'>;
 
 export interface ChannelFilter {
@@ -88,6 +106,36 @@ export interface ChannelStats {
   avgDeliveryTimeMs: number | null;
 }
 
+/** Deliveries created in [from, to), optionally one subscriber's only. */
+export interface StatsRange {
+  from: Date;
+  to: Date;
+  subscriberId?: string;
+}
+
+export const statsDimensions = ['report_type', 'channel', 'subscriber', 'total'] as const;
+export type StatsDimension = (typeof statsDimensions)[number];
+
+/** Deliveries of a range grouped by one dimension (`key` null for the total), from dist.delivery_history. */
+export interface DeliveryStatsRow {
+  dimension: StatsDimension;
+  key: string | null;
+  /** Distinct report ids: the distributions these deliveries belong to. */
+  reports: number;
+  deliveries: number;
+  delivered: number;
+  failed: number;
+  cancelled: number;
+  /** pending, sending, retrying or waiting. */
+  inProgress: number;
+  /** Sum of retry_count (attempts after the first, of each delivery's last run). */
+  retries: number;
+  replays: number;
+  /** Accepted (or replay requested) → delivered, over the delivered ones. */
+  avgLatencyMs: number | null;
+  maxLatencyMs: number | null;
+}
+
 export interface StoredNotification {
   notification: DashboardNotification;
   subscriberId: string | null;
@@ -103,7 +151,12 @@ export interface DistributionStore {
   listSubscriptions(filter: { subscriberId?: string; status?: SubscriptionStatus; limit: number }): Promise<SubscriptionRecord[]>;
   /** Active subscriptions that list the report type; the caller applies the remaining filters. */
   activeSubscriptionsFor(reportType: string): Promise<SubscriptionRecord[]>;
-  /** null when the subscription does not exist. Resuming also re-enables its channels that a GONE answer switched off. */
+  /**
+   * Changes content and channels together, version + 1, in one transaction; null when the subscription does not exist.
+   * A cancelled subscription is not changed (the caller refuses it first; the store does not check).
+   */
+  updateSubscription(subscriptionId: string, update: SubscriptionUpdate): Promise<SubscriptionUpdateResult | null>;
+  /** null when the subscription does not exist; version + 1. Resuming also re-enables its channels that a GONE answer switched off. */
   setSubscriptionStatus(subscriptionId: string, status: SubscriptionStatus): Promise<SubscriptionRecord | null>;
 
   getChannel(channelId: string): Promise<ChannelRecord | null>;
@@ -150,6 +203,10 @@ export interface DistributionStore {
 
   /** Sums per report type × channel over the hourly buckets that start at or after `since`. */
   statsSince(since: Date): Promise<ChannelStats[]>;
+  /** The same over the hourly buckets that start in [from, to). */
+  statsBetween(from: Date, to: Date): Promise<ChannelStats[]>;
+  /** Deliveries created in the range, by report type, by channel, by subscriber and in total (one row each). */
+  deliveryStatsBetween(range: StatsRange): Promise<DeliveryStatsRow[]>;
 
   /** Stores (or re-stores, same id) a dashboard notification, attributed to its delivery's subscriber. */
   upsertNotification(notification: DashboardNotification): Promise<StoredNotification>;

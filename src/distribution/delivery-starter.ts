@@ -7,7 +7,8 @@ import { channelsBySubscription, type NewDelivery } from '../db/distribution';
 import { deliveryWorkflowId } from '../ids';
 import { cliCaller } from '../reporting/api-keys';
 import { deliveryIdFor, matchesFilters, replayDelivery, type DeliveryDeps } from '../reporting/deliveries';
-import { topicTypeOf } from '../reporting/event';
+import { announceDistribution, topicTypeOf } from '../reporting/event';
+import type { EventPublisher } from '../events/types';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import { deliveryInputOf, startFirstRun } from '../reporting/start-delivery';
 import { DEFAULT_PRIORITY, type ReportInfo } from '../reporting/types';
@@ -23,6 +24,9 @@ export interface DeliveryStarterDeps {
    * run's files and backups this long after its deliveries are final; 0 keeps them. Default 90.
    */
   retentionDays?: number;
+  /** Where the run's one `report_distributed` event (all its targets) goes; none: not announced. */
+  events?: EventPublisher;
+  topicFor?: (reportType: string) => string;
 }
 
 function reportInfoOf(req: DeliveryRequest, retentionDays: number): ReportInfo {
@@ -74,6 +78,7 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
       await deps.db.distribution.createDeliveries(planned);
       // Every planned delivery gets its first run started or kept: a hand-off repeated after a crash heals itself.
       for (const d of planned) await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
+      if (deps.events) await announceDistribution(deps.events, info, planned, DEFAULT_PRIORITY, deps.topicFor);
       return planned.map((d) => d.deliveryId);
     },
 

@@ -8,7 +8,8 @@ import { channelsBySubscription, type NewDelivery } from '../db/distribution';
 import { deliveryWorkflowId } from '../ids';
 import { mayAccess } from './api-keys';
 import { badRequest, conflict, notFound } from './errors';
-import { topicTypeOf } from './event';
+import { announceDistribution, topicTypeOf } from './event';
+import type { EventPublisher } from '../events/types';
 import { resolveReportFile } from './report-file';
 import type { DeliveryRetryPolicy } from './retry-policy';
 import { deliveryInputOf, startFirstRun, startReplayRun } from './start-delivery';
@@ -22,6 +23,10 @@ export interface DeliveryDeps {
   eagerStart?: boolean;
   reportRoots: readonly string[];
   retry: Record<ChannelType, DeliveryRetryPolicy>;
+  /** Where the one `report_distributed` event per distribution goes (the outbox); none: not announced. */
+  events?: EventPublisher;
+  /** Topic of `report_distributed` for a report type (KAFKA_TOPIC_DELIVERED); default `reporting.<type>.delivered`. */
+  topicFor?: (reportType: string) => string;
 }
 
 export interface DeliverRequest {
@@ -152,6 +157,8 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
   await inBatches(planned, 8, async (d) => {
     await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]), { eager: deps.eagerStart });
   });
+  // After the starts, so a request repeated after a failure here announces the same deliveries under the same event id.
+  if (deps.events) await announceDistribution(deps.events, report, planned, priority, deps.topicFor);
   return {
     report_id: report.reportId,
     deliveries: planned.map((d) => ({
@@ -202,12 +209,13 @@ export interface ReplayFilter {
   status: DeliveryStatus;
   since: Date;
   channel?: ChannelType;
+  subscriberId?: string;
   limit?: number;
 }
 
-/** Bulk replay (CLI): every delivery in `status` changed since `since`; a dry run lists them and changes nothing. */
+/** Bulk replay (CLI and API): every delivery in `status` changed since `since`; a dry run lists them and changes nothing. */
 export async function replayMatching(deps: Omit<DeliveryDeps, 'client'> & { client?: Client }, caller: Caller, filter: ReplayFilter, dryRun: boolean, reason: string): Promise<{ matched: DeliveryView[]; replayed: ReplayResult[]; refused: { delivery_id: string; reason: string }[] }> {
-  const matched = await deps.db.distribution.listDeliveries({ status: filter.status, since: filter.since, channel: filter.channel, limit: filter.limit ?? 10_000 });
+  const matched = await deps.db.distribution.listDeliveries({ status: filter.status, since: filter.since, channel: filter.channel, subscriberId: filter.subscriberId, limit: filter.limit ?? 10_000 });
   const replayed: ReplayResult[] = [];
   const refused: { delivery_id: string; reason: string }[] = [];
   if (!dryRun) {

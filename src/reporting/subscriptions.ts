@@ -3,7 +3,7 @@ import crypto from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { ChannelError, generateWebhookSecret, isChannelType, parseChannelConfig, type ChannelType } from '../channels';
 import type { Database } from '../db/types';
-import { channelsBySubscription, type NewChannel } from '../db/distribution';
+import { channelsBySubscription, type NewChannel, type SubscriptionChange } from '../db/distribution';
 import { mayAccess } from './api-keys';
 import { checkDestination } from './destination';
 import { badRequest, conflict, forbidden, notFound, ReportingError } from './errors';
@@ -45,7 +45,7 @@ export type SubscriptionAction = 'pause' | 'resume' | 'cancel';
 const newId = (prefix: string) => `${prefix}_${crypto.randomBytes(8).toString('hex')}`;
 
 /** Parses one requested channel: defaults filled in (a webhook secret, the dashboard audience), destination checked, secrets sealed. */
-async function prepareChannel(deps: SubscriptionDeps, req: SubscribeRequest, subscriptionId: string, entry: ChannelRequest, generated: SubscribeResponse['generated_secrets']): Promise<NewChannel> {
+async function prepareChannel(deps: SubscriptionDeps, req: Pick<SubscribeRequest, 'subscriber_id'>, subscriptionId: string, entry: ChannelRequest, generated: SubscribeResponse['generated_secrets']): Promise<NewChannel> {
   const type = typeof entry === 'string' ? entry : entry.channel_type;
   if (!isChannelType(type)) throw badRequest('INVALID_CHANNEL', `unknown channel type ${String(type)}`);
   const raw: Record<string, unknown> = { ...(typeof entry === 'string' ? {} : (entry.config ?? {})) };
@@ -92,7 +92,7 @@ export async function subscribe(deps: SubscriptionDeps, caller: Caller, req: Sub
         formatPreferences: req.delivery_preferences.format_preferences ?? [],
         notificationSettings: req.delivery_preferences.notification_settings ?? {},
       },
-      filters: req.filters ? { ...(req.filters.portfolio_ids ? { portfolioIds: req.filters.portfolio_ids } : {}), ...(req.filters.metadata ? { metadata: req.filters.metadata } : {}) } : null,
+      filters: filtersOf(req.filters),
     },
     channels,
   );
@@ -136,6 +136,87 @@ export async function changeSubscription(deps: SubscriptionDeps, caller: Caller,
     }
   }
   return (await withChannels(deps, [updated]))[0];
+}
+
+/** A channel the subscription keeps as it is (change its config with PATCH /channels/{id}). */
+export type KeptChannel = { channel_id: string };
+
+/** PATCH of a subscription's content: the fields given replace the stored ones; channels lists the whole new set. */
+export interface SubscriptionUpdateRequest {
+  subscriber_type?: SubscriptionType;
+  report_types?: ReportType[];
+  delivery_preferences?: {
+    channels?: (ChannelRequest | KeptChannel)[];
+    schedule?: string | null;
+    format_preferences?: string[];
+    notification_settings?: Record<string, unknown>;
+  };
+  filters?: SubscribeRequest['filters'];
+  expected_version?: number;
+}
+
+export interface SubscriptionUpdateResponse extends SubscriptionView {
+  /** Secrets refdata generated for new webhook channels, shown this once. */
+  generated_secrets: SubscribeResponse['generated_secrets'];
+}
+
+const isKept = (e: ChannelRequest | KeptChannel): e is KeptChannel => typeof e === 'object' && 'channel_id' in e;
+
+/**
+ * Replaces a subscription's report types, filters, preferences and/or channels, version + 1; the next delivery uses
+ * the new content (running deliveries keep what they were planned with). `expectedVersion` (If-Match or the body's
+ * expected_version) turns a concurrent change into 409 instead of an overwrite.
+ */
+export async function updateSubscription(deps: SubscriptionDeps, caller: Caller, subscriptionId: string, req: SubscriptionUpdateRequest, ifMatch: number | null = null): Promise<SubscriptionUpdateResponse> {
+  if (ifMatch !== null && req.expected_version !== undefined && ifMatch !== req.expected_version) {
+    throw badRequest('VERSION_MISMATCH', `If-Match names version ${ifMatch} but expected_version is ${req.expected_version}; send one`);
+  }
+  const expectedVersion = ifMatch ?? req.expected_version ?? null;
+  const sub = await getOwnSubscription(deps, caller, subscriptionId);
+  if (sub.status === 'cancelled') throw conflict('SUBSCRIPTION_CANCELLED', `subscription ${subscriptionId} is cancelled; subscribe again instead`);
+  if (expectedVersion !== null && sub.version !== expectedVersion) throw versionConflict(subscriptionId, expectedVersion, sub.version);
+  const p = req.delivery_preferences ?? {};
+  const generated: SubscribeResponse['generated_secrets'] = [];
+  let channels = sub.deliveryPreferences.channels;
+  const addChannels: NewChannel[] = [];
+  let removeChannelIds: string[] = [];
+  if (p.channels !== undefined) {
+    if (p.channels.length === 0) throw badRequest('NO_CHANNELS', 'delivery_preferences.channels must name at least one channel');
+    const owned = new Set(sub.deliveryPreferences.channels.map((c) => c.channelId));
+    const kept = p.channels.filter(isKept).map((e) => e.channel_id);
+    const unknown = kept.filter((id) => !owned.has(id));
+    if (unknown.length > 0) throw badRequest('UNKNOWN_CHANNEL', `channel(s) ${unknown.join(', ')} are not channels of subscription ${subscriptionId}`);
+    for (const entry of p.channels) if (!isKept(entry)) addChannels.push(await prepareChannel(deps, { subscriber_id: sub.subscriberId }, subscriptionId, entry, generated));
+    removeChannelIds = [...owned].filter((id) => !kept.includes(id));
+    const keptRefs = sub.deliveryPreferences.channels.filter((c) => kept.includes(c.channelId));
+    channels = [...keptRefs, ...addChannels.map((c) => ({ channelId: c.channelId, channelType: c.channelType }))];
+  }
+  const change: SubscriptionChange = {};
+  if (req.subscriber_type !== undefined) change.subscriberType = req.subscriber_type;
+  if (req.report_types !== undefined) change.reportTypes = [...new Set(req.report_types)];
+  if (req.filters !== undefined) change.filters = filtersOf(req.filters);
+  if (req.delivery_preferences !== undefined) {
+    const old = sub.deliveryPreferences;
+    change.deliveryPreferences = {
+      channels,
+      schedule: p.schedule === undefined ? old.schedule : p.schedule,
+      formatPreferences: p.format_preferences ?? old.formatPreferences,
+      notificationSettings: p.notification_settings ?? old.notificationSettings,
+    };
+  }
+  // The version read above is the one the change was built on: a concurrent change in between is a conflict too.
+  const result = await deps.db.distribution.updateSubscription(subscriptionId, { change, addChannels, removeChannelIds, expectedVersion: sub.version });
+  if (!result) throw notFound(`subscription ${subscriptionId}`);
+  if (result.outcome === 'conflict') throw versionConflict(subscriptionId, expectedVersion ?? sub.version, result.subscription.version);
+  return { ...(await withChannels(deps, [result.subscription]))[0], generated_secrets: generated };
+}
+
+function versionConflict(subscriptionId: string, expected: number, current: number): ReportingError {
+  return new ReportingError('VERSION_CONFLICT', `subscription ${subscriptionId} is at version ${current}, not ${expected}: read it again and re-apply your change`, 409);
+}
+
+function filtersOf(f: SubscribeRequest['filters']): SubscriptionRecord['filters'] {
+  return f ? { ...(f.portfolio_ids ? { portfolioIds: f.portfolio_ids } : {}), ...(f.metadata ? { metadata: f.metadata } : {}) } : null;
 }
 
 export interface ChannelStatusView {

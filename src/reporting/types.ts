@@ -62,6 +62,8 @@ export interface SubscriptionRecord {
   deliveryPreferences: DeliveryPreferences;
   filters: SubscriptionFilters | null;
   status: SubscriptionStatus;
+  /** 1 when created; every change (content or status) adds one (migration 012). */
+  version: number;
   createdAt: Date;
   updatedAt: Date;
 }

@@ -22,6 +22,8 @@ export interface SubscriptionView {
   delivery_preferences: { channels: ChannelView[]; schedule: string | null; format_preferences: string[]; notification_settings: Record<string, unknown> };
   filters: { portfolio_ids?: string[]; metadata?: Record<string, string> } | null;
   status: string;
+  /** Adds one with every change; send it back as If-Match or expected_version to update safely. */
+  version: number;
   created_at: string;
   updated_at: string;
 }
@@ -78,6 +80,7 @@ export function subscriptionView(s: SubscriptionRecord, channels: ChannelRecord[
     },
     filters: s.filters ? { ...(s.filters.portfolioIds ? { portfolio_ids: s.filters.portfolioIds } : {}), ...(s.filters.metadata ? { metadata: s.filters.metadata } : {}) } : null,
     status: s.status,
+    version: s.version,
     created_at: s.createdAt.toISOString(),
     updated_at: s.updatedAt.toISOString(),
   };

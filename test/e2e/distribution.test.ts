@@ -19,7 +19,6 @@ import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { applySchedules, scheduleSpecs } from '../../src/temporal/schedules';
 import { ensureDropFolders } from '../../src/watcher';
 import { startWorker, type RunningWorker } from '../../workers/worker';
-import { retryFailedDistributions } from '../../src/distribution/retry';
 import { gzip, masterRecords, nextDay, startBroker, toJsonArray, type BrokerServer, type UpstoxRecord } from '../support/instrument-files';
 import { testInstrumentsConfig } from '../support/instrument-sync-steps';
 import { parseMultipart, startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
@@ -41,6 +40,7 @@ let client: Client;
 let worker: RunningWorker;
 let api: FastifyInstance;
 let secret: string;
+const events = memoryEvents();
 const distribution = () => ({ ...loadConfig({ REFDATA_STATE_DIR: state, REFDATA_DISTRIBUTION_TIMEZONE: 'UTC', REFDATA_DISTRIBUTION_CATCHUP_HOURS: '30' }).distribution });
 const day1 = masterRecords({ equities: 40, indices: 5, futures: 5, options: 140, mcx: 10 });
 const broken: UpstoxRecord = { ...day1[60]!, instrument_key: 'NSE_FO|999999', exchange_token: '999999', lot_size: 'many' as unknown as number };
@@ -63,7 +63,7 @@ beforeAll(async () => {
       dropoffDir: path.join(state, 'drop'), batchRows: 5000, stateDir: state, invalidRows: config.invalidRows, reporting: config.reporting,
       instruments: testInstrumentsConfig({ url: broker.url('/complete.json.gz') }), distribution: distribution(),
     },
-    delivery: { secretsKey: testSecretsKey, events: memoryEvents() },
+    delivery: { secretsKey: testSecretsKey, events },
     workflowBundlePath: inject('workflowBundlePath') || undefined,
   });
   api = await buildApi({
@@ -239,15 +239,34 @@ describe('a scripted week of distribution', () => {
     await received(run.deliveries[0]!.deliveryId);
   });
 
-  it('a delivery the subscriber refused is replayed by retry-failed and then arrives', async () => {
+  it('a delivery the subscriber refused is replayed by retry-failed (POST /api/v1/distribution/retry-failed) and then arrives', async () => {
     receiver.respondWith(() => ({ status: 400, body: 'no thanks' }));
     const run = await distribute('/distribute-full?date=2024-03-07');
     const id = run.deliveries[0]!.deliveryId;
     await waitFor('the refused delivery', async () => (await runView('20240307')).deliveries[0]!.status === 'failed', 60_000);
     receiver.respondWith(() => ({ status: 200, body: 'ok' }));
-    const summary = await retryFailedDistributions({ db, client, retry: loadConfig({}).reporting.retry }, { businessDate: '2024-03-07', since: '2024-03-01' });
-    expect(summary).toEqual({ runsChecked: 1, runsRestarted: [], deliveriesFailed: 1, deliveriesReplayed: [id] });
+    const url = '/api/v1/distribution/retry-failed';
+    expect((await api.inject({ method: 'POST', url, payload: { date: '2024-03-07' } })).statusCode).toBe(401);
+    expect((await api.inject({ method: 'POST', url, headers: auth, payload: { date: '2024-02-30' } })).statusCode).toBe(400);
+    const res = await api.inject({ method: 'POST', url, headers: auth, payload: { date: '2024-03-07' } });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toEqual({ runsChecked: 1, runsRestarted: [], deliveriesFailed: 1, deliveriesReplayed: [id], businessDate: '2024-03-07', since: null });
+    expect((await db.distribution.getDelivery(id))?.replayCount).toBe(1);
     await waitFor('the replayed delivery', async () => (await runView('20240307')).deliveries[0]!.status === 'delivered', 60_000);
     expect(receiver.requests.filter((r) => r.headers['webhook-id'] === id).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('each hand-off wrote one report_distributed event naming the run\'s subscriber and channel (a re-run of a date repeats its event id: the outbox stores it once)', () => {
+    type Payload = { distribution: { scope: string; target_subscribers: string[]; delivery_channels: string[] }; report_data: { report_id: string } };
+    const handOffs = events.events.filter((e) => (e.payload as Payload).distribution.scope === 'distribution');
+    const reports = handOffs.map((e) => (e.payload as Payload).report_data.report_id);
+    expect(reports).toContain('20240307');
+    // One event id per run; the re-run of day 2 handed off the same deliveries under the same id.
+    expect(new Set(handOffs.map((e) => e.eventId)).size).toBe(new Set(reports).size);
+    expect(handOffs.length).toBeGreaterThan(new Set(reports).size);
+    for (const e of handOffs) {
+      expect((e.payload as Payload).distribution).toMatchObject({ target_subscribers: ['hubex'], delivery_channels: ['API_WEBHOOK'] });
+      expect(e.topic).toBe('reporting.reference_data.delivered');
+    }
   });
 });

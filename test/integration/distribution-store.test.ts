@@ -122,6 +122,46 @@ for (const target of targets) {
       expect(await db.distribution.markReplayRequested('nope')).toBeNull();
     });
 
+    it('counts deliveries created in a range by report type, channel and subscriber, and attempts per hourly bucket in a range', async () => {
+      const rows = await db.distribution.deliveryStatsBetween({ from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000) });
+      const of = (dimension: string, key: string | null) => rows.find((r) => r.dimension === dimension && r.key === key);
+      const expected = { reports: 3, deliveries: 3, delivered: 1, failed: 0, cancelled: 0, inProgress: 2, retries: 1, replays: 1 };
+      expect(of('report_type', 'RISK_REPORT')).toMatchObject(expected);
+      expect(of('channel', 'API_WEBHOOK')).toMatchObject(expected);
+      expect(of('subscriber', `client_${tag}`)).toMatchObject(expected);
+      expect(of('total', null)).toMatchObject(expected);
+      expect(of('total', null)?.avgLatencyMs).toBe(of('total', null)?.maxLatencyMs);
+      const mine = await db.distribution.deliveryStatsBetween({ from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 60_000), subscriberId: 'nobody' });
+      expect(mine).toEqual([expect.objectContaining({ dimension: 'total', key: null, deliveries: 0, avgLatencyMs: null })]);
+      const past = await db.distribution.deliveryStatsBetween({ from: new Date(Date.now() - 7200_000), to: new Date(Date.now() - 3600_000) });
+      expect(past.filter((r) => r.dimension !== 'total')).toEqual([]);
+      const attempts = await db.distribution.statsBetween(new Date(Date.now() - 7200_000), new Date(Date.now() + 3600_000));
+      expect(attempts.find((s) => s.reportType === 'RISK_REPORT' && s.channel === 'API_WEBHOOK')).toMatchObject({ attempted: 3, successful: 1, failed: 1 });
+      expect(await db.distribution.statsBetween(new Date(Date.now() + 3600_000), new Date(Date.now() + 7200_000))).toEqual([]);
+    });
+
+    it('updates a subscription with its channels in one step, version + 1, and refuses a stale version', async () => {
+      const id = `${subId}_u`;
+      const channel = (n: number) => ({ channelId: `${chId}_u${n}`, channelType: 'API_WEBHOOK' as const, config: { url: `https://example.com/${n}` }, subscriptionId: id, subscriberId: `client_${tag}` });
+      const base = { subscriptionId: id, subscriberId: `client_${tag}`, subscriberType: 'REAL_TIME' as const, reportTypes: ['RISK_REPORT' as const], filters: null };
+      const created = await db.distribution.createSubscription({ ...base, deliveryPreferences: { channels: [{ channelId: `${chId}_u1`, channelType: 'API_WEBHOOK' }], schedule: null, formatPreferences: [], notificationSettings: {} } }, [channel(1)]);
+      expect(created.subscription.version).toBe(1);
+      const prefs = { channels: [{ channelId: `${chId}_u2`, channelType: 'API_WEBHOOK' as const }], schedule: '0 6 * * *', formatPreferences: ['json'], notificationSettings: {} };
+      const updated = await db.distribution.updateSubscription(id, {
+        change: { reportTypes: ['ALERT_REPORT'], deliveryPreferences: prefs, filters: { portfolioIds: ['p9'] } }, addChannels: [channel(2)], removeChannelIds: [`${chId}_u1`], expectedVersion: 1,
+      });
+      expect(updated).toMatchObject({ outcome: 'updated', subscription: { version: 2, reportTypes: ['ALERT_REPORT'], deliveryPreferences: prefs, filters: { portfolioIds: ['p9'] }, subscriberType: 'REAL_TIME' } });
+      expect((await db.distribution.listChannels({ subscriptionId: id })).map((c) => c.channelId)).toEqual([`${chId}_u2`]);
+      const stale = await db.distribution.updateSubscription(id, { change: { reportTypes: ['RISK_REPORT'] }, addChannels: [channel(3)], removeChannelIds: [`${chId}_u2`], expectedVersion: 1 });
+      expect(stale).toMatchObject({ outcome: 'conflict', subscription: { version: 2, reportTypes: ['ALERT_REPORT'] } });
+      expect((await db.distribution.listChannels({ subscriptionId: id })).map((c) => c.channelId)).toEqual([`${chId}_u2`]);
+      expect(await db.distribution.getSubscription(id)).toMatchObject({ version: 2, reportTypes: ['ALERT_REPORT'] });
+      // Filters null clears them; a status change is a change too.
+      expect((await db.distribution.updateSubscription(id, { change: { filters: null }, addChannels: [], removeChannelIds: [], expectedVersion: null }))?.subscription).toMatchObject({ version: 3, filters: null });
+      expect((await db.distribution.setSubscriptionStatus(id, 'paused'))?.version).toBe(4);
+      expect(await db.distribution.updateSubscription('nope', { change: {}, addChannels: [], removeChannelIds: [], expectedVersion: null })).toBeNull();
+    });
+
     it('lists deliveries by subscriber, subscription, status, channel and change time', async () => {
       const since = new Date(Date.now() - 60_000);
       expect((await db.distribution.listDeliveries({ subscriptionId: subId, since, limit: 100 })).length).toBe(3);

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
 import { mayAccess } from '../../src/reporting/api-keys';
 import { deliveryIdFor, matchesFilters } from '../../src/reporting/deliveries';
-import { deliveredTopic, reportDistributedEvent, topicTypeOf } from '../../src/reporting/event';
+import { announceDistribution, deliveredTopic, distributionEventId, reportDistributedEvent, reportDistributionEvent, topicTypeOf } from '../../src/reporting/event';
+import { statsRangeOf } from '../../src/reporting/stats';
+import { memoryEvents } from '../support/reporting';
 import { defaultRetryPolicies, nextRetryDelayMs, resolveRetryPolicies } from '../../src/reporting/retry-policy';
 import { NoSecretsKeyError, isSealed, open, openChannelConfig, seal, sealChannelConfig, secretsKeyFrom } from '../../src/reporting/sealed-config';
 import { parseSince } from '../../src/reporting/since';
@@ -114,10 +116,76 @@ describe('report_distributed', () => {
     expect(reportDistributedEvent(d, 'uuid', 'reporting.performance.delivered', new Date('2025-06-21T10:00:00.000Z'))).toEqual({
       event_id: 'uuid',
       timestamp: '2025-06-21T10:00:00.000Z',
-      distribution: { topic: 'reporting.performance.delivered', routing_key: 'portfolio_001.performance.monthly', target_subscribers: ['client_001'], delivery_channels: ['EMAIL'] },
+      distribution: { topic: 'reporting.performance.delivered', routing_key: 'portfolio_001.performance.monthly', target_subscribers: ['client_001'], delivery_channels: ['EMAIL'], scope: 'delivery' },
       report_data: { report_id: 'report_20250621_001', report_type: 'PERFORMANCE_REPORT', portfolio_id: 'portfolio_001', report_period: '2025-06', file_path: '/reports/p.pdf', file_size_bytes: 2048576 },
       metadata: { source_service: 'report_generation_service', delivery_priority: 1, encryption_required: true, retention_days: 90 },
     });
+  });
+});
+
+describe('report_distributed per distribution', () => {
+  const report = {
+    reportId: 'report_20250621_001', reportType: 'PERFORMANCE_REPORT', portfolioId: 'portfolio_001', reportPeriod: '2025-06', filePath: '/reports/p.pdf', fileSizeBytes: 2048576,
+    routingKey: 'portfolio_001.performance.monthly', sourceService: 'report_generation_service', encryptionRequired: true, retentionDays: 90,
+  } as const;
+  const planned = [
+    { deliveryId: 'd3', subscriberId: 'portfolio_manager_001', channel: 'DASHBOARD_NOTIFICATION' },
+    { deliveryId: 'd1', subscriberId: 'client_001', channel: 'EMAIL' },
+    { deliveryId: 'd2', subscriberId: 'client_001', channel: 'DASHBOARD_NOTIFICATION' },
+  ];
+
+  it('lists every target subscriber and channel once, as the original example does', () => {
+    const e = reportDistributionEvent(report, planned, 1, 'reporting.performance.delivered', new Date('2025-06-21T10:00:00.000Z'));
+    expect(e).toEqual({
+      event_id: distributionEventId('report_20250621_001', planned),
+      timestamp: '2025-06-21T10:00:00.000Z',
+      distribution: {
+        topic: 'reporting.performance.delivered', routing_key: 'portfolio_001.performance.monthly',
+        target_subscribers: ['client_001', 'portfolio_manager_001'], delivery_channels: ['DASHBOARD_NOTIFICATION', 'EMAIL'], scope: 'distribution',
+      },
+      report_data: { report_id: 'report_20250621_001', report_type: 'PERFORMANCE_REPORT', portfolio_id: 'portfolio_001', report_period: '2025-06', file_path: '/reports/p.pdf', file_size_bytes: 2048576 },
+      metadata: { source_service: 'report_generation_service', delivery_priority: 1, encryption_required: true, retention_days: 90 },
+    });
+  });
+
+  it('has one id per report and set of deliveries, whatever their order', () => {
+    expect(distributionEventId('r', planned)).toBe(distributionEventId('r', [...planned].reverse()));
+    expect(distributionEventId('r', planned)).not.toBe(distributionEventId('r', planned.slice(1)));
+    expect(distributionEventId('r', planned)).not.toBe(distributionEventId('r2', planned));
+  });
+
+  it('is stored once per distribution, and not at all when nothing was planned', async () => {
+    const events = memoryEvents();
+    await announceDistribution(events, report, planned, 3);
+    await announceDistribution(events, report, [], 3);
+    expect(events.events).toHaveLength(1);
+    expect(events.events[0]).toMatchObject({ topic: 'reporting.performance.delivered', key: 'portfolio_001.performance.monthly', eventId: distributionEventId(report.reportId, planned) });
+  });
+});
+
+describe('stats range', () => {
+  const now = new Date('2025-06-21T10:00:00Z');
+  it('defaults to the last day up to now', () => {
+    expect(statsRangeOf({}, now)).toEqual({ from: new Date('2025-06-20T10:00:00Z'), to: now });
+    expect(statsRangeOf({ to: '2025-06-01' }, now)).toEqual({ from: new Date('2025-05-31T00:00:00Z'), to: new Date('2025-06-01T00:00:00Z') });
+  });
+  it('takes ISO dates (midnight UTC) and times with a zone', () => {
+    expect(statsRangeOf({ from: '2025-06-01', to: '2025-06-02T05:30:00+05:30' }, now)).toEqual({ from: new Date('2025-06-01T00:00:00Z'), to: new Date('2025-06-02T00:00:00Z') });
+  });
+  it.each([
+    [{ from: 'yesterday' }, /from "yesterday" is not an ISO date/],
+    [{ from: '2025-02-30' }, /not an ISO date/],
+    [{ from: '2025-06-01T10:00' }, /not an ISO date/],
+    [{ from: '2025-06-02', to: '2025-06-02' }, /must be before/],
+    [{ from: '2025-06-03', to: '2025-06-02' }, /must be before/],
+    [{ from: '2024-01-01', to: '2025-06-02' }, /longer than 366 days/],
+  ])('refuses %j (400 INVALID_RANGE)', (q, message) => {
+    expect(() => statsRangeOf(q, now)).toThrow(message);
+    try {
+      statsRangeOf(q, now);
+    } catch (err) {
+      expect(err).toMatchObject({ code: 'INVALID_RANGE', httpStatus: 400 });
+    }
   });
 });
 

@@ -97,7 +97,7 @@ describe('delivery workflow', () => {
     expect(event.payload).toEqual({
       event_id: result.eventId,
       timestamp: expect.any(String),
-      distribution: { topic: 'reporting.risk.delivered', routing_key: 'portfolio_001.risk.2025-06', target_subscribers: ['ok1'], delivery_channels: ['API_WEBHOOK'] },
+      distribution: { topic: 'reporting.risk.delivered', routing_key: 'portfolio_001.risk.2025-06', target_subscribers: ['ok1'], delivery_channels: ['API_WEBHOOK'], scope: 'delivery' },
       report_data: { report_id: expect.any(String), report_type: 'RISK_REPORT', portfolio_id: 'portfolio_001', report_period: '2025-06', file_path: null, file_size_bytes: null },
       metadata: { source_service: 'refdata', delivery_priority: 3, encryption_required: false, retention_days: 90 },
     });

@@ -1,5 +1,6 @@
 // Every T-SQL statement of the distribution store, as pure functions: values as @params, JSON as nvarchar text.
 import { statsShardOf, type ChannelFilter, type NewChannel, type NewDelivery, type NewSubscription } from '../distribution';
+import type { SubscriptionRecord } from '../../reporting/types';
 import type { ApiRole, DeliveryStatus, SubscriptionStatus } from '../../reporting/types';
 import { datetimeParam as datetime, intParam as int, textParam as text, type Param, type Statement } from './statement';
 
@@ -54,11 +55,35 @@ export function setSubscriptionStatusSql(id: string, status: SubscriptionStatus)
     ? '\nUPDATE dist.delivery_channels SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id AND enabled = 0;'
     : '';
   return {
-    text: `UPDATE dist.report_subscriptions SET status = @status, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
+    text: `UPDATE dist.report_subscriptions SET status = @status, version = version + 1, updated_at = SYSUTCDATETIME() WHERE subscription_id = @subscription_id;${reenable}\n` +
       'SELECT * FROM dist.report_subscriptions WHERE subscription_id = @subscription_id',
     params: { subscription_id: text(id), status: text(status) },
   };
 }
+
+/** The subscription under an update lock held to the end of the transaction: concurrent updates queue behind it. */
+export const lockSubscriptionSql = (id: string): Statement => ({
+  text: 'SELECT * FROM dist.report_subscriptions WITH (UPDLOCK, HOLDLOCK) WHERE subscription_id = @subscription_id',
+  params: { subscription_id: text(id) },
+});
+
+/** The whole new content (the caller merged the change over the stored row); version + 1. */
+export function updateSubscriptionSql(s: Pick<SubscriptionRecord, 'subscriptionId' | 'subscriberType' | 'reportTypes' | 'deliveryPreferences' | 'filters'>): Statement {
+  return {
+    text:
+      'UPDATE dist.report_subscriptions SET subscriber_type = @subscriber_type, report_types = @report_types, delivery_preferences = @preferences, filters = @filters,\n' +
+      '  version = version + 1, updated_at = SYSUTCDATETIME() OUTPUT INSERTED.* WHERE subscription_id = @subscription_id',
+    params: {
+      subscription_id: text(s.subscriptionId), subscriber_type: text(s.subscriberType), report_types: text(JSON.stringify(s.reportTypes)),
+      preferences: text(JSON.stringify(s.deliveryPreferences)), filters: text(s.filters ? JSON.stringify(s.filters) : null),
+    },
+  };
+}
+
+export const deleteSubscriptionChannelsSql = (subscriptionId: string, channelIds: readonly string[]): Statement => ({
+  text: "DELETE FROM dist.delivery_channels WHERE subscription_id = @subscription_id AND channel_id IN (SELECT j.id FROM OPENJSON(@channel_ids) WITH (id nvarchar(100) '$') AS j)",
+  params: { subscription_id: text(subscriptionId), channel_ids: text(JSON.stringify(channelIds)) },
+});
 
 export const selectChannelSql = (channelId: string): Statement => ({ text: 'SELECT * FROM dist.delivery_channels WHERE channel_id = @channel_id', params: { channel_id: text(channelId) } });
 
@@ -179,13 +204,36 @@ export function countStatSql(d: { deliveryId: string; reportType: string; channe
   };
 }
 
-export const statsSinceSql = (since: Date): Statement => ({
+/** Hourly buckets that start at or after `since` (and before `until` when given), summed per report type × channel. */
+export const statsSinceSql = (since: Date, until: Date | null = null): Statement => ({
   text:
     'SELECT report_type, channel, SUM(CAST(deliveries_attempted AS bigint)) AS attempted, SUM(CAST(deliveries_successful AS bigint)) AS successful,\n' +
     '  SUM(CAST(deliveries_failed AS bigint)) AS failed, SUM(total_delivery_time_ms) AS total_ms\n' +
-    'FROM dist.distribution_stats WHERE [timestamp] >= @since GROUP BY report_type, channel ORDER BY report_type, channel',
-  params: { since: datetime(since) },
+    `FROM dist.distribution_stats WHERE [timestamp] >= @since${until ? ' AND [timestamp] < @until' : ''} GROUP BY report_type, channel ORDER BY report_type, channel`,
+  params: until ? { since: datetime(since), until: datetime(until) } : { since: datetime(since) },
 });
+
+const STATS_AGGREGATES =
+  "COUNT(DISTINCT report_id) AS reports, COUNT(*) AS deliveries, SUM(CASE WHEN status = N'delivered' THEN 1 ELSE 0 END) AS delivered, " +
+  "SUM(CASE WHEN status = N'failed' THEN 1 ELSE 0 END) AS failed, SUM(CASE WHEN status = N'cancelled' THEN 1 ELSE 0 END) AS cancelled, " +
+  "SUM(CASE WHEN status IN (N'pending', N'sending', N'retrying', N'waiting') THEN 1 ELSE 0 END) AS in_progress, " +
+  'SUM(CAST(retry_count AS bigint)) AS retries, SUM(CAST(replay_count AS bigint)) AS replays, ' +
+  "AVG(CASE WHEN status = N'delivered' THEN CAST(latency_ms AS float) END) AS avg_latency_ms, MAX(CASE WHEN status = N'delivered' THEN latency_ms END) AS max_latency_ms";
+
+/** Deliveries created in [from, to) (and of one subscriber when given), grouped four ways; UNION ALL, not GROUPING SETS (Babelfish). */
+export function deliveryStatsSql(range: { from: Date; to: Date; subscriberId?: string }): Statement {
+  const group = (dimension: string, key: string | null) =>
+    `SELECT N'${dimension}' AS dimension, ${key ?? 'CAST(NULL AS nvarchar(100))'} AS stat_key, ${STATS_AGGREGATES} FROM d${key ? ` GROUP BY ${key}` : ''}`;
+  const params: Record<string, Param> = { from: datetime(range.from), to: datetime(range.to) };
+  if (range.subscriberId !== undefined) params.subscriber_id = text(range.subscriberId);
+  return {
+    text:
+      `WITH d AS (SELECT * FROM dist.delivery_history WHERE created_at >= @from AND created_at < @to${range.subscriberId !== undefined ? ' AND subscriber_id = @subscriber_id' : ''})\n` +
+      [group('report_type', 'report_type'), group('channel', 'channel'), group('subscriber', 'subscriber_id'), group('total', null)].join('\nUNION ALL ') +
+      '\nORDER BY dimension, stat_key',
+    params,
+  };
+}
 
 export function upsertNotificationSql(n: { id: string; severity: string; reportId: string; reportType: string; title: string }, body: string): Statement {
   return {

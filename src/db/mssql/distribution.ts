@@ -1,7 +1,7 @@
 // The distribution store on SQL Server: runs the statements of distribution-sql.ts, transactions where rows move together.
 import type sql from 'mssql';
 import type { DistributionStore } from '../distribution';
-import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
+import { apiKeyFromRow, channelFromRow, deliveryFromRow, deliveryStatsFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { SubscriptionStatus } from '../../reporting/types';
 import { rowsOf, run, withTransaction, type Runner } from './client';
 import * as q from './distribution-sql';
@@ -31,6 +31,21 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
     async activeSubscriptionsFor(reportType) {
       return (await rowsOf(pool, q.activeSubscriptionsSql(reportType))).map(subscriptionFromRow);
     },
+    updateSubscription: (id, u) =>
+      withTransaction(pool, async (tx) => {
+        const current = await one(tx, q.lockSubscriptionSql(id));
+        if (!current) return null;
+        const stored = subscriptionFromRow(current);
+        if (u.expectedVersion !== null && stored.version !== u.expectedVersion) return { outcome: 'conflict' as const, subscription: stored };
+        const c = u.change;
+        const row = await one(tx, q.updateSubscriptionSql({
+          subscriptionId: id, subscriberType: c.subscriberType ?? stored.subscriberType, reportTypes: c.reportTypes ?? stored.reportTypes,
+          deliveryPreferences: c.deliveryPreferences ?? stored.deliveryPreferences, filters: c.filters === undefined ? stored.filters : c.filters,
+        }));
+        if (u.removeChannelIds.length > 0) await run(tx, q.deleteSubscriptionChannelsSql(id, u.removeChannelIds));
+        for (const ch of u.addChannels) await run(tx, q.insertChannelSql(ch));
+        return { outcome: 'updated' as const, subscription: subscriptionFromRow(row!) };
+      }),
     setSubscriptionStatus: (id, status) =>
       withTransaction(pool, async (tx) => {
         // The statement's last result set is the row after the update; an unknown id selects nothing.
@@ -128,6 +143,12 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
     },
     async statsSince(since) {
       return (await rowsOf(pool, q.statsSinceSql(since))).map(statsFromRow);
+    },
+    async statsBetween(from, to) {
+      return (await rowsOf(pool, q.statsSinceSql(from, to))).map(statsFromRow);
+    },
+    async deliveryStatsBetween(range) {
+      return (await rowsOf(pool, q.deliveryStatsSql(range))).map(deliveryStatsFromRow);
     },
     async upsertNotification(n) {
       return notificationFromRow((await one(pool, q.upsertNotificationSql(n, JSON.stringify(n))))!);

@@ -1,6 +1,6 @@
 // The distribution store on PostgreSQL: JSON in jsonb, counters by upsert, times from the database clock.
 import { statsShardOf, type DistributionStore, type NewChannel, type NewDelivery } from '../distribution';
-import { apiKeyFromRow, channelFromRow, deliveryFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
+import { apiKeyFromRow, channelFromRow, deliveryFromRow, deliveryStatsFromRow, notificationFromRow, statsFromRow, subscriptionFromRow } from '../distribution-rows';
 import type { PgExecutor, PgSession, SqlValue } from './executor';
 import { beginAttemptSql, recordDeliveredSql, recordFailureSql } from './delivery-attempt-sql';
 import { markChannelHealthySql, recordChannelFailureSql, recordChannelSuccessSql, recordProbeFailureSql, updateChannelSql } from './channel-health-sql';
@@ -18,6 +18,25 @@ async function deliveryRow(s: PgSession, deliveryId: string, lock = false) {
 }
 
 const limitOf = (n: number) => Math.min(Math.max(n, 1), 10_000);
+
+const STATS_AGGREGATES =
+  "count(DISTINCT report_id) AS reports, count(*) AS deliveries, count(*) FILTER (WHERE status = 'delivered') AS delivered, " +
+  "count(*) FILTER (WHERE status = 'failed') AS failed, count(*) FILTER (WHERE status = 'cancelled') AS cancelled, " +
+  "count(*) FILTER (WHERE status IN ('pending', 'sending', 'retrying', 'waiting')) AS in_progress, sum(retry_count) AS retries, sum(replay_count) AS replays, " +
+  "avg(latency_ms::float8) FILTER (WHERE status = 'delivered') AS avg_latency_ms, max(latency_ms) FILTER (WHERE status = 'delivered') AS max_latency_ms";
+
+/** Deliveries created in [$1, $2) (and of subscriber $3 when given), grouped four ways in one statement. */
+function deliveryStatsSql(bySubscriber: boolean): string {
+  const group = (dimension: string, key: string | null) =>
+    `SELECT '${dimension}' AS dimension, ${key ?? 'NULL::text'} AS stat_key, ${STATS_AGGREGATES} FROM d${key ? ` GROUP BY ${key}` : ''}`;
+  return `WITH d AS (SELECT * FROM dist.delivery_history WHERE created_at >= $1 AND created_at < $2${bySubscriber ? ' AND subscriber_id = $3' : ''})\n` +
+    [group('report_type', 'report_type'), group('channel', 'channel'), group('subscriber', 'subscriber_id'), group('total', null)].join('\nUNION ALL ') +
+    '\nORDER BY dimension, stat_key';
+}
+
+const STATS_SQL = `SELECT report_type, channel, sum(deliveries_attempted) AS attempted, sum(deliveries_successful) AS successful, sum(deliveries_failed) AS failed,
+                sum(total_delivery_time_ms) AS total_ms
+           FROM dist.distribution_stats WHERE "timestamp" >= $1 AND ($2::timestamptz IS NULL OR "timestamp" < $2) GROUP BY report_type, channel ORDER BY report_type, channel`;
 
 export function createPostgresDistributionStore(exec: PgExecutor): DistributionStore {
   return {
@@ -63,9 +82,31 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
       return rows.map(subscriptionFromRow);
     },
 
+    async updateSubscription(id, u) {
+      return exec.transaction(async (tx) => {
+        // The row lock orders concurrent updates, so the version compared is the one replaced.
+        const [current] = await tx.query('SELECT * FROM dist.report_subscriptions WHERE subscription_id = $1 FOR UPDATE', [id]);
+        if (!current) return null;
+        const stored = subscriptionFromRow(current);
+        if (u.expectedVersion !== null && stored.version !== u.expectedVersion) return { outcome: 'conflict' as const, subscription: stored };
+        const c = u.change;
+        const filters = c.filters === undefined ? stored.filters : c.filters;
+        const [row] = await tx.query(
+          `UPDATE dist.report_subscriptions SET subscriber_type = $2, report_types = $3::jsonb, delivery_preferences = $4::jsonb, filters = $5::jsonb,
+             version = version + 1, updated_at = now() WHERE subscription_id = $1 RETURNING *`,
+          [id, c.subscriberType ?? stored.subscriberType, JSON.stringify(c.reportTypes ?? stored.reportTypes), JSON.stringify(c.deliveryPreferences ?? stored.deliveryPreferences), filters ? JSON.stringify(filters) : null],
+        );
+        if (u.removeChannelIds.length > 0) {
+          await tx.query('DELETE FROM dist.delivery_channels WHERE subscription_id = $1 AND channel_id IN (SELECT jsonb_array_elements_text($2::jsonb))', [id, JSON.stringify(u.removeChannelIds)]);
+        }
+        for (const ch of u.addChannels) await insertChannel(tx, ch);
+        return { outcome: 'updated' as const, subscription: subscriptionFromRow(row) };
+      });
+    },
+
     async setSubscriptionStatus(id, status) {
       return exec.transaction(async (tx) => {
-        const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
+        const rows = await tx.query('UPDATE dist.report_subscriptions SET status = $2, version = version + 1, updated_at = now() WHERE subscription_id = $1 RETURNING *', [id, status]);
         if (rows.length === 0) return null;
         if (status === 'active') {
           await tx.query('UPDATE dist.delivery_channels SET enabled = true, disabled_reason = NULL, disabled_at = NULL, updated_at = now() WHERE subscription_id = $1 AND NOT enabled', [id]);
@@ -200,13 +241,17 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
     },
 
     async statsSince(since) {
-      const rows = await exec.query(
-        `SELECT report_type, channel, sum(deliveries_attempted) AS attempted, sum(deliveries_successful) AS successful, sum(deliveries_failed) AS failed,
-                sum(total_delivery_time_ms) AS total_ms
-           FROM dist.distribution_stats WHERE "timestamp" >= $1 GROUP BY report_type, channel ORDER BY report_type, channel`,
-        [since],
-      );
-      return rows.map(statsFromRow);
+      return (await exec.query(STATS_SQL, [since, null])).map(statsFromRow);
+    },
+
+    async statsBetween(from, to) {
+      return (await exec.query(STATS_SQL, [from, to])).map(statsFromRow);
+    },
+
+    async deliveryStatsBetween(range) {
+      const params: SqlValue[] = [range.from, range.to];
+      if (range.subscriberId !== undefined) params.push(range.subscriberId);
+      return (await exec.query(deliveryStatsSql(range.subscriberId !== undefined), params)).map(deliveryStatsFromRow);
     },
 
     async upsertNotification(n) {
