@@ -166,6 +166,22 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
     expect(Number(n)).toBe(ROWS + 5);
   });
 
+  it('two attempts of the same load at once (a retry while the presumed-dead one still runs) still load each byte once', async () => {
+    const file = await writeCsv('par_twice.csv', 1, ROWS);
+    const p = await plan(file, 'fullload');
+    const attempt = () => run(new MockActivityEnvironment(), activities().ingestFile, { loadId: 'load_par_twice', filePath: file, plan: p, workflowId: 'wf-parallel' });
+    // Created first, so both attempts see the same parts; then both run all streams over them at once.
+    await db.beginLoad({ loadId: 'load_par_twice', target: p.table, mode: 'fullload', columns: p.columns, filePath: file, fileHash: null });
+    const outcomes = await Promise.allSettled([attempt(), attempt()]);
+    // One may lose a range's checkpoint race (a transient failure Temporal would retry); a last attempt completes.
+    if (outcomes.some((o) => o.status === 'rejected')) await attempt();
+    const result = await ingestAndFinish(file, p, 'load_par_twice');
+    expect(result.rows).toBe(ROWS);
+    await expectExactly('par_twice', 'load_par_twice', 1, ROWS);
+    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_twice');
+    expect(Number(n)).toBe(ROWS);
+  });
+
   it('a cut inside a quoted field that spans lines gives the parallel load up; one stream loads the file exactly', async () => {
     const rows = 3000;
     const file = await writeCsv('par_multiline.csv', 1, rows, true);
