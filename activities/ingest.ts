@@ -272,8 +272,10 @@ export function createIngestActivities(deps: IngestActivityDeps) {
        */
       const loadedInParts = async (): Promise<boolean> => {
         const streams = deps.loadStreams ?? 1;
-        if (!fastPath || streams < 2 || !deps.db.beginParts || !isSplittable(plan)) return false;
-        const ranges = committed.byteOffset === 0 ? await cutRanges(input.filePath, plan, streams, deps.minPartBytes ?? DEFAULT_MIN_PART_BYTES) : null;
+        if (!fastPath || !deps.db.beginParts || !isSplittable(plan)) return false;
+        const ranges = streams >= 2 && committed.byteOffset === 0 ? await cutRanges(input.filePath, plan, streams, deps.minPartBytes ?? DEFAULT_MIN_PART_BYTES) : null;
+        // Asked even with one stream configured: a load begun in parts (before a restart with fewer streams) must go
+        // on in parts, since its load-wide byte count is then no position in the file.
         const parts = await deps.db.beginParts(loadId, ranges ?? []);
         if (parts.length === 0) return false;
         // The parts are read out of order, so the hash is taken by a reader of its own, alongside.

@@ -49,11 +49,11 @@ function run<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args:
   return env.run(fn as (...a: unknown[]) => Promise<R>, ...args) as Promise<R>;
 }
 
-function activities(onProgress?: () => void) {
+function activities(onProgress?: () => void, loadStreams = STREAMS) {
   return {
     ...createPlanActivities({ db, log: silentLogger() }),
     ...createIngestActivities({
-      db, log: silentLogger(), batchRows: BATCH, progressIntervalMs: 0, loadStreams: STREAMS, minPartBytes: MIN_PART_BYTES,
+      db, log: silentLogger(), batchRows: BATCH, progressIntervalMs: 0, loadStreams, minPartBytes: MIN_PART_BYTES,
       notifyProgress: async () => onProgress?.(),
     }),
   };
@@ -164,6 +164,19 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
     await expectExactly('par_append', 'load_par_append', 1000, ROWS);
     const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_append');
     expect(Number(n)).toBe(ROWS + 5);
+  });
+
+  it('a load begun in parts goes on in parts when the worker restarts with one stream configured', async () => {
+    const file = await writeCsv('par_fewer.csv', 7, ROWS);
+    const p = await plan(file, 'fullload');
+    await ingestPartly(file, p, 'load_par_fewer');
+    const env = new MockActivityEnvironment();
+    const acts = activities(undefined, 1);
+    const result = await run(env, acts.ingestFile, { loadId: 'load_par_fewer', filePath: file, plan: p, workflowId: 'wf-parallel' });
+    await run(env, acts.finishLoad, { loadId: 'load_par_fewer', plan: p, filePath: file, fileHash: result.fileHash, ingested: result });
+    expect(result.rows).toBe(ROWS);
+    expect((await partsOf('load_par_fewer')).every((x) => x.offset === x.end)).toBe(true);
+    await expectExactly('par_fewer', 'load_par_fewer', 7, ROWS);
   });
 
   it('two attempts of the same load at once (a retry while the presumed-dead one still runs) still load each byte once', async () => {
