@@ -301,6 +301,9 @@ export function createIngestActivities(deps: IngestActivityDeps) {
           records = openRecords(0);
           return false;
         }
+        // The totals as committed (another attempt may have committed some of the batches).
+        const done = await deps.db.getLoad(loadId);
+        if (done) committed = { rowsCommitted: done.rowsCommitted, rowsQuarantined: done.rowsQuarantined, byteOffset: done.byteOffset };
         streamedHash = await hashing;
         log.debug({ streams: parts.length }, 'loaded over parallel streams');
         return true;

@@ -41,6 +41,10 @@ async function lockLoad(s: PgSession, loadId: string): Promise<LoadRecord> {
 async function guardCheckpoint(s: PgSession, loadId: string, expected: Checkpoint): Promise<LoadRecord> {
   const load = await lockLoad(s, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
+  // A load in byte ranges counts bytes over all of them: its checkpoint is no position in the file for one stream.
+  if ((await s.query('SELECT 1 FROM ref.load_parts WHERE load_id = $1 LIMIT 1', [loadId])).length > 0) {
+    throw new Error(`load ${loadId} is loading in parallel byte ranges; it cannot go on in one stream`);
+  }
   if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
       `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
