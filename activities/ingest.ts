@@ -22,6 +22,7 @@ import { NotUtf8, singleByteEncodingAfter } from '../src/record-stream';
 import type { IngestProgress } from '../workflows/file-lifecycle';
 
 import type { InvalidRowPolicy } from '../src/invalid-row-policy';
+import { cutRanges, isParallelGiveUp, isSplittable, loadParts } from './parallel-ingest';
 
 export interface IngestActivityDeps {
   db: Database;
@@ -37,7 +38,13 @@ export interface IngestActivityDeps {
    * which a fast load would otherwise pay once per batch while competing with its own COPY for the CPU.
    */
   progressIntervalMs?: number;
+  /** COPY streams a UTF-8 file is loaded over at once (1: one stream); the database must offer parallel loading. */
+  loadStreams?: number;
+  /** The smallest byte range worth a stream of its own. */
+  minPartBytes?: number;
 }
+
+const DEFAULT_MIN_PART_BYTES = 16 * 1024 * 1024;
 
 const DEFAULT_MAX_RECORD_CHARS = 8 * 1024 * 1024;
 /** Batches cut short by quotes inside unquoted fields before the rest of the file is loaded row by row. */
@@ -259,16 +266,62 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         return true;
       };
 
+      /**
+       * Over parallel streams when the file allows it (see parallel-ingest.ts); false when it was not tried or was
+       * given up, the load then set back to its first byte for one stream.
+       */
+      const loadedInParts = async (): Promise<boolean> => {
+        const streams = deps.loadStreams ?? 1;
+        if (!fastPath || !deps.db.beginParts || !isSplittable(plan)) return false;
+        const ranges = streams >= 2 && committed.byteOffset === 0 ? await cutRanges(input.filePath, plan, streams, deps.minPartBytes ?? DEFAULT_MIN_PART_BYTES) : null;
+        // Asked even with one stream configured: a load begun in parts (before a restart with fewer streams) must go
+        // on in parts, since its load-wide byte count is then no position in the file.
+        const parts = await deps.db.beginParts(loadId, ranges ?? []);
+        if (parts.length === 0) return false;
+        // The parts are read out of order, so the hash is taken by a reader of its own, alongside.
+        const hashing = sha256File(input.filePath);
+        hashing.catch(() => undefined);
+        hash = null;
+        try {
+          await loadParts({
+            db: deps.db, loadId, filePath: input.filePath, plan, parts, columns: columnNames, format, batchRows: deps.batchRows, maxRecordChars,
+            onBatch: async (rows, bytes) => {
+              committed = { ...committed, rowsCommitted: committed.rowsCommitted + rows, byteOffset: committed.byteOffset + bytes };
+              batches++;
+              await report();
+            },
+          });
+        } catch (err) {
+          if (!isParallelGiveUp(err)) throw err;
+          log.info({ err: (err as Error).message, streams: parts.length }, 'the parallel load was given up; loading the file in one stream');
+          await deps.db.restartLoad!(loadId);
+          committed = { rowsCommitted: 0, rowsQuarantined: 0, byteOffset: 0 };
+          batches = 0;
+          hash = crypto.createHash('sha256');
+          records = openRecords(0);
+          return false;
+        }
+        // The totals as committed (another attempt may have committed some of the batches).
+        const done = await deps.db.getLoad(loadId);
+        if (done) committed = { rowsCommitted: done.rowsCommitted, rowsQuarantined: done.rowsQuarantined, byteOffset: done.byteOffset };
+        streamedHash = await hashing;
+        log.debug({ streams: parts.length }, 'loaded over parallel streams');
+        return true;
+      };
+
+      let streamedHash: string | null = null;
       try {
-        do {
-          try {
-            await loadBatch();
-          } catch (err) {
-            if (await switchedToSingleByte(err)) continue;
-            throw err;
-          }
-          await report();
-        } while (!records.eof);
+        if (!(await loadedInParts())) {
+          do {
+            try {
+              await loadBatch();
+            } catch (err) {
+              if (await switchedToSingleByte(err)) continue;
+              throw err;
+            }
+            await report();
+          } while (!records.eof);
+        }
       } catch (err) {
         if (err instanceof RecordTooLong) throw invalid(`after row ${rowsRead(committed)}: ${err.message}`, { row: rowsRead(committed) + 1, code: 'FIELD_TOO_LARGE' });
         if (err instanceof UnterminatedQuote) throw invalid(err.message, { code: 'UNTERMINATED_QUOTE' });
@@ -277,7 +330,7 @@ export function createIngestActivities(deps: IngestActivityDeps) {
         throw failureForDbError(err);
       }
       tooManyInvalid(1);
-      const fileHash = hash ? hash.digest('hex') : await sha256File(input.filePath);
+      const fileHash = streamedHash ?? (hash ? hash.digest('hex') : await sha256File(input.filePath));
       const quarantined = committed.rowsQuarantined ?? 0;
       audit(log, 'load.ingested', { rows: committed.rowsCommitted, batches, quarantined, fastPath });
       // rows: written into the table; quarantined: set aside in ref.invalid_records (from every attempt of this load).

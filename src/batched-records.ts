@@ -27,6 +27,8 @@ export class RecordTooLong extends Error {}
 export class UnterminatedQuote extends Error {}
 /** A batch read with `stopAtStrayQuote` reached records with quotes inside unquoted fields; it ends before them. */
 export class StrayQuote extends Error {}
+/** A range read with `endIsBoundary` ends inside a record (or inside the skipped leading records): not a record boundary. */
+export class SplitMisaligned extends Error {}
 
 export interface BatchedRecordsOptions {
   encoding: string;
@@ -37,13 +39,18 @@ export interface BatchedRecordsOptions {
   start: number;
   /** Leading records to skip (preamble and header); only meaningful at start 0. */
   skip: number;
+  /** Byte offset to stop at (UTF-8 only; default: the file's end). */
+  end?: number;
+  /** `end` was taken for a record boundary: reaching it inside a record fails the batch with SplitMisaligned. */
+  endIsBoundary?: boolean;
   maxRecordChars: number;
   onBytes?: (raw: Buffer) => void;
 }
 
 /** Raw bytes of the file from `start`, in chunks; a UTF-8 BOM at the file's start is left out (the stats count it). */
-async function* rawBytes(filePath: string, encoding: string, start: number, onBytes?: (raw: Buffer) => void): AsyncGenerator<Buffer> {
-  const stream = createReadStream(filePath, { start, highWaterMark: CHUNK_BYTES });
+async function* rawBytes(filePath: string, encoding: string, start: number, onBytes?: (raw: Buffer) => void, end?: number): AsyncGenerator<Buffer> {
+  if (end !== undefined && end <= start) return;
+  const stream = createReadStream(filePath, { start, end: end === undefined ? undefined : end - 1, highWaterMark: CHUNK_BYTES });
   let bom = start === 0 ? bomBytes(encoding) : 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -71,6 +78,8 @@ interface RecordSource {
   next(): Promise<Step | null>;
   finish(): Step;
   pending(): number;
+  /** At a record boundary after every skipped leading record. */
+  atBoundary(): boolean;
 }
 
 /** What recordSource needs of a scanner (text or bytes). */
@@ -78,6 +87,7 @@ interface Scanner<T> {
   push(chunk: T): Scanned<T>;
   finish(): Scanned<T> & { unterminatedQuote: boolean };
   readonly pendingLength: number;
+  readonly recordsToSkip: number;
 }
 
 /** A scanner fed from `chunks`, its results measured in file bytes by `bytesOf`. */
@@ -94,6 +104,7 @@ function scannedSource<T extends string | Buffer>(chunks: AsyncIterable<T>, scan
       return { ...step(last), unterminatedQuote: last.unterminatedQuote };
     },
     pending: () => scanner.pendingLength,
+    atBoundary: () => scanner.pendingLength === 0 && scanner.recordsToSkip === 0,
   };
 }
 
@@ -104,8 +115,9 @@ function scannedSource<T extends string | Buffer>(chunks: AsyncIterable<T>, scan
 function recordSource(filePath: string, o: BatchedRecordsOptions): RecordSource {
   const skip = o.start === 0 ? o.skip : 0;
   if (o.encoding === 'utf-8' || o.encoding === 'utf-8-bom') {
-    return scannedSource(rawBytes(filePath, o.encoding, o.start, o.onBytes), new ByteRecordBoundaryScanner(o.quote, o.delimiter, o.newline, skip), (b) => b.length);
+    return scannedSource(rawBytes(filePath, o.encoding, o.start, o.onBytes, o.end), new ByteRecordBoundaryScanner(o.quote, o.delimiter, o.newline, skip), (b) => b.length);
   }
+  if (o.end !== undefined) throw new Error('byte ranges are read from UTF-8 files only');
   return scannedSource(decodedText(filePath, o.encoding, o.start, o.onBytes), new RecordBoundaryScanner(o.quote, o.delimiter, o.newline, skip), (t) => textByteLength(t, o.encoding));
 }
 
@@ -138,6 +150,7 @@ export class BatchedRecords {
         const r = await self.source.next();
         if (!r) {
           self.eof = true;
+          if (self.o.endIsBoundary && !self.source.atBoundary()) throw new SplitMisaligned(`byte ${self.o.end} is not a record boundary`);
           const last = self.source.finish();
           if (last.unterminatedQuote) throw new UnterminatedQuote('a quoted field near the end of the file is never closed');
           account(last);

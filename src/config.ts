@@ -1,4 +1,5 @@
 // Every environment variable refdata reads: parsed, validated and documented in one place.
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ChannelType } from './channels/types';
@@ -42,6 +43,7 @@ const schema = z.object({
   REFDATA_STABILITY_MAX_WAIT_MS: int(0).default(6 * 60 * 60 * 1000),
   REFDATA_BATCH_ROWS: int(1).default(50000),
   REFDATA_PROGRESS_INTERVAL_MS: int(0).default(500),
+  REFDATA_LOAD_STREAMS: int(1).max(16).optional(),
   REFDATA_ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   REFDATA_OPEN_READS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
   REFDATA_TOOLS_DIR: z.string().optional(),
@@ -194,6 +196,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_STABILITY_INTERVAL_MS', default: '15000', description: 'Time between two stability checks.' },
   { name: 'REFDATA_STABILITY_MAX_WAIT_MS', default: '21600000', description: 'A file still changing after this long goes to `error/`.' },
   { name: 'REFDATA_BATCH_ROWS', default: '50000', description: 'Rows per committed batch (one checkpoint each).' },
+  { name: 'REFDATA_LOAD_STREAMS', default: '(unset: the worker\'s cores, at most 4)', description: 'Parallel COPY streams one UTF-8 file is loaded over on PostgreSQL (each a byte range of at least 16 MiB, with its own checkpoint); 1 loads in one stream. More streams than the database server has cores only add contention.' },
   { name: 'REFDATA_PROGRESS_INTERVAL_MS', default: '500', description: 'Least time between two progress updates a load sends its workflow (each costs a workflow task); heartbeats still follow every batch.' },
   { name: 'REFDATA_ADMIN_KEY', default: '(unset: `npm start` generates one and prints it)', description: 'Bootstrap admin API key, sent as `Authorization: Bearer …`.' },
   { name: 'REFDATA_OPEN_READS', default: 'false', description: 'Let GET routes that have no role of their own (files, loads, tables, errors, instruments, `/metrics`, `/docs`) answer without a key. Risk: anyone who reaches the port reads the firm\'s reference data, file names, load errors and the API document; subscriber, distribution, dashboard and event routes keep their keys either way. Only behind a network boundary you trust (docs/operations.md).' },
@@ -334,6 +337,8 @@ export interface Config {
   api: { host: string; port: number; adminKey?: string; planMaxBytes: number; uploadMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number } };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
+  /** Parallel COPY streams per file (PostgreSQL, UTF-8). */
+  loadStreams: number;
   progressIntervalMs: number;
   invalidRows: {
     fullload: 'reject-file' | 'quarantine';
@@ -414,6 +419,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxWaitMs: e.REFDATA_STABILITY_MAX_WAIT_MS,
     },
     batchRows: e.REFDATA_BATCH_ROWS,
+    loadStreams: e.REFDATA_LOAD_STREAMS ?? Math.min(4, os.availableParallelism()),
     progressIntervalMs: e.REFDATA_PROGRESS_INTERVAL_MS,
     invalidRows: {
       fullload: e.REFDATA_INVALID_ROWS_FULLLOAD,

@@ -39,7 +39,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'workflowThreads' | 'progressIntervalMs' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'workflowThreads' | 'progressIntervalMs' | 'loadStreams' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
   /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
   notifier?: Notifier;
   /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
@@ -78,6 +78,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       log: deps.log,
       batchRows: deps.config.batchRows,
       progressIntervalMs: deps.config.progressIntervalMs,
+      loadStreams: deps.config.loadStreams,
       policyFor: (plan) => (deps.config.invalidRows ? invalidRowPolicyFor(deps.config.invalidRows, plan.table.name, plan.loadType) : { mode: 'reject-file' }),
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(ingestProgressSignal, progress);

@@ -173,6 +173,11 @@ class BoundaryScanner<T> {
     return { text: ops.join(rest, ops.fromAscii(this.terminator)), records: 1, blankRecords: 0, skipped: ops.empty, unterminatedQuote, strayQuotes };
   }
 
+  /** Leading records (preamble, header) still to skip. */
+  get recordsToSkip(): number {
+    return this.toSkip;
+  }
+
   /** Characters (or bytes) held back because their record is not complete yet. */
   get pendingLength(): number {
     return this.ops.length(this.carry);

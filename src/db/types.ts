@@ -127,6 +127,18 @@ export interface Checkpoint {
   rowsQuarantined?: number;
 }
 
+/**
+ * One of the contiguous byte ranges a file is cut into at record boundaries, loaded over its own COPY stream. The
+ * bytes [start, byteOffset) are committed (with `rows` rows); the part is complete when byteOffset reaches end.
+ */
+export interface LoadPart {
+  part: number;
+  start: number;
+  end: number;
+  byteOffset: number;
+  rows: number;
+}
+
 /** How the pass-through path describes a batch of raw CSV records to the database's own CSV reader. */
 export interface CsvBatchFormat {
   delimiter: string;
@@ -225,6 +237,21 @@ export interface Database {
     loadId: string, columns: string[], csv: AsyncIterable<string | Buffer> | readonly string[], format: CsvBatchFormat, expected: Checkpoint,
     next: Checkpoint | (() => Checkpoint),
   ): Promise<number>;
+  /**
+   * The parts of a load loaded over parallel streams: the stored ones, or (none stored yet and the load at its first
+   * byte) `ranges` stored as new parts. Dialects without parallel loading omit the part methods.
+   */
+  beginParts?(loadId: string, ranges: ReadonlyArray<{ start: number; end: number }>): Promise<LoadPart[]>;
+  /**
+   * copyCsvBatch for one part: the batch, the part's checkpoint and the load's totals commit together. `expected` is
+   * the part's committed byte offset (guards a stale retry); `next` gives the batch's rows and bytes once it is read.
+   */
+  copyCsvPart?(
+    loadId: string, part: number, columns: string[], csv: AsyncIterable<string | Buffer>, format: CsvBatchFormat, expected: number,
+    next: () => { rows: number; bytes: number },
+  ): Promise<number>;
+  /** Empties the staging table, forgets the parts and sets the load back to its first byte (parallel load given up). */
+  restartLoad?(loadId: string): Promise<void>;
   /**
    * fullload: moves the current table to bkp.<table>__<timestamp> and the shadow into place, atomically. Rejects
    * with StagingLost, changing nothing, when the staging table lost the rows its checkpoint counts. With a file

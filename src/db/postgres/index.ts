@@ -7,6 +7,7 @@ import { assertNotNewer, migrationsRoot, readMigrations } from '../migration-fil
 import type { PgExecutor, PgSession, Row, SqlValue } from './executor';
 import { qualified } from './sql';
 import { createPgLoads, insertInvalid, tableExists } from './loads';
+import { createPgLoadParts } from './load-parts';
 import { trackingFromRow, trackingColumns } from './rows';
 import { createPostgresInstrumentStore } from './instruments';
 import { createPostgresDistributionStore } from './distribution';
@@ -150,6 +151,7 @@ export function createPostgresDatabase(
     },
 
     ...createPgLoads(exec),
+    ...createPgLoadParts(exec),
 
     insertInvalidRecords: (records) => insertInvalid(exec, records),
 

@@ -1,12 +1,13 @@
 // The PostgreSQL side of a load: staging tables, checkpointed batches (parsed rows or raw CSV), swap-in, undo.
 import Papa from 'papaparse';
-import type { BeginLoadInput, Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadRecord, TableRef } from '../types';
+import type { BeginLoadInput, Checkpoint, CsvBatchFormat, Database, InvalidRecordInput, LoadPart, LoadRecord, TableRef } from '../types';
 import { DataError, StagingLost } from '../types';
 import { backupTableOf, shadowTableOf } from '../load-names';
 import { revertRefusedByAppends, revertRefusedByFullload } from '../revert-refusals';
 import type { PgExecutor, PgSession } from './executor';
 import { LOAD_ID_COLUMN, addColumnSql, copyCsvSql, copyRawCsvSql, createStageSql, createTableSql, loadIdLiteral, qualified, quoteIdent, swapSql } from './sql';
 import { loadFromRow } from './rows';
+import { partsProblem } from '../load-parts';
 
 type LoadMethods = Pick<
   Database,
@@ -40,6 +41,10 @@ async function lockLoad(s: PgSession, loadId: string): Promise<LoadRecord> {
 async function guardCheckpoint(s: PgSession, loadId: string, expected: Checkpoint): Promise<LoadRecord> {
   const load = await lockLoad(s, loadId);
   if (load.status !== 'loading') throw new Error(`load ${loadId} is ${load.status}, not loading`);
+  // A load in byte ranges counts bytes over all of them: its checkpoint is no position in the file for one stream.
+  if ((await s.query('SELECT 1 FROM ref.load_parts WHERE load_id = $1 LIMIT 1', [loadId])).length > 0) {
+    throw new Error(`load ${loadId} is loading in parallel byte ranges; it cannot go on in one stream`);
+  }
   if (load.rowsCommitted !== expected.rowsCommitted || load.rowsQuarantined !== (expected.rowsQuarantined ?? 0) || load.byteOffset !== expected.byteOffset) {
     throw new Error(
       `load ${loadId} checkpoint moved: expected ${expected.rowsCommitted} rows (${expected.rowsQuarantined ?? 0} quarantined) / byte ${expected.byteOffset}, ` +
@@ -53,6 +58,12 @@ async function advance(s: PgSession, loadId: string, next: Checkpoint): Promise<
   await s.query('UPDATE ref.loads SET rows_committed = $2, byte_offset = $3, rows_quarantined = $4, batches = batches + 1 WHERE load_id = $1', [
     loadId, next.rowsCommitted, next.byteOffset, next.rowsQuarantined ?? 0,
   ]);
+}
+
+/** The byte ranges of a load loaded over parallel streams, in file order (none for a load in one stream). */
+export async function partsOf(s: PgSession, loadId: string): Promise<LoadPart[]> {
+  const rows = await s.query('SELECT * FROM ref.load_parts WHERE load_id = $1 ORDER BY range_start', [loadId]);
+  return rows.map((r) => ({ part: Number(r.part), start: Number(r.range_start), end: Number(r.range_end), byteOffset: Number(r.byte_offset), rows: Number(r.rows_committed) }));
 }
 
 /** SQLSTATE classes 22 (data exception) and 23 (integrity) come from the file's data, not from the system. */
@@ -122,6 +133,7 @@ async function resumeFrom(s: PgSession, load: LoadRecord, input: BeginLoadInput)
     await createStaging(s, load.mode, load.staging, input);
   }
   await s.query(`DELETE FROM ref.invalid_records WHERE source = 'file' AND source_ref = $1`, [load.loadId]);
+  await s.query('DELETE FROM ref.load_parts WHERE load_id = $1', [load.loadId]);
   const [row] = await s.query(
     'UPDATE ref.loads SET rows_committed = 0, rows_quarantined = 0, byte_offset = 0, batches = 0 WHERE load_id = $1 RETURNING *', [load.loadId],
   );
@@ -241,6 +253,10 @@ export function createPgLoads(exec: PgExecutor): LoadMethods {
         // A crash between the last batch and here empties the unlogged stage (all of it: reset, never partly), so
         // "not empty" is proof enough and costs one row's read instead of a count.
         if (load.rowsCommitted > 0 && !(await holdsRows(tx, load.staging))) throw new StagingLost(loadId, load.rowsCommitted, (await tableExists(tx, load.staging)) ? 0 : null);
+        // Loaded over parallel streams: only when every byte of the file is in exactly one committed range.
+        const parts = await partsOf(tx, loadId);
+        const gap = parts.length > 0 ? partsProblem(parts, load.rowsCommitted) : null;
+        if (gap) throw new Error(`load ${loadId} cannot be finished: its committed byte ranges do not cover the file once (${gap})`);
         let backup: TableRef | null = null;
         if (load.mode === 'fullload') {
           const now = new Date((await tx.query<{ now: Date }>('SELECT now() AS now'))[0].now);

@@ -1,0 +1,2 @@
+-- Rollback of 013.
+DROP TABLE IF EXISTS ref.load_parts;
