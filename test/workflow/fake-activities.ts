@@ -21,6 +21,8 @@ export interface FakeWorld {
   duplicateAtFinish?: string;
   /** recordFinished (the bookkeeping after a committed finish) fails this many times before it succeeds. */
   bookkeepingFailures?: number;
+  /** archiveLoadedFile finds the file changed since it was loaded (the note it returns). */
+  changedAfterLoad?: string;
   rows: number;
 }
 
@@ -42,6 +44,12 @@ export function fakeActivities(world: FakeWorld): Activities {
       note(`archiveFile:${input.folder}`);
       if (world.archiveDelayMs) await new Promise((r) => setTimeout(r, world.archiveDelayMs));
       return `/archive/${input.folder}/x.csv`; },
+    // The same step as archiveFile (its call is noted alike), checking first that the file is the one loaded.
+    async archiveLoadedFile() {
+      note('archiveFile:processed');
+      if (world.archiveDelayMs) await new Promise((r) => setTimeout(r, world.archiveDelayMs));
+      return world.changedAfterLoad ? { archivedTo: null, changed: world.changedAfterLoad } : { archivedTo: '/archive/processed/x.csv', changed: null };
+    },
     async writeErrorReport() { note('writeErrorReport'); return '/archive/error/x.csv.error.json'; },
     async recordOutcome(input: { status: string }) { note(`recordOutcome:${input.status}`); },
     async planLoad() {
