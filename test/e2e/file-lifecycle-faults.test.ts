@@ -255,6 +255,38 @@ describe('a drop whose event reaches the run still busy with the file before it 
   });
 });
 
+describe('the same bytes written again under the same name while the file loads (fault matrix: re-drop × loading)', () => {
+  it('is the same file: the run finishes loaded with every row once, and archives the file once', async () => {
+    const folder = 'none_reference_data_table/append';
+    const content = instrumentCsv(20_000);
+    const { file, handle } = await start(folder, 'rewritten.csv', content);
+    await waitFor('a committed batch', async () => (await handle.query(progressQuery)).rows >= 2000);
+    // Holding the load's checkpoint row stops the next batch from committing while the file is dropped again.
+    const { loadId } = await handle.query(progressQuery);
+    const blocker = await openPg();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
+    try {
+      const tmp = path.join(path.dirname(sys.dropRoot), `rewritten.${Date.now()}.tmp`);
+      await fs.writeFile(tmp, content);
+      const later = new Date(Date.now() + 60_000);
+      await fs.utimes(tmp, later, later); // a new mtime for certain, as a later copy of the same file has
+      await fs.rename(tmp, file);
+    } finally {
+      await blocker.query('COMMIT');
+      await blocker.end();
+    }
+    const result = (await handle.result()) as FileLifecycleResult;
+    expect(result).toMatchObject({ status: 'loaded', rows: 20_000 });
+    expect(result.note).toBeUndefined();
+    expect(await symbols('data.rewritten')).toEqual(sorted(20_000));
+    expect(await loadRow(loadId!)).toEqual({ status: 'loaded', rows: 20_000 });
+    expect(await fs.readFile(result.archivedTo!, 'utf8')).toBe(content);
+    await expect(fs.access(file)).rejects.toThrow();
+    expect((await pg.query('SELECT status, rows_loaded::int AS rows FROM ref.file_monitor_tracking WHERE file_path = $1', [file])).rows).toEqual([{ status: 'loaded', rows: 20_000 }]);
+  });
+});
+
 describe('quarantined rows are counted apart (defect 10, ledger and result)', () => {
   it('the result and the ledger row carry loaded and quarantined separately', async () => {
     // The 1 MiB planning sample ends near row 21,000: bad values after it reach the loader, not the planner.

@@ -322,8 +322,6 @@ function roundOf(fault: Fault): Promise<Map<string, string[]>> {
  * violations are still written to .refdata/fault-matrix-results.json; only their assertion is skipped, saying why.
  */
 const OPEN_CELLS: Record<string, string> = {
-  'redrop-same|fullload × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
-  'redrop-same|append × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
   'cancel|fullload × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
   'cancel|append × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
 };
