@@ -321,10 +321,7 @@ function roundOf(fault: Fault): Promise<Map<string, string[]>> {
  * Cells whose defect is still open (docs/ingestion.md, "Open cells"). They still run in their round and their
  * violations are still written to .refdata/fault-matrix-results.json; only their assertion is skipped, saying why.
  */
-const OPEN_CELLS: Record<string, string> = {
-  'cancel|fullload × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
-  'cancel|append × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
-};
+const OPEN_CELLS: Record<string, string> = {};
 
 for (const fault of faults) {
   describe.skipIf(skip)(`fault: ${fault.title}`, () => {

@@ -23,6 +23,8 @@ export interface FakeWorld {
   bookkeepingFailures?: number;
   /** archiveLoadedFile finds the file changed since it was loaded (the note it returns). */
   changedAfterLoad?: string;
+  /** ingestFile waits for this before it returns (a test decides when the load's last batch is in). */
+  ingestGate?: Promise<void>;
   rows: number;
 }
 
@@ -60,6 +62,7 @@ export function fakeActivities(world: FakeWorld): Activities {
     async ingestFile() {
       note('ingestFile');
       if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
+      if (world.ingestGate) await world.ingestGate;
       return { rows: world.rows, batches: 1, quarantined: 0, fileHash: 'f'.repeat(64) };
     },
     async finishLoad() {
