@@ -1,4 +1,5 @@
 // File-system and ledger side effects of a dropped file: claim, stat, archive, report, record.
+import type { Stats } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -11,6 +12,7 @@ import { recordFileOutcome } from '../src/metrics/registry';
 import type { Notifier } from '../src/notify/notifier';
 import { notifyFileFailed } from '../src/notify/events';
 import { outcomeCategory } from '../src/error-analysis';
+import { sha256File } from './plan';
 
 export interface FileActivityDeps {
   db: Database;
@@ -48,6 +50,26 @@ export function createFileActivities(deps: FileActivityDeps) {
     if (rel.startsWith('..') || path.isAbsolute(rel)) {
       throw ApplicationFailure.nonRetryable(`${filePath} is outside the drop root ${root}`, 'UnsafePath');
     }
+  }
+
+  /** Renames into the archive folder; returns the new path, or null if there was nothing to move. */
+  async function moveToArchive(filePath: string, target: string, folder: 'processed' | 'error'): Promise<string | null> {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    try {
+      await assertInsideDropRoot(filePath);
+      await fs.rename(filePath, target);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // A retry after a rename that succeeded finds the file already moved.
+      if (code === 'ENOENT') return (await exists(target)) ? target : null;
+      if (err instanceof ApplicationFailure) {
+        deps.log.warn({ filePath, err: err.message }, 'refusing to move a file outside the drop root');
+        return null;
+      }
+      throw err;
+    }
+    audit(deps.log, `file.archived.${folder}`, { filePath, archivedTo: target });
+    return target;
   }
 
   return {
@@ -91,23 +113,40 @@ export function createFileActivities(deps: FileActivityDeps) {
 
     /** Moves the file into processed/ or error/; returns the new path, or null if there was nothing to move. */
     async archiveFile(input: { filePath: string; folder: 'processed' | 'error'; at: number }): Promise<string | null> {
-      const target = archivePath(input.filePath, input.folder, new Date(input.at));
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      try {
-        await assertInsideDropRoot(input.filePath);
-        await fs.rename(input.filePath, target);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        // A retry after a rename that succeeded finds the file already moved.
-        if (code === 'ENOENT') return (await exists(target)) ? target : null;
-        if (err instanceof ApplicationFailure) {
-          deps.log.warn({ filePath: input.filePath, err: err.message }, 'refusing to move a file outside the drop root');
-          return null;
-        }
+      return moveToArchive(input.filePath, archivePath(input.filePath, input.folder, new Date(input.at)), input.folder);
+    },
+
+    /**
+     * Moves a loaded (or duplicate) file into processed/, but only if it is still the version that was loaded: same
+     * size and mtime as planned, or else the same SHA-256 (the same bytes written again). A file changed after its
+     * rows were made visible is not the loaded file: it stays in the drop folder as a new drop (the watcher starts its
+     * own run), and `changed` says what happened, for the ledger and the result.
+     */
+    async archiveLoadedFile(input: {
+      filePath: string; at: number; loaded: { size: number; mtimeMs?: number; sha256: string | null };
+    }): Promise<{ archivedTo: string | null; changed: string | null }> {
+      const target = archivePath(input.filePath, 'processed', new Date(input.at));
+      // A retry after a move that succeeded: whatever is at the path now is a newer drop, not this run's file.
+      if (await exists(target)) return { archivedTo: target, changed: null };
+      const st = await fs.lstat(input.filePath).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return null;
         throw err;
+      });
+      if (!st) return { archivedTo: null, changed: null };
+      const how = await differenceFrom(input.filePath, st, input.loaded);
+      if (how) {
+        const changed = `${path.basename(input.filePath)} changed after its rows were loaded (${how}): the loaded version's rows stand; the changed file was left in the drop folder and is a new drop`;
+        audit(deps.log, 'file.changed_after_load', { filePath: input.filePath, change: how }, 'warn');
+        return { archivedTo: null, changed };
       }
-      audit(deps.log, `file.archived.${input.folder}`, { filePath: input.filePath, archivedTo: target });
-      return target;
+      const archivedTo = await moveToArchive(input.filePath, target, 'processed');
+      // Replaced between the check and the move (rare): put it back for its own run, unless a newer drop took the path.
+      const moved = archivedTo ? await fs.lstat(archivedTo).catch(() => null) : null;
+      if (archivedTo && moved && moved.ino !== st.ino && (await differenceFrom(archivedTo, moved, input.loaded))) {
+        const back = await fs.link(archivedTo, input.filePath).then(() => fs.unlink(archivedTo)).then(() => true, () => false);
+        if (back) return { archivedTo: null, changed: `${path.basename(input.filePath)} was replaced while it was archived: the loaded version's rows stand; the new file was left in the drop folder and is a new drop` };
+      }
+      return { archivedTo, changed: null };
     },
 
     async writeErrorReport(input: {
@@ -161,6 +200,18 @@ export function symbolicLinkRefused(filePath: string): ApplicationFailure {
     `${path.basename(filePath)} is a symbolic link; links are refused and the link (not its target) was moved to error/. Copy the file itself into the folder`,
     'UnsafePath',
   );
+}
+
+/**
+ * How the file at `filePath` differs from the version that was loaded, or null if it is that version. Size and mtime
+ * as planned say so cheaply; otherwise the bytes decide, so the same content written again is still the loaded file.
+ */
+async function differenceFrom(filePath: string, st: Stats, loaded: { size: number; mtimeMs?: number; sha256: string | null }): Promise<string | null> {
+  if (st.isSymbolicLink() || !st.isFile()) return 'it was replaced by something that is not a file';
+  if (st.size !== loaded.size) return `its size went from ${loaded.size} to ${st.size} bytes`;
+  if (loaded.mtimeMs === undefined || st.mtimeMs === loaded.mtimeMs) return null;
+  if (!loaded.sha256) return 'it was modified';
+  return (await sha256File(filePath)) === loaded.sha256 ? null : 'its content differs from the content loaded';
 }
 
 async function exists(p: string): Promise<boolean> {

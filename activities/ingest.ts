@@ -403,8 +403,8 @@ export function createIngestActivities(deps: IngestActivityDeps) {
 
 /**
  * The file that was read must be the file that was planned: one overwritten or appended to after its stability wait
- * would otherwise be loaded as a mix of two versions. Size and mtime against the plan; the streamed hash against the
- * hash planning took, when it took one.
+ * would otherwise be loaded as a mix of two versions. Size and mtime against the plan (a new mtime on the same size
+ * hashes the file: the same bytes are the same file); the streamed hash against the hash planning took, if any.
  */
 async function assertUnchangedSincePlan(filePath: string, plan: LoadPlan, streamedHash: string | undefined): Promise<void> {
   const st = await fs.lstat(filePath).catch(() => null);
@@ -412,7 +412,12 @@ async function assertUnchangedSincePlan(filePath: string, plan: LoadPlan, stream
   if (!st) changes.push('it disappeared');
   else {
     if (st.size !== plan.fileSize) changes.push(`its size went from ${plan.fileSize} to ${st.size} bytes`);
-    if (plan.fileMtimeMs !== undefined && st.mtimeMs !== plan.fileMtimeMs) changes.push('it was modified');
+    else if (plan.fileMtimeMs !== undefined && st.mtimeMs !== plan.fileMtimeMs) {
+      // A new mtime alone is not a new version: the same bytes written again (a re-drop of the same file) still are
+      // the content read, so the bytes decide, against what was read while loading (or what planning hashed).
+      const read = streamedHash ?? plan.fileHash;
+      if (!read || (await sha256File(filePath)) !== read) changes.push('it was modified');
+    }
   }
   if (plan.fileHash && streamedHash && plan.fileHash !== streamedHash) changes.push('its content differs from the content planned');
   if (changes.length > 0) {

@@ -1,6 +1,6 @@
 // Workflow `fileLifecycle`: one dropped file from "seen" to "loaded and archived" (or "in error/ with a report").
 import {
-  ApplicationFailure, CancellationScope, condition, defineQuery, defineSignal, isCancellation, proxyActivities,
+  ApplicationFailure, CancellationScope, CancelledFailure, condition, defineQuery, defineSignal, isCancellation, proxyActivities,
   patched, setHandler, sleep, workflowInfo, upsertSearchAttributes, setCurrentDetails,
 } from '@temporalio/workflow';
 import type { createFileActivities } from '../activities/files';
@@ -45,6 +45,8 @@ export interface FileLifecycleResult {
   loadId: string | null;
   archivedTo: string | null;
   error: { type: FailureType; message: string } | null;
+  /** Something the operator should know about a run that still ended as its status says (e.g. the file changed after its load committed). */
+  note?: string;
 }
 
 export type Phase = 'waiting' | 'planning' | 'loading' | 'finishing' | 'archiving' | 'compensating' | 'done';
@@ -148,12 +150,17 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     progress.table = plan.table.name;
     progress.totalBytes = plan.fileSize;
     upsertSearchAttributes([{ key: searchAttributes.TableName, value: plan.table.name }]);
-    if (plan.duplicateOf) return await archiveDuplicate(input, progress, plan.table.name, plan.duplicateOf);
+    if (plan.duplicateOf) return await archiveDuplicate(input, progress, plan, plan.duplicateOf, plan.fileHash);
 
     enter(progress, 'loading');
     progress.loadId = loadId;
     const loaded = await ingest.ingestFile({ loadId, filePath: input.filePath, plan, workflowId: workflowInfo().workflowId });
     progress.rows = loaded.rows;
+    // A cancel that came with the last batch's result (one workflow task) is still a cancel before finishing: honour
+    // it (nothing is visible yet) instead of finishing past it. Patched only on this path, so other runs replay as before.
+    if (CancellationScope.current().consideredCancelled && patched('cancel-with-the-last-batch-honoured')) {
+      throw new CancelledFailure('cancelled by an operator before finishing started');
+    }
 
     enter(progress, 'finishing');
     if (patched('finishing-runs-to-the-end')) {
@@ -204,22 +211,39 @@ async function finishAndArchive(
   const finished = await finishing.finishLoad({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash, ingested, ...(apart ? { bookkeeping: false } : {}) });
   if (finished?.duplicateOf) {
     await finishing.abortLoad({ loadId });
-    return archiveDuplicate(input, progress, plan.table.name, finished.duplicateOf);
+    return archiveDuplicate(input, progress, plan, finished.duplicateOf, loaded.fileHash);
   }
   if (apart) await bookkeeping.recordFinished({ loadId, plan, filePath: input.filePath, fileHash: loaded.fileHash });
   const quarantined = loaded.quarantined ?? 0;
   enter(progress, 'archiving');
-  const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
-  await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, rowsQuarantined: quarantined, archivedTo });
-  return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, quarantined, loadId, archivedTo, error: null });
+  const { archivedTo, note } = await archiveLoaded(input, plan, loaded.fileHash);
+  await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, rowsQuarantined: quarantined, archivedTo, ...(note ? { errorMessage: note } : {}) });
+  return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, quarantined, loadId, archivedTo, error: null, ...(note ? { note } : {}) });
+}
+
+/**
+ * Archives the file as the one whose content was loaded (or found a duplicate). A file changed since is not that
+ * file: it is left in the drop folder as a new drop, and `note` says so. Older histories archived without checking.
+ */
+async function archiveLoaded(input: FileLifecycleInput, plan: LoadPlan, fileHash: string | null): Promise<{ archivedTo: string | null; note: string | null }> {
+  const at = Date.now();
+  if (!patched('archive-checks-the-loaded-version')) {
+    return { archivedTo: await files.archiveFile({ filePath: input.filePath, folder: 'processed', at }), note: null };
+  }
+  const loaded = { size: plan.fileSize, mtimeMs: plan.fileMtimeMs, sha256: fileHash };
+  const archived = await files.archiveLoadedFile({ filePath: input.filePath, at, loaded });
+  return { archivedTo: archived.archivedTo, note: archived.changed };
 }
 
 /** The same content is already in this table: archive it without loading, and say which load has it. */
-async function archiveDuplicate(input: FileLifecycleInput, progress: FileProgress, table: string, duplicateOf: string): Promise<FileLifecycleResult> {
+async function archiveDuplicate(
+  input: FileLifecycleInput, progress: FileProgress, plan: LoadPlan, duplicateOf: string, fileHash: string | null,
+): Promise<FileLifecycleResult> {
   enter(progress, 'archiving');
-  const archivedTo = await files.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
-  await files.recordOutcome({ filePath: input.filePath, status: 'duplicate', rowsLoaded: 0, archivedTo, errorMessage: `same content as load ${duplicateOf}; not loaded again` });
-  return finish(progress, { status: 'duplicate', table, rows: 0, quarantined: 0, loadId: duplicateOf, archivedTo, error: null });
+  const { archivedTo, note } = await archiveLoaded(input, plan, fileHash);
+  const said = `same content as load ${duplicateOf}; not loaded again`;
+  await files.recordOutcome({ filePath: input.filePath, status: 'duplicate', rowsLoaded: 0, archivedTo, errorMessage: note ? `${said}. ${note}` : said });
+  return finish(progress, { status: 'duplicate', table: plan.table.name, rows: 0, quarantined: 0, loadId: duplicateOf, archivedTo, error: null, ...(note ? { note } : {}) });
 }
 
 /**

@@ -1,5 +1,6 @@
 // TypeBox schemas of the distribution routes: a run with its files, counts and deliveries; what a start answers.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { CALENDAR_DATE_PATTERN } from './date-pattern';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -74,7 +75,7 @@ export const RunConflict = Type.Object({
 export type RunSummaryT = Static<typeof RunSummaryView>;
 export type RunDeliveryT = Static<typeof RunDeliveryView>;
 
-const CalendarDate = Type.String({ minLength: 8, maxLength: 10, description: 'yyyy-MM-dd or yyyyMMdd' });
+const CalendarDate = Type.String({ pattern: CALENDAR_DATE_PATTERN, description: 'yyyy-MM-dd or yyyyMMdd, a day that exists' });
 
 export const RetryFailedBody = Type.Object({
   date: Type.Optional(CalendarDate),

@@ -186,7 +186,7 @@ export const ReplayResponse = Type.Object({
 
 export const BulkReplayBody = Type.Object({
   status: Type.Optional(literals(['failed', 'cancelled', 'delivered'] as const)),
-  since: Type.Optional(Type.String({ maxLength: 40, description: 'changed since: a duration back (30m, 24h, 7d) or an ISO time; default 24h' })),
+  since: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'changed since: a duration back (30m, 24h, 7d) or an ISO time; default 24h' })),
   channel: Type.Optional(ChannelTypeT),
   subscriber_id: Type.Optional(Id),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'at most this many, oldest change first; default 1000' })),
@@ -239,8 +239,8 @@ const Counts = {
 const Attempts = Type.Union([Stats, Type.Null()], { description: 'attempt counters of the hourly buckets that start in the range; null for a subscriber key' });
 
 export const StatsQuery = Type.Object({
-  from: Type.Optional(Type.String({ maxLength: 40, description: 'ISO date (midnight UTC) or time with zone; default: a day before `to`' })),
-  to: Type.Optional(Type.String({ maxLength: 40, description: 'exclusive; default: now' })),
+  from: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'ISO date (midnight UTC) or time with zone; default: a day before `to`' })),
+  to: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'exclusive; default: now' })),
 }, { additionalProperties: false });
 
 export const StatsResponse = Type.Object({

@@ -1,5 +1,6 @@
 // The drop-folder watcher: one workflow per dropped file (signal-with-start); a start Temporal refused is retried with
 // backoff, and the leaf folders are rescanned at start and periodically, so no file is stranded by an outage.
+import { setMaxListeners } from 'node:events';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import chokidar, { type FSWatcher } from 'chokidar';
@@ -60,6 +61,26 @@ export async function startWatcher(deps: WatcherDeps): Promise<{ close(): Promis
     }
   };
 
+  /**
+   * A drop whose event reached a run still busy with the file before it (a same-name re-drop while it archives, a
+   * file changed after its load committed) only signalled that run. Once the run ends, the file still at the path is
+   * a new drop: start its run then, rather than at the next rescan. One follower per path, for its latest run.
+   */
+  const following = new Map<string, string>();
+  const abort = new AbortController();
+  setMaxListeners(0, abort.signal); // one listener per followed run, many at once
+  const followRun = (filePath: string, workflowId: string, runId: string) => {
+    if (closed || following.get(filePath) === runId) return;
+    following.set(filePath, runId);
+    void deps.client.withAbortSignal(abort.signal, () => deps.client.workflow.getHandle(workflowId, runId).result())
+      .catch(() => undefined)
+      .then(async () => {
+        if (following.get(filePath) !== runId || closed) return;
+        following.delete(filePath);
+        if (await fs.lstat(filePath).then(() => true, () => false)) await startIfIdle(filePath, retryPolicy.initialMs);
+      });
+  };
+
   const onFile = async (filePath: string, event: 'add' | 'change') => {
     const c = classifyPath(root, filePath);
     if (c.kind === 'ignored') {
@@ -68,7 +89,10 @@ export async function startWatcher(deps: WatcherDeps): Promise<{ close(): Promis
     }
     try {
       const res = await signalFileWorkflow(deps.client, { dropRoot: root, filePath, stability: deps.stability });
-      if ('workflowId' in res) log.info({ event: `watch.${event}`, filePath, workflowId: res.workflowId }, event === 'add' ? 'file seen' : 'file changed');
+      if ('workflowId' in res) {
+        log.info({ event: `watch.${event}`, filePath, workflowId: res.workflowId }, event === 'add' ? 'file seen' : 'file changed');
+        followRun(filePath, res.workflowId, res.runId);
+      }
     } catch (err) {
       // The watcher must outlive a Temporal outage: the file stays where it is and is started once Temporal answers.
       log.warn({ filePath, err: (err as Error).message, retryInMs: retryPolicy.initialMs }, 'could not start or signal the file workflow; will try again');
@@ -124,6 +148,7 @@ export async function startWatcher(deps: WatcherDeps): Promise<{ close(): Promis
   return {
     async close() {
       closed = true;
+      abort.abort();
       clearInterval(rescanTimer);
       for (const t of retries.values()) clearTimeout(t);
       retries.clear();

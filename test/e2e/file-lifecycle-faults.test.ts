@@ -169,6 +169,124 @@ describe('a file overwritten while it loads (defect 9)', () => {
   });
 });
 
+describe('a file changed after its load committed (fault matrix: overwrite × finishing)', () => {
+  it('is not archived as the loaded one: the loaded rows stand, the ledger and result say so, and the changed file loads as a new drop', async () => {
+    const folder = 'reference_data_table/fullload';
+    expect((await dropAndRun(sys, folder, 'levels_20250101.csv', instrumentCsv(10))).result?.status).toBe('loaded');
+    // Holding the reference config stops the bookkeeping that follows the committed swap, before archiving.
+    const locker = await openPg();
+    await locker.query('BEGIN');
+    await locker.query('LOCK TABLE ref.reference_data_cfg IN EXCLUSIVE MODE');
+    const { file, handle } = await start(folder, 'levels_20250102.csv', instrumentCsv(7));
+    const changed = instrumentCsv(5).replace(/SYM/g, 'NEW');
+    try {
+      await waitFor('the swap committed', async () => {
+        const { loadId } = await handle.query(progressQuery);
+        return loadId ? (await loadRow(loadId))?.status === 'loaded' : false;
+      });
+      await fs.writeFile(file, changed);
+    } finally {
+      await locker.query('COMMIT');
+      await locker.end();
+    }
+    const result = (await handle.result()) as FileLifecycleResult;
+    expect(result).toMatchObject({ status: 'loaded', rows: 7, archivedTo: null });
+    expect(result.note).toMatch(/changed after its rows were loaded \(its size went from \d+ to \d+ bytes\).*left in the drop folder and is a new drop/);
+    expect(await symbols('ref.levels')).toEqual(sorted(7));
+    expect(await loadRow(result.loadId!)).toEqual({ status: 'loaded', rows: 7 });
+    expect(await sys.db.getTrackingByPath(file)).toMatchObject({ status: 'loaded', rowsLoaded: 7, archivedPath: null, errorMessage: result.note });
+    expect(await fs.readFile(file, 'utf8')).toBe(changed);
+    const processed = path.join(sys.dropRoot, folder, 'processed');
+    expect((await listDir(processed)).filter((f) => f.endsWith('_levels_20250102.csv'))).toEqual([]);
+
+    // The changed file is a drop of its own: its run loads it and archives it.
+    const again = await signalFileWorkflow(sys.client, { dropRoot: sys.dropRoot, filePath: file, stability: sys.stability, skipStability: true });
+    const second = (await sys.client.workflow.getHandle((again as { workflowId: string }).workflowId, (again as { runId: string }).runId).result()) as FileLifecycleResult;
+    expect(second).toMatchObject({ status: 'loaded', rows: 5 });
+    expect(await symbols('ref.levels')).toEqual(sorted(5).map((s) => s.replace('SYM', 'NEW')));
+    expect(await fs.readFile(second.archivedTo!, 'utf8')).toBe(changed);
+    await expect(fs.access(file)).rejects.toThrow();
+    const history = await pg.query('SELECT status, rows_loaded::int AS rows, archived_path FROM ref.file_monitor_tracking WHERE file_path = $1 ORDER BY id', [file]);
+    expect(history.rows).toEqual([{ status: 'loaded', rows: 7, archived_path: null }, { status: 'loaded', rows: 5, archived_path: second.archivedTo }]);
+  });
+});
+
+describe('a drop whose event reaches the run still busy with the file before it (fault matrix: re-drop × archiving)', () => {
+  it('gets its own run as soon as that run ends, not at the next rescan', async () => {
+    const rel = 'reference_data_table/append/tiers.csv';
+    const file = path.join(sys.dropRoot, rel);
+    // No rescan within the test: only the watcher's own follow-up can start the second run.
+    const watcher = await startWatcher({ client: sys.client, dropRoot: sys.dropRoot, stability: sys.stability, log: silentLogger(), rescanIntervalMs: 600_000 });
+    const locker = await openPg();
+    const handle = sys.client.workflow.getHandle(fileWorkflowId(rel));
+    const second = instrumentCsv(4).replace(/SYM/g, 'NEW');
+    try {
+      // Holding the reference config stops the first run after its rows are in, with the file still its own.
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE ref.reference_data_cfg IN EXCLUSIVE MODE');
+      await fs.writeFile(file, instrumentCsv(6));
+      const firstRun = await waitFor('the first run committed', async () => {
+        const d = await handle.describe();
+        const { loadId } = await handle.query(progressQuery);
+        return loadId && (await loadRow(loadId))?.status === 'loaded' ? d.runId : null;
+      });
+      const tmp = path.join(path.dirname(sys.dropRoot), `tiers.${Date.now()}.tmp`);
+      await fs.writeFile(tmp, second);
+      await fs.rename(tmp, file);
+      await new Promise((r) => setTimeout(r, 500)); // the watcher's event reaches the busy run
+      await locker.query('COMMIT');
+      const first = (await sys.client.workflow.getHandle(handle.workflowId, firstRun).result()) as FileLifecycleResult;
+      expect(first).toMatchObject({ status: 'loaded', rows: 6, archivedTo: null });
+      const next = await waitFor('a run of the new drop', async () => {
+        const d = await handle.describe();
+        return d.runId !== firstRun ? d.runId : null;
+      }, 30_000);
+      const result = (await sys.client.workflow.getHandle(handle.workflowId, next).result()) as FileLifecycleResult;
+      expect(result).toMatchObject({ status: 'loaded', rows: 4 });
+      expect(await fs.readFile(result.archivedTo!, 'utf8')).toBe(second);
+      expect(await symbols('ref.tiers')).toEqual([...sorted(6), ...sorted(4).map((s) => s.replace('SYM', 'NEW'))].sort());
+      await expect(fs.access(file)).rejects.toThrow();
+      const history = await pg.query('SELECT status, rows_loaded::int AS rows FROM ref.file_monitor_tracking WHERE file_path = $1 ORDER BY id', [file]);
+      expect(history.rows).toEqual([{ status: 'loaded', rows: 6 }, { status: 'loaded', rows: 4 }]);
+    } finally {
+      await locker.end();
+      await watcher.close();
+    }
+  });
+});
+
+describe('the same bytes written again under the same name while the file loads (fault matrix: re-drop × loading)', () => {
+  it('is the same file: the run finishes loaded with every row once, and archives the file once', async () => {
+    const folder = 'none_reference_data_table/append';
+    const content = instrumentCsv(20_000);
+    const { file, handle } = await start(folder, 'rewritten.csv', content);
+    await waitFor('a committed batch', async () => (await handle.query(progressQuery)).rows >= 2000);
+    // Holding the load's checkpoint row stops the next batch from committing while the file is dropped again.
+    const { loadId } = await handle.query(progressQuery);
+    const blocker = await openPg();
+    await blocker.query('BEGIN');
+    await blocker.query('SELECT 1 FROM ref.loads WHERE load_id = $1 FOR UPDATE', [loadId]);
+    try {
+      const tmp = path.join(path.dirname(sys.dropRoot), `rewritten.${Date.now()}.tmp`);
+      await fs.writeFile(tmp, content);
+      const later = new Date(Date.now() + 60_000);
+      await fs.utimes(tmp, later, later); // a new mtime for certain, as a later copy of the same file has
+      await fs.rename(tmp, file);
+    } finally {
+      await blocker.query('COMMIT');
+      await blocker.end();
+    }
+    const result = (await handle.result()) as FileLifecycleResult;
+    expect(result).toMatchObject({ status: 'loaded', rows: 20_000 });
+    expect(result.note).toBeUndefined();
+    expect(await symbols('data.rewritten')).toEqual(sorted(20_000));
+    expect(await loadRow(loadId!)).toEqual({ status: 'loaded', rows: 20_000 });
+    expect(await fs.readFile(result.archivedTo!, 'utf8')).toBe(content);
+    await expect(fs.access(file)).rejects.toThrow();
+    expect((await pg.query('SELECT status, rows_loaded::int AS rows FROM ref.file_monitor_tracking WHERE file_path = $1', [file])).rows).toEqual([{ status: 'loaded', rows: 20_000 }]);
+  });
+});
+
 describe('quarantined rows are counted apart (defect 10, ledger and result)', () => {
   it('the result and the ledger row carry loaded and quarantined separately', async () => {
     // The 1 MiB planning sample ends near row 21,000: bad values after it reach the loader, not the planner.

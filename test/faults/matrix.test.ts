@@ -125,8 +125,14 @@ async function releaseAll(cells: Cell[]): Promise<void> {
   await Promise.all(cells.filter((c) => isHold(c.phase)).map((c) => release(sys.holdDir, c.table, c.phase as HoldPhase)));
 }
 
-/** A file's own fault, injected while it is held; returns the second drop's path when the fault is one. */
-async function injectLocal(c: Cell): Promise<{ second?: { relativePath: string; at: number } }> {
+/** A second drop a fault made: its path, when, and the bytes it put there. */
+interface Second { relativePath: string; at: number; content: string }
+
+/**
+ * A file's own fault, injected while it is held; returns the second drop it made, if any. A file changed in place is
+ * one: the run merges it (loads the changed version, or fails and archives it) or leaves it for a run of its own.
+ */
+async function injectLocal(c: Cell): Promise<{ second?: Second }> {
   const file = path.join(sys.dropRoot, c.relativePath);
   switch (c.fault) {
     case 'cancel': {
@@ -143,21 +149,26 @@ async function injectLocal(c: Cell): Promise<{ second?: { relativePath: string; 
     case 'redrop-same': {
       const at = Date.now();
       await sys.drop(c.relativePath, c.content);
-      return { second: { relativePath: c.relativePath, at } };
+      return { second: { relativePath: c.relativePath, at, content: c.content } };
     }
     case 'redrop-other': {
       const other = c.relativePath.replace(/\.csv$/, '_20250102.csv');
       const at = Date.now();
       await sys.drop(other, c.content);
-      return { second: { relativePath: other, at } };
+      return { second: { relativePath: other, at, content: c.content } };
     }
-    case 'overwrite':
-      await fs.writeFile(file, cellCsv('v2', ROWS, 500));
-      return {};
+    case 'overwrite': {
+      const at = Date.now();
+      const content = cellCsv('v2', ROWS, 500);
+      await fs.writeFile(file, content);
+      return { second: { relativePath: c.relativePath, at, content } };
+    }
     case 'truncate': {
       const lines = c.content.split('\n');
-      await fs.truncate(file, Buffer.byteLength(lines.slice(0, Math.floor(lines.length * 0.4)).join('\n') + '\n'));
-      return {};
+      const content = lines.slice(0, Math.floor(lines.length * 0.4)).join('\n') + '\n';
+      const at = Date.now();
+      await fs.truncate(file, Buffer.byteLength(content));
+      return { second: { relativePath: c.relativePath, at, content } };
     }
     default:
       return {};
@@ -196,7 +207,7 @@ function goalViolations(c: Cell, drops: Drop[]): string[] {
 async function runRound(fault: Fault): Promise<Map<string, string[]>> {
   const cells = cellsOf(fault);
   const results = new Map<string, string[]>();
-  const seconds = new Map<Cell, { relativePath: string; at: number }>();
+  const seconds = new Map<Cell, Second>();
   let droppedAt = new Map<Cell, number>();
   let runs = new Map<Cell, string>();
   let broken = new Map<Cell, string>();
@@ -253,13 +264,13 @@ async function runRound(fault: Fault): Promise<Map<string, string[]>> {
     try {
       const file = path.join(sys.dropRoot, c.relativePath);
       const timeout = fault.id === 'temporal-unreachable' ? STRANDED_AFTER_MS : 240_000;
-      const drops: Drop[] = [{ path: file, outcome: await sys.outcomeOf(c.relativePath, droppedAt.get(c)!, timeout, runs.get(c)) }];
+      const drops: Drop[] = [{ path: file, outcome: await sys.outcomeOf(c.relativePath, droppedAt.get(c)!, timeout, runs.get(c)), content: c.content }];
       const second = seconds.get(c);
       if (second) {
         // A second drop under the same name that the running run archived merged into it; any other needs a run.
         const secondPath = path.join(sys.dropRoot, second.relativePath);
         const merged = second.relativePath === c.relativePath && !(await fs.access(secondPath).then(() => true, () => false));
-        drops.push({ path: secondPath, outcome: merged ? drops[0].outcome : await sys.outcomeOf(second.relativePath, second.at, STRANDED_AFTER_MS) });
+        drops.push({ path: secondPath, outcome: merged ? drops[0].outcome : await sys.outcomeOf(second.relativePath, second.at, STRANDED_AFTER_MS), content: second.content });
       }
       const violations = [...goalViolations(c, drops), ...(await checkInvariant(sys, { table: c.table, mode: c.mode, before: before.get(c.table)!, drops }))];
       results.set(cellName(c), violations);
@@ -310,18 +321,7 @@ function roundOf(fault: Fault): Promise<Map<string, string[]>> {
  * Cells whose defect is still open (docs/ingestion.md, "Open cells"). They still run in their round and their
  * violations are still written to .refdata/fault-matrix-results.json; only their assertion is skipped, saying why.
  */
-const OPEN_CELLS: Record<string, string> = {
-  'overwrite|fullload × finishing': 'the file is overwritten after the swap committed: the new version is archived in processed/ as the loaded one',
-  'overwrite|append × finishing': 'the file is overwritten after the append committed: the new version is archived in processed/ as the loaded one',
-  'truncate|fullload × finishing': 'the file is truncated after the swap committed: the short version is archived in processed/ as the loaded one',
-  'truncate|append × finishing': 'the file is truncated after the append committed: the short version is archived in processed/ as the loaded one',
-  'redrop-same|fullload × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
-  'redrop-same|append × loading': 'rewriting the same bytes under the same name while it loads fails the first run (its mtime changed) instead of letting it finish',
-  'redrop-same|fullload × archiving': 'a same-name drop while the first run archives can wait for the next rescan (a minute) to get its workflow: the round may end first',
-  'redrop-same|append × archiving': 'a same-name drop while the first run archives can wait for the next rescan (a minute) to get its workflow: the round may end first',
-  'cancel|fullload × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
-  'cancel|append × loading': 'a cancel that reaches a small load as its last batch commits can end loaded (finishing is not cancellable once it starts)',
-};
+const OPEN_CELLS: Record<string, string> = {};
 
 for (const fault of faults) {
   describe.skipIf(skip)(`fault: ${fault.title}`, () => {

@@ -21,6 +21,10 @@ export interface FakeWorld {
   duplicateAtFinish?: string;
   /** recordFinished (the bookkeeping after a committed finish) fails this many times before it succeeds. */
   bookkeepingFailures?: number;
+  /** archiveLoadedFile finds the file changed since it was loaded (the note it returns). */
+  changedAfterLoad?: string;
+  /** ingestFile waits for this before it returns (a test decides when the load's last batch is in). */
+  ingestGate?: Promise<void>;
   rows: number;
 }
 
@@ -42,6 +46,12 @@ export function fakeActivities(world: FakeWorld): Activities {
       note(`archiveFile:${input.folder}`);
       if (world.archiveDelayMs) await new Promise((r) => setTimeout(r, world.archiveDelayMs));
       return `/archive/${input.folder}/x.csv`; },
+    // The same step as archiveFile (its call is noted alike), checking first that the file is the one loaded.
+    async archiveLoadedFile() {
+      note('archiveFile:processed');
+      if (world.archiveDelayMs) await new Promise((r) => setTimeout(r, world.archiveDelayMs));
+      return world.changedAfterLoad ? { archivedTo: null, changed: world.changedAfterLoad } : { archivedTo: '/archive/processed/x.csv', changed: null };
+    },
     async writeErrorReport() { note('writeErrorReport'); return '/archive/error/x.csv.error.json'; },
     async recordOutcome(input: { status: string }) { note(`recordOutcome:${input.status}`); },
     async planLoad() {
@@ -52,6 +62,7 @@ export function fakeActivities(world: FakeWorld): Activities {
     async ingestFile() {
       note('ingestFile');
       if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
+      if (world.ingestGate) await world.ingestGate;
       return { rows: world.rows, batches: 1, quarantined: 0, fileHash: 'f'.repeat(64) };
     },
     async finishLoad() {

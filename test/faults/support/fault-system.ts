@@ -37,6 +37,8 @@ export interface Outcome {
   archivedTo: string | null;
   errorType: string | null;
   message: string | null;
+  /** What the run said beside its status (a file changed after its load committed, left as a new drop). */
+  note?: string | null;
 }
 
 export interface FaultSystem {
@@ -165,7 +167,7 @@ export async function startFaultSystem(opts: { workflowBundlePath: string }): Pr
           runId = desc.runId;
         }
         const result = (await client.workflow.getHandle(workflowId, runId).result()) as FileLifecycleResult;
-        return { status: result.status, runId, rows: result.rows, loadId: result.loadId, archivedTo: result.archivedTo, errorType: null, message: null };
+        return { status: result.status, runId, rows: result.rows, loadId: result.loadId, archivedTo: result.archivedTo, errorType: null, message: null, note: result.note ?? null };
       } catch (err) {
         if (err instanceof WorkflowFailedError) {
           const cause = err.cause;

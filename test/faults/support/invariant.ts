@@ -1,5 +1,6 @@
 // The one invariant every fault cell must leave true: the table holds exactly the rows it should (values read
 // back), and the ledger, ref.loads, the error report, Temporal's result and the file's final folder tell one story.
+import crypto from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { FaultSystem, Outcome } from './fault-system';
@@ -12,6 +13,8 @@ export function cellCsv(tag: string, rows: number, from = 0): string {
   for (let i = from + 1; i <= from + rows; i++) lines.push(`R${String(i).padStart(6, '0')},name ${i},${i % 997},${i % 1000}.${(i % 9) + 1},${tag}`);
   return `${lines.join('\n')}\n`;
 }
+
+const sha256 = (text: string) => crypto.createHash('sha256').update(text).digest('hex');
 
 /** One row as a comparable string; numbers compared by value (a numeric column prints 12.5 for 12.50). */
 function rowKey(values: readonly (string | null)[]): string {
@@ -27,6 +30,8 @@ export interface Drop {
   /** Absolute path it was dropped at. */
   path: string;
   outcome: Outcome;
+  /** The bytes this drop put there: what a run that loaded them but could not archive them (changed since) loaded. */
+  content?: string;
 }
 
 export interface InvariantInput {
@@ -76,6 +81,12 @@ function diffRows(actual: string[], expected: string[]): string[] {
   return out;
 }
 
+/** An append's rows carry its load id: as many as Temporal says it loaded. */
+async function taggedRows(sys: FaultSystem, table: string, loadId: string, rows: number, name: string): Promise<string[]> {
+  const [{ n }] = await sys.sql<{ n: string }>(`SELECT count(*) AS n FROM data."${table}" WHERE refdata_load_id = $1`, [loadId]).catch(() => [{ n: '-1' }]);
+  return Number(n) !== rows ? [`${name}: the table holds ${n} rows tagged ${loadId}, Temporal says ${rows}`] : [];
+}
+
 /**
  * Checks the invariant after a cell and returns every violation found (empty when it holds). Expected table
  * contents: what it held before, plus (append) or replaced by (fullload) the rows of each file that ended in
@@ -86,15 +97,17 @@ export async function checkInvariant(sys: FaultSystem, input: InvariantInput): P
   const runs = new Map<string, Drop>();
   for (const d of input.drops) {
     if (d.outcome.status === 'stranded') v.push(`${path.basename(d.path)}: no workflow ran for it (stranded in the drop folder)`);
-    else if (d.outcome.runId) runs.set(d.outcome.runId, d);
+    else if (d.outcome.runId && !runs.has(d.outcome.runId)) runs.set(d.outcome.runId, d);
   }
+  /** A run that loaded its file and then found it changed leaves it for a new drop: it archives nothing. */
+  const leftChanged = (o: Outcome) => (o.status === 'loaded' || o.status === 'duplicate') && o.archivedTo === null && Boolean(o.note);
 
   // The file's final folder: each run archived its file once, nothing left behind in the leaf.
   const byPath = new Map<string, Drop[]>();
   for (const d of runs.values()) byPath.set(d.path, [...(byPath.get(d.path) ?? []), d]);
   for (const d of input.drops.filter((x, i, all) => all.findIndex((y) => y.path === x.path) === i)) {
     const copies = await archivedCopies(d.path);
-    const expected = (byPath.get(d.path) ?? []).length;
+    const expected = (byPath.get(d.path) ?? []).filter((r) => !leftChanged(r.outcome)).length;
     if (copies.length !== expected) v.push(`${path.basename(d.path)}: ${copies.length} archived copies in processed/ and error/, expected ${expected}`);
     if (await exists(d.path)) v.push(`${path.basename(d.path)}: still in the drop folder after its run ended`);
   }
@@ -106,7 +119,20 @@ export async function checkInvariant(sys: FaultSystem, input: InvariantInput): P
     const loadId = `load_${runId}`;
     const [load] = await sys.sql<LoadRow>('SELECT load_id, status, rows_committed, finished_at FROM ref.loads WHERE load_id = $1', [loadId]);
     const copies = await archivedCopies(d.path);
-    if (o.status === 'loaded' || o.status === 'duplicate') {
+    if (leftChanged(o)) {
+      // Its rows are the version it loaded: the drop's own bytes, which the ledger's hash must name.
+      const [row] = await sys.sql<{ file_hash: string | null; archived_path: string | null; error_message: string | null }>(
+        'SELECT file_hash, archived_path, error_message FROM ref.file_monitor_tracking WHERE run_id = $1', [runId]);
+      if (d.content === undefined) v.push(`${name}: not archived (${o.note}), and the test does not know what it loaded`);
+      else {
+        if (o.status === 'loaded' && row?.file_hash !== sha256(d.content)) v.push(`${name}: left unarchived as changed, but the ledger's hash is not that of the version dropped`);
+        if (o.status === 'loaded') loads.set(runId, { rows: rowsOfCsv(d.content), finishedAt: load?.finished_at?.getTime() ?? 0 });
+      }
+      if (!row || row.archived_path !== null || !row.error_message?.includes(o.note!)) v.push(`${name}: the ledger does not say the file was left unarchived (${row?.archived_path ?? 'no path'}, ${row?.error_message ?? 'no message'})`);
+      if (o.status === 'loaded' && (!load || load.status !== 'loaded' || Number(load.rows_committed) !== o.rows)) v.push(`${name}: ref.loads ${loadId} is ${load?.status ?? 'absent'} with ${load?.rows_committed ?? 0} rows, Temporal says loaded ${o.rows}`);
+      if (o.status === 'loaded' && d.content !== undefined && rowsOfCsv(d.content).length !== o.rows) v.push(`${name}: the version dropped has ${rowsOfCsv(d.content).length} rows, Temporal says ${o.rows} were loaded`);
+      if (o.status === 'loaded' && input.mode === 'append') v.push(...(await taggedRows(sys, input.table, loadId, o.rows, name)));
+    } else if (o.status === 'loaded' || o.status === 'duplicate') {
       const archived = o.archivedTo;
       if (!archived || !archived.includes(`${path.sep}processed${path.sep}`) || !(await exists(archived))) v.push(`${name}: result says archived to ${archived}, which is not a file in processed/`);
       else if (await exists(`${archived}.error.json`)) v.push(`${name}: an error report lies beside the file in processed/`);
@@ -118,10 +144,7 @@ export async function checkInvariant(sys: FaultSystem, input: InvariantInput): P
           if (rows.length !== o.rows) v.push(`${name}: the archived file has ${rows.length} rows, Temporal says ${o.rows} were loaded`);
           loads.set(runId, { rows, finishedAt: load?.finished_at?.getTime() ?? 0 });
         }
-        if (input.mode === 'append') {
-          const [{ n }] = await sys.sql<{ n: string }>(`SELECT count(*) AS n FROM data."${input.table}" WHERE refdata_load_id = $1`, [loadId]).catch(() => [{ n: '-1' }]);
-          if (Number(n) !== o.rows) v.push(`${name}: the table holds ${n} rows tagged ${loadId}, Temporal says ${o.rows}`);
-        }
+        if (input.mode === 'append') v.push(...(await taggedRows(sys, input.table, loadId, o.rows, name)));
       } else if (load?.status === 'loaded') v.push(`${name}: ref.loads ${loadId} is loaded, Temporal says duplicate`);
     } else if (o.status === 'error' || o.status === 'cancelled') {
       const inError = copies.filter((c) => c.includes(`${path.sep}error${path.sep}`));
