@@ -123,8 +123,9 @@ describe('delivery workflow', () => {
     // The last error stays beside the delivered status for the operator.
     expect(JSON.parse(d.errorDetails!)).toMatchObject({ code: 'HTTP_5XX', status: 500 });
     const gaps = sender.calls.filter((c) => c.deliveryId === deliveryId).map((c, i, all) => (i ? c.at - all[i - 1].at : 0));
+    // Lower bounds only (load can stretch a gap, never shorten it): the backoff's 1 s, then its doubled 2 s.
     expect(gaps[1]).toBeGreaterThanOrEqual(900);
-    expect(gaps[2]).toBeGreaterThanOrEqual(gaps[1] * 1.5);
+    expect(gaps[2]).toBeGreaterThanOrEqual(1_800);
     expect(events.events.filter((e) => e.eventId === result.eventId)).toHaveLength(1);
   });
 
@@ -189,10 +190,9 @@ describe('delivery workflow', () => {
     const bulk = [];
     for (let i = 0; i < 3; i++) bulk.push(await deliverOne('bulk1', { deps: hanging }));
     await waitFor('both bulk slots busy', async () => sender.calls.filter((c) => c.message.reportId.startsWith('r_bulk1_')).length >= 2);
-    const started = Date.now();
     const urgent = await deliverOne('urgent1', { priority: 1 });
     await urgent.handle.result();
-    expect(Date.now() - started).toBeLessThan(3_000);
+    // Order, not time: the urgent one is done while every bulk delivery still waits for a slot or hangs in one.
     expect((await urgent.handle.describe()).taskQueue).toBe('delivery-priority');
     const bulkStates = await Promise.all(bulk.map((b) => db.distribution.getDelivery(b.deliveryId)));
     expect(bulkStates.every((d) => d?.status !== 'delivered')).toBe(true);

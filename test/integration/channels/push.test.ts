@@ -104,10 +104,9 @@ describe('MOBILE_PUSH', () => {
 
   it('times out a service that does not answer (retryable)', async () => {
     service.respondWith(() => ({ status: 201, delayMs: 3_000 }));
-    const started = Date.now();
     const err = await failureOf(pushSender.send(deliveryMessage(), config(), ctx({ timeoutMs: 300 })));
+    // TIMEOUT, not the 200/201 the peer sends after 3 s: the sender cut the wait (no wall-clock bound: load stretches it).
     expect(err).toMatchObject({ code: 'TIMEOUT', permanent: false });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('refuses a push endpoint on the private network unless allowed, and non-https endpoints in the schema', async () => {

@@ -134,10 +134,9 @@ describe('API_WEBHOOK', () => {
 
   it('times out a receiver that does not answer within ctx.timeoutMs (retryable)', async () => {
     receiver.respondWith(() => ({ status: 200, delayMs: 3_000 }));
-    const started = Date.now();
     const err = await failureOf(webhookSender.send(deliveryMessage(), config(), loopbackContext({ timeoutMs: 300 })));
+    // TIMEOUT, not the 200/201 the peer sends after 3 s: the sender cut the wait (no wall-clock bound: load stretches it).
     expect(err).toMatchObject({ code: 'TIMEOUT', permanent: false });
-    expect(Date.now() - started).toBeLessThan(2_000);
   });
 
   it('stops when the caller aborts (CANCELLED, retryable)', async () => {
