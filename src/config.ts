@@ -36,6 +36,8 @@ const schema = z.object({
   REFDATA_UPLOAD_MAX_BYTES: int(1024).default(1024 * 1024 * 1024),
   REFDATA_RATE_LIMIT_MAX: int(1).default(1200),
   REFDATA_RATE_LIMIT_WINDOW_MS: int(1000).default(60_000),
+  REFDATA_STREAMS_PER_KEY: int(1).max(10_000).default(20),
+  REFDATA_REQUEST_TIMEOUT_MS: int(1000).default(300_000),
   REFDATA_TEMPORAL_PORT: int(1).max(65535).default(7233),
   REFDATA_TEMPORAL_UI_PORT: int(1).max(65535).default(8233),
   REFDATA_STABILITY_CHECKS: int(1).default(6),
@@ -190,6 +192,8 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_UPLOAD_MAX_BYTES', default: '1073741824', description: 'Largest file `POST /api/v1/files` accepts as an upload (multipart or raw body) to load; bigger answers 413 and nothing is kept. Only admin and operator keys may upload, checked before the upload is read. Larger files: put them in the drop folder, or send their `path` inside it.' },
   { name: 'REFDATA_RATE_LIMIT_MAX', default: '1200', description: 'Requests one API key (or, without a valid key, one client address) may make per window; more answer 429 with `Retry-After`. The default leaves room for the dashboard\'s refresh and scripted use.' },
   { name: 'REFDATA_RATE_LIMIT_WINDOW_MS', default: '60000', description: 'Length of the rate-limit window (`REFDATA_RATE_LIMIT_MAX`), in milliseconds.' },
+  { name: 'REFDATA_STREAMS_PER_KEY', default: '20', description: 'Streams one API key may hold open at once, WebSocket (`/api/v1/events/stream`, `/api/v1/reporting/stream`) and gRPC `StreamReports` counted separately; one more is refused (WebSocket close code 4429, gRPC `RESOURCE_EXHAUSTED`) until one closes.' },
+  { name: 'REFDATA_REQUEST_TIMEOUT_MS', default: '300000', description: 'Time a client has to send a whole request (headers and body, uploads included); a slower client is cut off (408) so it cannot hold a connection open. Raise it for very large uploads over slow links.' },
   { name: 'REFDATA_TEMPORAL_PORT', default: '7233', description: 'gRPC port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_TEMPORAL_UI_PORT', default: '8233', description: 'Web UI port of the dev server that `npm start` runs.' },
   { name: 'REFDATA_STABILITY_CHECKS', default: '6', description: 'Consecutive unchanged checks (size and mtime) before a file is processed.' },
@@ -334,7 +338,7 @@ export interface Config {
   temporal: { address?: string; namespace: string; uiUrl: string; cli?: string; devPort: number; devUiPort: number };
   stateDir: string;
   dropoffDir: string;
-  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; uploadMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number } };
+  api: { host: string; port: number; adminKey?: string; planMaxBytes: number; uploadMaxBytes: number; bodyMaxBytes: number; openReads: boolean; rateLimit: { max: number; windowMs: number }; streamsPerKey: number; requestTimeoutMs: number };
   stability: { checks: number; intervalMs: number; maxWaitMs: number };
   batchRows: number;
   /** Parallel COPY streams per file (PostgreSQL, UTF-8). */
@@ -412,7 +416,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     stateDir: path.resolve(e.REFDATA_STATE_DIR),
     dropoffDir: path.resolve(e.REFDATA_DROPOFF_DIR),
-    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, uploadMaxBytes: e.REFDATA_UPLOAD_MAX_BYTES, bodyMaxBytes: e.REFDATA_BODY_MAX_BYTES, openReads: e.REFDATA_OPEN_READS, rateLimit: { max: e.REFDATA_RATE_LIMIT_MAX, windowMs: e.REFDATA_RATE_LIMIT_WINDOW_MS } },
+    api: { host: e.REFDATA_API_HOST, port: e.REFDATA_API_PORT, adminKey: e.REFDATA_ADMIN_KEY, planMaxBytes: e.REFDATA_PLAN_MAX_BYTES, uploadMaxBytes: e.REFDATA_UPLOAD_MAX_BYTES, bodyMaxBytes: e.REFDATA_BODY_MAX_BYTES, openReads: e.REFDATA_OPEN_READS, rateLimit: { max: e.REFDATA_RATE_LIMIT_MAX, windowMs: e.REFDATA_RATE_LIMIT_WINDOW_MS }, streamsPerKey: e.REFDATA_STREAMS_PER_KEY, requestTimeoutMs: e.REFDATA_REQUEST_TIMEOUT_MS },
     stability: {
       checks: e.REFDATA_STABILITY_CHECKS,
       intervalMs: e.REFDATA_STABILITY_INTERVAL_MS,

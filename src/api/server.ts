@@ -28,6 +28,7 @@ import { ErrorBody } from './schemas';
 import { ownRoute, trackRoutes } from './route-owner';
 import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
 import { rateLimitKey } from './rate-limit';
+import { createStreamLimiter } from './stream-limits';
 
 export interface ApiDeps {
   db: Database;
@@ -55,6 +56,10 @@ export interface ApiDeps {
   openReads?: boolean;
   /** REFDATA_RATE_LIMIT_MAX / _WINDOW_MS: requests per key (or per client address without a valid key) per window; documented defaults when absent. */
   rateLimit?: { max: number; windowMs: number };
+  /** Open WebSocket streams one key may hold (REFDATA_STREAMS_PER_KEY). */
+  streamsPerKey?: number;
+  /** Time a client has to send its whole request (REFDATA_REQUEST_TIMEOUT_MS). */
+  requestTimeoutMs?: number;
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
@@ -63,7 +68,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   // Path parameters up to 2048 characters reach validation (their own maxLength answers 400); longer ones get 414.
   // bodyLimit: every route's small default; the plan upload is multipart, read by its own plugin under its own limit.
   const bodyMaxBytes = deps.bodyMaxBytes ?? loadConfig({}).api.bodyMaxBytes;
-  const app = Fastify({ bodyLimit: bodyMaxBytes, routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
+  // A client that trickles its request is cut off (408) instead of holding a connection open for as long as it likes.
+  const app = Fastify({ bodyLimit: bodyMaxBytes, requestTimeout: deps.requestTimeoutMs ?? loadConfig({}).api.requestTimeoutMs, routerOptions: { maxParamLength: 2048 }, loggerInstance: deps.log.child({ component: "api" }), ajv: { customOptions: { removeAdditional: false } } }) as unknown as FastifyInstance;
   app.addSchema(ErrorBody);
   await app.register(swagger, {
     openapi: {
@@ -86,6 +92,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     errorResponseBuilder: (_req, ctx) =>
       Object.assign(new Error(`too many requests: at most ${ctx.max} per ${limits.windowMs / 1000} s for this key (or client address without one); retry in ${ctx.after}`), { statusCode: ctx.statusCode, code: 'RATE_LIMITED' }),
   });
+  app.decorate('streamLimiter', createStreamLimiter(deps.streamsPerKey ?? loadConfig({}).api.streamsPerKey));
   // Every route has an owner, decided here for all plugins (and /docs, registered after this hook).
   const table = trackRoutes(app);
   app.addHook('onRoute', (route) => {

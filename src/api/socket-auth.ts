@@ -3,10 +3,19 @@
 // Browsers cannot set headers on a WebSocket, and a key in the URL ends up in access logs, so a page sends its key as
 // the first message: {"type":"auth","key":"…"}. Other clients may send `Authorization: Bearer …` instead.
 // Close codes in the 4000 range (application-defined): 4401 no key or an unknown one; the stream's admit() picks
-// others (4403 a key that may not read it, 4404 nothing of that name for this key).
+// others (4403 a key that may not read it, 4404 nothing of that name for this key); 4429 the key holds as many streams
+// as REFDATA_STREAMS_PER_KEY allows.
 import type { FastifyRequest } from 'fastify';
 import type { WebSocket } from 'ws';
 import { bearerToken } from './auth';
+import type { StreamLimiter } from './stream-limits';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Open WebSocket streams per key (src/api/server.ts). */
+    streamLimiter?: StreamLimiter;
+  }
+}
 
 const AUTH_TIMEOUT_MS = 5_000;
 const PING_MS = 30_000;
@@ -50,6 +59,12 @@ export function acceptKeyedSocket(socket: WebSocket, req: FastifyRequest, admit:
   });
   const check = (key: string) => {
     clearTimeout(authTimer);
+    const limiter = req.server.streamLimiter;
+    if (limiter) {
+      const release = limiter.acquire(key);
+      if (!release) return s.refuse(4429, `this key holds ${limiter.maxPerKey} open streams, the most it may (REFDATA_STREAMS_PER_KEY); close one first`);
+      s.onClose(release);
+    }
     admit(key, s).catch((err: unknown) => {
       req.log.error({ err }, `${req.url.split('?')[0]}: the stream could not start`);
       s.refuse(1011, 'the key could not be checked or the stream could not start; see the API log');

@@ -12,7 +12,7 @@ export function apiCommand(): Command {
     const { config, log } = baseServices();
     const db = await openDb(config, log);
     const { connection, client } = await openTemporal(config);
-    const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: config.api.adminKey, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: reportingOptionsFrom(config, ensureSecretsKey(config).key), operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit });
+    const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: config.api.adminKey, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: reportingOptionsFrom(config, ensureSecretsKey(config).key), operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit, streamsPerKey: config.api.streamsPerKey, requestTimeoutMs: config.api.requestTimeoutMs });
     await app.listen({ host: config.api.host, port: config.api.port });
     log.info(`API on http://${config.api.host}:${config.api.port} (docs at /docs)`);
     await onShutdown(log, [['api', () => app.close()], ['temporal', () => connection.close()], ['database', () => db.close()]]);

@@ -72,13 +72,13 @@ export function devCommand(): Command {
       for (const s of await applySchedules(client, scheduleSpecs(config))) log.info(s, `schedule ${s.scheduleId} ${s.action}${s.paused ? ' (paused)' : ''}`);
       // Deliveries start through the worker's own connection, eagerly: the first workflow task comes back with the start.
       const deliveryClient = new Client({ connection: worker.connection, namespace: config.temporal.namespace });
-      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: { ...reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), events: events.publisher }, operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit });
+      const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: { ...reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), events: events.publisher }, operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit, streamsPerKey: config.api.streamsPerKey, requestTimeoutMs: config.api.requestTimeoutMs });
       await app.listen({ host: config.api.host, port: config.api.port });
       const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
         service: createReportingService({
           db, client, secretsKey: secrets, allowPrivateDestinations: config.reporting.allowPrivateDestinations, adminKey: admin.key, feed: deliveryFeed, pollMs: config.reporting.streamPollMs,
         }),
-        log, host: config.api.host, port: config.grpc.port,
+        log, host: config.api.host, port: config.grpc.port, streamsPerKey: config.api.streamsPerKey,
       });
       const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });
 

@@ -11,6 +11,7 @@ import {
   type DeliveryStatusMsg, type DeliveryStatusRequestMsg, type ReportMessageMsg, type StreamRequestMsg, type SubscriptionRequestMsg, type SubscriptionResponseMsg,
 } from './messages';
 import type { ReportingService } from './service';
+import { createStreamLimiter, type StreamLimiter } from '../api/stream-limits';
 
 export const PROTO_PATH = path.resolve(__dirname, '../../proto/reporting.proto');
 /** Field names as in the .proto, enums as their names, unset fields filled with defaults; clients use the same. */
@@ -43,11 +44,15 @@ function statusOf(err: unknown, log: Logger): Partial<grpc.StatusObject> {
 
 const unauthenticated: Partial<grpc.StatusObject> = { code: grpc.status.UNAUTHENTICATED, details: 'UNAUTHENTICATED: send an API key as metadata authorization: Bearer <key>' };
 
-export function reportingHandlers(service: ReportingService, log: Logger): grpc.UntypedServiceImplementation {
-  async function callerOf(metadata: grpc.Metadata): Promise<Caller | null> {
+export function reportingHandlers(service: ReportingService, log: Logger, streams: StreamLimiter = createStreamLimiter(20)): grpc.UntypedServiceImplementation {
+  const keyOf = (metadata: grpc.Metadata): string | null => {
     const value = metadata.get('authorization')[0];
     const m = typeof value === 'string' ? /^Bearer\s+(.+)$/i.exec(value) : null;
-    return m ? service.authenticate(m[1]!.trim()) : null;
+    return m ? m[1]!.trim() : null;
+  };
+  async function callerOf(metadata: grpc.Metadata): Promise<Caller | null> {
+    const key = keyOf(metadata);
+    return key ? service.authenticate(key) : null;
   }
 
   /** A unary method: authenticate, run, answer or map the refusal. */
@@ -88,12 +93,23 @@ export function reportingHandlers(service: ReportingService, log: Logger): grpc.
         call.emit('error', unauthenticated);
         return;
       }
-      const updates = await service.watch(caller, streamFilterOf(call.request), stop.signal);
-      // Headers now, so a client knows the stream is live before the first update.
-      call.sendMetadata(new grpc.Metadata());
-      for await (const update of updates) {
-        if (stop.signal.aborted) break;
-        if (!call.write(reportMessageOf(update))) await Promise.race([once(call, 'drain'), once(stop.signal, 'abort')]);
+      const release = streams.acquire(keyOf(call.metadata)!);
+      if (!release) {
+        call.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: `RESOURCE_EXHAUSTED: this key holds ${streams.maxPerKey} open streams, the most it may (REFDATA_STREAMS_PER_KEY); close one first` });
+        return;
+      }
+      // Given back when the client goes, and when the stream ends on our side whatever the reason.
+      stop.signal.addEventListener('abort', release, { once: true });
+      try {
+        const updates = await service.watch(caller, streamFilterOf(call.request), stop.signal);
+        // Headers now, so a client knows the stream is live before the first update.
+        call.sendMetadata(new grpc.Metadata());
+        for await (const update of updates) {
+          if (stop.signal.aborted) break;
+          if (!call.write(reportMessageOf(update))) await Promise.race([once(call, 'drain'), once(stop.signal, 'abort')]);
+        }
+      } finally {
+        release();
       }
       if (!call.cancelled) call.end();
     })().catch((err: unknown) => {
@@ -115,6 +131,8 @@ export interface GrpcServerOptions {
   host: string;
   /** 0 picks a free port (tests); the CLI does not start the server when REFDATA_GRPC_PORT is 0. */
   port: number;
+  /** Open StreamReports calls one key may hold (REFDATA_STREAMS_PER_KEY). */
+  streamsPerKey?: number;
 }
 
 export interface RunningGrpcServer {
@@ -127,7 +145,7 @@ export interface RunningGrpcServer {
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const log = opts.log.child({ component: 'grpc' });
   const server = new grpc.Server();
-  server.addService(reportingServiceDefinition(), reportingHandlers(opts.service, log));
+  server.addService(reportingServiceDefinition(), reportingHandlers(opts.service, log, createStreamLimiter(opts.streamsPerKey ?? 20)));
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   // TLS is left to a proxy in front (as for the REST API); by default this listens on loopback only.
   const port = await new Promise<number>((resolve, reject) =>

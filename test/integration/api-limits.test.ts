@@ -147,3 +147,66 @@ describe('the dashboard page', () => {
     }
   });
 });
+
+describe('streams per key and slow clients', () => {
+  /** Opens the event stream with `key`: 'ready' when the stream started, else the close code. */
+  function openStream(address: string, key: string): Promise<{ ws: WebSocket; outcome: 'ready' | number }> {
+    const ws = new WebSocket(`${address.replace('http', 'ws')}/api/v1/events/stream`, { headers: bearer(key) });
+    return new Promise((resolve) => {
+      ws.on('message', (data) => {
+        if ((JSON.parse(String(data)) as { type?: string }).type === 'ready') resolve({ ws, outcome: 'ready' });
+      });
+      ws.once('close', (code) => resolve({ ws, outcome: code }));
+    });
+  }
+
+  it('a key holds at most REFDATA_STREAMS_PER_KEY open streams (4429 beyond), another key is not held back, a closed one frees its slot', async () => {
+    const app = await buildApi({ db, client: new Client({ namespace: 'default' }), log: silentLogger(), dropRoot: temp.path, adminKey, streamsPerKey: 2 });
+    const open: WebSocket[] = [];
+    try {
+      const address = await app.listen({ host: '127.0.0.1', port: 0 });
+      for (let i = 0; i < 2; i++) {
+        const s = await openStream(address, operatorKey);
+        open.push(s.ws);
+        expect(s.outcome).toBe('ready');
+      }
+      expect((await openStream(address, operatorKey)).outcome).toBe(4429);
+      const other = await openStream(address, adminKey);
+      open.push(other.ws);
+      expect(other.outcome).toBe('ready');
+      const closed = new Promise((resolve) => open[0]!.once('close', resolve));
+      open[0]!.close();
+      await closed;
+      let again: { ws: WebSocket; outcome: 'ready' | number } | null = null;
+      // The server sees the close a moment after the client: the slot is free once it has.
+      for (let i = 0; i < 50 && again?.outcome !== 'ready'; i++) {
+        again = await openStream(address, operatorKey);
+        if (again.outcome !== 'ready') await new Promise((r) => setTimeout(r, 100));
+      }
+      open.push(again!.ws);
+      expect(again!.outcome).toBe('ready');
+      expect(app.streamLimiter!.open(operatorKey)).toBe(2);
+    } finally {
+      for (const ws of open) ws.close();
+      await app.close();
+    }
+  });
+
+  it('a client that never finishes its request is cut off with 408 at REFDATA_REQUEST_TIMEOUT_MS', async () => {
+    const app = await buildApi({ db, client: new Client({ namespace: 'default' }), log: silentLogger(), dropRoot: temp.path, adminKey, requestTimeoutMs: 1_000 });
+    try {
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const { port } = app.server.address() as import('node:net').AddressInfo;
+      const net = await import('node:net');
+      const socket = net.connect(port, '127.0.0.1');
+      // Headers begun, never ended: the request stays incomplete.
+      socket.write('GET /api/v1/files HTTP/1.1\r\nHost: x\r\n');
+      let answer = '';
+      socket.on('data', (d) => (answer += String(d)));
+      await new Promise((resolve) => socket.once('close', resolve));
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+    } finally {
+      await app.close();
+    }
+  });
+});

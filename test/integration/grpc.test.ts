@@ -32,6 +32,7 @@ describe('gRPC ReportingStream', () => {
   let feed: DeliveryNotifier;
   let listeners = 0;
   let subscriberKey: string;
+  let service: ReturnType<typeof createReportingService>;
 
   beforeAll(async () => {
     tdb = await createTestDatabase(inject('pgUrl'));
@@ -51,7 +52,7 @@ describe('gRPC ReportingStream', () => {
         };
       },
     };
-    const service = createReportingService({
+    service = createReportingService({
       db, client: temporal.client, secretsKey: secretsKeyFrom(randomBytes(32).toString('base64')), allowPrivateDestinations: true,
       adminKey: ADMIN_KEY, feed, pollMs: 100,
     });
@@ -118,6 +119,43 @@ describe('gRPC ReportingStream', () => {
     }]);
     return deliveryId;
   }
+
+  it('a key holds at most REFDATA_STREAMS_PER_KEY open streams: one more is RESOURCE_EXHAUSTED until one ends', async () => {
+    const limited = await startGrpcServer({ service, log: silentLogger(), host: '127.0.0.1', port: 0, streamsPerKey: 1 });
+    const other = new grpc.Client(limited.address, grpc.credentials.createInsecure());
+    const m = definition.StreamReports as grpc.MethodDefinition<object, Received>;
+    const open = (key: string) => {
+      const stream = other.makeServerStreamRequest(m.path, m.requestSerialize, m.responseDeserialize, { subscriber_id: 'client_001' }, metadataFor(key));
+      stream.on('data', () => undefined);
+      const outcome = new Promise<'live' | number>((resolve) => {
+        stream.once('metadata', () => resolve('live'));
+        stream.on('error', (err: grpc.ServiceError) => resolve(err.code));
+      });
+      return { stream, outcome };
+    };
+    try {
+      const first = open(subscriberKey);
+      expect(await first.outcome).toBe('live');
+      expect(await open(subscriberKey).outcome).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      // Another key is not held back by this one.
+      const admin = open(ADMIN_KEY);
+      expect(await admin.outcome).toBe('live');
+      admin.stream.cancel();
+      first.stream.cancel();
+      let again: 'live' | number = grpc.status.RESOURCE_EXHAUSTED;
+      // The server notices the cancel a moment after the client: the slot is free once it has.
+      for (let i = 0; i < 50 && again !== 'live'; i++) {
+        const s = open(subscriberKey);
+        again = await s.outcome;
+        if (again === 'live') s.stream.cancel();
+        else await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(again).toBe('live');
+    } finally {
+      other.close();
+      await limited.stop(1000);
+    }
+  });
 
   it('refuses calls without a valid API key', async () => {
     await expect(call('GetDeliveryStatus', { delivery_id: 'x' })).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
