@@ -1,4 +1,6 @@
 // The gRPC ReportingStream service with a real grpc-js client, on the reporting logic REST uses, real PostgreSQL and Temporal.
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
@@ -155,6 +157,48 @@ describe('gRPC ReportingStream', () => {
       other.close();
       await limited.stop(1000);
     }
+  });
+
+  it('the gRPC access matrix: each method × no key, each role and another subscriber answers as docs/operations.md says', async () => {
+    const keys: Record<string, string | undefined> = {
+      none: undefined,
+      admin: ADMIN_KEY,
+      operator: (await createApiKey(db.distribution, { role: 'operator' })).key,
+      'read-only': (await createApiKey(db.distribution, { role: 'read-only' })).key,
+      subscriber: subscriberKey,
+      'other subscriber': (await createApiKey(db.distribution, { role: 'subscriber', subscriberId: 'client_009' })).key,
+    };
+    await create('sub_matrix');
+    const deliveryId = await insertDelivery('sub_matrix', 'report_matrix');
+    const outcome = (p: Promise<unknown>) => p.then(() => 'OK', (err: grpc.ServiceError) => grpc.status[err.code]!);
+    const methods: Record<string, (key?: string) => Promise<string>> = {
+      'GetDeliveryStatus (`client_001`\'s delivery)': (key) => outcome(call('GetDeliveryStatus', { delivery_id: deliveryId }, key)),
+      'ManageSubscription RESUME (`client_001`\'s subscription)': (key) => outcome(call('ManageSubscription', { action: 'RESUME', subscription_id: 'sub_matrix' }, key)),
+      'StreamReports (`client_001`)': async (key) => {
+        const { stream, ended, live } = await openStream({ subscriber_id: 'client_001' }, key);
+        if (live === true) {
+          stream.cancel();
+          return 'OK';
+        }
+        return grpc.status[(await ended)!.code]!;
+      },
+    };
+    const rows: string[] = ['| method | none | admin | operator | read-only | subscriber | other subscriber |', '| --- | --- | --- | --- | --- | --- | --- |'];
+    for (const [name, run] of Object.entries(methods)) {
+      const cells = [];
+      for (const k of Object.values(keys)) cells.push(await run(k));
+      rows.push(`| ${name} | ${cells.join(' | ')} |`);
+    }
+    const table = rows.join('\n');
+    // What the rules say, independent of the docs: no key unauthenticated, read-only refused, a foreign subscriber sees nothing.
+    for (const row of rows.slice(2)) {
+      const cells = row.split(' | ').slice(1).map((c) => c.replace(' |', ''));
+      expect(cells, row).toEqual(['UNAUTHENTICATED', 'OK', 'OK', 'PERMISSION_DENIED', 'OK', 'NOT_FOUND']);
+    }
+    const file = path.join(__dirname, '../../docs/operations.md');
+    const block = /(<!-- grpc-matrix:start -->\n)[\s\S]*?(\n<!-- grpc-matrix:end -->)/;
+    if (process.env.REFDATA_WRITE_DOCS === '1') fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(block, (_m, a: string, b: string) => `${a}${table}${b}`));
+    expect(block.exec(fs.readFileSync(file, 'utf8'))?.[0]).toBe(`<!-- grpc-matrix:start -->\n${table}\n<!-- grpc-matrix:end -->`);
   });
 
   it('refuses calls without a valid API key', async () => {
