@@ -6,6 +6,7 @@ import type { Database, TrackingRecord } from '../db/types';
 import { ErrorBody, FileItem, type FileItemT } from './schemas';
 import { requireRole } from './auth';
 import { progressQuery } from '../../workflows/file-lifecycle';
+import { cancelRefusal } from '../cancel-policy';
 
 const statuses = ['waiting', 'planning', 'loading', 'finishing', 'loaded', 'error', 'cancelled', 'duplicate', 'vanished'] as const;
 
@@ -64,6 +65,7 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
     schema: {
       tags: ['files'],
       summary: 'Cancel the file\'s workflow; its compensation removes any rows and moves the file to error/',
+      description: '409 NOT_RUNNING when the run has ended; 409 TOO_LATE once it has started finishing (it goes to its end: revert the load instead); 409 ALREADY_UNDOING while it compensates.',
       security: [{ bearer: [] }],
       params: Type.Object({ id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'ref.file_monitor_tracking.id (a 32-bit integer)' }) }),
       response: { 202: Type.Object({ id: Type.Integer(), workflowId: Type.String(), status: Type.Literal('cancelling') }), 404: ErrorBody, 409: ErrorBody },
@@ -78,6 +80,10 @@ export const filesPlugin = (deps: { db: Database; client: Client; adminKey?: str
     if (!desc || desc.status.name !== 'RUNNING') {
       return reply.code(409).send({ error: { code: 'NOT_RUNNING', message: `the workflow of file ${id} is not running (${desc?.status.name ?? 'unknown'})` } });
     }
+    // A run that cannot be stopped any more is not answered "cancelling" (it would end loaded).
+    const progress = await handle.query(progressQuery).catch(() => null);
+    const refusal = cancelRefusal(id, progress?.phase ?? null, progress?.loadId ?? null);
+    if (refusal) return reply.code(409).send({ error: refusal });
     await handle.cancel();
     return reply.code(202).send({ id, workflowId: rec.workflowId, status: 'cancelling' as const });
   });
