@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { WorkflowFailedError } from '@temporalio/client';
 import { baseServices, openTemporal } from '../runtime';
 import { classifyPath, dataKinds, loadModes } from '../drop-folders';
-import { signalFileWorkflow } from '../temporal/client';
+import { startFileWorkflowNow } from '../temporal/client';
 import { progressQuery, type FileLifecycleResult, type FileProgress } from '../../workflows/file-lifecycle';
 
 export function progressLine(p: FileProgress): string {
@@ -43,7 +43,8 @@ export function loadCommand(): Command {
       const filePath = placeInDropFolder(file, config.dropoffDir, opts.into);
       const { connection, client } = await openTemporal(config);
       try {
-        const started = await signalFileWorkflow(client, { dropRoot: config.dropoffDir, filePath, stability: config.stability, skipStability: true });
+        // signal-with-start with loadNow: a run the watcher started first for this path ends its stability wait too.
+        const started = await startFileWorkflowNow(client, { dropRoot: config.dropoffDir, filePath, stability: config.stability });
         if ('ignored' in started) throw new Error(`${filePath} was not loaded: ${started.ignored}`);
         const handle = client.workflow.getHandle<() => Promise<FileLifecycleResult>>(started.workflowId);
         process.stderr.write(`workflow ${started.workflowId} (${config.temporal.uiUrl}/namespaces/${config.temporal.namespace}/workflows/${encodeURIComponent(started.workflowId)})\n`);
