@@ -16,25 +16,7 @@ import { deriveTableName } from './csv/table-name';
 /** Category shown for a failure recorded before categories were stored and without a report. */
 export const UNCATEGORIZED = 'Uncategorized';
 
-export class SinceError extends Error {
-  constructor(text: string) {
-    super(`--since ${JSON.stringify(text)}: use a duration like 30m, 12h, 7d, 2w, or an ISO date such as 2025-01-31`);
-    this.name = 'SinceError';
-  }
-}
-
-const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
-/** `7d` (days back from `now`; also m, h, w) or an ISO date / date-time. */
-export function parseSince(text: string, now: Date): Date {
-  const rel = /^(\d{1,5})([mhdw])$/.exec(text.trim());
-  if (rel) return new Date(now.getTime() - Number(rel[1]) * UNIT_MS[rel[2]!]!);
-  if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) {
-    const at = new Date(text.trim());
-    if (!Number.isNaN(at.getTime())) return at;
-  }
-  throw new SinceError(text);
-}
+export { SinceError, parseSince } from './since';
 
 export interface ErrorReportInfo {
   reportPath: string;

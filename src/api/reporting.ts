@@ -9,7 +9,7 @@ import type { EventPublisher } from '../events/types';
 import { deliveredTopic } from '../reporting/event';
 import type { Database } from '../db/types';
 import { deliver, deliveryStatus, replayDelivery, replayMatching, type DeliverRequest } from '../reporting/deliveries';
-import { parseSince } from '../reporting/since';
+import { parseSince } from '../since';
 import { deliveryStats, MAX_STATS_RANGE_DAYS, statsRangeOf } from '../reporting/stats';
 import type { DeliveryStatus } from '../reporting/types';
 import { badRequest, ReportingError } from '../reporting/errors';

@@ -4,7 +4,7 @@ import { baseServices, openDb, openTemporal } from '../runtime';
 import { channelTypes, type ChannelType } from '../channels/types';
 import { cliCaller } from '../reporting/api-keys';
 import { replayMatching } from '../reporting/deliveries';
-import { parseSince } from '../reporting/since';
+import { parseSince } from '../since';
 import { deliveryStatuses, type DeliveryStatus } from '../reporting/types';
 import { deliveryView, type DeliveryView } from '../reporting/views';
 

@@ -9,7 +9,7 @@ import { statsRangeOf } from '../../src/reporting/stats';
 import { memoryEvents } from '../support/reporting';
 import { defaultRetryPolicies, nextRetryDelayMs, resolveRetryPolicies } from '../../src/reporting/retry-policy';
 import { NoSecretsKeyError, isSealed, open, openChannelConfig, seal, sealChannelConfig, secretsKeyFrom } from '../../src/reporting/sealed-config';
-import { parseSince } from '../../src/reporting/since';
+import { parseSince } from '../../src/since';
 import type { DeliveryRecord, SubscriptionRecord } from '../../src/reporting/types';
 
 const key = secretsKeyFrom(crypto.randomBytes(32).toString('base64'));
