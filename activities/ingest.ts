@@ -393,9 +393,22 @@ export function createIngestActivities(deps: IngestActivityDeps) {
       }
     },
 
-    async abortLoad(input: { loadId: string }): Promise<void> {
+    /**
+     * Undoes a load that has not been made visible. One that had (a finish that committed, then failed to answer
+     * through every retry) stays as it is, and the answer says so with its rows: the run must then end loaded, not
+     * claim `error` with 0 rows over a table that holds them. Read after the abort, under its lock, so no finish can
+     * commit between the two.
+     */
+    async abortLoad(input: { loadId: string | null }): Promise<{ committed: boolean; rows: number; quarantined: number } | undefined> {
+      if (!input.loadId) return undefined;
       await deps.db.abortLoad(input.loadId);
+      const load = await deps.db.getLoad(input.loadId);
+      if (load?.status === 'loaded') {
+        deps.log.warn({ loadId: input.loadId, rows: load.rowsCommitted }, 'a failed run\'s load had committed: it stays, and the run ends loaded');
+        return { committed: true, rows: load.rowsCommitted, quarantined: load.rowsQuarantined };
+      }
       audit(deps.log, 'load.aborted', { loadId: input.loadId });
+      return { committed: false, rows: 0, quarantined: 0 };
     },
   };
   return activities;

@@ -179,8 +179,18 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
     const failure = describeFailure(err, cancelled);
     enter(progress, 'compensating');
     // Cleanup must run even though the workflow itself was cancelled.
+    let committed: { rows: number; quarantined: number } | null = null;
     const archivedTo = await CancellationScope.nonCancellable(async () => {
-      await cleanup.abortLoad({ loadId });
+      const undone = await cleanup.abortLoad({ loadId });
+      if (undone?.committed && patched('committed-load-ends-loaded')) {
+        // A finish committed and then failed to answer through every retry: the rows are in the table, so the run
+        // says loaded and the file goes to processed/, never `error` with 0 rows over a table that holds them.
+        committed = undone;
+        enter(progress, 'archiving');
+        const to = await cleanup.archiveFile({ filePath: input.filePath, folder: 'processed', at: Date.now() });
+        await cleanup.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: undone.rows, archivedTo: to });
+        return to;
+      }
       const to = await cleanup.archiveFile({ filePath: input.filePath, folder: 'error', at: Date.now() });
       if (to) {
         await cleanup.writeErrorReport({ archivedPath: to, originalPath: input.filePath, workflowId: workflowInfo().workflowId, loadId, ...failure });
@@ -188,6 +198,10 @@ export async function fileLifecycle(input: FileLifecycleInput): Promise<FileLife
       await cleanup.recordOutcome({ filePath: input.filePath, status: cancelled ? 'cancelled' : 'error', rowsLoaded: 0, archivedTo: to, errorMessage: failure.message, errorType: failure.type });
       return to;
     });
+    if (committed) {
+      const { rows, quarantined } = committed;
+      return finish(progress, { status: 'loaded', table: progress.table, rows, quarantined, loadId, archivedTo, error: null });
+    }
     finish(progress, { status: cancelled ? 'cancelled' : 'error', table: progress.table, rows: 0, quarantined: 0, loadId, archivedTo, error: failure });
     if (cancelled) throw err;
     throw ApplicationFailure.create({ message: failure.message, type: failure.type, nonRetryable: true, details: [failure] });

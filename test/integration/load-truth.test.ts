@@ -305,3 +305,27 @@ describe('planning heartbeats', () => {
     expect(beats).toBeGreaterThanOrEqual(3);
   });
 });
+
+describe('compensation after a finish that committed', () => {
+  it('abortLoad leaves a committed load and its rows as they are and says so; an unfinished one it undoes', async () => {
+    const acts = activities();
+    const done = await loadFile(await writeFile('committed_then_failed.csv', dayCsv(7)), 'append');
+    // The workflow's compensation, as after a finish whose every retry failed although one attempt had committed.
+    const kept = await run(new MockActivityEnvironment(), acts.abortLoad, { loadId: done.loadId });
+    expect(kept).toEqual({ committed: true, rows: 7, quarantined: 0 });
+    expect((await db.getLoad(done.loadId))?.status).toBe('loaded');
+    const rows = await pg.query<{ id: string; refdata_load_id: string }>('SELECT id, refdata_load_id FROM data.committed_then_failed ORDER BY id');
+    expect(rows.map((r) => [String(r.id), r.refdata_load_id])).toEqual([1, 2, 3, 4, 5, 6, 7].map((i) => [String(i), done.loadId]));
+
+    // An append ingested but never finished: its rows are taken out, and the answer says nothing was committed.
+    const file = await writeFile('committed_then_failed.csv', dayCsv(3, [], 'id,name,day').replace(/name /g, 'other '));
+    const env = new MockActivityEnvironment();
+    const plan = await run(env, acts.planLoad, { filePath: file, loadType: 'append', referenceData: false });
+    const loadId = `l_unfinished_${++fileNo}`;
+    await run(env, acts.ingestFile, { loadId, filePath: file, plan, workflowId: 'wf-unfinished' });
+    expect(await run(env, acts.abortLoad, { loadId })).toEqual({ committed: false, rows: 0, quarantined: 0 });
+    expect((await db.getLoad(loadId))?.status).toBe('aborted');
+    const after = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM data.committed_then_failed');
+    expect(after[0]!.n).toBe(7);
+  });
+});

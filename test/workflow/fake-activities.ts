@@ -23,6 +23,8 @@ export interface FakeWorld {
   bookkeepingFailures?: number;
   /** archiveLoadedFile finds the file changed since it was loaded (the note it returns). */
   changedAfterLoad?: string;
+  /** finishLoad fails (non-retryable, as after its last retry) although the load committed: abortLoad says so. */
+  finishFailsAfterCommit?: boolean;
   /** ingestFile waits for this before it returns (a test decides when the load's last batch is in). */
   ingestGate?: Promise<void>;
   rows: number;
@@ -68,6 +70,7 @@ export function fakeActivities(world: FakeWorld): Activities {
     async finishLoad() {
       note('finishLoad');
       if (world.finishDelayMs) await new Promise((r) => setTimeout(r, world.finishDelayMs));
+      if (world.finishFailsAfterCommit) throw ApplicationFailure.nonRetryable('connection lost after the commit', 'DatabaseUnavailable');
       return { duplicateOf: world.duplicateAtFinish ?? null };
     },
     async recordFinished() {
@@ -77,6 +80,9 @@ export function fakeActivities(world: FakeWorld): Activities {
         throw new Error('ledger unreachable');
       }
     },
-    async abortLoad() { note('abortLoad'); },
+    async abortLoad() {
+      note('abortLoad');
+      return world.finishFailsAfterCommit ? { committed: true, rows: world.rows, quarantined: 0 } : { committed: false, rows: 0, quarantined: 0 };
+    },
   } as unknown as Activities;
 }

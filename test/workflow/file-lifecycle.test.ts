@@ -54,6 +54,7 @@ function reset(): void {
   world.finishDelayMs = undefined;
   world.archiveDelayMs = undefined;
   world.duplicateAtFinish = undefined;
+  world.finishFailsAfterCommit = undefined;
   world.bookkeepingFailures = undefined;
 }
 
@@ -145,6 +146,16 @@ describe('fileLifecycle', () => {
       expect(world.calls.slice(-4)).toEqual(['finishLoad', 'recordFinished', 'archiveFile:processed', 'recordOutcome:loaded']);
     });
   }
+
+  it('a finish that committed but failed through every retry ends loaded with the committed rows, the file in processed/', async () => {
+    reset();
+    world.files.set('/drop/m.csv', { size: 10, mtimeMs: 1 });
+    world.finishFailsAfterCommit = true;
+    const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-m-${Date.now()}`, args: [input('/drop/m.csv', 1)] });
+    expect(result).toMatchObject({ status: 'loaded', rows: world.rows, error: null, archivedTo: '/archive/processed/x.csv' });
+    expect(world.calls.slice(-4)).toEqual(['finishLoad', 'abortLoad', 'archiveFile:processed', 'recordOutcome:loaded']);
+    expect(world.calls).not.toContain('writeErrorReport');
+  });
 
   it('content found already loaded when finishing is undone and archived as a duplicate', async () => {
     reset();
