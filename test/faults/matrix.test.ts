@@ -144,7 +144,10 @@ async function injectLocal(c: Cell): Promise<{ second?: Second }> {
       }
       if (!row) throw new Error(`${c.table} has no ledger row to cancel`);
       const res = await sys.api.inject({ method: 'POST', url: `/api/v1/files/${row.id}/cancel`, headers: { authorization: `Bearer ${sys.adminKey}` } });
-      if (res.statusCode !== 202) throw new Error(`cancel of ${c.table} answered ${res.statusCode}: ${res.body}`);
+      // Once finishing has started the API says so (409 TOO_LATE) rather than "cancelling": the run goes to its end.
+      const tooLate = res.statusCode === 409 && (res.json() as { error?: { code?: string } }).error?.code === 'TOO_LATE';
+      if (tooLate && c.phase !== 'finishing' && c.phase !== 'archiving') throw new Error(`cancel of ${c.table} in ${c.phase} answered TOO_LATE: ${res.body}`);
+      if (res.statusCode !== 202 && !tooLate) throw new Error(`cancel of ${c.table} answered ${res.statusCode}: ${res.body}`);
       return {};
     }
     case 'redrop-same': {
