@@ -12,11 +12,11 @@ window.refdata = window.refdata || {};
   };
 
   /** fetch with the operator key; resolves { status, body } (body null when not JSON), never rejects on HTTP errors. */
-  r.api = async function (method, path, body) {
-    const headers = { accept: 'application/json' };
+  // One fetch for every call of the page: the key, the JSON answer (null when there is none) and a 401's sign-in.
+  r.request = async function (path, init) {
+    const headers = Object.assign({ accept: 'application/json' }, init.headers);
     if (r.session.key) headers.authorization = 'Bearer ' + r.session.key;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const res = await fetch(path, Object.assign({}, init, { headers }));
     let json = null;
     try {
       json = await res.json();
@@ -25,6 +25,10 @@ window.refdata = window.refdata || {};
     }
     if (res.status === 401) r.onUnauthorized();
     return { status: res.status, body: json };
+  };
+  r.api = function (method, path, body) {
+    if (body === undefined) return r.request(path, { method });
+    return r.request(path, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   };
   r.onUnauthorized = function () {};
 

@@ -10,16 +10,8 @@
     const query = '?referenceData=' + (kind === 'reference_data_table') + '&loadType=' + encodeURIComponent(mode);
     const body = new FormData();
     body.append('file', file, file.name);
-    // Not r.api: this body is multipart, which fetch labels itself (with its boundary).
-    const res = await fetch('/api/v1/plan' + query, { method: 'POST', headers: { accept: 'application/json', authorization: 'Bearer ' + r.session.key }, body });
-    let json = null;
-    try {
-      json = await res.json();
-    } catch (_) {
-      json = null;
-    }
-    if (res.status === 401) r.onUnauthorized();
-    return { status: res.status, body: json };
+    // No content-type of ours: this body is multipart, which fetch labels itself (with its boundary).
+    return r.request('/api/v1/plan' + query, { method: 'POST', body });
   }
 
   function render(p) {
