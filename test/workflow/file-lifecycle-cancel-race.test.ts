@@ -1,10 +1,14 @@
 // A cancel that reaches fileLifecycle in the same workflow task as the ingest's last result (the fault matrix's
 // cancel × loading race, made deterministic): the workflow worker is away while both are recorded, so its next task
 // carries both. The run must honour the cancel: nothing finished, the load undone, the file in error/.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Client, Connection, WorkflowFailedError, CancelledFailure } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { fileLifecycle, progressQuery, type FileLifecycleInput } from '../../workflows/file-lifecycle';
+import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { fakeActivities, type FakeWorld } from './fake-activities';
 import { namespaceFor, waitFor } from '../e2e/harness';
 
@@ -74,6 +78,11 @@ describe('a cancel that arrives with the last batch', () => {
       expect((await handle.describe()).status.name).toBe('CANCELLED');
       expect(world.calls).not.toContain('finishLoad');
       expect(world.calls.slice(-4)).toEqual(['abortLoad', 'archiveFile:error', 'writeErrorReport', 'recordOutcome:cancelled']);
+      if (process.env.RECORD_HISTORIES === '1') {
+        // The replay test's history of this path (its patch marker); the CLI writes the form runReplayHistory reads.
+        const json = execFileSync(resolveTemporalCli(), ['workflow', 'show', '--workflow-id', handle.workflowId, '--namespace', namespace, '--address', inject('temporalAddress'), '--output', 'json']);
+        fs.writeFileSync(path.join(__dirname, 'histories', 'file-lifecycle-patched-cancel-with-last-batch.json'), json);
+      }
     } finally {
       await workflows.stop();
     }

@@ -179,15 +179,52 @@ describe('fileLifecycle', () => {
     expect(world.calls.slice(-2)).toEqual(['archiveFile:processed', 'recordOutcome:loaded']);
   }, 180_000);
 
-  it.skipIf(process.env.RECORD_HISTORIES !== '1')('records a history for the replay test (RECORD_HISTORIES=1)', async () => {
+  // file-lifecycle-loaded.json was recorded before the patches in workflows/file-lifecycle.ts and stays as it is: it
+  // proves that runs started on older code replay. These record today's paths, each with its patch markers.
+  it.skipIf(process.env.RECORD_HISTORIES !== '1')('records histories for the replay test (RECORD_HISTORIES=1)', async () => {
+    const save = async (workflowId: string, file: string) => {
+      // The CLI writes the canonical JSON form that Worker.runReplayHistory reads.
+      const json = execFileSync(resolveTemporalCli(), [
+        'workflow', 'show', '--workflow-id', workflowId, '--namespace', namespaceFor(__filename), '--address', inject('temporalAddress'), '--output', 'json',
+      ]);
+      fs.writeFileSync(path.join(__dirname, 'histories', file), json);
+    };
+    const stamp = Date.now();
     reset();
     world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
-    const handle = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: 'replay-file-lifecycle-loaded', args: [input('/drop/h.csv', 2, 10)] });
-    await handle.result();
-    // The CLI writes the canonical JSON form that Worker.runReplayHistory reads.
-    const json = execFileSync(resolveTemporalCli(), [
-      'workflow', 'show', '--workflow-id', handle.workflowId, '--namespace', namespaceFor(__filename), '--address', inject('temporalAddress'), '--output', 'json',
-    ]);
-    fs.writeFileSync(path.join(__dirname, 'histories/file-lifecycle-loaded.json'), json);
-  });
+    await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `replay-fl-loaded-${stamp}`, args: [input('/drop/h.csv', 2, 10)] });
+    await save(`replay-fl-loaded-${stamp}`, 'file-lifecycle-patched-loaded.json');
+
+    reset();
+    world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
+    const waiting = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `replay-fl-load-now-${stamp}`, args: [input('/drop/h.csv', 100, 60_000)] });
+    await waitFor('the first stat', async () => world.calls.includes('statFile'));
+    await waiting.signal(loadNowSignal);
+    await waiting.result();
+    await save(waiting.workflowId, 'file-lifecycle-patched-load-now.json');
+
+    reset();
+    world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
+    world.ingestDelayMs = 5_000;
+    const loading = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `replay-fl-cancelled-${stamp}`, args: [input('/drop/h.csv', 1)] });
+    await waitFor('loading', async () => (await loading.query(progressQuery)).phase === 'loading');
+    await loading.cancel();
+    await loading.result().catch(() => undefined);
+    await save(loading.workflowId, 'file-lifecycle-patched-cancelled-loading.json');
+
+    reset();
+    world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
+    world.finishDelayMs = 3_000;
+    const finishing = await client.workflow.start(fileLifecycle, { taskQueue, workflowId: `replay-fl-cancel-finishing-${stamp}`, args: [input('/drop/h.csv', 1)] });
+    await waitFor('finishing', async () => (await finishing.query(progressQuery)).phase === 'finishing');
+    await finishing.cancel();
+    await finishing.result();
+    await save(finishing.workflowId, 'file-lifecycle-patched-cancel-while-finishing.json');
+
+    reset();
+    world.files.set('/drop/h.csv', { size: 10, mtimeMs: 1 });
+    world.finishFailsAfterCommit = true;
+    await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `replay-fl-committed-failed-${stamp}`, args: [input('/drop/h.csv', 1)] });
+    await save(`replay-fl-committed-failed-${stamp}`, 'file-lifecycle-patched-committed-then-failed.json');
+  }, 300_000);
 });

@@ -158,15 +158,17 @@ describe.skipIf(process.env.RECORD_HISTORIES !== '1')('histories for the replay 
     fs.writeFileSync(path.join(__dirname, 'histories', file), json);
   };
 
+  // The histories without a suffix were recorded before the lock's time limit (LOCK_LIMIT_PATCH) and stay as they are:
+  // they prove that older runs replay. These carry the patch marker.
   it('records a successful sync and a scheduled run', async () => {
     reset();
     await client.workflow.execute(instrumentSync, { taskQueue: taskQueues.sync, workflowId: 'replay-instrument-sync-succeeded', args: [{ trigger: 'manual' }] });
-    save('replay-instrument-sync-succeeded', 'instrument-sync-succeeded.json');
+    save('replay-instrument-sync-succeeded', 'instrument-sync-lock-limit-succeeded.json');
     reset({ fail: { activity: 'applyInstrumentSync', type: 'GuardTripped', message: 'stopped by the guard' } });
     await client.workflow.execute(instrumentSync, { taskQueue: taskQueues.sync, workflowId: 'replay-instrument-sync-guard', args: [{}] }).catch(() => undefined);
-    save('replay-instrument-sync-guard', 'instrument-sync-guard-tripped.json');
+    save('replay-instrument-sync-guard', 'instrument-sync-lock-limit-guard-tripped.json');
     reset();
     await client.workflow.execute(scheduledInstrumentSync, { taskQueue: taskQueues.sync, workflowId: 'replay-instrument-sync-scheduled', args: [{}] });
-    save('replay-instrument-sync-scheduled', 'instrument-sync-scheduled.json');
+    save('replay-instrument-sync-scheduled', 'instrument-sync-scheduled-lock-limit.json');
   });
 });
