@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { channelProbeWorkflowId } from '../../src/ids';
 import { resolveTemporalCli } from '../../src/temporal/cli-path';
 import { namespaceForTestFile } from '../support/namespaces';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { processNotifier } from '../../src/notify/notifier';
 import { waitFor } from './harness';
 import { startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
@@ -176,16 +175,11 @@ describe('channel health', () => {
     expect(patched.json).toMatchObject({ channel_id: channelId, config: { url: peer.url('/hook'), secret: '***', headers: { 'x-api-key': '***', 'x-tenant': '***' } } });
     expect(JSON.stringify(patched.json)).not.toContain(secret);
     expect(JSON.stringify(patched.json)).not.toContain('hdr-secret-value');
-    const pg = createNodePgExecutor(sys.dbUrl);
-    try {
-      const [row] = await pg.query<{ channel_config: Record<string, unknown> }>('SELECT channel_config FROM dist.delivery_channels WHERE channel_id = $1', [channelId]);
-      expect(row.channel_config.url).toBe(peer.url('/hook'));
-      expect(String(row.channel_config.secret)).toMatch(/^enc:v1:/);
-      expect(JSON.stringify(row)).not.toContain('tenant-7');
-      expect(JSON.stringify(row)).not.toContain('hdr-secret-value');
-    } finally {
-      await pg.close();
-    }
+    const [row] = await sys.rows<{ channel_config: Record<string, unknown> }>('SELECT channel_config FROM dist.delivery_channels WHERE channel_id = $1', [channelId]);
+    expect(row.channel_config.url).toBe(peer.url('/hook'));
+    expect(String(row.channel_config.secret)).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(row)).not.toContain('tenant-7');
+    expect(JSON.stringify(row)).not.toContain('hdr-secret-value');
 
     // The new config gets a probe at once; the waiting delivery goes to the new URL, with the kept secret and headers.
     await waitFor('delivered to the new receiver', async () => (await status(waiting)).status === 'delivered', 30_000);

@@ -5,8 +5,6 @@ import { waitFor } from './harness';
 import { startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
 import { call, startReportingSystem, type ReportingSystem } from '../support/reporting-system';
 import { fastPolicies } from '../support/reporting';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import type { SqlValue } from '../../src/db/postgres/executor';
 
 let sys: ReportingSystem;
 let receiver: HttpReceiver;
@@ -37,24 +35,18 @@ afterAll(async () => {
   await sys?.stop();
 });
 
-async function sql<T extends Record<string, unknown>>(text: string, params: SqlValue[] = []): Promise<T[]> {
-  const pg = createNodePgExecutor(sys.dbUrl);
-  try {
-    return await pg.query<T>(text, params);
-  } finally {
-    await pg.close();
-  }
-}
-
 const deliver = (reportId: string, reportType = 'RISK_REPORT', extra: Record<string, unknown> = {}) =>
   call(sys.baseUrl, keys.operator, 'POST', '/api/v1/reporting/deliver', {
     report: { report_id: reportId, report_type: reportType, portfolio_id: 'pf_1', content: { content_type: 'text/plain', text: `report ${reportId}` } }, ...extra,
   });
 
+/** Waits until each delivery's row is final and its run has ended (the row is written one workflow task before). */
 async function settled(ids: string[]): Promise<Record<string, unknown>[]> {
   return waitFor(`deliveries ${ids.join(', ')} settled`, async () => {
-    const rows = await sql('SELECT delivery_id, status, replay_count, subscriber_id FROM dist.delivery_history WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id', [`{${ids.join(',')}}`]);
-    return rows.length === ids.length && rows.every((r) => ['delivered', 'failed', 'cancelled'].includes(String(r.status))) ? rows : null;
+    const rows = await sys.rows('SELECT delivery_id, status, replay_count, subscriber_id FROM dist.delivery_history WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id', [`{${ids.join(',')}}`]);
+    if (rows.length !== ids.length || !rows.every((r) => ['delivered', 'failed', 'cancelled'].includes(String(r.status)))) return null;
+    const runs = await Promise.all(ids.map((id) => sys.client.workflow.getHandle(`delivery:${id}`).describe()));
+    return runs.every((r) => r.status.name !== 'RUNNING') ? rows : null;
   }, 60_000);
 }
 
@@ -88,7 +80,7 @@ describe('bulk replay through the API', () => {
     expect(res.status).toBe(200);
     expect((res.json.matched as { delivery_id: string }[]).map((d) => d.delivery_id).sort()).toEqual(failedIds);
     expect(res.json.replayed).toEqual([]);
-    const rows = await sql('SELECT status, replay_count FROM dist.delivery_history WHERE delivery_id = ANY($1::text[])', [`{${failedIds.join(',')}}`]);
+    const rows = await sys.rows('SELECT status, replay_count FROM dist.delivery_history WHERE delivery_id = ANY($1::text[])', [`{${failedIds.join(',')}}`]);
     expect(rows).toEqual([{ status: 'failed', replay_count: 0 }, { status: 'failed', replay_count: 0 }]);
     const other = await call(sys.baseUrl, keys.operator, 'POST', '/api/v1/reporting/deliveries/replay', { dry_run: true, subscriber_id: 'client_002' });
     expect(other.json.matched).toEqual([]);
@@ -103,7 +95,7 @@ describe('bulk replay through the API', () => {
     expect(replayed.every((r) => r.replay_count === 1)).toBe(true);
     expect(res.json.refused).toEqual([]);
     const rows = await waitFor('replays delivered', async () => {
-      const r = await sql('SELECT delivery_id, status, replay_count FROM dist.delivery_history WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id', [`{${failedIds.join(',')}}`]);
+      const r = await sys.rows('SELECT delivery_id, status, replay_count FROM dist.delivery_history WHERE delivery_id = ANY($1::text[]) ORDER BY delivery_id', [`{${failedIds.join(',')}}`]);
       return r.every((x) => x.status === 'delivered') ? r : null;
     }, 60_000);
     expect(rows).toEqual(failedIds.map((id) => ({ delivery_id: id, status: 'delivered', replay_count: 1 })));
@@ -121,7 +113,7 @@ interface DistributedEvent {
 }
 
 async function distributionEvents(reportId: string): Promise<{ event_id: string; topic: string; payload: DistributedEvent }[]> {
-  const rows = await sql<{ event_id: string; topic: string; payload: string }>('SELECT event_id, topic, payload FROM dist.outbox ORDER BY id');
+  const rows = await sys.rows<{ event_id: string; topic: string; payload: string }>('SELECT event_id, topic, payload FROM dist.outbox ORDER BY id');
   return rows.map((r) => ({ ...r, payload: JSON.parse(r.payload) as DistributedEvent })).filter((r) => r.payload.report_data.report_id === reportId);
 }
 
@@ -155,16 +147,16 @@ describe('one report_distributed event per distribution', () => {
   });
 
   it('an outbox failure fails the request; repeating it stores the event once and starts nothing twice', async () => {
-    await sql('ALTER TABLE dist.outbox RENAME TO outbox_away');
+    await sys.rows('ALTER TABLE dist.outbox RENAME TO outbox_away');
     let failed: Awaited<ReturnType<typeof deliver>>;
     try {
       failed = await deliver('event-r2');
     } finally {
-      await sql('ALTER TABLE dist.outbox_away RENAME TO outbox');
+      await sys.rows('ALTER TABLE dist.outbox_away RENAME TO outbox');
     }
     expect(failed.status).toBe(500);
     expect(await distributionEvents('event-r2')).toEqual([]);
-    const planned = await sql<{ delivery_id: string }>("SELECT delivery_id FROM dist.delivery_history WHERE report_id = 'event-r2' ORDER BY delivery_id");
+    const planned = await sys.rows<{ delivery_id: string }>("SELECT delivery_id FROM dist.delivery_history WHERE report_id = 'event-r2' ORDER BY delivery_id");
     expect(planned).toHaveLength(4);
     const again = await deliver('event-r2');
     expect(again.status).toBe(202);
@@ -172,7 +164,7 @@ describe('one report_distributed event per distribution', () => {
     const events = await distributionEvents('event-r2');
     expect(events).toHaveLength(1);
     expect(events[0].payload.distribution.target_subscribers).toEqual(['client_001', 'client_002']);
-    expect((await sql("SELECT count(*)::int AS n FROM dist.delivery_history WHERE report_id = 'event-r2'"))[0].n).toBe(4);
+    expect((await sys.rows("SELECT count(*)::int AS n FROM dist.delivery_history WHERE report_id = 'event-r2'"))[0].n).toBe(4);
     await settled(planned.map((p) => p.delivery_id));
   });
 });
@@ -213,7 +205,7 @@ describe('statistics over a chosen range', () => {
 
   it('takes only deliveries created in [from, to)', async () => {
     // Move event-r2's deliveries into a past day, as if they had been handed out then.
-    await sql("UPDATE dist.delivery_history SET created_at = '2025-03-10T12:00:00Z' WHERE report_id = 'event-r2'");
+    await sys.rows("UPDATE dist.delivery_history SET created_at = '2025-03-10T12:00:00Z' WHERE report_id = 'event-r2'");
     const day = await stats(sys.adminKey, '?from=2025-03-10&to=2025-03-11');
     expect(day.body.totals).toMatchObject({ reports: 1, deliveries: 4, delivered: 4 });
     expect(day.body.by_subscriber.map((s) => s.subscriber_id)).toEqual(['client_001', 'client_002']);

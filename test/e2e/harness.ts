@@ -8,13 +8,14 @@ import type { FastifyInstance } from 'fastify';
 import type { Database } from '../../src/db/types';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import type { SqlValue } from '../../src/db/postgres/executor';
 import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { ensureDropFolders, startWatcher } from '../../src/watcher';
 import { buildApi } from '../../src/api/server';
 import { loadConfig } from '../../src/config';
 import { silentLogger } from '../../src/log/logger';
-import { createTestDatabase } from '../support/pg';
+import { createTestDatabase, queryRows } from '../support/pg';
 import { openEmbeddedLikeDev } from '../support/embedded';
 import { createMssqlTestDatabase } from '../support/mssql';
 import { namespaceForTestFile } from '../support/namespaces';
@@ -34,8 +35,11 @@ export interface System {
   stability: StabilityOptions;
   /** Which database the system runs on. */
   database: 'postgres' | 'embedded' | 'mssql';
-  /** Rows of one SQL statement on the test's own database (PostgreSQL or SQL Server; not the embedded one). */
-  rows(text: string): Promise<Record<string, unknown>[]>;
+  /**
+   * Rows of one SQL statement on the test's own database (PostgreSQL or SQL Server; not the embedded one). Parameters
+   * ($1, $2, …) are for PostgreSQL only.
+   */
+  rows<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: SqlValue[]): Promise<T[]>;
   /** Starts a watcher over the drop root; tests that drive workflows themselves keep it off. */
   watch(): Promise<{ close(): Promise<void> }>;
   stop(): Promise<void>;
@@ -98,24 +102,20 @@ export async function startSystem(opts: {
   const api = await buildApi({ db, client, log, dropRoot, adminKey, rateLimit: opts.rateLimit });
   return {
     dropRoot, db, dbUrl, client, namespace, api, adminKey, stability, database: opts.database,
-    async rows(text) {
+    async rows<T extends Record<string, unknown>>(text: string, params: SqlValue[] = []): Promise<T[]> {
       if (!dbUrl) throw new Error('the embedded database has no URL to query');
       if (opts.database === 'mssql') {
+        if (params.length > 0) throw new Error('rows() takes parameters on PostgreSQL only');
         const { default: sql } = await import('mssql');
         const { parseMssqlUrl } = await import('../../src/db/mssql/url');
         const pool = await new sql.ConnectionPool(parseMssqlUrl(dbUrl)).connect();
         try {
-          return (await pool.request().query(text)).recordset ?? [];
+          return ((await pool.request().query(text)).recordset ?? []) as T[];
         } finally {
           await pool.close();
         }
       }
-      const pg = createNodePgExecutor(dbUrl);
-      try {
-        return await pg.query(text);
-      } finally {
-        await pg.close();
-      }
+      return queryRows<T>(dbUrl, text, params);
     },
     async watch() {
       const w = await startWatcher({ client, dropRoot, stability, log });

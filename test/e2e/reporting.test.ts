@@ -8,7 +8,6 @@ import { Webhook } from 'standardwebhooks';
 import { buildApi } from '../../src/api/server';
 import { reportingOptionsFrom } from '../../src/api/reporting';
 import { loadConfig } from '../../src/config';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import { silentLogger } from '../../src/log/logger';
 import { waitFor } from './harness';
 import { parseMultipart, startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
@@ -69,15 +68,10 @@ describe('reporting API', () => {
   });
 
   it('keeps channel secrets sealed at rest (AES-256-GCM), never in clear in the database', async () => {
-    const pg = createNodePgExecutor(sys.dbUrl);
-    try {
-      const rows = await pg.query<{ channel_config: Record<string, unknown> }>("SELECT channel_config FROM dist.delivery_channels WHERE channel_type = 'API_WEBHOOK'");
-      expect(String(rows[0].channel_config.secret)).toMatch(/^enc:v1:/);
-      expect(JSON.stringify(rows)).not.toContain(secret);
-      expect(JSON.stringify(rows)).not.toContain('receiver-secret');
-    } finally {
-      await pg.close();
-    }
+    const rows = await sys.rows<{ channel_config: Record<string, unknown> }>("SELECT channel_config FROM dist.delivery_channels WHERE channel_type = 'API_WEBHOOK'");
+    expect(String(rows[0].channel_config.secret)).toMatch(/^enc:v1:/);
+    expect(JSON.stringify(rows)).not.toContain(secret);
+    expect(JSON.stringify(rows)).not.toContain('receiver-secret');
   });
 
   it('refuses what a key may not do: other subscribers (403/404), no key (401), subscribers delivering (403)', async () => {

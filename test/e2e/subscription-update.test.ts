@@ -5,8 +5,6 @@ import { waitFor } from './harness';
 import { startHttpReceiver, type HttpReceiver } from '../support/peers/http-receiver';
 import { call, startReportingSystem, type ReportingSystem } from '../support/reporting-system';
 import { fastPolicies } from '../support/reporting';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import type { SqlValue } from '../../src/db/postgres/executor';
 
 let sys: ReportingSystem;
 let receiver: HttpReceiver;
@@ -22,15 +20,6 @@ afterAll(async () => {
   await receiver?.close();
   await sys?.stop();
 });
-
-async function sql<T extends Record<string, unknown>>(text: string, params: SqlValue[] = []): Promise<T[]> {
-  const pg = createNodePgExecutor(sys.dbUrl);
-  try {
-    return await pg.query<T>(text, params);
-  } finally {
-    await pg.close();
-  }
-}
 
 interface SubView {
   subscription_id: string;
@@ -77,8 +66,8 @@ describe('updating a subscription', () => {
   });
 
   it('refuses another subscriber (404) and a stale If-Match (409), changing nothing', async () => {
-    const before = await sql('SELECT version, report_types, filters, delivery_preferences FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
-    const channelsBefore = await sql('SELECT channel_id, channel_config FROM dist.delivery_channels WHERE subscription_id = $1 ORDER BY channel_id', [subscriptionId]);
+    const before = await sys.rows('SELECT version, report_types, filters, delivery_preferences FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
+    const channelsBefore = await sys.rows('SELECT channel_id, channel_config FROM dist.delivery_channels WHERE subscription_id = $1 ORDER BY channel_id', [subscriptionId]);
 
     const foreign = await patch({ report_types: ['RISK_REPORT'] }, {}, keys.other);
     expect(foreign.status).toBe(404);
@@ -100,25 +89,25 @@ describe('updating a subscription', () => {
     const unknown = await patch({ delivery_preferences: { channels: [{ channel_id: 'ch_not_mine' }] } });
     expect(unknown).toMatchObject({ status: 400, json: { error: { code: 'UNKNOWN_CHANNEL' } } });
 
-    expect(await sql('SELECT version, report_types, filters, delivery_preferences FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId])).toEqual(before);
-    expect(await sql('SELECT channel_id, channel_config FROM dist.delivery_channels WHERE subscription_id = $1 ORDER BY channel_id', [subscriptionId])).toEqual(channelsBefore);
+    expect(await sys.rows('SELECT version, report_types, filters, delivery_preferences FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId])).toEqual(before);
+    expect(await sys.rows('SELECT channel_id, channel_config FROM dist.delivery_channels WHERE subscription_id = $1 ORDER BY channel_id', [subscriptionId])).toEqual(channelsBefore);
     expect(before[0].version).toBe(1);
   });
 
   it('a failure inside the update transaction leaves the subscription and its channels as they were', async () => {
     // A real fault in the database: inserting any channel fails while the trigger exists.
-    await sql(`CREATE FUNCTION dist.refuse_channel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected channel insert failure'; END $$`);
-    await sql('CREATE TRIGGER refuse_channel BEFORE INSERT ON dist.delivery_channels FOR EACH ROW EXECUTE FUNCTION dist.refuse_channel()');
+    await sys.rows(`CREATE FUNCTION dist.refuse_channel() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected channel insert failure'; END $$`);
+    await sys.rows('CREATE TRIGGER refuse_channel BEFORE INSERT ON dist.delivery_channels FOR EACH ROW EXECUTE FUNCTION dist.refuse_channel()');
     try {
       const res = await patch({ report_types: ['RISK_REPORT'], delivery_preferences: { channels: ['DASHBOARD_NOTIFICATION'] } }, { 'if-match': '"1"' });
       expect(res.status).toBe(500);
     } finally {
-      await sql('DROP TRIGGER refuse_channel ON dist.delivery_channels');
-      await sql('DROP FUNCTION dist.refuse_channel()');
+      await sys.rows('DROP TRIGGER refuse_channel ON dist.delivery_channels');
+      await sys.rows('DROP FUNCTION dist.refuse_channel()');
     }
-    const [row] = await sql<{ version: number; report_types: string[] }>('SELECT version, report_types FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
+    const [row] = await sys.rows<{ version: number; report_types: string[] }>('SELECT version, report_types FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
     expect(row).toEqual({ version: 1, report_types: ['PERFORMANCE_REPORT'] });
-    const channels = await sql<{ channel_id: string }>('SELECT channel_id FROM dist.delivery_channels WHERE subscription_id = $1', [subscriptionId]);
+    const channels = await sys.rows<{ channel_id: string }>('SELECT channel_id FROM dist.delivery_channels WHERE subscription_id = $1', [subscriptionId]);
     expect(channels.map((c) => c.channel_id)).toEqual([oldChannel]);
   });
 
@@ -137,7 +126,7 @@ describe('updating a subscription', () => {
     expect(newChannel.channel_id).not.toBe(oldChannel);
     expect(newChannel.config).toMatchObject({ url: receiver.url('/new'), secret: '***' });
 
-    const [row] = await sql<{ version: number; report_types: string[]; filters: unknown; delivery_preferences: { channels: { channelId: string }[]; formatPreferences: string[]; schedule: string } }>(
+    const [row] = await sys.rows<{ version: number; report_types: string[]; filters: unknown; delivery_preferences: { channels: { channelId: string }[]; formatPreferences: string[]; schedule: string } }>(
       'SELECT version, report_types, filters, delivery_preferences FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId],
     );
     expect(row.version).toBe(2);
@@ -146,7 +135,7 @@ describe('updating a subscription', () => {
     expect(row.delivery_preferences.channels.map((c) => c.channelId)).toEqual([newChannel.channel_id]);
     expect(row.delivery_preferences.formatPreferences).toEqual(['json']);
     expect(row.delivery_preferences.schedule).toBe('0 6 * * *');
-    const channels = await sql<{ channel_id: string; channel_type: string }>('SELECT channel_id, channel_type FROM dist.delivery_channels WHERE subscription_id = $1', [subscriptionId]);
+    const channels = await sys.rows<{ channel_id: string; channel_type: string }>('SELECT channel_id, channel_type FROM dist.delivery_channels WHERE subscription_id = $1', [subscriptionId]);
     expect(channels).toEqual([{ channel_id: newChannel.channel_id, channel_type: 'API_WEBHOOK' }]);
 
     // The same If-Match again is now stale: the first writer won.
@@ -163,9 +152,9 @@ describe('updating a subscription', () => {
     const req = await waitFor('the report at /new', async () => receiver.requests.find((r) => r.path === '/new'), 30_000);
     expect(req.headers['webhook-id']).toBe(deliveries[0].delivery_id);
     expect(receiver.requests.slice(before).filter((r) => r.path === '/old')).toEqual([]);
-    const [row] = await sql<{ status: string; channel_id: string }>('SELECT status, channel_id FROM dist.delivery_history WHERE delivery_id = $1', [deliveries[0].delivery_id]);
+    const [row] = await sys.rows<{ status: string; channel_id: string }>('SELECT status, channel_id FROM dist.delivery_history WHERE delivery_id = $1', [deliveries[0].delivery_id]);
     expect(row.channel_id).toBe(deliveries[0].channel_id);
-    await waitFor('delivered', async () => (await sql<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [deliveries[0].delivery_id]))[0].status === 'delivered', 30_000);
+    await waitFor('delivered', async () => (await sys.rows<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [deliveries[0].delivery_id]))[0].status === 'delivered', 30_000);
   });
 
   it('keeps a channel by id, adds another, and every change (status too) adds one to the version', async () => {
@@ -179,7 +168,7 @@ describe('updating a subscription', () => {
     expect(res.json.delivery_preferences.format_preferences).toEqual(['json']);
     const paused = await patch({ action: 'pause' });
     expect(paused).toMatchObject({ status: 200, etag: '"4"', json: { status: 'paused', version: 4 } });
-    const [row] = await sql<{ version: number; status: string }>('SELECT version, status FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
+    const [row] = await sys.rows<{ version: number; status: string }>('SELECT version, status FROM dist.report_subscriptions WHERE subscription_id = $1', [subscriptionId]);
     expect(row).toEqual({ version: 4, status: 'paused' });
     await patch({ action: 'cancel' });
     expect((await patch({ report_types: ['RISK_REPORT'] })).json.error).toMatchObject({ code: 'SUBSCRIPTION_CANCELLED' });

@@ -1,6 +1,8 @@
 // A private PostgreSQL database per test file, so suites can run in parallel and in any order.
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import type { SqlValue } from '../../src/db/postgres/executor';
+import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 
 export interface TestDatabase {
   /** Connection URL of the new database (same server and credentials as the base URL). */
@@ -48,4 +50,14 @@ export async function createTestDatabase(baseUrl: string): Promise<TestDatabase>
     return dropped;
   };
   return { url: url.toString(), name, drop };
+}
+
+/** Rows of one statement ($1, $2, … parameters) on a test database, through a connection of its own. */
+export async function queryRows<T extends Record<string, unknown> = Record<string, unknown>>(url: string, text: string, params: SqlValue[] = []): Promise<T[]> {
+  const pg = createNodePgExecutor(url);
+  try {
+    return await pg.query<T>(text, params);
+  } finally {
+    await pg.close();
+  }
 }

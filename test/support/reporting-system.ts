@@ -12,6 +12,7 @@ import type { ChannelType } from '../../src/channels';
 import { loadConfig } from '../../src/config';
 import { createPostgresDatabase } from '../../src/db/postgres';
 import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
+import type { SqlValue } from '../../src/db/postgres/executor';
 import type { Database } from '../../src/db/types';
 import { silentLogger } from '../../src/log/logger';
 import { createApiKey } from '../../src/reporting/api-keys';
@@ -25,7 +26,7 @@ import { findFreePort, startDevServer, type DevServer } from '../../src/temporal
 import { devServerDynamicConfigArgs, devServerSearchAttributeArgs } from '../../src/ids';
 import { startWorker, type RunningWorker } from '../../workers/worker';
 import { namespaceForTestFile } from './namespaces';
-import { createTestDatabase } from './pg';
+import { createTestDatabase, queryRows } from './pg';
 import { memoryEvents, testSecretsKey } from './reporting';
 
 export interface ReportingSystem {
@@ -39,6 +40,8 @@ export interface ReportingSystem {
   reportRoot: string;
   events: ReturnType<typeof memoryEvents>;
   key(role: ApiRole, subscriberId?: string): Promise<string>;
+  /** Rows of one statement ($1, $2, … parameters) on the system's database. */
+  rows<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: SqlValue[]): Promise<T[]>;
   /** Starts a `refdata worker` child process (worker: 'child' only). */
   spawnWorker(): ChildProcess;
   stop(): Promise<void>;
@@ -93,6 +96,7 @@ export async function startReportingSystem(opts: {
 
   return {
     db, dbUrl: tdb.url, client, api, baseUrl: `http://127.0.0.1:${port}`, adminKey, reportRoot, events,
+    rows: (text, params) => queryRows(tdb.url, text, params),
     async key(role, subscriberId) {
       return (await createApiKey(db.distribution, { role, subscriberId: subscriberId ?? null, label: 'test' })).key;
     },
