@@ -1,86 +1,19 @@
 // PostgreSQL crashes (pg_ctl stop -m immediate, then start) in the middle of a load: the append stage is unlogged, so
 // crash recovery empties it while the checkpoint in ref.loads survives. The retried ingest (and a finish after a
 // crash) must notice, load the file again from its first byte, and end with exactly the file's rows.
-// The cluster is a private one (test/support/private-pg.ts): the shared test server is never restarted.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// The cluster is a private one (test/support/load-crash-bench.ts): the shared test server is never restarted.
+import { describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import type { PgExecutor } from '../../src/db/postgres/executor';
-import type { Database, LoadMode } from '../../src/db/types';
-import { createPlanActivities, type LoadPlan } from '../../activities/plan';
-import { createIngestActivities } from '../../activities/ingest';
-import { silentLogger } from '../../src/log/logger';
-import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../support/private-pg';
-import { makeTempDir, type TempDir } from '../support/temp';
-import { waitFor } from '../e2e/harness';
+import type { LoadMode } from '../../src/db/types';
+import type { LoadPlan } from '../../activities/plan';
+import { runActivity as run, useLoadCrashBench } from '../support/load-crash-bench';
 
-const unavailable = privatePostgresUnavailable();
 const ROWS = 20_000;
 const BATCH = 1000;
-
-let server: PrivatePostgres;
-let db: Database;
-let pg: PgExecutor;
-let temp: TempDir;
-
-beforeAll(async () => {
-  if (unavailable) return;
-  server = await startPrivatePostgres();
-  db = createPostgresDatabase(createNodePgExecutor(server.url, { applicationName: 'refdata-crash-load' }), 'postgres');
-  pg = createNodePgExecutor(server.url, { applicationName: 'refdata-crash-check' });
-  await db.migrate();
-  temp = await makeTempDir('refdata-load-crash-');
-});
-afterAll(async () => {
-  await pg?.close();
-  await db?.close();
-  await temp?.cleanup();
-  await server?.stop();
-});
-
-function run<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run(fn as (...a: unknown[]) => Promise<R>, ...args) as Promise<R>;
-}
-
-function activities(onProgress?: () => void) {
-  return {
-    ...createPlanActivities({ db, log: silentLogger() }),
-    ...createIngestActivities({
-      db, log: silentLogger(), batchRows: BATCH, progressIntervalMs: 0,
-      notifyProgress: async () => onProgress?.(),
-    }),
-  };
-}
-
-async function writeCsv(name: string, from: number, rows: number): Promise<string> {
-  const lines = ['id,code,price'];
-  for (let i = from; i < from + rows; i++) lines.push(`${i},C${i},${(i % 997) / 4}`);
-  const file = path.join(temp.path, `${Math.random().toString(36).slice(2, 8)}`, name);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-/** Crash and recovery: an immediate stop (no checkpoint, no flush of unlogged tables), then a start; waits until it answers. */
-async function crash(): Promise<void> {
-  await server.restart('immediate');
-  await waitFor('PostgreSQL back after the crash', async () => (await db.ping().then(() => true, () => false)), 60_000);
-}
-
-/** The table's rows of one load must be exactly ids [from, from + rows), each once, with the file's values. */
-async function expectExactly(table: string, loadId: string, from: number, rows: number): Promise<void> {
-  const [stats] = await pg.query<{ n: string; ids: string; lo: number; hi: number; wrong: string }>(
-    `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS lo, max(id) AS hi,
-            count(*) FILTER (WHERE code <> 'C' || id OR price <> (id % 997) / 4.0) AS wrong
-       FROM data.${table} WHERE refdata_load_id = $1`,
-    [loadId],
-  );
-  expect({ n: Number(stats.n), ids: Number(stats.ids), lo: Number(stats.lo), hi: Number(stats.hi), wrong: Number(stats.wrong) })
-    .toEqual({ n: rows, ids: rows, lo: from, hi: from + rows - 1, wrong: 0 });
-}
+const bench = useLoadCrashBench({ name: 'crash-load', batchRows: BATCH });
+const { unavailable } = bench;
+const activities = (onProgress?: () => void) => bench.activities({ onProgress });
+const { writeCsv, expectExactly, crash } = bench;
 
 /** Plans the file and runs the ingest until at least one batch is committed, then stops it as a dying worker would. */
 async function ingestPartly(file: string, loadType: LoadMode, loadId: string): Promise<LoadPlan> {
@@ -89,7 +22,7 @@ async function ingestPartly(file: string, loadType: LoadMode, loadId: string): P
   // Cancelled at the first progress report, the activity stops at the next one: two batches committed.
   const acts = activities(() => env.cancel());
   await expect(run(env, acts.ingestFile, { loadId, filePath: file, plan, workflowId: 'wf-crash' })).rejects.toThrow();
-  const load = (await db.getLoad(loadId))!;
+  const load = (await bench.db.getLoad(loadId))!;
   expect(load.rowsCommitted).toBeGreaterThanOrEqual(BATCH);
   expect(load.rowsCommitted).toBeLessThan(ROWS);
   return plan;
@@ -113,9 +46,9 @@ describe.skipIf(unavailable)('PostgreSQL crash during a load', () => {
     await crash();
     const result = await retryAndFinish(file, plan, 'load_crash_append');
     expect(result).toMatchObject({ rows: ROWS, quarantined: 0 });
-    expect(await db.getLoad('load_crash_append')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS });
+    expect(await bench.db.getLoad('load_crash_append')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS });
     await expectExactly('crash_append', 'load_crash_append', 1000, ROWS);
-    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.crash_append');
+    const [{ n }] = await bench.pg.query<{ n: string }>('SELECT count(*) AS n FROM data.crash_append');
     expect(Number(n)).toBe(ROWS + 5);
   });
 
@@ -128,7 +61,7 @@ describe.skipIf(unavailable)('PostgreSQL crash during a load', () => {
     expect(ingested.rows).toBe(ROWS);
     await crash();
     await run(new MockActivityEnvironment(), activities().finishLoad, { loadId: 'load_crash_finish', plan, filePath: file, fileHash: ingested.fileHash, ingested });
-    expect(await db.getLoad('load_crash_finish')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS });
+    expect(await bench.db.getLoad('load_crash_finish')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS });
     await expectExactly('crash_before_finish', 'load_crash_finish', 1, ROWS);
   });
 
@@ -139,7 +72,7 @@ describe.skipIf(unavailable)('PostgreSQL crash during a load', () => {
     const result = await retryAndFinish(file, plan, 'load_crash_full');
     expect(result.rows).toBe(ROWS);
     await expectExactly('crash_full', 'load_crash_full', 500, ROWS);
-    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.crash_full');
+    const [{ n }] = await bench.pg.query<{ n: string }>('SELECT count(*) AS n FROM data.crash_full');
     expect(Number(n)).toBe(ROWS);
   });
 });

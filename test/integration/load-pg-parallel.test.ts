@@ -1,90 +1,30 @@
 // A file loaded over parallel COPY streams (byte ranges cut at record boundaries, each with its own checkpoint):
 // the table holds exactly the file's rows, each once, after a clean load, after a cancelled one resumed, after a
 // PostgreSQL crash in the middle, and when a cut falls inside a quoted field that spans lines (given up for one stream).
-// The cluster is a private one (test/support/private-pg.ts): the shared test server is never restarted.
+// The cluster is a private one (test/support/load-crash-bench.ts): the shared test server is never restarted.
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createPostgresDatabase } from '../../src/db/postgres';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import type { PgExecutor } from '../../src/db/postgres/executor';
-import type { Database, LoadMode } from '../../src/db/types';
+import type { LoadMode } from '../../src/db/types';
 import { ByteRecordBoundaryScanner } from '../../src/csv/record-boundaries';
-import { createPlanActivities, type LoadPlan } from '../../activities/plan';
-import { createIngestActivities } from '../../activities/ingest';
+import type { LoadPlan } from '../../activities/plan';
 import { cutRanges } from '../../activities/parallel-ingest';
-import { silentLogger } from '../../src/log/logger';
-import { privatePostgresUnavailable, startPrivatePostgres, type PrivatePostgres } from '../support/private-pg';
-import { makeTempDir, type TempDir } from '../support/temp';
-import { waitFor } from '../e2e/harness';
+import { runActivity as run, useLoadCrashBench } from '../support/load-crash-bench';
 
-const unavailable = privatePostgresUnavailable();
 const ROWS = 20_000;
 const BATCH = 1000;
 const STREAMS = 3;
 const MIN_PART_BYTES = 16 * 1024;
 
-let server: PrivatePostgres;
-let db: Database;
-let pg: PgExecutor;
-let temp: TempDir;
-
-beforeAll(async () => {
-  if (unavailable) return;
-  server = await startPrivatePostgres();
-  db = createPostgresDatabase(createNodePgExecutor(server.url, { applicationName: 'refdata-parallel-load' }), 'postgres');
-  pg = createNodePgExecutor(server.url, { applicationName: 'refdata-parallel-check' });
-  await db.migrate();
-  temp = await makeTempDir('refdata-load-parallel-');
-});
-afterAll(async () => {
-  await pg?.close();
-  await db?.close();
-  await temp?.cleanup();
-  await server?.stop();
-});
-
-function run<A extends unknown[], R>(env: MockActivityEnvironment, fn: (...args: A) => Promise<R>, ...args: A): Promise<R> {
-  return env.run(fn as (...a: unknown[]) => Promise<R>, ...args) as Promise<R>;
-}
-
-function activities(onProgress?: () => void, loadStreams = STREAMS) {
-  return {
-    ...createPlanActivities({ db, log: silentLogger() }),
-    ...createIngestActivities({
-      db, log: silentLogger(), batchRows: BATCH, progressIntervalMs: 0, loadStreams, minPartBytes: MIN_PART_BYTES,
-      notifyProgress: async () => onProgress?.(),
-    }),
-  };
-}
-
+const bench = useLoadCrashBench({ name: 'parallel-load', batchRows: BATCH });
+const { unavailable, crash } = bench;
+const activities = (onProgress?: () => void, loadStreams = STREAMS) => bench.activities({ onProgress, loadStreams, minPartBytes: MIN_PART_BYTES });
 /** Rows id,code,note,price; `note` is quoted and, with `multiline`, long and spread over several lines. */
-async function writeCsv(name: string, from: number, rows: number, multiline = false): Promise<string> {
-  const lines = ['id,code,note,price'];
-  const note = (i: number) => (multiline ? `"n${i} ${'x'.repeat(40)}\n${'y'.repeat(40)}\n${'z'.repeat(40)}, end"` : `"n${i}, a"`);
-  for (let i = from; i < from + rows; i++) lines.push(`${i},C${i},${note(i)},${(i % 997) / 4}`);
-  const file = path.join(temp.path, `${Math.random().toString(36).slice(2, 8)}`, name);
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  await fs.writeFile(file, `${lines.join('\n')}\n`);
-  return file;
-}
-
-/** The table's rows of one load must be exactly ids [from, from + rows), each once, with the file's values. */
-async function expectExactly(table: string, loadId: string, from: number, rows: number, multiline = false): Promise<void> {
-  const note = multiline ? `'n' || id || ' ' || repeat('x', 40) || E'\\n' || repeat('y', 40) || E'\\n' || repeat('z', 40) || ', end'` : `'n' || id || ', a'`;
-  const [stats] = await pg.query<{ n: string; ids: string; lo: number; hi: number; wrong: string }>(
-    `SELECT count(*) AS n, count(DISTINCT id) AS ids, min(id) AS lo, max(id) AS hi,
-            count(*) FILTER (WHERE code <> 'C' || id OR price <> (id % 997) / 4.0 OR note <> ${note}) AS wrong
-       FROM data.${table} WHERE refdata_load_id = $1`,
-    [loadId],
-  );
-  expect({ n: Number(stats.n), ids: Number(stats.ids), lo: Number(stats.lo), hi: Number(stats.hi), wrong: Number(stats.wrong) })
-    .toEqual({ n: rows, ids: rows, lo: from, hi: from + rows - 1, wrong: 0 });
-}
+const writeCsv = (name: string, from: number, rows: number, multiline = false) => bench.writeCsv(name, from, rows, multiline ? 'multiline' : 'short');
+const expectExactly = (table: string, loadId: string, from: number, rows: number, multiline = false) => bench.expectExactly(table, loadId, from, rows, multiline ? 'multiline' : 'short');
 
 async function partsOf(loadId: string): Promise<Array<{ start: number; end: number; offset: number; rows: number }>> {
-  const rows = await pg.query<{ range_start: string; range_end: string; byte_offset: string; rows_committed: string }>(
+  const rows = await bench.pg.query<{ range_start: string; range_end: string; byte_offset: string; rows_committed: string }>(
     'SELECT range_start, range_end, byte_offset, rows_committed FROM ref.load_parts WHERE load_id = $1 ORDER BY range_start', [loadId],
   );
   return rows.map((r) => ({ start: Number(r.range_start), end: Number(r.range_end), offset: Number(r.byte_offset), rows: Number(r.rows_committed) }));
@@ -107,18 +47,13 @@ async function ingestPartly(file: string, p: LoadPlan, loadId: string): Promise<
   const env = new MockActivityEnvironment();
   const acts = activities(() => env.cancel());
   await expect(run(env, acts.ingestFile, { loadId, filePath: file, plan: p, workflowId: 'wf-parallel' })).rejects.toThrow();
-  const load = (await db.getLoad(loadId))!;
+  const load = (await bench.db.getLoad(loadId))!;
   expect(load.rowsCommitted).toBeGreaterThanOrEqual(BATCH);
   expect(load.rowsCommitted).toBeLessThan(ROWS);
   const parts = await partsOf(loadId);
   expect(parts).toHaveLength(STREAMS);
   // Stopped mid-way: some range is not complete yet.
   expect(parts.some((x) => x.offset < x.end)).toBe(true);
-}
-
-async function crash(): Promise<void> {
-  await server.restart('immediate');
-  await waitFor('PostgreSQL back after the crash', async () => (await db.ping().then(() => true, () => false)), 60_000);
 }
 
 describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => {
@@ -136,7 +71,7 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
       if (i > 0) expect(x.start).toBe(parts[i - 1]!.end);
     });
     expect(parts.reduce((n, x) => n + x.rows, 0)).toBe(ROWS);
-    expect(await db.getLoad('load_par_full')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS, byteOffset: (await fs.stat(file)).size });
+    expect(await bench.db.getLoad('load_par_full')).toMatchObject({ status: 'loaded', rowsCommitted: ROWS, byteOffset: (await fs.stat(file)).size });
     await expectExactly('par_full', 'load_par_full', 1, ROWS);
   });
 
@@ -148,7 +83,7 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
     const result = await ingestAndFinish(file, p, 'load_par_crash_full');
     expect(result.rows).toBe(ROWS);
     await expectExactly('par_crash_full', 'load_par_crash_full', 100, ROWS);
-    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_crash_full');
+    const [{ n }] = await bench.pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_crash_full');
     expect(Number(n)).toBe(ROWS);
   });
 
@@ -162,7 +97,7 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
     const result = await ingestAndFinish(file, p, 'load_par_append');
     expect(result.rows).toBe(ROWS);
     await expectExactly('par_append', 'load_par_append', 1000, ROWS);
-    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_append');
+    const [{ n }] = await bench.pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_append');
     expect(Number(n)).toBe(ROWS + 5);
   });
 
@@ -184,14 +119,14 @@ describe.skipIf(unavailable)('loading a file over parallel COPY streams', () => 
     const p = await plan(file, 'fullload');
     const attempt = () => run(new MockActivityEnvironment(), activities().ingestFile, { loadId: 'load_par_twice', filePath: file, plan: p, workflowId: 'wf-parallel' });
     // Created first, so both attempts see the same parts; then both run all streams over them at once.
-    await db.beginLoad({ loadId: 'load_par_twice', target: p.table, mode: 'fullload', columns: p.columns, filePath: file, fileHash: null });
+    await bench.db.beginLoad({ loadId: 'load_par_twice', target: p.table, mode: 'fullload', columns: p.columns, filePath: file, fileHash: null });
     const outcomes = await Promise.allSettled([attempt(), attempt()]);
     // One may lose a range's checkpoint race (a transient failure Temporal would retry); a last attempt completes.
     if (outcomes.some((o) => o.status === 'rejected')) await attempt();
     const result = await ingestAndFinish(file, p, 'load_par_twice');
     expect(result.rows).toBe(ROWS);
     await expectExactly('par_twice', 'load_par_twice', 1, ROWS);
-    const [{ n }] = await pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_twice');
+    const [{ n }] = await bench.pg.query<{ n: string }>('SELECT count(*) AS n FROM data.par_twice');
     expect(Number(n)).toBe(ROWS);
   });
 
