@@ -13,3 +13,11 @@ const LEAP_YEAR = '(19(0[48]|[2468][048]|[13579][26])|20(0[048]|[2468][048]|[135
 /** Days from 1900-01-01 to 2099-12-31 as `yyyy-MM-dd` or `yyyyMMdd`. */
 export const CALENDAR_DATE_PATTERN =
   `^((19|20)[0-9]{2}(-(${monthDay('-')})|(${monthDay('')}))|${LEAP_YEAR}(-02-29|0229))$`;
+
+/**
+ * A bound of a stats period as src/reporting/stats.ts reads it: a day as yyyy-MM-dd (midnight UTC), or that day with a
+ * time and a zone (2025-06-21T10:00:00Z, 2025-06-21T10:00+02:00).
+ */
+export const RANGE_BOUND_PATTERN =
+  `^((19|20)[0-9]{2}-(${monthDay('-')})|${LEAP_YEAR}-02-29)` +
+  '(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?$';
