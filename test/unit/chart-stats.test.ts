@@ -11,7 +11,7 @@ import { expectParamsConsistent } from './mssql/statement-check';
 interface ChartMath {
   niceMax(max: number): number;
   scale(value: number, max: number, size: number): number;
-  bands(count: number, width: number, gap: number): { step: number; breadth: number; start(i: number): number };
+  bands(count: number, width: number, gap: number, widest?: number): { step: number; breadth: number; start(i: number): number };
   ticks(max: number, parts: number): number[];
   compact(n: number | null): string;
   percent(rate: number | null): string;
@@ -112,6 +112,8 @@ describe('dashboard chart helpers', () => {
     const b = chartMath.bands(4, 400, 10);
     expect([b.step, b.breadth, b.start(0), b.start(3)]).toEqual([100, 90, 5, 305]);
     expect(chartMath.bands(1000, 100, 4).breadth).toBe(1);
+    const one = chartMath.bands(1, 600, 4, 48);
+    expect([one.breadth, one.start(0)]).toEqual([48, 276]);
     expect(chartMath.ticks(50, 2)).toEqual([0, 25, 50]);
   });
   it('labels numbers and shares briefly', () => {

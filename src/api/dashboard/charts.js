@@ -19,10 +19,10 @@
     return Math.min(size, (value / max) * size);
   }
 
-  /** `count` bands across `width`: each one's start and breadth, with `gap` between them (at least 1 unit wide). */
-  function bands(count, width, gap) {
+  /** `count` bands across `width`: each one's start and breadth, with `gap` between them (1 to `widest` units wide). */
+  function bands(count, width, gap, widest) {
     const step = count > 0 ? width / count : width;
-    const breadth = Math.max(1, step - gap);
+    const breadth = Math.max(1, Math.min(widest || Infinity, step - gap));
     return { step, breadth, start: (i) => i * step + (step - breadth) / 2 };
   }
 
@@ -100,7 +100,7 @@
     const plotH = H - BOTTOM - 8;
     const plotW = W - LEFT - 4;
     const max = niceMax(Math.max(0, ...items.map((it) => it.segments.reduce((n, s) => n + (s.value || 0), 0))));
-    const b = bands(items.length, plotW, items.length > 40 ? 1 : 4);
+    const b = bands(items.length, plotW, items.length > 40 ? 1 : 4, 48);
     const grid = ticks(max, 2).map((t) => {
       const y = 8 + plotH - scale(t, max, plotH);
       return svg('g', { class: 'grid' }, svg('line', { x1: LEFT, x2: W - 4, y1: y, y2: y }), svg('text', { x: LEFT - 4, y: y + 4, 'text-anchor': 'end' }, opts.format(t)));
@@ -181,10 +181,10 @@
   function drawFailures(body) {
     if (body.categories.length === 0) return show('chart-failures', empty('No file failed in this period.'));
     show('chart-failures',
-      el('p', { class: 'chart-total' }, fmtNumber(body.total) + ' failed files'),
+      el('p', { class: 'chart-total' }, fmtNumber(body.total) + (body.total === 1 ? ' failed file' : ' failed files')),
       barRows(body.categories.map((c) => {
         const name = c.category || 'uncategorised';
-        return { label: name, title: name + ': ' + c.files + ' files', data: { category: name, files: c.files }, bars: [{ value: c.files, cls: 'bar-bad', text: fmtNumber(c.files) }] };
+        return { label: name, title: name + ': ' + c.files + (c.files === 1 ? ' file' : ' files'), data: { category: name, files: c.files }, bars: [{ value: c.files, cls: 'bar-bad', text: fmtNumber(c.files) }] };
       }), { label: 'failed files by category', labelWidth: 190 }));
   }
 
