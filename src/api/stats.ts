@@ -76,7 +76,7 @@ async function answer(reply: FastifyReply, work: () => Promise<unknown>) {
 
 export const statsPlugin = (deps: { db: Pick<Database, 'charts'>; auth: RoleAuth }): FastifyPluginAsync => async (app) => {
   const readKey = requireRole(deps.auth, readRoles);
-  const range = `[from, to); 400 INVALID_RANGE when from is not before to or the period is longer than ${MAX_STATS_RANGE_DAYS} days.`;
+  const range = `The period is [from, to); 400 INVALID_RANGE when from is not before to or the period is longer than ${MAX_STATS_RANGE_DAYS} days.`;
   const chart = (url: string, summary: string, description: string, response: TSchema, work: (r: ChartRange) => Promise<unknown>) =>
     app.get(url, {
       preHandler: readKey,
