@@ -20,4 +20,5 @@ export const CALENDAR_DATE_PATTERN =
  */
 export const RANGE_BOUND_PATTERN =
   `^((19|20)[0-9]{2}-(${monthDay('-')})|${LEAP_YEAR}-02-29)` +
-  '(T([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\\.[0-9]{1,9})?)?(Z|[+-]([01][0-9]|2[0-3]):?[0-5][0-9]))?$';
+  // \d and (\+|-) instead of [0-9] and [+-] before a group: the docs' link checker reads `](` as a Markdown link.
+  '(T([01]\\d|2[0-3]):[0-5]\\d(:[0-5]\\d(\\.\\d{1,9})?)?(Z|(\\+|-)([01]\\d|2[0-3]):?[0-5]\\d))?$';
