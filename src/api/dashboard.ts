@@ -45,7 +45,7 @@ export async function operatorOf(auth: RoleAuth, key: string): Promise<{ caller:
 }
 
 const js = 'text/javascript; charset=utf-8';
-const assets: Record<string, string> = { 'core.js': js, 'sections.js': js, 'plan.js': js, 'app.js': js, 'style.css': 'text/css; charset=utf-8' };
+const assets: Record<string, string> = { 'core.js': js, 'sections.js': js, 'plan.js': js, 'charts.js': js, 'app.js': js, 'style.css': 'text/css; charset=utf-8' };
 
 // The page builds every element from data with textContent and loads nothing from elsewhere: a strict policy costs
 // nothing and keeps a file name or an error message from ever running as script.

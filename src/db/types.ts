@@ -5,6 +5,7 @@ import type { DistributionStore } from './distribution';
 import type { OutboxStore } from './outbox';
 import type { CatalogStore } from './catalog';
 import type { FailureStore } from './failures';
+import type { ChartStore } from './charts';
 import type { DistributionRunStore } from './distribution-runs';
 import type { RetentionStore } from './retention';
 
@@ -302,4 +303,7 @@ export interface Database {
 
   /** Delivered files refdata wrote and still keeps, for the retention sweep (src/db/retention.ts). */
   readonly retention: RetentionStore;
+
+  /** Aggregates of the dashboard's charts over a period (src/db/charts.ts). */
+  readonly charts: ChartStore;
 }

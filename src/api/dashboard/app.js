@@ -62,6 +62,8 @@
     every(10000, r.refreshSyncs);
     every(10000, r.refreshDistributions);
     every(3000, r.refreshDeliveries);
+    // Whole days of history: a minute is fresh enough, and the period form redraws at once.
+    every(60000, r.refreshCharts);
     connect();
   }
 

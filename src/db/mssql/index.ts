@@ -12,6 +12,7 @@ import { createMssqlDistributionStore } from './distribution';
 import { createMssqlOutboxStore } from './outbox';
 import { createMssqlCatalogStore } from './catalog-store';
 import { createMssqlFailureStore } from './failures';
+import { createMssqlChartStore } from './charts';
 import { createMssqlDistributionRunStore } from './distribution-runs';
 import { createMssqlRetentionStore } from './retention';
 import { migrateDownMssql } from './migrate-down';
@@ -63,6 +64,7 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
     outbox: createMssqlOutboxStore(pool),
     catalog: createMssqlCatalogStore(pool),
     failures: createMssqlFailureStore(pool),
+    charts: createMssqlChartStore(pool),
     distributionRuns: createMssqlDistributionRunStore(pool),
     retention: createMssqlRetentionStore(pool),
     migrate: () => migrate(pool, migrationsDir),

@@ -14,6 +14,7 @@ import { createPostgresDistributionStore } from './distribution';
 import { createPostgresOutboxStore } from './outbox';
 import { createPostgresCatalogStore } from './catalog';
 import { createPostgresFailureStore } from './failures';
+import { createPostgresChartStore } from './charts';
 import { createPostgresDistributionRunStore } from './distribution-runs';
 import { createPostgresRetentionStore } from './retention';
 import { migrateDownPostgres } from './migrate-down';
@@ -64,6 +65,7 @@ export function createPostgresDatabase(
     outbox: createPostgresOutboxStore(exec),
     catalog: createPostgresCatalogStore(exec),
     failures: createPostgresFailureStore(exec),
+    charts: createPostgresChartStore(exec),
     distributionRuns: createPostgresDistributionRunStore(exec),
     retention: createPostgresRetentionStore(exec),
     async migrate() {
