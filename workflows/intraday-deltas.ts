@@ -18,6 +18,10 @@ export interface IntradayDeltasInput {
   timeZone: string;
   /** How long the debouncer waits without a request before it ends; the next request starts it again (default 1 hour). */
   idleMs?: number;
+  /** A failed delta is tried again no sooner than this after its window (default 1 minute). */
+  failedRunBackoffMs?: number;
+  /** Continue as new once the history has this many events (default 2,000). */
+  historyLimit?: number;
   /** Carried across continue-as-new: requests not yet answered, refs already counted, runs so far. */
   pending?: PendingChanges | null;
   seen?: string[];
@@ -39,7 +43,7 @@ export const intradayChangeSignal = defineSignal<[IntradayChange]>('intradayChan
 export const intradayDeltasQuery = defineQuery<IntradayDeltasState>('progress');
 
 const DEFAULT_IDLE_MS = 60 * 60_000;
-/** A failed delta is tried again no sooner than this (its watermark did not move, so the next run covers its rows). */
+/** Its watermark did not move, so the next run covers its rows; waiting keeps a broken database from a busy loop. */
 const FAILED_RUN_BACKOFF_MS = 60_000;
 /** Well below the server's 50k-event limit; each run adds about a dozen events. */
 const HISTORY_LIMIT = 2_000;
@@ -68,7 +72,7 @@ export async function intradayDeltas(input: IntradayDeltasInput): Promise<{ runs
     const answered = await runDelta(input, state, batch);
     if (!answered) state.pending = mergePending(batch, state.pending);
     const info = workflowInfo();
-    if (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT) {
+    if (info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? HISTORY_LIMIT)) {
       await continueAsNew<typeof intradayDeltas>({ ...input, pending: state.pending, seen, runs: state.runs });
     }
   }
@@ -110,7 +114,9 @@ async function runDelta(input: IntradayDeltasInput, state: IntradayDeltasState, 
       return false;
     }
     state.lastError = `${runKey}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`;
-    await sleep(Math.max(FAILED_RUN_BACKOFF_MS - input.debounceMs, 0));
+    // The window before the next run counts towards the wait.
+    const backoff = (input.failedRunBackoffMs ?? FAILED_RUN_BACKOFF_MS) - input.debounceMs;
+    if (backoff > 0) await sleep(backoff);
     return false;
   }
 }
