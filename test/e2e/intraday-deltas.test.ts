@@ -3,6 +3,7 @@
 // files hold exactly those changes; a sync that changes nothing makes none; a worker killed while the debouncer waits
 // does not lose or double the delta. Only the broker is stood in for (a loopback HTTP server).
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Client, Connection } from '@temporalio/client';
@@ -11,14 +12,15 @@ import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
 import type { DistributionRun } from '../../src/db/distribution-runs';
 import type { Database } from '../../src/db/types';
 import { instrumentSyncWorkflowId, intradayDeltasWorkflowId } from '../../src/ids';
-import { connectTemporal } from '../../src/temporal/client';
+import { connectTemporal, signalFileWorkflow } from '../../src/temporal/client';
+import { ensureDropFolders } from '../../src/watcher';
 import { startInstrumentSync } from '../../src/temporal/instrument-sync';
 import { intradayDeltasQuery } from '../../workflows/intraday-deltas';
-import { changesBetween, readCsv } from '../support/distribution-files';
+import { changesBetween, readCsv, readJson } from '../support/distribution-files';
 import { gzip, masterRecords, nextDay, startBroker, toJsonArray, type BrokerServer, type UpstoxRecord } from '../support/instrument-files';
 import { createTestDatabase, type TestDatabase } from '../support/pg';
 import { makeTempDir, type TempDir } from '../support/temp';
-import { namespaceFor, waitFor } from './harness';
+import { instrumentCsv, namespaceFor, waitFor } from './harness';
 
 /** Long enough for two syncs to finish inside it on a loaded machine. */
 const DEBOUNCE_SECONDS = 20;
@@ -46,6 +48,7 @@ async function spawnWorker(): Promise<ChildProcess> {
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: namespace,
       REFDATA_STATE_DIR: temp.path,
+      REFDATA_DROPOFF_DIR: path.join(temp.path, 'drop'),
       REFDATA_WORKFLOW_BUNDLE: inject('workflowBundlePath') || '',
       INSTRUMENTS_URL: broker.url('/complete.json.gz'),
       REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true',
@@ -72,6 +75,7 @@ beforeAll(async () => {
   db = createPostgresDatabase(createNodePgExecutor(pg.url), 'postgres');
   await db.migrate();
   temp = await makeTempDir('refdata-e2e-intraday-');
+  await ensureDropFolders(path.join(temp.path, 'drop'));
   broker = await startBroker();
   ({ connection, client } = await connectTemporal(inject('temporalAddress'), namespace));
   worker = await spawnWorker();
@@ -186,5 +190,24 @@ describe('intraday deltas as records change', () => {
     expect(await changeRuns()).toHaveLength(3);
     const runs = await changeRuns();
     expect(runs[2]!.watermark.from).toBe(runs[1]!.watermark.to);
+  });
+
+  it('a reference load that sets invalid rows aside makes a delta whose invalid file lists exactly them', async () => {
+    // Enough rows that two bad dates leave the column typed as a date (their rows set aside, not the type widened).
+    const lines = instrumentCsv(30_000).split('\n');
+    for (const r of [25_000, 28_000]) lines[r] = lines[r]!.replace(/,(\d{4}-\d\d-\d\d),/, ',not-a-date,');
+    const drop = path.join(temp.path, 'drop');
+    const file = path.join(drop, 'reference_data_table/append', 'listed_symbols_20240304.csv');
+    fs.writeFileSync(file, lines.join('\n'));
+    const load = await signalFileWorkflow(client, { dropRoot: drop, filePath: file, stability: { checks: 1, intervalMs: 0, maxWaitMs: 60_000 }, skipStability: true });
+    if (!('workflowId' in load)) throw new Error(load.ignored);
+    expect(await client.workflow.getHandle(load.workflowId).result()).toMatchObject({ status: 'loaded', rows: 29_998, quarantined: 2 });
+    const fourth = await nthDelta(4);
+    const dir = path.join(temp.path, 'distribution', fourth.runId.slice(0, 8));
+    const invalid = readJson<Array<{ source: string; rowNumber: number }>>(dir, `${fourth.runId}_invalid.json`);
+    expect(invalid.map((i) => [i.source, i.rowNumber])).toEqual([['file', 25_000], ['file', 28_000]]);
+    const got = filesOf(fourth);
+    expect(got.delta.size).toBe(0);
+    expect(got.cancelled).toEqual([]);
   });
 });
