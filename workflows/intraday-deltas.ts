@@ -1,7 +1,7 @@
 // Workflow `intradayDeltas`: collapses the requests of syncs and loads that changed rows into one intraday delta per
 // debounce window, run as a child `distribution` (kind delta), one after the other so the watermark chain holds.
 import {
-  ParentClosePolicy, condition, continueAsNew, defineQuery, defineSignal, executeChild, isCancellation, setCurrentDetails, setHandler, sleep,
+  CancellationScope, ParentClosePolicy, condition, continueAsNew, defineQuery, defineSignal, executeChild, isCancellation, setCurrentDetails, setHandler, sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -26,6 +26,14 @@ export interface IntradayDeltasInput {
   pending?: PendingChanges | null;
   seen?: string[];
   runs?: number;
+  /** The key of a delta that failed: tried again under the same key, so its recorded range is sent once, not twice. */
+  retry?: DeltaKey | null;
+}
+
+/** A delta's business date and HHmmss suffix: its run key. */
+export interface DeltaKey {
+  businessDate: string;
+  suffix: string;
 }
 
 export type IntradayPhase = 'idle' | 'waiting' | 'running';
@@ -50,6 +58,7 @@ const HISTORY_LIMIT = 2_000;
 
 export async function intradayDeltas(input: IntradayDeltasInput): Promise<{ runs: number }> {
   const seen = [...(input.seen ?? [])];
+  let retry = input.retry ?? null;
   const state: IntradayDeltasState = { phase: 'idle', pending: input.pending ?? null, runs: input.runs ?? 0, lastRunId: null, lastError: null };
   setHandler(intradayDeltasQuery, () => state);
   setHandler(intradayChangeSignal, (change) => {
@@ -69,55 +78,63 @@ export async function intradayDeltas(input: IntradayDeltasInput): Promise<{ runs
     const batch = state.pending;
     state.pending = null;
     enter(state, 'running');
-    const answered = await runDelta(input, state, batch);
-    if (!answered) state.pending = mergePending(batch, state.pending);
+    const outcome = await runDelta(input, state, batch, retry);
+    retry = outcome.retry;
+    if (!outcome.answered) {
+      state.pending = mergePending(batch, state.pending);
+      enter(state, 'waiting');
+      if (outcome.waitMs > 0) await sleep(outcome.waitMs);
+    }
     const info = workflowInfo();
     if (info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? HISTORY_LIMIT)) {
-      await continueAsNew<typeof intradayDeltas>({ ...input, pending: state.pending, seen, runs: state.runs });
+      await continueAsNew<typeof intradayDeltas>({ ...input, pending: state.pending, seen, runs: state.runs, retry });
     }
   }
 }
 
-/** One intraday delta named by the time now; false when it did not cover the batch (the caller keeps it pending). */
-async function runDelta(input: IntradayDeltasInput, state: IntradayDeltasState, batch: PendingChanges | null): Promise<boolean> {
+/**
+ * One intraday delta, named by the time now, or under the key of the one that failed before. answered: it covered the
+ * batch; otherwise the caller keeps the batch pending and waits `waitMs` (on top of the next window); retry: the key
+ * to run next time.
+ */
+async function runDelta(
+  input: IntradayDeltasInput, state: IntradayDeltasState, batch: PendingChanges | null, retry: DeltaKey | null,
+): Promise<{ answered: boolean; retry: DeltaKey | null; waitMs: number }> {
   const now = new Date(Date.now());
-  const businessDate = localDate(now, input.timeZone);
-  const suffix = localTimeSuffix(now, input.timeZone);
-  const runKey = runKeyOf(businessDate, suffix);
+  const key: DeltaKey = retry ?? { businessDate: localDate(now, input.timeZone), suffix: localTimeSuffix(now, input.timeZone) };
+  const runKey = runKeyOf(key.businessDate, key.suffix);
+  // The window before the next run counts towards the wait after a failure.
+  const backOffMs = Math.max((input.failedRunBackoffMs ?? FAILED_RUN_BACKOFF_MS) - input.debounceMs, 0);
   try {
     const result = await executeChild(distribution, {
       workflowId: distributionWorkflowId(runKey),
       taskQueue: taskQueues.distribution,
-      args: [{ businessDate, kind: 'delta', suffix, trigger: 'change' }],
+      args: [{ businessDate: key.businessDate, kind: 'delta', suffix: key.suffix, trigger: 'change' }],
       // Cancelling the debouncer cancels its run (which then records itself cancelled; the watermark stays).
       parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
-      staticSummary: `Intraday delta ${runKey} (${batch?.requests ?? 0} change requests)`,
+      staticSummary: `Intraday delta ${runKey} (${batch?.requests ?? 0} change requests${retry ? ', again' : ''})`,
       typedSearchAttributes: [
-        { key: searchAttributes.BusinessDate, value: businessDate },
+        { key: searchAttributes.BusinessDate, value: key.businessDate },
         { key: searchAttributes.ReportType, value: 'REFERENCE_DATA' },
       ],
     });
-    // A key someone already ran (an on-demand delta in the same second) re-runs that run's range: not this batch.
-    if (result.reused) {
-      await sleep(1_000);
-      return false;
-    }
+    // A new key someone already ran (an on-demand delta in the same second) re-ran that run's range: not this batch.
+    // Our own failed key re-runs the range it claimed, which holds the batch.
+    if (result.reused && !retry) return { answered: false, retry: null, waitMs: 1_000 };
     state.runs += 1;
     state.lastRunId = result.runId;
     state.lastError = null;
-    return true;
+    return { answered: true, retry: null, waitMs: 0 };
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err) && CancellationScope.current().consideredCancelled) throw err;
     if (err instanceof WorkflowExecutionAlreadyStartedError) {
-      // An on-demand delta of the same second is running: take the next second.
-      await sleep(1_000);
-      return false;
+      // A new key: an on-demand delta of the same second is running; take the next second. Our failed key: someone
+      // (retry-failed) is running it; wait, then run it again, which finds its outcome.
+      return { answered: false, retry, waitMs: retry ? backOffMs : 1_000 };
     }
+    // Failed, or cancelled by someone on its own: its watermark did not move; run the same key again after a while.
     state.lastError = `${runKey}: ${err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err)}`;
-    // The window before the next run counts towards the wait.
-    const backoff = (input.failedRunBackoffMs ?? FAILED_RUN_BACKOFF_MS) - input.debounceMs;
-    if (backoff > 0) await sleep(backoff);
-    return false;
+    return { answered: false, retry: key, waitMs: backOffMs };
   }
 }
 
