@@ -123,6 +123,8 @@ const schema = z.object({
   REFDATA_DISTRIBUTION_TIMEZONE: z.string().refine(isTimeZone, 'must be an IANA time zone, e.g. Asia/Kolkata').default('Asia/Kolkata'),
   REFDATA_DISTRIBUTION_CATCHUP_HOURS: int(1).default(24),
   REFDATA_DISTRIBUTION_DATE_LAG_DAYS: int(0).max(7).default(1),
+  REFDATA_INTRADAY_DELTAS: z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').default(false),
+  REFDATA_INTRADAY_DEBOUNCE_SECONDS: int(0).max(86_400).default(300),
 });
 
 /** A Kafka topic name ([A-Za-z0-9._-], ≤ 249); a template must contain `{type}`, replaced by the report type. */
@@ -279,6 +281,8 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_DISTRIBUTION_TIMEZONE', default: 'Asia/Kolkata', description: 'Time zone of `REFDATA_DISTRIBUTION_CRON`, of business dates and of intraday suffixes.' },
   { name: 'REFDATA_DISTRIBUTION_CATCHUP_HOURS', default: '24', description: 'A nightly run missed while Temporal or the workers were down still runs if they return within this many hours.' },
   { name: 'REFDATA_DISTRIBUTION_DATE_LAG_DAYS', default: '1', description: 'The nightly run\'s business date is its scheduled local date minus this many days (01:00 sends the day that ended).' },
+  { name: 'REFDATA_INTRADAY_DELTAS', default: 'false', description: 'An instrument sync that added, changed, deactivated or reactivated instruments, or a reference-data load that set invalid rows aside, requests an intraday delta (delta, cancellation and invalid files of what changed since the last watermark) and hands it to the subscribers, instead of waiting for the nightly run or an on-demand delta (docs/distribution.md). Read by the workers.' },
+  { name: 'REFDATA_INTRADAY_DEBOUNCE_SECONDS', default: '300', description: 'Requests for an intraday delta within this many seconds of the first one collapse into one run, which covers every change since the last delta; 0 runs as soon as the request arrives.' },
 ];
 
 export type DatabaseKind = 'postgres' | 'mssql' | 'embedded';
@@ -495,6 +499,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       backupRetentionDays: e.REFDATA_DISTRIBUTION_BACKUP_RETENTION_DAYS,
       schedule: { cron: e.REFDATA_DISTRIBUTION_CRON, timeZone: e.REFDATA_DISTRIBUTION_TIMEZONE, catchupWindowMs: e.REFDATA_DISTRIBUTION_CATCHUP_HOURS * 3600_000 },
       businessDateLagDays: e.REFDATA_DISTRIBUTION_DATE_LAG_DAYS,
+      intraday: { enabled: e.REFDATA_INTRADAY_DELTAS, debounceMs: e.REFDATA_INTRADAY_DEBOUNCE_SECONDS * 1000 },
     },
     reporting: {
       secretsKey: e.REFDATA_SECRETS_KEY,

@@ -72,6 +72,12 @@ export function distributionWorkflowId(runKey: string): string {
   return `distribution:${runKey}`;
 }
 
+/**
+ * The one debouncer of intraday deltas (workflows/intraday-deltas.ts). One id for every business date: the deltas
+ * form one watermark chain, so they must run one after the other, also across midnight.
+ */
+export const intradayDeltasWorkflowId = 'intraday-deltas';
+
 /** Base id of the nightly runs the schedule starts; each starts the fixed-id `distribution:<YYYYMMDD>`. */
 export const scheduledDistributionWorkflowId = 'distribution-scheduled';
 

@@ -19,6 +19,7 @@ import { createChannelHealthActivities } from '../activities/channel-health';
 import { probeChannel } from '../src/channels/probe';
 import { defaultChannelHealthSettings } from '../src/reporting/channel-health';
 import { createDistributionActivities } from '../activities/distribution';
+import { createIntradayActivities } from '../activities/intraday';
 import { distributionProgressSignal } from '../workflows/distribution';
 import { createDeliveryStarter } from '../src/distribution/delivery-starter';
 import { deliveredTopic } from '../src/reporting/event';
@@ -65,6 +66,7 @@ export interface RunningWorker {
 }
 
 export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client' | 'notifier' | 'delivery'>) {
+  const distribution = deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution;
   return {
     ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier() }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
@@ -100,7 +102,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       db: deps.db,
       log: deps.log.child({ component: 'distribution' }),
       // Without settings (tests of other flows) the documented defaults, under the state dir or the system's temp dir.
-      config: deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution,
+      config: distribution,
       deliveries: createDeliveryStarter({
         db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry, retentionDays: deps.config.distribution?.backupRetentionDays,
         events: deps.delivery?.events, topicFor: (reportType) => deliveredTopic(reportType, deps.config.events?.topics.deliveredTemplate),
@@ -109,6 +111,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
         await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);
       },
     }),
+    ...createIntradayActivities({ client: deps.client, log: deps.log.child({ component: 'intraday' }), config: distribution.intraday, timeZone: distribution.schedule.timeZone }),
   };
 }
 

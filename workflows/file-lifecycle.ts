@@ -6,6 +6,7 @@ import {
 import type { createFileActivities } from '../activities/files';
 import type { createPlanActivities } from '../activities/plan';
 import type { createIngestActivities } from '../activities/ingest';
+import type { createIntradayActivities } from '../activities/intraday';
 import type { LoadPlan } from '../activities/plan';
 import type { LoadMode } from '../src/db/types';
 import { isFailureType, type FailureType } from '../src/errors';
@@ -104,6 +105,11 @@ function ingestActivities(heartbeatTimeoutMs = 60_000) {
     retry: { initialInterval: '2 seconds', maximumInterval: '1 minute', maximumAttempts: 20 },
   });
 }
+/** Asking for an intraday delta is a signal: quick, retried a little, never failing the load. */
+const intraday = proxyActivities<ReturnType<typeof createIntradayActivities>>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+});
 const cleanup = proxyActivities<IngestActivities & FileActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
@@ -232,7 +238,22 @@ async function finishAndArchive(
   enter(progress, 'archiving');
   const { archivedTo, note } = await archiveLoaded(input, plan, loaded.fileHash);
   await files.recordOutcome({ filePath: input.filePath, status: 'loaded', rowsLoaded: loaded.rows, rowsQuarantined: quarantined, archivedTo, ...(note ? { errorMessage: note } : {}) });
+  await requestIntradayDelta(input, loadId, quarantined);
   return finish(progress, { status: 'loaded', table: plan.table.name, rows: loaded.rows, quarantined, loadId, archivedTo, error: null, ...(note ? { note } : {}) });
+}
+
+/**
+ * Of a reference-data load, the intraday delta covers the rows it set aside in ref.invalid_records (its invalid
+ * file); the loaded table itself goes out in the nightly full set. A load that set none aside asks for nothing, and
+ * a failed request leaves the load as it is (the next delta or the nightly run covers those rows).
+ */
+async function requestIntradayDelta(input: FileLifecycleInput, loadId: string, quarantined: number): Promise<void> {
+  if (!input.referenceData || quarantined <= 0 || !patched('load-requests-intraday-delta')) return;
+  try {
+    await intraday.requestIntradayDelta({ source: 'file-load', ref: loadId, rows: quarantined });
+  } catch {
+    // See above: the load stands.
+  }
 }
 
 /**

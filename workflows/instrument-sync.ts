@@ -5,12 +5,14 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { createInstrumentActivities } from '../activities/instruments';
+import type { createIntradayActivities } from '../activities/intraday';
 import type { FailureType } from '../src/errors';
 import { instrumentSyncWorkflowId, searchAttributes, taskQueues } from '../src/ids';
 import { summaryLine } from '../src/instruments/report';
 import type { InstrumentSyncReport, SyncTrigger } from '../src/instruments/types';
 
 type InstrumentActivities = ReturnType<typeof createInstrumentActivities>;
+type IntradayActivities = ReturnType<typeof createIntradayActivities>;
 
 /** Where today's file comes from; absent = the worker's INSTRUMENTS_URL (so credentials never enter history). */
 export type SyncSource = { url: string } | { file: string };
@@ -29,6 +31,8 @@ export interface InstrumentSyncInput {
 /** Runs started before the lock had a time limit replay without its timer. */
 export const LOCK_LIMIT_PATCH = 'sync-lock-time-limit';
 export const DEFAULT_LOCK_LIMIT_MS = 30 * 60_000;
+/** Runs from before intraday deltas replay without the request. */
+export const INTRADAY_REQUEST_PATCH = 'sync-requests-intraday-delta';
 
 export type SyncPhase = 'downloading' | 'staging' | 'applying' | 'done' | 'failed' | 'cancelled';
 
@@ -75,6 +79,10 @@ function activitiesFor(input: InstrumentSyncInput) {
       startToCloseTimeout: '5 minutes',
       retry: { initialInterval: '1 second', maximumInterval: '1 minute' },
     }),
+    intraday: proxyActivities<IntradayActivities>({
+      startToCloseTimeout: '1 minute',
+      retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
+    }),
   };
 }
 
@@ -106,6 +114,7 @@ export async function instrumentSync(input: InstrumentSyncInput = {}): Promise<I
       return acts.apply.applyInstrumentSync({ runId, force });
     });
     state.report = report;
+    await requestIntradayDelta(acts.intraday, report, runId);
     enter(state, 'done');
     return report;
   } catch (err) {
@@ -176,6 +185,21 @@ function startLockLimit(input: InstrumentSyncInput, work: CancellationScope): { 
     () => undefined, // stopped: the run ended first
   );
   return { ms, expired: () => expired, stop: () => timer.cancel() };
+}
+
+/**
+ * A sync that changed instruments asks for an intraday delta (the activity does nothing while they are off). One
+ * that changed none asks for nothing. A request that fails does not fail the applied sync: its rows are in the next
+ * delta or the nightly run either way, since the watermark did not move past them.
+ */
+async function requestIntradayDelta(acts: IntradayActivities, report: InstrumentSyncReport, runId: string): Promise<void> {
+  const rows = (report.added ?? 0) + (report.updated ?? 0) + (report.deactivated ?? 0) + (report.reactivated ?? 0);
+  if (rows <= 0 || !patched(INTRADAY_REQUEST_PATCH)) return;
+  try {
+    await acts.requestIntradayDelta({ source: 'instrument-sync', ref: runId, rows });
+  } catch {
+    // Logged by the activity's failure in history; see above.
+  }
 }
 
 function timeLimitFailure(ms: number): { type: FailureType; message: string; details: unknown } {

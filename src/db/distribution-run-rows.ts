@@ -26,7 +26,7 @@ const runRow = z.object({
   kind: z.enum(['full', 'delta']),
   suffix: text,
   status: z.enum(['running', 'succeeded', 'failed', 'cancelled']),
-  trigger: z.enum(['schedule', 'api', 'cli', 'retry']),
+  trigger: z.enum(['schedule', 'api', 'cli', 'retry', 'change']),
   workflow_id: z.string(),
   workflow_run_id: text,
   submission_id: z.string(),

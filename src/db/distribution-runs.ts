@@ -5,7 +5,8 @@ import type { TableRef } from './types';
 import type { DistributionFileType, DistributionKind } from '../distribution/file-names';
 
 export type DistributionRunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
-export type DistributionTrigger = 'schedule' | 'api' | 'cli' | 'retry';
+/** `change`: an intraday delta that a sync or load which changed rows asked for (workflows/intraday-deltas.ts). */
+export type DistributionTrigger = 'schedule' | 'api' | 'cli' | 'retry' | 'change';
 
 /** One file of a run, as recorded and as the manifest lists it. */
 export interface RunFile {

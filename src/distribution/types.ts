@@ -43,6 +43,15 @@ export interface DistributionConfig {
   schedule: { cron: string; timeZone: string; catchupWindowMs: number };
   /** The nightly run's business date is its scheduled local date minus this many days. */
   businessDateLagDays: number;
+  /** Intraday deltas as records change (absent: off, as before the setting existed). */
+  intraday?: IntradayConfig;
+}
+
+/** REFDATA_INTRADAY_DELTAS and REFDATA_INTRADAY_DEBOUNCE_SECONDS. */
+export interface IntradayConfig {
+  enabled: boolean;
+  /** Requests within this long of the first collapse into one run. */
+  debounceMs: number;
 }
 
 /** What the API and the CLI start; the workflow id and file names follow from it. */

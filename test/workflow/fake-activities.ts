@@ -27,6 +27,8 @@ export interface FakeWorld {
   finishFailsAfterCommit?: boolean;
   /** ingestFile waits for this before it returns (a test decides when the load's last batch is in). */
   ingestGate?: Promise<void>;
+  /** Rows ingestFile set aside in ref.invalid_records. */
+  quarantined?: number;
   rows: number;
 }
 
@@ -65,7 +67,7 @@ export function fakeActivities(world: FakeWorld): Activities {
       note('ingestFile');
       if (world.ingestDelayMs) await new Promise((r) => setTimeout(r, world.ingestDelayMs));
       if (world.ingestGate) await world.ingestGate;
-      return { rows: world.rows, batches: 1, quarantined: 0, fileHash: 'f'.repeat(64) };
+      return { rows: world.rows, batches: 1, quarantined: world.quarantined ?? 0, fileHash: 'f'.repeat(64) };
     },
     async finishLoad() {
       note('finishLoad');
@@ -79,6 +81,10 @@ export function fakeActivities(world: FakeWorld): Activities {
         world.bookkeepingFailures -= 1;
         throw new Error('ledger unreachable');
       }
+    },
+    async requestIntradayDelta(input: { source: string; rows: number }) {
+      note(`requestIntradayDelta:${input.source}:${input.rows}`);
+      return { requested: true };
     },
     async abortLoad() {
       note('abortLoad');

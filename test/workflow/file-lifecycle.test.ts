@@ -56,6 +56,7 @@ function reset(): void {
   world.duplicateAtFinish = undefined;
   world.finishFailsAfterCommit = undefined;
   world.bookkeepingFailures = undefined;
+  world.quarantined = undefined;
 }
 
 describe('fileLifecycle', () => {
@@ -67,6 +68,21 @@ describe('fileLifecycle', () => {
     expect(world.calls).toEqual([
       'registerFile', 'statFile', 'statFile', 'statFile', 'statFile', 'planLoad', 'ingestFile', 'finishLoad', 'recordFinished', 'archiveFile:processed', 'recordOutcome:loaded',
     ]);
+  });
+
+  it('a reference load that set invalid rows aside requests an intraday delta (they are in its invalid file); other loads do not', async () => {
+    reset();
+    world.quarantined = 2;
+    world.files.set('/drop/q.csv', { size: 10, mtimeMs: 1 });
+    const result = await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-q-${Date.now()}`, args: [input('/drop/q.csv', 1)] });
+    expect(result).toMatchObject({ status: 'loaded', quarantined: 2 });
+    expect(world.calls.slice(-3)).toEqual(['archiveFile:processed', 'recordOutcome:loaded', 'requestIntradayDelta:file-load:2']);
+
+    reset();
+    world.quarantined = 2;
+    world.files.set('/drop/n.csv', { size: 10, mtimeMs: 1 });
+    await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `wf-n-${Date.now()}`, args: [{ ...input('/drop/n.csv', 1), referenceData: false }] });
+    expect(world.calls.filter((c) => c.startsWith('requestIntradayDelta'))).toEqual([]);
   });
 
   it('a change (size, mtime or signal) resets the count of stable checks', async () => {
@@ -226,5 +242,12 @@ describe('fileLifecycle', () => {
     world.finishFailsAfterCommit = true;
     await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `replay-fl-committed-failed-${stamp}`, args: [input('/drop/h.csv', 1)] });
     await save(`replay-fl-committed-failed-${stamp}`, 'file-lifecycle-patched-committed-then-failed.json');
+
+    // A load that set rows aside asks for an intraday delta.
+    reset();
+    world.quarantined = 2;
+    world.files.set('/drop/i.csv', { size: 10, mtimeMs: 1 });
+    await client.workflow.execute(fileLifecycle, { taskQueue, workflowId: `replay-fl-intraday-${stamp}`, args: [input('/drop/i.csv', 2, 10)] });
+    await save(`replay-fl-intraday-${stamp}`, 'file-lifecycle-requested-intraday-delta.json');
   }, 300_000);
 });

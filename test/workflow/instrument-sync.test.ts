@@ -17,9 +17,12 @@ interface World {
   calls: string[];
   fail?: { activity: string; type: string; message: string };
   stageDelayMs?: number;
+  /** The report's added count (default 1); 0 = a sync that changed nothing. */
+  added?: number;
+  requests: Array<{ source: string; ref: string; rows: number }>;
 }
 
-const world: World = { calls: [] };
+const world: World = { calls: [], requests: [] };
 const report = (runId: string): InstrumentSyncReport => ({
   runId, workflowId: instrumentSyncWorkflowId, status: 'succeeded', trigger: 'manual', forced: false, source: 'https://broker.example/complete.json.gz',
   format: 'json-array', fileBytes: 10, fileSha256: 'a'.repeat(64), records: 3, invalid: 0, duplicates: 0, activeBefore: 2, activeAfter: 3, added: 1,
@@ -44,7 +47,12 @@ function fakeActivities() {
     },
     async applyInstrumentSync(input: { runId: string }) {
       await step('applyInstrumentSync');
-      return report(input.runId);
+      return { ...report(input.runId), added: world.added ?? 1 };
+    },
+    async requestIntradayDelta(input: { source: string; ref: string; rows: number }) {
+      await step('requestIntradayDelta');
+      world.requests.push(input);
+      return { requested: true };
     },
     async failInstrumentSync(input: { status: string }) {
       world.calls.push(`failInstrumentSync:${input.status}`);
@@ -86,6 +94,8 @@ function reset(over: Partial<World> = {}): void {
   world.calls.length = 0;
   world.fail = over.fail;
   world.stageDelayMs = over.stageDelayMs;
+  world.added = over.added;
+  world.requests.length = 0;
 }
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -100,8 +110,24 @@ describe('instrumentSync', () => {
     const handle = await client.workflow.start(instrumentSync, { taskQueue: taskQueues.sync, workflowId: `sync-ok-${Date.now()}`, args: [{}] });
     const r = await handle.result();
     expect(r).toMatchObject({ runId: handle.firstExecutionRunId, status: 'succeeded', added: 1 });
-    expect(world.calls).toEqual(['downloadInstruments', 'stageInstruments', 'applyInstrumentSync', 'cleanupInstrumentSync']);
+    expect(world.calls).toEqual(['downloadInstruments', 'stageInstruments', 'applyInstrumentSync', 'requestIntradayDelta', 'cleanupInstrumentSync']);
+    expect(world.requests).toEqual([{ source: 'instrument-sync', ref: handle.firstExecutionRunId, rows: 1 }]);
     expect(await handle.query(syncProgressQuery)).toMatchObject({ phase: 'done', records: 3 });
+  });
+
+  it('a sync that changed no instrument requests no intraday delta', async () => {
+    reset({ added: 0 });
+    const r = await client.workflow.execute(instrumentSync, { taskQueue: taskQueues.sync, workflowId: `sync-unchanged-${Date.now()}`, args: [{}] });
+    expect(r).toMatchObject({ status: 'succeeded', added: 0 });
+    expect(world.calls).toEqual(['downloadInstruments', 'stageInstruments', 'applyInstrumentSync', 'cleanupInstrumentSync']);
+    expect(world.requests).toEqual([]);
+  });
+
+  it('a failed request for an intraday delta leaves the applied sync succeeded', async () => {
+    reset({ fail: { activity: 'requestIntradayDelta', type: 'Internal', message: 'Temporal did not answer' } });
+    const r = await client.workflow.execute(instrumentSync, { taskQueue: taskQueues.sync, workflowId: `sync-request-failed-${Date.now()}`, args: [{}] });
+    expect(r).toMatchObject({ status: 'succeeded', added: 1 });
+    expect(world.calls).toEqual(['downloadInstruments', 'stageInstruments', 'applyInstrumentSync', 'requestIntradayDelta', 'cleanupInstrumentSync']);
   });
 
   it('a tripped guard fails the run as GuardTripped, records it, and still cleans up', async () => {
@@ -170,5 +196,11 @@ describe.skipIf(process.env.RECORD_HISTORIES !== '1')('histories for the replay 
     reset();
     await client.workflow.execute(scheduledInstrumentSync, { taskQueue: taskQueues.sync, workflowId: 'replay-instrument-sync-scheduled', args: [{}] });
     save('replay-instrument-sync-scheduled', 'instrument-sync-scheduled-lock-limit.json');
+  });
+
+  it('records a sync that requested an intraday delta', async () => {
+    reset();
+    await client.workflow.execute(instrumentSync, { taskQueue: taskQueues.sync, workflowId: 'replay-instrument-sync-intraday', args: [{ trigger: 'manual' }] });
+    save('replay-instrument-sync-intraday', 'instrument-sync-requested-intraday-delta.json');
   });
 });

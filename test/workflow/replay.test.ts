@@ -55,6 +55,10 @@ describe('workflow replay', () => {
     expect(files.some((f) => f.startsWith('distribution-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('channel-probe-'))).toBe(true);
     expect(files.some((f) => f.startsWith('delivery-waited-for-channel'))).toBe(true);
+    expect(files.some((f) => f.startsWith('intraday-deltas-'))).toBe(true);
+    // Syncs and loads from before intraday deltas (no marker) and after (marker, request).
+    expect(files).toContain('instrument-sync-requested-intraday-delta.json');
+    expect(files).toContain('file-lifecycle-requested-intraday-delta.json');
   });
 
   it('every patch in the workflow code is recorded in at least one saved history (its new path replays)', () => {
