@@ -16,7 +16,9 @@ let tdb: TestDatabase;
 let db: Database;
 let sql: Client;
 const HOUR = 3600_000;
-const at = (hoursAgo: number) => new Date(Date.now() - hoursAgo * HOUR);
+// One clock for the whole file: expected values are computed from the same instants the rows were given.
+const NOW = Date.now();
+const at = (hoursAgo: number) => new Date(NOW - hoursAgo * HOUR);
 
 beforeAll(async () => {
   tdb = await createTestDatabase(inject('pgUrl'));
