@@ -103,6 +103,9 @@ const schema = z.object({
   REFDATA_REPORT_ROOTS: z.string().optional(),
   REFDATA_DELIVERY_RETRY: z.string().transform(parseRetryOverrides).optional(),
   REFDATA_STREAM_POLL_MS: int(50).default(1000),
+  REFDATA_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  REFDATA_EMAIL_ATTACH_MAX_BYTES: int(0).default(10 * 1024 * 1024),
+  REFDATA_DOWNLOAD_LINK_TTL_HOURS: int(1).max(24 * 365).default(168),
   REFDATA_CHANNEL_UNHEALTHY_AFTER: int(0).default(defaultChannelHealthSettings.unhealthyAfter),
   REFDATA_CHANNEL_PROBE_INITIAL_MS: int(100).default(defaultChannelHealthSettings.probeInitialMs),
   REFDATA_CHANNEL_PROBE_MAX_MS: int(100).default(defaultChannelHealthSettings.probeMaxMs),
@@ -258,6 +261,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations, email channels\' SMTP servers, and instrument sync URLs (and their redirects), resolve to loopback/private/link-local/metadata addresses (tests, closed networks). Off, a URL passed to `POST /api/v1/instruments/sync` cannot make the worker fetch from inside the firm\'s network.' },
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
+  { name: 'REFDATA_PUBLIC_URL', default: '(unset: no download links)', description: 'The API\'s address as email recipients reach it (e.g. `https://refdata.example.com`): files of an email delivery over its attachment limit are sent as signed, expiring links to `GET /api/v1/downloads/…` under it. Unset, such an email fails `TOO_LARGE`.' },
+  { name: 'REFDATA_EMAIL_ATTACH_MAX_BYTES', default: '10485760 (10 MiB)', description: 'Email deliveries attach files up to this total; larger files (the largest first) go as download links (needs `REFDATA_PUBLIC_URL`). A channel\'s own `maxAttachmentBytes` can only lower it.' },
+  { name: 'REFDATA_DOWNLOAD_LINK_TTL_HOURS', default: '168 (7 days)', description: 'How long a download link in an email works after the attempt that sent it; past it the API answers 410.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
   { name: 'REFDATA_CHANNEL_UNHEALTHY_AFTER', default: '5', description: 'Delivery attempts in a row that fail against a channel\'s destination (down, 5xx, timeout) before the channel is marked unhealthy and paused: its deliveries wait instead of spending attempts, and it is probed until it answers (docs/channels.md). 0 never pauses.' },
   { name: 'REFDATA_CHANNEL_UNHEALTHY_QUIET_MS', default: '60000', description: 'A channel is paused only when, besides those failures in a row, it has delivered nothing for this long: a destination that fails some requests but delivers most is not paused.' },
@@ -378,6 +384,12 @@ export interface ReportingConfig {
   reportRoots: string[];
   retry: Record<ChannelType, DeliveryRetryPolicy>;
   streamPollMs: number;
+  /** REFDATA_PUBLIC_URL: base of the signed download links email sends for files too large to attach; unset, no links. */
+  publicUrl?: string;
+  /** REFDATA_EMAIL_ATTACH_MAX_BYTES: the operator's cap on what an email attaches (a channel may set less). */
+  emailAttachMaxBytes: number;
+  /** REFDATA_DOWNLOAD_LINK_TTL_HOURS in ms. */
+  downloadLinkTtlMs: number;
   /** When a failing channel is paused and how it is probed (src/reporting/channel-health.ts). */
   channelHealth: ChannelHealthSettings;
 }
@@ -502,6 +514,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reportRoots: (e.REFDATA_REPORT_ROOTS ? e.REFDATA_REPORT_ROOTS.split(path.delimiter).filter(Boolean) : [path.join(e.REFDATA_STATE_DIR, 'reports')]).map((d) => path.resolve(d)),
       retry: resolveRetryPolicies(e.REFDATA_DELIVERY_RETRY),
       streamPollMs: e.REFDATA_STREAM_POLL_MS,
+      publicUrl: e.REFDATA_PUBLIC_URL,
+      emailAttachMaxBytes: e.REFDATA_EMAIL_ATTACH_MAX_BYTES,
+      downloadLinkTtlMs: e.REFDATA_DOWNLOAD_LINK_TTL_HOURS * 3600_000,
       channelHealth: {
         unhealthyAfter: e.REFDATA_CHANNEL_UNHEALTHY_AFTER,
         probeInitialMs: e.REFDATA_CHANNEL_PROBE_INITIAL_MS,

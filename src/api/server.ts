@@ -22,6 +22,8 @@ import { metricsPlugin } from './metrics';
 import { reportingPlugin, reportingOptionsFrom, type ReportingApiOptions } from './reporting';
 import { loadConfig } from '../config';
 import { distributionPlugin } from './distribution';
+import { downloadsPlugin } from './downloads';
+import { downloadKeyFrom } from '../reporting/download-links';
 import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
@@ -140,6 +142,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
   await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution, retry: deps.reporting?.retry }));
+  await app.register(downloadsPlugin({ db: deps.db, key: deps.reporting?.secretsKey ? downloadKeyFrom(deps.reporting.secretsKey) : null }));
   await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null), notifier }));
   return app;
 }

@@ -107,6 +107,7 @@ function matrix(): Entry[] {
     { route: 'GET /api/v1/reporting/delivery/:delivery_id/status', request: { url: '/api/v1/reporting/delivery/no-such-delivery/status' }, expect: reportingUsers(404) },
     { route: 'POST /api/v1/reporting/delivery/:delivery_id/replay', request: { url: '/api/v1/reporting/delivery/no-such-delivery/replay', body: {} }, expect: reportingUsers(404) },
     { route: 'POST /api/v1/reporting/deliveries/replay', request: { url: '/api/v1/reporting/deliveries/replay', body: { dry_run: true } }, expect: staff(200), note: 'a dry run' },
+    { route: 'GET /api/v1/downloads/:delivery_id/:name', request: { url: '/api/v1/downloads/dlv_none/20250621_full.csv' }, expect: everyone(403), note: 'no key: the signed link in an email is the permission; without a valid signature 403, past its expiry 410' },
     { route: 'GET /api/v1/reporting/stats', request: { url: '/api/v1/reporting/stats' }, expect: reportingUsers(200), note: 'a subscriber sees its own deliveries' },
     { route: 'GET /api/v1/reporting/channels', request: { url: '/api/v1/reporting/channels' }, expect: reportingUsers(200), note: 'a subscriber sees its own channels' },
     { route: 'POST /api/v1/reporting/channels/:channel_id/resume', request: { url: '/api/v1/reporting/channels/no-such-channel/resume' }, expect: staff(404) },
