@@ -8,6 +8,7 @@ import { defaultChannelHealthSettings, type ChannelHealthSettings } from './repo
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
 import type { RecordRetentionDays } from './db/record-retention';
 import type { PerformanceThresholds } from './metrics/performance-alerts';
+import { parseAlertChannel, type OutboundAlertSettings } from './notify/alert-channel';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -80,6 +81,10 @@ const schema = z.object({
   REFDATA_ALERT_MIN_FILES: int(1).default(5),
   REFDATA_ALERT_OUTBOX_LAG_SECONDS: int(1).default(300),
   REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES: int(1).default(60),
+  REFDATA_ALERT_CHANNEL: z.string().optional(),
+  REFDATA_ALERT_SMTP_URL: z.string().optional(),
+  REFDATA_ALERT_EMAIL_FROM: z.string().optional(),
+  REFDATA_ALERT_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('warning'),
   REFDATA_ALERT_SYNC_DURATION_MINUTES: int(1).default(30),
   REFDATA_ALERT_SYNC_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
   REFDATA_ALERT_SYNC_STALE_HOURS: int(1).default(26),
@@ -219,7 +224,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_RETENTION_TRACKING_DAYS', default: '365', description: 'Finished rows of `ref.file_monitor_tracking` older than this are deleted by the cleanup schedule, except rows of a file a kept load came from. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_SYNC_RUNS_DAYS', default: '365', description: 'Finished rows of `ref.instrument_sync_runs` older than this are deleted by the cleanup schedule, except the latest successful sync. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_DELIVERIES_DAYS', default: '180', description: 'Final rows of `dist.delivery_history` (delivered, failed, cancelled) older than this are deleted by the cleanup schedule, except deliveries whose files are still kept. 0 keeps all.' },
-  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` older than this are deleted by the cleanup schedule. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` (subscribers\' dashboard notifications) and `ref.operator_notifications` (operator notifications and alerts) older than this are deleted by the cleanup schedule. 0 keeps all.' },
   { name: 'REFDATA_CONFIG_CHECK_CRON', default: '45 2 * * *', description: 'When the reference-config check schedule validates `ref.reference_data_cfg` against the tables that exist (UTC); problems it leaves raise a notification.' },
   { name: 'REFDATA_CONFIG_CHECK_REPAIR', default: 'true', description: 'Whether the scheduled reference-config check also repairs what it finds (deactivate orphaned rows, insert missing ones, reactivate rows whose table is back), as `refdata config validate --repair` does.' },
   { name: 'REFDATA_CLEANUP_CRON', default: '30 2 * * *', description: 'When the cleanup schedule runs (UTC).' },
@@ -237,6 +242,10 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALERT_WINDOW_MINUTES', default: '60', description: 'The file error rate is measured over files finished in this window.' },
   { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
   { name: 'REFDATA_ALERT_MIN_FILES', default: '5', description: 'The error-rate alert needs at least this many finished files in the window.' },
+  { name: 'REFDATA_ALERT_CHANNEL', default: '(unset: notifications are kept and shown, not sent)', description: 'Where operator notifications also go out: `slack:<incoming-webhook https URL>` or `email:<address>[,<address>…]` (then `REFDATA_ALERT_SMTP_URL` and `REFDATA_ALERT_EMAIL_FROM`). Checked at start; the destination may be on a private network (the operator sets it).' },
+  { name: 'REFDATA_ALERT_SMTP_URL', default: '(unset)', description: 'SMTP server of `email:` alerts: `smtp://[user:pass@]host[:port]` (STARTTLS required, port 587), `smtps://…` (TLS, 465); `?security=none` for a relay without TLS.' },
+  { name: 'REFDATA_ALERT_EMAIL_FROM', default: '(unset)', description: 'Sender address of `email:` alerts.' },
+  { name: 'REFDATA_ALERT_MIN_SEVERITY', default: 'warning', description: 'Notifications at or above this severity (`info`, `warning`, `critical`) go out through `REFDATA_ALERT_CHANNEL`; all are kept in `ref.operator_notifications`.' },
   { name: 'REFDATA_ALERT_OUTBOX_LAG_SECONDS', default: '300', description: 'Alert when the oldest unpublished event in the outbox is older than this.' },
   { name: 'REFDATA_ALERT_SYNC_DURATION_MINUTES', default: '30', description: 'Alert when the latest instrument sync runs, or ran, longer than this.' },
   { name: 'REFDATA_ALERT_SYNC_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the last 20 finished instrument syncs did not succeed (needs at least 5).' },
@@ -336,6 +345,8 @@ export interface AlertConfig {
   outboxLagSeconds: number;
   deliveryDeadlineMinutes: number;
   performance: PerformanceThresholds;
+  /** REFDATA_ALERT_CHANNEL: where notifications also go out (src/notify/alert-channel.ts); null: nowhere. */
+  outbound: OutboundAlertSettings | null;
 }
 
 export interface Config {
@@ -415,6 +426,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const alertChannel = parseAlertChannel({ channel: e.REFDATA_ALERT_CHANNEL, smtpUrl: e.REFDATA_ALERT_SMTP_URL, from: e.REFDATA_ALERT_EMAIL_FROM, minSeverity: e.REFDATA_ALERT_MIN_SEVERITY });
+  if (alertChannel.problems.length > 0) throw new ConfigError(alertChannel.problems);
   return {
     databaseUrl: e.DATABASE_URL,
     databaseKind: databaseKindOf(e.DATABASE_URL),
@@ -449,6 +462,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       records: {
         loads: e.REFDATA_RETENTION_LOADS_DAYS, invalidRecords: e.REFDATA_RETENTION_INVALID_RECORDS_DAYS, tracking: e.REFDATA_RETENTION_TRACKING_DAYS,
         syncRuns: e.REFDATA_RETENTION_SYNC_RUNS_DAYS, deliveries: e.REFDATA_RETENTION_DELIVERIES_DAYS, notifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
+        operatorNotifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
       },
     },
     workflowBundle: e.REFDATA_WORKFLOW_BUNDLE,
@@ -475,6 +489,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         syncDurationMinutes: e.REFDATA_ALERT_SYNC_DURATION_MINUTES, syncErrorRate: e.REFDATA_ALERT_SYNC_ERROR_RATE,
         syncStaleHours: e.REFDATA_ALERT_SYNC_STALE_HOURS, ingestRateFactor: e.REFDATA_ALERT_INGEST_RATE_FACTOR,
       },
+      outbound: alertChannel.settings,
     },
     instruments: {
       url: e.INSTRUMENTS_URL,

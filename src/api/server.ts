@@ -18,6 +18,7 @@ import { fileIntakePlugin } from './file-intake';
 import { errorsPlugin } from './errors';
 import { dashboardPlugin, defaultOperationsOptions, type OperationsOptions } from './dashboard';
 import { eventsPlugin } from './events';
+import { notificationsPlugin } from './notifications';
 import { metricsPlugin } from './metrics';
 import { reportingPlugin, reportingOptionsFrom, type ReportingApiOptions } from './reporting';
 import { loadConfig } from '../config';
@@ -140,6 +141,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
+  await app.register(notificationsPlugin({ auth, db: deps.db, notifier, log: deps.log, outbound: operations.alerts.outbound ?? null }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
   await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution, retry: deps.reporting?.retry }));
   await app.register(downloadsPlugin({ db: deps.db, key: deps.reporting?.secretsKey ? downloadKeyFrom(deps.reporting.secretsKey) : null }));

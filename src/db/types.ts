@@ -7,6 +7,7 @@ import type { CatalogStore } from './catalog';
 import type { FailureStore } from './failures';
 import type { DistributionRunStore } from './distribution-runs';
 import type { RetentionStore } from './retention';
+import type { NotificationStore } from './notifications';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -302,4 +303,7 @@ export interface Database {
 
   /** Delivered files refdata wrote and still keeps, for the retention sweep (src/db/retention.ts). */
   readonly retention: RetentionStore;
+
+  /** Operator notifications kept across restarts, and what the alert channel sent (src/db/notifications.ts). */
+  readonly notifications: NotificationStore;
 }

@@ -80,6 +80,7 @@ function matrix(): Entry[] {
     { route: 'GET /api/v1/dashboard/session', request: { url: '/api/v1/dashboard/session' }, expect: staff(200) },
     { route: 'GET /api/v1/dashboard/deliveries', request: { url: '/api/v1/dashboard/deliveries' }, expect: staff(200) },
     { route: 'GET /api/v1/events/recent', request: { url: '/api/v1/events/recent' }, expect: staff(200) },
+    { route: 'GET /api/v1/notifications', request: { url: '/api/v1/notifications' }, expect: staffRead(200) },
     { route: 'GET /api/v1/events/stream', request: { url: '/api/v1/events/stream' }, expect: { ...allow(['admin', 'operator'], STARTED), none: 4401, 'read-only': 4403, subscriber: 4403, 'other subscriber': 4403 }, note: 'WebSocket: 1000 = stream started, else the close code' },
     { route: 'POST /distribute-full', request: { url: '/distribute-full?date=not-a-date' }, expect: staff(400), note: 'an invalid date' },
     { route: 'POST /distribute-delta', request: { url: '/distribute-delta?date=20240101' }, expect: staff(400), note: 'a date (deltas take none)' },

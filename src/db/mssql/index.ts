@@ -14,6 +14,7 @@ import { createMssqlCatalogStore } from './catalog-store';
 import { createMssqlFailureStore } from './failures';
 import { createMssqlDistributionRunStore } from './distribution-runs';
 import { createMssqlRetentionStore } from './retention';
+import { createMssqlNotificationStore } from './notifications';
 import { migrateDownMssql } from './migrate-down';
 import {
   countRowsSql, deleteTrackingSql, dropTableIfExistsSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
@@ -65,6 +66,7 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
     failures: createMssqlFailureStore(pool),
     distributionRuns: createMssqlDistributionRunStore(pool),
     retention: createMssqlRetentionStore(pool),
+    notifications: createMssqlNotificationStore(pool),
     migrate: () => migrate(pool, migrationsDir),
     migrationStatus: () => migrationStatus(pool, migrationsDir),
     async migrateDown(version) {

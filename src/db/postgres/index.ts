@@ -16,6 +16,7 @@ import { createPostgresCatalogStore } from './catalog';
 import { createPostgresFailureStore } from './failures';
 import { createPostgresDistributionRunStore } from './distribution-runs';
 import { createPostgresRetentionStore } from './retention';
+import { createPostgresNotificationStore } from './notifications';
 import { migrateDownPostgres } from './migrate-down';
 
 const MIGRATION_LOCK = 7233001;
@@ -66,6 +67,7 @@ export function createPostgresDatabase(
     failures: createPostgresFailureStore(exec),
     distributionRuns: createPostgresDistributionRunStore(exec),
     retention: createPostgresRetentionStore(exec),
+    notifications: createPostgresNotificationStore(exec),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);
