@@ -17,7 +17,7 @@ export interface DownloadsDeps {
 export const downloadsPlugin = (deps: DownloadsDeps): FastifyPluginAsync => async (app) => {
   const now = deps.now ?? (() => new Date());
   app.get('/api/v1/downloads/:delivery_id/:name', {
-    config: { access: 'public' },
+    config: { access: 'signed' },
     schema: {
       tags: ['reporting'],
       summary: 'Download a file of a delivery through the signed, expiring link an email carried (no API key: the signature is the permission)',

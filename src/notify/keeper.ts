@@ -32,12 +32,18 @@ export function storedIdOf(id: string): string {
   return `${id.slice(0, MAX_NOTIFICATION_ID - 65)}#${crypto.createHash('sha256').update(id).digest('hex')}`;
 }
 
-const keepers = new WeakMap<Notifier, Keeper>();
+const keepers = new WeakMap<Notifier, { keeper: Keeper; users: number }>();
 
-/** One keeper per notifier: `refdata dev` wires the worker's and the API's to the same one. */
+/**
+ * One keeper per notifier: `refdata dev` wires the worker's and the API's to the same one, and it keeps going until
+ * the last of them stops it.
+ */
 export function keepNotifications(deps: KeeperDeps): Keeper {
   const existing = keepers.get(deps.notifier);
-  if (existing) return existing;
+  if (existing) {
+    existing.users++;
+    return existing.keeper;
+  }
   const log = deps.log.child({ component: 'notifications' });
   const pending = new Set<Promise<void>>();
   const send = deps.send ?? sendAlert;
@@ -71,10 +77,12 @@ export function keepNotifications(deps: KeeperDeps): Keeper {
       while (pending.size > 0) await Promise.all([...pending]);
     },
     stop() {
+      const entry = keepers.get(deps.notifier);
+      if (!entry || entry.keeper !== keeper || --entry.users > 0) return;
       unsubscribe();
       keepers.delete(deps.notifier);
     },
   };
-  keepers.set(deps.notifier, keeper);
+  keepers.set(deps.notifier, { keeper, users: 1 });
   return keeper;
 }
