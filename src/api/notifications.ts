@@ -65,10 +65,10 @@ export const notificationsPlugin = (deps: NotificationsPluginDeps): FastifyPlugi
       summary: 'Operator notifications kept in the database, newest first, with what the alert channel did with each; page with `cursor`',
       security: [{ bearer: [] }],
       querystring: Type.Object({
-        since: Type.Optional(Type.String({ description: 'a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO date / date-time', maxLength: 40 })),
+        since: Type.Optional(Type.String({ description: 'a duration back from now (90s, 30m, 24h, 7d, 2w) or an ISO date / date-time', maxLength: 40, pattern: '^(\\d{1,6}(\\.\\d+)? ?[smhdwSMHDW]|\\d{4}-\\d{2}-\\d{2}([T ][\\d:.]+(Z|[+-]\\d{2}:?\\d{2})?)?)$' })),
         kind: Type.Optional(Type.String({ maxLength: 50 })),
         limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }),
-        cursor: Type.Optional(Type.String({ maxLength: 1200, description: 'next_cursor of the previous page' })),
+        cursor: Type.Optional(Type.String({ maxLength: 1200, pattern: '^[A-Za-z0-9_-]+$', description: 'next_cursor of the previous page' })),
       }),
       response: { 200: Type.Object({ items: Type.Array(StoredNotificationSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) }), 400: ErrorBody, 401: ErrorBody, 403: ErrorBody },
     },
