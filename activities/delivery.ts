@@ -12,6 +12,7 @@ import { statusChangeOf, type DeliveryNotifier } from '../src/reporting/notifier
 import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
 import { protectMessage } from '../src/reporting/encrypt-delivery';
+import { withDownloadLinks, type DownloadLinkSettings } from '../src/reporting/download-links';
 import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
 import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
@@ -38,6 +39,10 @@ export interface DeliveryActivityDeps {
   alerts?: Notifier;
   /** Starts the probe run of a paused channel unless one runs (src/reporting/channels.ts); absent in tests of other flows. */
   ensureProbe?: (channelId: string, firstProbeInMs: number) => Promise<void>;
+  /** Signed links for email files over the attachment limit (REFDATA_PUBLIC_URL set); null or absent: none. */
+  downloadLinks?: DownloadLinkSettings | null;
+  /** REFDATA_EMAIL_ATTACH_MAX_BYTES: the operator's cap on what one email attaches. */
+  emailAttachMaxBytes?: number;
   /** Where encrypted copies of files are written for deliveries that require encryption (default: the system's temp dir). */
   encryptedDir?: string;
 }
@@ -215,8 +220,13 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
 
       const beat = input.attemptTimeoutMs > 3 * HEARTBEAT_EVERY_MS ? setInterval(() => ctx.heartbeat({ attempt }), HEARTBEAT_EVERY_MS) : null;
       try {
+        // Links are signed per attempt, so each one works for the full TTL from the time it was sent; an encrypted
+        // copy gets none (the route serves only the files the delivery recorded).
+        const recorded = d.channel === 'EMAIL' && deps.downloadLinks
+          ? { ...d.payload.message, attachments: withDownloadLinks(deps.downloadLinks, d.deliveryId, d.payload.message.attachments, now()) }
+          : d.payload.message;
         const message = await protectMessage({
-          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: d.payload.message, reportRequires: d.payload.report.encryptionRequired,
+          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: recorded, reportRequires: d.payload.report.encryptionRequired,
           config, dir: deps.encryptedDir ?? path.join(os.tmpdir(), 'refdata-encrypted'),
           onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'encrypted-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
         });
@@ -225,6 +235,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
           timeoutMs: input.attemptTimeoutMs,
           allowPrivateNetworks: deps.allowPrivateNetworks,
           trustedCa: deps.trustedCa,
+          attachmentMaxBytes: deps.emailAttachMaxBytes,
         });
         const delivered = await store.recordDelivered(d.deliveryId);
         announce(delivered);

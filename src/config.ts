@@ -8,6 +8,7 @@ import { defaultChannelHealthSettings, type ChannelHealthSettings } from './repo
 import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } from './reporting/retry-policy';
 import type { RecordRetentionDays } from './db/record-retention';
 import type { PerformanceThresholds } from './metrics/performance-alerts';
+import { parseAlertChannel, type OutboundAlertSettings } from './notify/alert-channel';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -80,6 +81,10 @@ const schema = z.object({
   REFDATA_ALERT_MIN_FILES: int(1).default(5),
   REFDATA_ALERT_OUTBOX_LAG_SECONDS: int(1).default(300),
   REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES: int(1).default(60),
+  REFDATA_ALERT_CHANNEL: z.string().optional(),
+  REFDATA_ALERT_SMTP_URL: z.string().optional(),
+  REFDATA_ALERT_EMAIL_FROM: z.string().optional(),
+  REFDATA_ALERT_MIN_SEVERITY: z.enum(['info', 'warning', 'critical']).default('warning'),
   REFDATA_ALERT_SYNC_DURATION_MINUTES: int(1).default(30),
   REFDATA_ALERT_SYNC_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
   REFDATA_ALERT_SYNC_STALE_HOURS: int(1).default(26),
@@ -103,6 +108,9 @@ const schema = z.object({
   REFDATA_REPORT_ROOTS: z.string().optional(),
   REFDATA_DELIVERY_RETRY: z.string().transform(parseRetryOverrides).optional(),
   REFDATA_STREAM_POLL_MS: int(50).default(1000),
+  REFDATA_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'must be an http:// or https:// URL').optional(),
+  REFDATA_EMAIL_ATTACH_MAX_BYTES: int(0).default(10 * 1024 * 1024),
+  REFDATA_DOWNLOAD_LINK_TTL_HOURS: int(1).max(24 * 365).default(168),
   REFDATA_CHANNEL_UNHEALTHY_AFTER: int(0).default(defaultChannelHealthSettings.unhealthyAfter),
   REFDATA_CHANNEL_PROBE_INITIAL_MS: int(100).default(defaultChannelHealthSettings.probeInitialMs),
   REFDATA_CHANNEL_PROBE_MAX_MS: int(100).default(defaultChannelHealthSettings.probeMaxMs),
@@ -218,7 +226,7 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_RETENTION_TRACKING_DAYS', default: '365', description: 'Finished rows of `ref.file_monitor_tracking` older than this are deleted by the cleanup schedule, except rows of a file a kept load came from. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_SYNC_RUNS_DAYS', default: '365', description: 'Finished rows of `ref.instrument_sync_runs` older than this are deleted by the cleanup schedule, except the latest successful sync. 0 keeps all.' },
   { name: 'REFDATA_RETENTION_DELIVERIES_DAYS', default: '180', description: 'Final rows of `dist.delivery_history` (delivered, failed, cancelled) older than this are deleted by the cleanup schedule, except deliveries whose files are still kept. 0 keeps all.' },
-  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` older than this are deleted by the cleanup schedule. 0 keeps all.' },
+  { name: 'REFDATA_RETENTION_NOTIFICATIONS_DAYS', default: '90', description: 'Rows of `dist.notifications` (subscribers\' dashboard notifications) and `ref.operator_notifications` (operator notifications and alerts) older than this are deleted by the cleanup schedule. 0 keeps all.' },
   { name: 'REFDATA_CONFIG_CHECK_CRON', default: '45 2 * * *', description: 'When the reference-config check schedule validates `ref.reference_data_cfg` against the tables that exist (UTC); problems it leaves raise a notification.' },
   { name: 'REFDATA_CONFIG_CHECK_REPAIR', default: 'true', description: 'Whether the scheduled reference-config check also repairs what it finds (deactivate orphaned rows, insert missing ones, reactivate rows whose table is back), as `refdata config validate --repair` does.' },
   { name: 'REFDATA_CLEANUP_CRON', default: '30 2 * * *', description: 'When the cleanup schedule runs (UTC).' },
@@ -236,6 +244,10 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALERT_WINDOW_MINUTES', default: '60', description: 'The file error rate is measured over files finished in this window.' },
   { name: 'REFDATA_ALERT_FILE_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the files finished in the window went to `error/`.' },
   { name: 'REFDATA_ALERT_MIN_FILES', default: '5', description: 'The error-rate alert needs at least this many finished files in the window.' },
+  { name: 'REFDATA_ALERT_CHANNEL', default: '(unset: notifications are kept and shown, not sent)', description: 'Where operator notifications also go out: `slack:<incoming-webhook https URL>` or `email:<address>[,<address>…]` (then `REFDATA_ALERT_SMTP_URL` and `REFDATA_ALERT_EMAIL_FROM`). Checked at start; the destination may be on a private network (the operator sets it).' },
+  { name: 'REFDATA_ALERT_SMTP_URL', default: '(unset)', description: 'SMTP server of `email:` alerts: `smtp://[user:pass@]host[:port]` (STARTTLS required, port 587), `smtps://…` (TLS, 465); `?security=none` for a relay without TLS.' },
+  { name: 'REFDATA_ALERT_EMAIL_FROM', default: '(unset)', description: 'Sender address of `email:` alerts.' },
+  { name: 'REFDATA_ALERT_MIN_SEVERITY', default: 'warning', description: 'Notifications at or above this severity (`info`, `warning`, `critical`) go out through `REFDATA_ALERT_CHANNEL`; all are kept in `ref.operator_notifications`.' },
   { name: 'REFDATA_ALERT_OUTBOX_LAG_SECONDS', default: '300', description: 'Alert when the oldest unpublished event in the outbox is older than this.' },
   { name: 'REFDATA_ALERT_SYNC_DURATION_MINUTES', default: '30', description: 'Alert when the latest instrument sync runs, or ran, longer than this.' },
   { name: 'REFDATA_ALERT_SYNC_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the last 20 finished instrument syncs did not succeed (needs at least 5).' },
@@ -260,6 +272,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALLOW_PRIVATE_DESTINATIONS', default: 'false', description: 'Let webhook, Slack, push and SFTP destinations, email channels\' SMTP servers, and instrument sync URLs (and their redirects), resolve to loopback/private/link-local/metadata addresses (tests, closed networks). Off, a URL passed to `POST /api/v1/instruments/sync` cannot make the worker fetch from inside the firm\'s network.' },
   { name: 'REFDATA_REPORT_ROOTS', default: '(state dir)/reports', description: 'Directories (separated by `:`) that `POST /api/v1/reporting/deliver` may name files in.' },
   { name: 'REFDATA_DELIVERY_RETRY', default: '(unset: per-channel defaults, see docs/reporting.md)', description: 'Retry policy overrides as JSON: channel type or `default` → `initialIntervalMs`, `backoffCoefficient`, `maximumIntervalMs`, `deadlineMs`, `attemptTimeoutMs`, `maximumAttempts`.' },
+  { name: 'REFDATA_PUBLIC_URL', default: '(unset: no download links)', description: 'The API\'s address as email recipients reach it (e.g. `https://refdata.example.com`): files of an email delivery over its attachment limit are sent as signed, expiring links to `GET /api/v1/downloads/…` under it. Unset, such an email fails `TOO_LARGE`.' },
+  { name: 'REFDATA_EMAIL_ATTACH_MAX_BYTES', default: '10485760 (10 MiB)', description: 'Email deliveries attach files up to this total; larger files (the largest first) go as download links (needs `REFDATA_PUBLIC_URL`). A channel\'s own `maxAttachmentBytes` can only lower it.' },
+  { name: 'REFDATA_DOWNLOAD_LINK_TTL_HOURS', default: '168 (7 days)', description: 'How long a download link in an email works after the attempt that sent it; past it the API answers 410.' },
   { name: 'REFDATA_STREAM_POLL_MS', default: '1000', description: 'How often the reporting WebSocket stream reads `dist.delivery_history` for changes made by workers in other processes.' },
   { name: 'REFDATA_CHANNEL_UNHEALTHY_AFTER', default: '5', description: 'Delivery attempts in a row that fail against a channel\'s destination (down, 5xx, timeout) before the channel is marked unhealthy and paused: its deliveries wait instead of spending attempts, and it is probed until it answers (docs/channels.md). 0 never pauses.' },
   { name: 'REFDATA_CHANNEL_UNHEALTHY_QUIET_MS', default: '60000', description: 'A channel is paused only when, besides those failures in a row, it has delivered nothing for this long: a destination that fails some requests but delivers most is not paused.' },
@@ -334,6 +349,8 @@ export interface AlertConfig {
   outboxLagSeconds: number;
   deliveryDeadlineMinutes: number;
   performance: PerformanceThresholds;
+  /** REFDATA_ALERT_CHANNEL: where notifications also go out (src/notify/alert-channel.ts); null: nowhere. */
+  outbound: OutboundAlertSettings | null;
 }
 
 export interface Config {
@@ -382,6 +399,12 @@ export interface ReportingConfig {
   reportRoots: string[];
   retry: Record<ChannelType, DeliveryRetryPolicy>;
   streamPollMs: number;
+  /** REFDATA_PUBLIC_URL: base of the signed download links email sends for files too large to attach; unset, no links. */
+  publicUrl?: string;
+  /** REFDATA_EMAIL_ATTACH_MAX_BYTES: the operator's cap on what an email attaches (a channel may set less). */
+  emailAttachMaxBytes: number;
+  /** REFDATA_DOWNLOAD_LINK_TTL_HOURS in ms. */
+  downloadLinkTtlMs: number;
   /** When a failing channel is paused and how it is probed (src/reporting/channel-health.ts). */
   channelHealth: ChannelHealthSettings;
 }
@@ -407,6 +430,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
   }
   const e = parsed.data;
+  const alertChannel = parseAlertChannel({ channel: e.REFDATA_ALERT_CHANNEL, smtpUrl: e.REFDATA_ALERT_SMTP_URL, from: e.REFDATA_ALERT_EMAIL_FROM, minSeverity: e.REFDATA_ALERT_MIN_SEVERITY });
+  if (alertChannel.problems.length > 0) throw new ConfigError(alertChannel.problems);
   return {
     databaseUrl: e.DATABASE_URL,
     databaseKind: databaseKindOf(e.DATABASE_URL),
@@ -441,6 +466,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       records: {
         loads: e.REFDATA_RETENTION_LOADS_DAYS, invalidRecords: e.REFDATA_RETENTION_INVALID_RECORDS_DAYS, tracking: e.REFDATA_RETENTION_TRACKING_DAYS,
         syncRuns: e.REFDATA_RETENTION_SYNC_RUNS_DAYS, deliveries: e.REFDATA_RETENTION_DELIVERIES_DAYS, notifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
+        operatorNotifications: e.REFDATA_RETENTION_NOTIFICATIONS_DAYS,
       },
     },
     workflowBundle: e.REFDATA_WORKFLOW_BUNDLE,
@@ -467,6 +493,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         syncDurationMinutes: e.REFDATA_ALERT_SYNC_DURATION_MINUTES, syncErrorRate: e.REFDATA_ALERT_SYNC_ERROR_RATE,
         syncStaleHours: e.REFDATA_ALERT_SYNC_STALE_HOURS, ingestRateFactor: e.REFDATA_ALERT_INGEST_RATE_FACTOR,
       },
+      outbound: alertChannel.settings,
     },
     instruments: {
       url: e.INSTRUMENTS_URL,
@@ -507,6 +534,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reportRoots: (e.REFDATA_REPORT_ROOTS ? e.REFDATA_REPORT_ROOTS.split(path.delimiter).filter(Boolean) : [path.join(e.REFDATA_STATE_DIR, 'reports')]).map((d) => path.resolve(d)),
       retry: resolveRetryPolicies(e.REFDATA_DELIVERY_RETRY),
       streamPollMs: e.REFDATA_STREAM_POLL_MS,
+      publicUrl: e.REFDATA_PUBLIC_URL,
+      emailAttachMaxBytes: e.REFDATA_EMAIL_ATTACH_MAX_BYTES,
+      downloadLinkTtlMs: e.REFDATA_DOWNLOAD_LINK_TTL_HOURS * 3600_000,
       channelHealth: {
         unhealthyAfter: e.REFDATA_CHANNEL_UNHEALTHY_AFTER,
         probeInitialMs: e.REFDATA_CHANNEL_PROBE_INITIAL_MS,

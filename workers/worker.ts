@@ -31,6 +31,7 @@ import { workerSharingWorkflowThreads } from './shared-workflow-threads';
 const { collectGarbageNow } = require('./heap-preload.cjs') as { collectGarbageNow(): void };
 import { coreTelemetryOptions, serveMetrics, useCoreMetrics } from '../src/metrics/exposition';
 import { processNotifier, type Notifier } from '../src/notify/notifier';
+import { keepNotifications } from '../src/notify/keeper';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -40,7 +41,7 @@ export interface WorkerDeps {
   client: Client;
   db: Database;
   log: Logger;
-  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'workflowThreads' | 'progressIntervalMs' | 'loadStreams' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution'>>;
+  config: Pick<Config, 'dropoffDir' | 'batchRows'> & Partial<Pick<Config, 'workflowThreads' | 'progressIntervalMs' | 'loadStreams' | 'invalidRows' | 'instruments' | 'stateDir' | 'retention' | 'metrics' | 'reporting' | 'events' | 'distribution' | 'alerts'>>;
   /** Where activities raise operator notifications; the process's own by default (the API streams it in `refdata dev`). */
   notifier?: Notifier;
   /** Task queues to poll (default: all); scale a busy queue with more processes running just that one. */
@@ -185,9 +186,11 @@ export async function startWorker(deps: WorkerDeps): Promise<RunningWorker> {
       }),
     ),
   );
+  // With the process's alert settings (a `refdata worker`), what its activities raise is kept and sent from here too.
+  const keeper = deps.config.alerts ? keepNotifications({ notifier: deps.notifier ?? processNotifier(), store: deps.db.notifications, log: deps.log, outbound: deps.config.alerts.outbound }) : null;
   const done = Promise.all(workers.map((w) => w.run())).then(
     () => undefined,
-  ).finally(() => Promise.all([connection.close(), metrics?.close()]));
+  ).finally(() => Promise.all([connection.close(), metrics?.close(), keeper?.flush().finally(() => keeper.stop())]));
   // The Workers' start-up garbage, collected before the first task rather than left to inflate the idle RSS.
   collectGarbageNow();
   deps.log.info({ taskQueues: queues, metrics: metrics?.url }, 'worker running');

@@ -41,14 +41,15 @@ export const readRoles = ['admin', 'operator', 'read-only'] as const satisfies r
 
 /**
  * How a route without a requireRole preHandler is owned, in its `config.access`: `public` (the dashboard's static
- * shell, /health's up/down) or `socket` (a WebSocket that takes its key in-band, src/api/socket-auth.ts). A route with
+ * shell, /health's up/down), `socket` (a WebSocket that takes its key in-band, src/api/socket-auth.ts) or `signed`
+ * (no key, but a signature the API issued: a download link, src/api/downloads.ts). A route with
  * neither gets readRoles when it is a GET, and refuses to register otherwise (src/api/server.ts).
  */
-export type RouteAccess = 'public' | 'socket';
+export type RouteAccess = 'public' | 'socket' | 'signed';
 
 export function accessOf(config: unknown): RouteAccess | null {
   const access = (config as { access?: unknown } | undefined)?.access;
-  return access === 'public' || access === 'socket' ? access : null;
+  return access === 'public' || access === 'socket' || access === 'signed' ? access : null;
 }
 
 /** A preHandler that lets only the admin key through. */

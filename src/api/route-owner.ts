@@ -73,6 +73,11 @@ function decideOwner(route: RouteOptions, auth: RoleAuth, openReads: boolean): P
   if (!schema) return owned;
   // No x-roles: the API reference says "none (open)".
   if (access === 'public') return owned;
+  if (access === 'signed') {
+    // No key: the route checks a signature the API itself issued (a download link), and answers 403 without one.
+    schema['x-roles'] = ['anyone holding a valid signed link'];
+    return owned;
+  }
   if (access === 'socket') {
     schema['x-roles'] = ['a key sent in the first message or the Authorization header'];
     return owned;

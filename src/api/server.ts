@@ -19,10 +19,13 @@ import { errorsPlugin } from './errors';
 import { dashboardPlugin, defaultOperationsOptions, type OperationsOptions } from './dashboard';
 import { eventsPlugin } from './events';
 import { statsPlugin } from './stats';
+import { notificationsPlugin } from './notifications';
 import { metricsPlugin } from './metrics';
 import { reportingPlugin, reportingOptionsFrom, type ReportingApiOptions } from './reporting';
 import { loadConfig } from '../config';
 import { distributionPlugin } from './distribution';
+import { downloadsPlugin } from './downloads';
+import { downloadKeyFrom } from '../reporting/download-links';
 import type { DistributionConfig } from '../distribution/types';
 import { processNotifier } from '../notify/notifier';
 import { ErrorBody } from './schemas';
@@ -140,8 +143,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(statsPlugin({ db: deps.db, auth }));
+  await app.register(notificationsPlugin({ auth, db: deps.db, notifier, log: deps.log, outbound: operations.alerts.outbound ?? null }));
   await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
   await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution, retry: deps.reporting?.retry }));
+  await app.register(downloadsPlugin({ db: deps.db, key: deps.reporting?.secretsKey ? downloadKeyFrom(deps.reporting.secretsKey) : null }));
   await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null), notifier }));
   return app;
 }

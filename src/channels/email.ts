@@ -44,19 +44,31 @@ export function renderSubject(template: string, msg: DeliveryMessage): string {
   return subject.replace(/[\r\n]+/g, ' ').trim();
 }
 
-/** Which files travel as attachments and which as links, by the size limit. */
-export function planAttachments(msg: DeliveryMessage, config: EmailConfig, what: string): { attach: typeof msg.attachments; link: typeof msg.attachments } {
-  if (totalBytes(msg.attachments) <= config.maxAttachmentBytes) return { attach: msg.attachments, link: [] };
-  const unlinkable = msg.attachments.filter((a) => !a.url);
+/**
+ * Which files travel as attachments and which as links: the largest go as links until what is left fits the limit
+ * (the channel's `maxAttachmentBytes`, lowered by the operator's cap). A file to link without a URL fails the send.
+ */
+export function planAttachments(msg: DeliveryMessage, config: EmailConfig, what: string, operatorMaxBytes?: number): { attach: typeof msg.attachments; link: typeof msg.attachments } {
+  const limit = Math.min(config.maxAttachmentBytes, operatorMaxBytes ?? Infinity);
+  if (totalBytes(msg.attachments) <= limit) return { attach: msg.attachments, link: [] };
+  const bySize = [...msg.attachments].sort((a, b) => b.bytes - a.bytes);
+  const linked = new Set<(typeof msg.attachments)[number]>();
+  let attached = totalBytes(msg.attachments);
+  for (const a of bySize) {
+    if (attached <= limit) break;
+    linked.add(a);
+    attached -= a.bytes;
+  }
+  const unlinkable = [...linked].filter((a) => !a.url);
   if (unlinkable.length > 0) {
     throw new ChannelError(
       'TOO_LARGE',
-      `${what}: files total ${formatBytes(totalBytes(msg.attachments))}, over the ${formatBytes(config.maxAttachmentBytes)} limit, ` +
-        `and ${unlinkable.map((a) => a.fileName).join(', ')} has no download URL to send instead; raise maxAttachmentBytes or serve the file`,
+      `${what}: files total ${formatBytes(totalBytes(msg.attachments))}, over the ${formatBytes(limit)} limit, ` +
+        `and ${unlinkable.map((a) => a.fileName).join(', ')} has no download URL to send instead; set REFDATA_PUBLIC_URL so the API serves it, or raise the limit`,
       { permanent: true },
     );
   }
-  return { attach: [], link: msg.attachments };
+  return { attach: msg.attachments.filter((a) => !linked.has(a)), link: msg.attachments.filter((a) => linked.has(a)) };
 }
 
 function bodyText(msg: DeliveryMessage, attached: DeliveryMessage['attachments'], linked: DeliveryMessage['attachments']): string {
@@ -65,7 +77,7 @@ function bodyText(msg: DeliveryMessage, attached: DeliveryMessage['attachments']
   lines.push(`Report: ${msg.reportId} (${msg.reportType})`);
   for (const [k, v] of Object.entries(msg.metadata)) lines.push(`${k}: ${String(v)}`);
   if (attached.length > 0) lines.push('', 'Attached:', ...attached.map((a) => `  ${a.fileName}  ${formatBytes(a.bytes)}  sha256 ${a.sha256}`));
-  if (linked.length > 0) lines.push('', 'Too large to attach; download:', ...linked.map((a) => `  ${a.fileName}  ${formatBytes(a.bytes)}  ${a.url ?? ''}  sha256 ${a.sha256}`));
+  if (linked.length > 0) lines.push('', 'Too large to attach; download (the link expires):', ...linked.map((a) => `  ${a.fileName}  ${formatBytes(a.bytes)}  sha256 ${a.sha256}\n  ${a.url ?? ''}`));
   if (msg.link) lines.push('', `Open: ${msg.link}`);
   if (msg.content?.contentType === 'text/plain' || msg.content?.contentType === 'application/json') lines.push('', msg.content.text);
   lines.push('', `Delivery ${msg.deliveryId}`);
@@ -77,7 +89,7 @@ export const emailSender: ChannelSender<EmailConfig> = {
   async send(msg, config, ctx): Promise<SendResult> {
     const started = performance.now();
     const what = `email ${msg.deliveryId}`;
-    const { attach, link } = planAttachments(msg, config, what);
+    const { attach, link } = planAttachments(msg, config, what, ctx.attachmentMaxBytes);
     await checkAttachments(attach, what);
     // The same destination policy as webhooks: no loopback/private/link-local/metadata address unless an operator
     // allows private networks; nodemailer then connects to the address checked here (no second lookup to rebind).

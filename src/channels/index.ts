@@ -15,7 +15,7 @@ export { ChannelError, channelErrorCodes, isChannelError, type ChannelErrorCode 
 export { REDACTED, hasSecretFields, secretFields } from './secrets';
 export { isPrivateAddress } from './network-policy';
 export type { DashboardNotification, NotificationSink } from './dashboard';
-export { generateWebhookSecret, MANIFEST_HEADER } from './webhook';
+export { generateWebhookSecret, MANIFEST_FIELD, MANIFEST_HEADER } from './webhook';
 export { encryptForRecipient, type EncryptedFile } from './encryption';
 
 /** One zod schema per channel; fields registered in `secretFields` are secrets. */

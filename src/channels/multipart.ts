@@ -12,6 +12,13 @@ export interface MultipartFile {
   bytes: number;
 }
 
+/** A small form field sent before the files (e.g. the signed manifest); held in memory, so keep it small. */
+export interface MultipartField {
+  field: string;
+  contentType: string;
+  text: string;
+}
+
 export interface MultipartBody {
   body: Readable;
   contentType: string;
@@ -19,15 +26,17 @@ export interface MultipartBody {
   contentLength: number;
 }
 
-/** Builds the body lazily: each file is opened only when its turn comes and read in chunks. */
-export function multipartBody(files: readonly MultipartFile[]): MultipartBody {
+/** Builds the body lazily: `fields` first, then each file, opened only when its turn comes and read in chunks. */
+export function multipartBody(files: readonly MultipartFile[], fields: readonly MultipartField[] = []): MultipartBody {
   const boundary = `refdata-${randomBytes(16).toString('hex')}`;
   const heads = files.map((f) => Buffer.from(partHead(boundary, f), 'utf8'));
   const tail = Buffer.from(`--${boundary}--\r\n`, 'utf8');
   const crlf = Buffer.from('\r\n', 'utf8');
-  const contentLength = heads.reduce((n, h, i) => n + h.length + files[i].bytes + crlf.length, 0) + tail.length;
+  const leading = Buffer.concat(fields.flatMap((f) => [Buffer.from(fieldHead(boundary, f), 'utf8'), Buffer.from(f.text, 'utf8'), crlf]));
+  const contentLength = leading.length + heads.reduce((n, h, i) => n + h.length + files[i].bytes + crlf.length, 0) + tail.length;
 
   async function* parts(): AsyncGenerator<Buffer> {
+    if (leading.length > 0) yield leading;
     for (let i = 0; i < files.length; i++) {
       yield heads[i];
       yield* createReadStream(files[i].path, { highWaterMark: 64 * 1024 });
@@ -47,4 +56,8 @@ function partHead(boundary: string, f: MultipartFile): string {
     `Content-Disposition: form-data; name="${f.field}"; filename="${name}"\r\n` +
     `Content-Type: ${f.contentType}\r\n\r\n`
   );
+}
+
+function fieldHead(boundary: string, f: MultipartField): string {
+  return `--${boundary}\r\nContent-Disposition: form-data; name="${f.field}"\r\nContent-Type: ${f.contentType}\r\n\r\n`;
 }

@@ -67,6 +67,8 @@ export interface ChannelContext {
   allowPrivateNetworks?: boolean;
   /** Extra PEM certificates to trust for TLS (a private CA; a test peer's self-signed certificate). Added to, not replacing, the system's. */
   trustedCa?: string[];
+  /** Operator cap on what one email attaches (REFDATA_EMAIL_ATTACH_MAX_BYTES); the channel's own limit may be lower. */
+  attachmentMaxBytes?: number;
   /** Attempt time, for signatures (`webhook-timestamp`). Defaults to the real clock. */
   now?: () => Date;
 }

@@ -45,8 +45,10 @@ export function generateWebhookSecret(): string {
   return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
-/** Multipart deliveries carry the signed manifest base64-encoded in this header; see docs/channels.md. */
+/** Multipart deliveries carry the signed manifest base64-encoded in this header while it fits; see docs/channels.md. */
 export const MANIFEST_HEADER = 'webhook-manifest';
+/** ... and always as the body's first part, a form field of this name (application/json), whatever the number of files. */
+export const MANIFEST_FIELD = 'manifest';
 
 /**
  * The JSON every receiver gets: the body in JSON mode, the signed manifest in multipart mode. No per-attempt values,
@@ -76,8 +78,9 @@ export function webhookPayload(msg: DeliveryMessage, includeContent: boolean): s
   });
 }
 
-// A manifest bigger than this risks the receiver's header limit (8 KiB is common); JSON mode has no such limit.
-const MANIFEST_HEADER_LIMIT = 6 * 1024;
+// A header bigger than this risks the receiver's header limit (8 KiB is common): past it the manifest travels in the
+// body only (its first part), so the number of files is not capped by a header.
+export const MANIFEST_HEADER_LIMIT = 6 * 1024;
 
 export const webhookSender: ChannelSender<WebhookConfig> = {
   type: 'API_WEBHOOK',
@@ -89,7 +92,7 @@ export const webhookSender: ChannelSender<WebhookConfig> = {
       if (msg.attachments.length === 0) throw new ChannelError('INVALID_MESSAGE', `${what}: multipart format needs at least one file`, { permanent: true });
       await checkAttachments(msg.attachments, what);
     }
-    const request = signedRequest(msg, config, (ctx.now ?? (() => new Date()))(), multipart, what);
+    const request = signedRequest(msg, config, (ctx.now ?? (() => new Date()))(), multipart);
     const deadline = startDeadline(ctx);
     try {
       const answer = await postOnce(request, ctx, deadline, what);
@@ -106,8 +109,8 @@ export const webhookSender: ChannelSender<WebhookConfig> = {
   },
 };
 
-/** The POST for one attempt: JSON body, or multipart files with the signed JSON in the manifest header. */
-function signedRequest(msg: DeliveryMessage, config: WebhookConfig, attemptAt: Date, multipart: boolean, what: string): HttpPost {
+/** The POST for one attempt: JSON body, or multipart files after the signed JSON (also in the manifest header while it fits). */
+function signedRequest(msg: DeliveryMessage, config: WebhookConfig, attemptAt: Date, multipart: boolean): HttpPost {
   const signed = webhookPayload(msg, !multipart);
   const headers: Record<string, string> = {
     ...(config.headers ?? {}),
@@ -118,15 +121,12 @@ function signedRequest(msg: DeliveryMessage, config: WebhookConfig, attemptAt: D
   };
   if (!multipart) return { url: config.url, headers: { ...headers, 'content-type': 'application/json' }, body: signed };
   const manifest = Buffer.from(signed, 'utf8').toString('base64');
-  if (manifest.length > MANIFEST_HEADER_LIMIT) {
-    throw new ChannelError('TOO_LARGE', `${what}: the signed manifest is ${manifest.length} bytes, over ${MANIFEST_HEADER_LIMIT}; use format json or less metadata`, {
-      permanent: true,
-    });
-  }
-  const mp = multipartBody(msg.attachments.map((a) => ({ field: 'file', ...a })));
+  // Receivers written for the header keep working while it fits; the body part is the one place with no size cap.
+  if (manifest.length <= MANIFEST_HEADER_LIMIT) headers[MANIFEST_HEADER] = manifest;
+  const mp = multipartBody(msg.attachments.map((a) => ({ field: 'file', ...a })), [{ field: MANIFEST_FIELD, contentType: 'application/json', text: signed }]);
   return {
     url: config.url,
-    headers: { ...headers, [MANIFEST_HEADER]: manifest, 'content-type': mp.contentType, 'content-length': String(mp.contentLength) },
+    headers: { ...headers, 'content-type': mp.contentType, 'content-length': String(mp.contentLength) },
     body: mp.body,
   };
 }

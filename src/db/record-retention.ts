@@ -13,8 +13,9 @@
  * - `deliveries` (dist.delivery_history): keeps deliveries not final, and deliveries whose files are still kept
  *   (a distribution run or a registered delivery copy not yet removed: the delivered-file sweep judges by them).
  * - `notifications` (dist.notifications): keeps nothing past its age.
+ * - `operatorNotifications` (ref.operator_notifications): keeps nothing past its age.
  */
-export const recordKinds = ['loads', 'invalidRecords', 'tracking', 'syncRuns', 'deliveries', 'notifications'] as const;
+export const recordKinds = ['loads', 'invalidRecords', 'tracking', 'syncRuns', 'deliveries', 'notifications', 'operatorNotifications'] as const;
 export type RecordKind = (typeof recordKinds)[number];
 
 /** Days each kind is kept; 0 keeps all of it. */

@@ -8,6 +8,7 @@ import type { FailureStore } from './failures';
 import type { ChartStore } from './charts';
 import type { DistributionRunStore } from './distribution-runs';
 import type { RetentionStore } from './retention';
+import type { NotificationStore } from './notifications';
 
 /** Column types refdata creates; each dialect maps them to its own SQL types. */
 export type ColumnType =
@@ -306,4 +307,6 @@ export interface Database {
 
   /** Aggregates of the dashboard's charts over a period (src/db/charts.ts). */
   readonly charts: ChartStore;
+  /** Operator notifications kept across restarts, and what the alert channel sent (src/db/notifications.ts). */
+  readonly notifications: NotificationStore;
 }

@@ -12,6 +12,7 @@ import type { DeliveryActivityDeps } from '../../activities/delivery';
 import { deliveredTopic } from './event';
 import type { DeliveryNotifier } from './notifier';
 import { secretsKeyFrom, type SecretsKey } from './sealed-config';
+import { downloadLinkSettings } from './download-links';
 
 /** Optional pieces a process passes in; everything missing gets a default that suits tests of other flows. */
 export interface DeliveryWiring {
@@ -31,11 +32,14 @@ export function deliveryActivityDeps(
 ): DeliveryActivityDeps {
   const reporting = base.config.reporting;
   const template = base.config.events?.topics.deliveredTemplate;
+  const secretsKey = wiring.secretsKey !== undefined ? wiring.secretsKey : reporting?.secretsKey ? secretsKeyFrom(reporting.secretsKey) : null;
   return {
     db: base.db,
     log: base.log.child({ component: 'delivery' }),
     channels: wiring.channels ?? createChannelRegistry({ notificationSink: { publish: async (n) => void (await base.db.distribution.upsertNotification(n)) } }),
-    secretsKey: wiring.secretsKey !== undefined ? wiring.secretsKey : reporting?.secretsKey ? secretsKeyFrom(reporting.secretsKey) : null,
+    secretsKey,
+    downloadLinks: reporting ? downloadLinkSettings(secretsKey, reporting.publicUrl, reporting.downloadLinkTtlMs) : null,
+    emailAttachMaxBytes: reporting?.emailAttachMaxBytes,
     allowPrivateNetworks: reporting?.allowPrivateDestinations ?? false,
     events: wiring.events ?? fallbackEvents,
     notifier: wiring.feed,

@@ -80,6 +80,7 @@ function matrix(): Entry[] {
     { route: 'GET /api/v1/dashboard/session', request: { url: '/api/v1/dashboard/session' }, expect: staff(200) },
     { route: 'GET /api/v1/dashboard/deliveries', request: { url: '/api/v1/dashboard/deliveries' }, expect: staff(200) },
     { route: 'GET /api/v1/events/recent', request: { url: '/api/v1/events/recent' }, expect: staff(200) },
+    { route: 'GET /api/v1/notifications', request: { url: '/api/v1/notifications' }, expect: staffRead(200) },
     { route: 'GET /api/v1/events/stream', request: { url: '/api/v1/events/stream' }, expect: { ...allow(['admin', 'operator'], STARTED), none: 4401, 'read-only': 4403, subscriber: 4403, 'other subscriber': 4403 }, note: 'WebSocket: 1000 = stream started, else the close code' },
     { route: 'GET /api/v1/stats/loads', request: { url: '/api/v1/stats/loads' }, expect: staffRead(200) },
     { route: 'GET /api/v1/stats/failures', request: { url: '/api/v1/stats/failures?from=2025-06-01&to=2025-06-15' }, expect: staffRead(200) },
@@ -111,6 +112,7 @@ function matrix(): Entry[] {
     { route: 'GET /api/v1/reporting/delivery/:delivery_id/status', request: { url: '/api/v1/reporting/delivery/no-such-delivery/status' }, expect: reportingUsers(404) },
     { route: 'POST /api/v1/reporting/delivery/:delivery_id/replay', request: { url: '/api/v1/reporting/delivery/no-such-delivery/replay', body: {} }, expect: reportingUsers(404) },
     { route: 'POST /api/v1/reporting/deliveries/replay', request: { url: '/api/v1/reporting/deliveries/replay', body: { dry_run: true } }, expect: staff(200), note: 'a dry run' },
+    { route: 'GET /api/v1/downloads/:delivery_id/:name', request: { url: '/api/v1/downloads/dlv_none/20250621_full.csv' }, expect: everyone(403), note: 'access `signed`: no key, the signed link in an email is the permission; without a valid signature 403, past its expiry 410' },
     { route: 'GET /api/v1/reporting/stats', request: { url: '/api/v1/reporting/stats' }, expect: reportingUsers(200), note: 'a subscriber sees its own deliveries' },
     { route: 'GET /api/v1/reporting/channels', request: { url: '/api/v1/reporting/channels' }, expect: reportingUsers(200), note: 'a subscriber sees its own channels' },
     { route: 'POST /api/v1/reporting/channels/:channel_id/resume', request: { url: '/api/v1/reporting/channels/no-such-channel/resume' }, expect: staff(404) },
@@ -213,6 +215,9 @@ describe('the access matrix', () => {
     expect(await health.json()).toEqual({ status: 'up' });
     const open = routeTableOf(sys.api).filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
     expect(open.sort()).toEqual(['GET /', 'GET /dashboard/:asset', 'GET /health', 'HEAD /', 'HEAD /dashboard/:asset', 'HEAD /health']);
+    // Without a key, but only with a signature the API issued (a download link in an email): 403 without one.
+    const signed = routeTableOf(sys.api).filter((r) => r.access === 'signed').map((r) => `${r.method} ${r.url}`);
+    expect(signed.sort()).toEqual(['GET /api/v1/downloads/:delivery_id/:name', 'HEAD /api/v1/downloads/:delivery_id/:name']);
   });
 
   it('docs/operations.md shows this matrix', () => {

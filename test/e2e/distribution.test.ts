@@ -124,7 +124,7 @@ async function received(deliveryId: string): Promise<Map<string, Buffer>> {
   const req = await waitFor(`the webhook of ${deliveryId}`, async () => receiver.requests.find((r) => r.headers['webhook-id'] === deliveryId), 60_000);
   const manifest = Buffer.from(String(req.headers['webhook-manifest']), 'base64').toString('utf8');
   new Webhook(secret).verify(manifest, req.headers as Record<string, string>);
-  return new Map(parseMultipart(req.body, String(req.headers['content-type'])).map((p) => [p.fileName!, p.data]));
+  return new Map(parseMultipart(req.body, String(req.headers['content-type'])).filter((p) => p.name === 'file').map((p) => [p.fileName!, p.data]));
 }
 
 describe('a scripted week of distribution', () => {

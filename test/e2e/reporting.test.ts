@@ -107,7 +107,9 @@ describe('reporting API', () => {
     const manifest = Buffer.from(String(req.headers['webhook-manifest']), 'base64').toString('utf8');
     const signed = new Webhook(secret).verify(manifest, req.headers as Record<string, string>) as { data: { reportId: string; attachments: { sha256: string }[] } };
     expect(signed.data.reportId).toBe('report_20250621_001');
-    const [part] = parseMultipart(req.body, String(req.headers['content-type']));
+    // The body's first part is the same signed manifest; the file follows.
+    const [manifestPart, part] = parseMultipart(req.body, String(req.headers['content-type']));
+    expect(manifestPart.data.toString('utf8')).toBe(manifest);
     expect(part.data.toString()).toBe('portfolio,return\nportfolio_001,0.042\n');
 
     for (const d of deliveries) {

@@ -84,6 +84,11 @@ const delivery = (id: string, reportId: string, status: string, daysAgo: number)
 const notification = (id: string, daysAgo: number) =>
   query(`INSERT INTO dist.notifications (id, severity, report_id, report_type, title, body, created_at) VALUES ($1, 'info', 'r', 'REFERENCE_DATA', 't', '{}', $2)`, [id, ago(daysAgo)]);
 
+const operatorNotification = async (id: string, daysAgo: number) => {
+  await db.notifications.saveNotification({ id, at: ago(daysAgo).toISOString(), kind: 'file.failed', severity: 'warning', title: 't', message: 'm', refs: {} });
+  await query('UPDATE ref.operator_notifications SET created_at = $1 WHERE id = $2', [ago(daysAgo), id]);
+};
+
 const ids = async (q: string) => (await query(q)).map((r) => String(r.id)).sort();
 
 describe.each(targets)('ledger retention on $name', ({ skip, open }) => {
@@ -136,18 +141,20 @@ describe.each(targets)('ledger retention on $name', ({ skip, open }) => {
 
     await notification('n1-old', 100);
     await notification('n2-new', 10);
+    await operatorNotification('o1-old', 100);
+    await operatorNotification('o2-new', 10);
   });
 
   it.skipIf(skip)('0 days keeps every row of every kind', async () => {
-    const none = await prune({ loads: 0, invalidRecords: 0, tracking: 0, syncRuns: 0, deliveries: 0, notifications: 0 });
+    const none = await prune({ loads: 0, invalidRecords: 0, tracking: 0, syncRuns: 0, deliveries: 0, notifications: 0, operatorNotifications: 0 });
     expect(none).toEqual({});
     expect(await ids('SELECT load_id AS id FROM ref.loads')).toHaveLength(8);
     expect(await ids('SELECT id FROM dist.notifications')).toEqual(['n1-old', 'n2-new']);
   });
 
   it.skipIf(skip)('deletes old rows past their days and keeps what a revert, a sync or the delivered-file sweep needs', async () => {
-    const pruned = await prune({ loads: 365, invalidRecords: 90, tracking: 365, syncRuns: 365, deliveries: 180, notifications: 90 });
-    expect(pruned).toEqual({ loads: 3, invalidRecords: 4, tracking: 2, syncRuns: 3, deliveries: 2, notifications: 1 });
+    const pruned = await prune({ loads: 365, invalidRecords: 90, tracking: 365, syncRuns: 365, deliveries: 180, notifications: 90, operatorNotifications: 90 });
+    expect(pruned).toEqual({ loads: 3, invalidRecords: 4, tracking: 2, syncRuns: 3, deliveries: 2, notifications: 1, operatorNotifications: 1 });
 
     // l1 was replaced by two later fullloads; l2 comes back if l3 is reverted; l3 and l4 are in effect; l7 is loading;
     // m1 is the latest load of data.t2.
@@ -160,10 +167,11 @@ describe.each(targets)('ledger retention on $name', ({ skip, open }) => {
     expect(await ids('SELECT file_path AS id FROM ref.file_monitor_tracking')).toEqual(['/drop/in-flight.csv', '/drop/l3-full.csv', '/drop/recent.csv']);
     expect(await ids('SELECT delivery_id AS id FROM dist.delivery_history')).toEqual(['d3-retrying', 'd4-file-kept', 'd5-recent']);
     expect(await ids('SELECT id FROM dist.notifications')).toEqual(['n2-new']);
+    expect(await ids('SELECT id FROM ref.operator_notifications')).toEqual(['o2-new']);
   });
 
   it.skipIf(skip)('a second sweep finds nothing more to delete', async () => {
-    const again = await prune({ loads: 365, invalidRecords: 90, tracking: 365, syncRuns: 365, deliveries: 180, notifications: 90 });
-    expect(again).toEqual({ loads: 0, invalidRecords: 0, tracking: 0, syncRuns: 0, deliveries: 0, notifications: 0 });
+    const again = await prune({ loads: 365, invalidRecords: 90, tracking: 365, syncRuns: 365, deliveries: 180, notifications: 90, operatorNotifications: 90 });
+    expect(again).toEqual({ loads: 0, invalidRecords: 0, tracking: 0, syncRuns: 0, deliveries: 0, notifications: 0, operatorNotifications: 0 });
   });
 });

@@ -60,6 +60,8 @@ export async function startReportingSystem(opts: {
   ownTemporal?: boolean;
   /** Channel health settings of the workers, in process or child (default: the configured defaults). */
   channelHealth?: ChannelHealthSettings;
+  /** Email files over `attachMaxBytes` go as signed links to this API (REFDATA_PUBLIC_URL = its own address). */
+  downloadLinks?: { attachMaxBytes: number; ttlMs: number };
 }): Promise<ReportingSystem> {
   const tdb = await createTestDatabase(inject('pgUrl'));
   const db = createPostgresDatabase(createNodePgExecutor(tdb.url, { max: 20 }), 'postgres');
@@ -74,7 +76,13 @@ export async function startReportingSystem(opts: {
   const feed = opts.worker === 'in-process' ? createDeliveryNotifier() : undefined;
   const events = memoryEvents();
   const log = silentLogger();
-  const reporting = { ...loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' }).reporting, ...(opts.channelHealth ? { channelHealth: opts.channelHealth } : {}) };
+  // The links name the API's address, so it is chosen before the worker starts.
+  const apiPort = opts.downloadLinks ? await findFreePort() : 0;
+  const reporting = {
+    ...loadConfig({ REFDATA_ALLOW_PRIVATE_DESTINATIONS: 'true' }).reporting,
+    ...(opts.channelHealth ? { channelHealth: opts.channelHealth } : {}),
+    ...(opts.downloadLinks ? { publicUrl: `http://127.0.0.1:${apiPort}`, emailAttachMaxBytes: opts.downloadLinks.attachMaxBytes, downloadLinkTtlMs: opts.downloadLinks.ttlMs } : {}),
+  };
   let worker: RunningWorker | null = null;
   if (opts.worker === 'in-process') {
     worker = await startWorker({
@@ -90,7 +98,7 @@ export async function startReportingSystem(opts: {
   const deliveryClient = worker ? new Client({ connection: worker.connection, namespace }) : undefined;
   const options: ReportingApiOptions = { secretsKey: testSecretsKey, allowPrivateDestinations: true, reportRoots: [reportRoot], retry: opts.retry, streamPollMs: 200, feed, deliveryClient };
   const api = await buildApi({ db, client, log, dropRoot: reportRoot, adminKey, reporting: options });
-  await api.listen({ host: '127.0.0.1', port: 0 });
+  await api.listen({ host: '127.0.0.1', port: apiPort });
   const { port } = api.server.address() as { port: number };
   const children: ChildProcess[] = [];
 

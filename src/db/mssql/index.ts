@@ -15,6 +15,7 @@ import { createMssqlFailureStore } from './failures';
 import { createMssqlChartStore } from './charts';
 import { createMssqlDistributionRunStore } from './distribution-runs';
 import { createMssqlRetentionStore } from './retention';
+import { createMssqlNotificationStore } from './notifications';
 import { migrateDownMssql } from './migrate-down';
 import {
   countRowsSql, deleteTrackingSql, dropTableIfExistsSql, insertInvalidRecordsSql, listTrackingSql, selectTrackingSql, tablesWithPrefixSql, upsertReferenceConfigSql,
@@ -67,6 +68,7 @@ export async function createMssqlDatabase(url: string, opts: MssqlOptions = {}):
     charts: createMssqlChartStore(pool),
     distributionRuns: createMssqlDistributionRunStore(pool),
     retention: createMssqlRetentionStore(pool),
+    notifications: createMssqlNotificationStore(pool),
     migrate: () => migrate(pool, migrationsDir),
     migrationStatus: () => migrationStatus(pool, migrationsDir),
     async migrateDown(version) {

@@ -41,6 +41,8 @@ const prune: Record<RecordKind, string> = {
      AND NOT EXISTS (SELECT 1 FROM dist.delivery_files f WHERE f.report_id = h.report_id AND (f.delivery_id IS NULL OR f.delivery_id = h.delivery_id) AND f.removed_at IS NULL))`,
 
   notifications: `DELETE FROM dist.notifications WHERE id IN (SELECT TOP (@limit) id FROM dist.notifications WHERE created_at < @cutoff)`,
+
+  operatorNotifications: `DELETE FROM ref.operator_notifications WHERE id IN (SELECT TOP (@limit) id FROM ref.operator_notifications WHERE created_at < @cutoff)`,
 };
 
 export function pruneRecordsSql(kind: RecordKind, cutoff: Date, limit: number): Statement {

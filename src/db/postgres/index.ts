@@ -17,6 +17,7 @@ import { createPostgresFailureStore } from './failures';
 import { createPostgresChartStore } from './charts';
 import { createPostgresDistributionRunStore } from './distribution-runs';
 import { createPostgresRetentionStore } from './retention';
+import { createPostgresNotificationStore } from './notifications';
 import { migrateDownPostgres } from './migrate-down';
 
 const MIGRATION_LOCK = 7233001;
@@ -68,6 +69,7 @@ export function createPostgresDatabase(
     charts: createPostgresChartStore(exec),
     distributionRuns: createPostgresDistributionRunStore(exec),
     retention: createPostgresRetentionStore(exec),
+    notifications: createPostgresNotificationStore(exec),
     async migrate() {
       const known = readMigrations(migrationsDir);
       assertNotNewer([...(await appliedVersions(exec)).keys()], known);

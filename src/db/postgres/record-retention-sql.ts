@@ -45,4 +45,6 @@ export const pruneSql: Record<RecordKind, string> = {
    LIMIT $2)`,
 
   notifications: `DELETE FROM dist.notifications WHERE id IN (SELECT id FROM dist.notifications WHERE created_at < $1 LIMIT $2)`,
+
+  operatorNotifications: `DELETE FROM ref.operator_notifications WHERE id IN (SELECT id FROM ref.operator_notifications WHERE created_at < $1 LIMIT $2)`,
 };

@@ -3,8 +3,8 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateWebhookSecret, MANIFEST_HEADER } from '../../../src/channels';
-import { webhookConfigSchema, webhookSender, type WebhookConfig } from '../../../src/channels/webhook';
+import { generateWebhookSecret, MANIFEST_FIELD, MANIFEST_HEADER } from '../../../src/channels';
+import { MANIFEST_HEADER_LIMIT, webhookConfigSchema, webhookSender, type WebhookConfig } from '../../../src/channels/webhook';
 import { startHttpReceiver, parseMultipart, type HttpReceiver, type ReceivedRequest } from '../../support/peers/http-receiver';
 import { makeTempDir, type TempDir } from '../../support/temp';
 import { closedPort, deliveryMessage, failureOf, instrumentCsv, loopbackContext, writeReportFile } from './fixtures';
@@ -67,7 +67,10 @@ describe('API_WEBHOOK', () => {
     expect(Number(req.headers['content-length'])).toBe(req.body.length);
     const manifestText = Buffer.from(String(req.headers[MANIFEST_HEADER]), 'base64').toString('utf8');
     const manifest = new Webhook(secret).verify(manifestText, headersOf(req)) as { data: { attachments: { fileName: string; sha256: string; bytes: number }[] } };
-    const parts = parseMultipart(req.body, String(req.headers['content-type']));
+    const [first, ...parts] = parseMultipart(req.body, String(req.headers['content-type']));
+    // The same signed JSON travels as the body's first part (a form field, not a file).
+    expect([first.name, first.fileName, first.contentType]).toEqual([MANIFEST_FIELD, undefined, 'application/json']);
+    expect(first.data.toString('utf8')).toBe(manifestText);
     expect(parts.map((p) => [p.name, p.fileName, p.contentType])).toEqual([
       ['file', '20250621_full.csv', 'text/csv'],
       ['file', '20250621_delta.csv', 'text/csv'],
@@ -78,6 +81,29 @@ describe('API_WEBHOOK', () => {
       expect(part.data.length).toBe(manifest.data.attachments[i].bytes);
     }
     expect(result.detail).toContain('2 file(s) as multipart');
+  });
+
+  it('sends more files than a manifest header can list: the signed manifest travels as the first body part only', async () => {
+    receiver.respondWith(() => ({ status: 200 }));
+    const files = [];
+    for (let i = 0; i < 120; i++) files.push(await writeReportFile(dir.path, `20250621_part_${String(i).padStart(3, '0')}.csv`, instrumentCsv(1 + (i % 3))));
+    const msg = deliveryMessage({ attachments: files });
+    const result = await webhookSender.send(msg, config(), loopbackContext());
+
+    const req = receiver.requests.at(-1)!;
+    // The header that capped the count (a 6 KiB manifest, about 30 files) is left out rather than refused.
+    expect(req.headers[MANIFEST_HEADER]).toBeUndefined();
+    const [first, ...parts] = parseMultipart(req.body, String(req.headers['content-type']));
+    expect(first.name).toBe(MANIFEST_FIELD);
+    expect(Buffer.from(first.data.toString('utf8'), 'utf8').toString('base64').length).toBeGreaterThan(MANIFEST_HEADER_LIMIT);
+    const manifest = new Webhook(secret).verify(first.data.toString('utf8'), headersOf(req)) as { data: { attachments: { fileName: string; sha256: string; bytes: number }[] } };
+    expect(manifest.data.attachments).toHaveLength(120);
+    expect(parts).toHaveLength(120);
+    for (const [i, part] of parts.entries()) {
+      expect(part.fileName).toBe(files[i].fileName);
+      expect(createHash('sha256').update(part.data).digest('hex')).toBe(manifest.data.attachments[i].sha256);
+    }
+    expect(result.detail).toContain('120 file(s) as multipart');
   });
 
   it('sends the same webhook-id and the same body again on a retry, so receivers can deduplicate', async () => {

@@ -1,0 +1,2 @@
+-- Rollback of 015.
+DROP TABLE IF EXISTS ref.operator_notifications;
