@@ -108,6 +108,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);
       },
+      notifier: deps.notifier ?? processNotifier(),
     }),
   };
 }
