@@ -9,6 +9,9 @@ import { backUpFiles } from '../src/distribution/backup';
 import { compactDate, type DistributionKind } from '../src/distribution/file-names';
 import { generateRunFiles, type GenerateProgress } from '../src/distribution/generate';
 import type { DeliveryStarter, DistributionConfig } from '../src/distribution/types';
+import { recordDistributionFile, recordDistributionRun } from '../src/metrics/registry';
+import { notifyDistributionFailed } from '../src/notify/events';
+import type { Notifier } from '../src/notify/notifier';
 
 export interface DistributionActivityDeps {
   db: Database;
@@ -19,6 +22,8 @@ export interface DistributionActivityDeps {
   notifyProgress?: (workflowId: string, progress: GenerateProgress) => Promise<void>;
   /** How long an export may go without a byte before its keep-alive heartbeats stop (tests shorten it). */
   exportSilenceLimitMs?: number;
+  /** Operator notifications: a failed run raises `distribution.failed` here (an API apart hears it from the ledger). */
+  notifier?: Notifier;
 }
 
 /**
@@ -108,6 +113,7 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
         },
       }).finally(() => clearInterval(keepAlive));
       await store.recordFiles(run.runId, files);
+      for (const f of files) recordDistributionFile(f.type, f.rows);
       deps.log.info(
         { event: 'distribution.generated', runId: run.runId, workflowId, ms: Date.now() - started, files: files.map((f) => ({ name: f.name, rows: f.rows, bytes: f.bytes })) },
         `distribution ${run.runId}: ${files.length} files written`,
@@ -151,6 +157,12 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
     async finishDistributionRun(input: { runId: string; status: 'succeeded' | 'failed' | 'cancelled'; message?: string }): Promise<void> {
       const outcome = input.status === 'succeeded' ? { status: input.status } : { status: input.status, message: input.message ?? input.status };
       const run = await store.finishRun(input.runId, outcome);
+      recordDistributionRun(input.status);
+      // A cancel is an operator's choice, not news; a failure means subscribers did not get the date's files.
+      if (input.status === 'failed' && deps.notifier) {
+        // The run's recorded workflow id: the ledger watch builds the same notification id from it, so one shows once.
+        notifyDistributionFailed(deps.notifier, { workflowId: run?.workflowId ?? input.runId, businessDate: run?.businessDate ?? input.runId, message: input.message ?? 'the run failed' });
+      }
       if (input.status !== 'succeeded') deps.log.warn({ event: 'distribution.failed', runId: input.runId, status: input.status, message: input.message }, `distribution ${input.runId} ${input.status}`);
       else deps.log.info({ event: 'distribution.succeeded', runId: input.runId, watermark: run?.watermark }, `distribution ${input.runId} succeeded`);
     },

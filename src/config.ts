@@ -9,6 +9,7 @@ import { parseRetryOverrides, resolveRetryPolicies, type DeliveryRetryPolicy } f
 import type { RecordRetentionDays } from './db/record-retention';
 import type { PerformanceThresholds } from './metrics/performance-alerts';
 import { parseAlertChannel, type OutboundAlertSettings } from './notify/alert-channel';
+import { taskQueues } from './ids';
 
 /** One documented setting; the README's configuration table is generated from this list. */
 export interface SettingDoc {
@@ -89,6 +90,9 @@ const schema = z.object({
   REFDATA_ALERT_SYNC_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.05),
   REFDATA_ALERT_SYNC_STALE_HOURS: int(1).default(26),
   REFDATA_ALERT_INGEST_RATE_FACTOR: z.coerce.number().min(0).max(1).default(0.2),
+  REFDATA_ALERT_DISK_FREE_MB: int(0).default(1024),
+  REFDATA_ALERT_MEMORY_RSS_MB: int(0).default(4096),
+  REFDATA_ALERT_TASK_QUEUES: z.string().transform(parseTaskQueues).default(() => Object.values(taskQueues)),
   INSTRUMENTS_URL: z.string().regex(/^https?:\/\/[^\s]+$/, 'must be an http:// or https:// URL').optional(),
   INSTRUMENTS_BEARER_TOKEN: z.string().min(1).optional(),
   INSTRUMENTS_HEADERS: z.string().transform(parseHeaders).optional(),
@@ -139,6 +143,18 @@ const schema = z.object({
 function kafkaTopic(template: boolean) {
   const legal = z.string().regex(/^[A-Za-z0-9._{}-]{1,249}$/, 'must be a Kafka topic name: letters, digits, ".", "_", "-"');
   return template ? legal.refine((t) => t.includes('{type}'), 'must contain {type}, e.g. reporting.{type}.delivered') : legal.refine((t) => !/[{}]/.test(t), 'must not contain { or }');
+}
+
+/** REFDATA_ALERT_TASK_QUEUES: comma-separated names of our task queues; empty or `none` checks none. */
+function parseTaskQueues(text: string, ctx: z.RefinementCtx): string[] {
+  const names = text.trim().toLowerCase() === 'none' ? [] : text.split(',').map((q) => q.trim()).filter(Boolean);
+  const known: string[] = Object.values(taskQueues);
+  const unknown = names.filter((q) => !known.includes(q));
+  if (unknown.length) {
+    ctx.addIssue({ code: 'custom', message: `unknown task queue(s) ${unknown.join(', ')}; known: ${known.join(', ')}, or none` });
+    return z.NEVER;
+  }
+  return names;
 }
 
 /** KAFKA_BROKERS: comma-separated host:port list. */
@@ -253,6 +269,9 @@ export const settingDocs: SettingDoc[] = [
   { name: 'REFDATA_ALERT_SYNC_ERROR_RATE', default: '0.05', description: 'Alert when more than this share of the last 20 finished instrument syncs did not succeed (needs at least 5).' },
   { name: 'REFDATA_ALERT_SYNC_STALE_HOURS', default: '26', description: 'Alert when the last successful instrument sync finished longer ago than this.' },
   { name: 'REFDATA_ALERT_INGEST_RATE_FACTOR', default: '0.2', description: 'Alert when the latest load\'s rows/s is below this share of the median of the 20 loads before it (needs at least 5).' },
+  { name: 'REFDATA_ALERT_DISK_FREE_MB', default: '1024', description: 'Alert when the file system of the drop folder, of an archive folder (`processed/`, `error/`) or of the state folder has less free space than this (MiB; 0 = off). Shown in `/health`, `refdata doctor` and `refdata_disk_free_bytes`.' },
+  { name: 'REFDATA_ALERT_MEMORY_RSS_MB', default: '4096', description: 'Alert when the API process (with `refdata dev`, the whole system) holds more resident memory than this (MiB; 0 = off).' },
+  { name: 'REFDATA_ALERT_TASK_QUEUES', default: Object.values(taskQueues).join(','), description: 'Task queues that must have a live worker poller (Temporal DescribeTaskQueue); one without raises an alert. List only the queues your workers poll; `none` checks none.' },
   { name: 'REFDATA_ALERT_DELIVERY_DEADLINE_MINUTES', default: '60', description: 'Alert on a delivery still not delivered this long after it was requested (or past its channel\'s retry deadline, if sooner).' },
   { name: 'INSTRUMENTS_URL', default: '(unset: the daily sync schedule is created paused)', description: 'The broker\'s instrument master (Upstox JSON / NDJSON, Kite CSV; gzip or not). `refdata sync --file PATH` syncs from a local file instead.' },
   { name: 'INSTRUMENTS_BEARER_TOKEN', default: '(unset)', description: 'Sent as `Authorization: Bearer …`, only to the origin of `INSTRUMENTS_URL`.' },
@@ -351,6 +370,17 @@ export interface AlertConfig {
   performance: PerformanceThresholds;
   /** REFDATA_ALERT_CHANNEL: where notifications also go out (src/notify/alert-channel.ts); null: nowhere. */
   outbound: OutboundAlertSettings | null;
+  /** Disk, memory and task-queue pollers (src/metrics/host-health.ts); absent in an older config: not checked. */
+  host?: HostThresholds;
+}
+
+export interface HostThresholds {
+  /** Free space under this on a watched folder's file system raises an alert (0 = off). */
+  diskFreeMinMb: number;
+  /** Resident memory of the API process over this raises an alert (0 = off). */
+  memoryRssMaxMb: number;
+  /** Task queues that must have a live poller. */
+  taskQueues: string[];
 }
 
 export interface Config {
@@ -494,6 +524,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         syncStaleHours: e.REFDATA_ALERT_SYNC_STALE_HOURS, ingestRateFactor: e.REFDATA_ALERT_INGEST_RATE_FACTOR,
       },
       outbound: alertChannel.settings,
+      host: { diskFreeMinMb: e.REFDATA_ALERT_DISK_FREE_MB, memoryRssMaxMb: e.REFDATA_ALERT_MEMORY_RSS_MB, taskQueues: e.REFDATA_ALERT_TASK_QUEUES },
     },
     instruments: {
       url: e.INSTRUMENTS_URL,

@@ -111,6 +111,7 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(distributionProgressSignal, progress);
       },
+      notifier: deps.notifier ?? processNotifier(),
     }),
     ...createIntradayActivities({ client: deps.client, log: deps.log.child({ component: 'intraday' }), config: distribution.intraday, timeZone: distribution.schedule.timeZone }),
   };

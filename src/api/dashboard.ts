@@ -20,14 +20,18 @@ export interface OperationsOptions {
   alerts: AlertConfig;
   /** Where the WebSocket stream reads notifications; the process's own by default. */
   notifier?: Notifier;
+  /** The state folder whose disk /health and the alerts watch (with the drop folder); absent: host health is not read. */
+  host?: { stateDir: string };
 }
 
-export function operationsOptions(config: Pick<Config, 'temporal' | 'alerts'>): OperationsOptions {
-  return { temporalUiUrl: config.temporal.uiUrl, alerts: config.alerts };
+export function operationsOptions(config: Pick<Config, 'temporal' | 'alerts' | 'stateDir'>): OperationsOptions {
+  return { temporalUiUrl: config.temporal.uiUrl, alerts: config.alerts, host: { stateDir: config.stateDir } };
 }
 
+/** Without host health: a process given no options watches no folder of its own choosing. */
 export function defaultOperationsOptions(): OperationsOptions {
-  return operationsOptions(loadConfig({}));
+  const { host: _host, ...rest } = operationsOptions(loadConfig({}));
+  return rest;
 }
 
 /** Who runs operations: operators, and admins (the bootstrap REFDATA_ADMIN_KEY is one). Subscribers do not. */

@@ -17,6 +17,8 @@ export interface MetricsPluginDeps {
   alerts: AlertConfig;
   /** Deliveries past their deadline; read from the delivery store by default. */
   overdueDeliveries?: ThresholdDeps['overdueDeliveries'];
+  /** Disk, memory and task-queue pollers (host-health.ts); absent: not checked. */
+  host?: ThresholdDeps['host'];
 }
 
 export const metricsPlugin = (deps: MetricsPluginDeps): FastifyPluginAsync => async (app) => {
@@ -29,7 +31,7 @@ export const metricsPlugin = (deps: MetricsPluginDeps): FastifyPluginAsync => as
   }, async (_req, reply) => reply.type(metricsContentType).send(await metricsText()));
 
   const log = deps.log.child({ component: 'alerts' });
-  const evaluator = createThresholdEvaluator({ db: deps.db, notifier: deps.notifier, log, config: deps.alerts, overdueDeliveries: deps.overdueDeliveries ?? overdueFromStore(deps.db) });
+  const evaluator = createThresholdEvaluator({ db: deps.db, notifier: deps.notifier, log, config: deps.alerts, overdueDeliveries: deps.overdueDeliveries ?? overdueFromStore(deps.db), host: deps.host });
   const ledger = createLedgerWatch({ db: deps.db, notifier: deps.notifier, log });
   const stops: Array<() => void> = [];
   app.addHook('onReady', async () => {

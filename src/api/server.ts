@@ -33,6 +33,8 @@ import { ownRoute, trackRoutes } from './route-owner';
 import { allowedMethods, documentRoute, refuseNulBytes } from './route-schema';
 import { rateLimitKey } from './rate-limit';
 import { createStreamLimiter } from './stream-limits';
+import { readHost } from '../metrics/host-health';
+import { taskQueues } from '../ids';
 
 export interface ApiDeps {
   db: Database;
@@ -129,7 +131,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   };
   app.setNotFoundHandler(notFound);
 
-  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth }));
+  const operations = deps.operations ?? defaultOperationsOptions();
+  const hostDir = operations.host;
+  const host = hostDir
+    ? () => readHost({ dropRoot: deps.dropRoot, stateDir: hostDir.stateDir, taskQueues: Object.values(taskQueues), temporal: { workflowService: deps.client.workflowService, namespace: deps.client.options.namespace } })
+    : undefined;
+  await app.register(healthPlugin({ db: deps.db, client: deps.client, dropRoot: deps.dropRoot, auth, host }));
   await app.register(filesPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey }));
   await app.register(instrumentsPlugin({ db: deps.db, client: deps.client, auth, policy: deps.instruments ?? loadConfig({}).instruments }));
   await app.register(tablesPlugin({ db: deps.db }));
@@ -137,14 +144,13 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(referenceConfigPlugin({ db: deps.db, auth }));
   await app.register(planPlugin({ auth, db: deps.db, dropRoot: deps.dropRoot, maxBytes: deps.planMaxBytes ?? 50 * 1024 * 1024 }));
   await app.register(errorsPlugin({ db: deps.db, dropRoot: deps.dropRoot }));
-  const operations = deps.operations ?? defaultOperationsOptions();
   const notifier = operations.notifier ?? processNotifier();
   await app.register(loadsPlugin({ db: deps.db, adminKey: deps.adminKey, notifier }));
   await app.register(dashboardPlugin({ auth, db: deps.db, namespace: deps.client.options.namespace, operations }));
   await app.register(eventsPlugin({ auth, notifier }));
   await app.register(statsPlugin({ db: deps.db, auth }));
   await app.register(notificationsPlugin({ auth, db: deps.db, notifier, log: deps.log, outbound: operations.alerts.outbound ?? null }));
-  await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts }));
+  await app.register(metricsPlugin({ db: deps.db, log: deps.log, notifier, alerts: operations.alerts, host }));
   await app.register(distributionPlugin({ db: deps.db, client: deps.client, auth, config: deps.distribution ?? loadConfig({}).distribution, retry: deps.reporting?.retry }));
   await app.register(downloadsPlugin({ db: deps.db, key: deps.reporting?.secretsKey ? downloadKeyFrom(deps.reporting.secretsKey) : null }));
   await app.register(reportingPlugin({ db: deps.db, client: deps.client, adminKey: deps.adminKey, options: deps.reporting ?? reportingOptionsFrom(loadConfig({}), null), notifier }));

@@ -26,8 +26,7 @@ import { startEventRelay } from '../events';
 import { startDeliveriesVia } from '../events/start-deliveries';
 import { createOutboxPublisher } from '../events/outbox-publisher';
 import { deliveredTopic } from '../reporting/event';
-import { createReportingService } from '../grpc/reporting-service';
-import { startGrpcServer } from '../grpc/server';
+import { startReportingGrpc } from '../grpc/from-config';
 
 export function devCommand(): Command {
   return new Command('dev').description('run everything locally: Temporal dev server, worker, API, watcher').action(async () => {
@@ -74,12 +73,7 @@ export function devCommand(): Command {
       const deliveryClient = new Client({ connection: worker.connection, namespace: config.temporal.namespace });
       const app = await buildApi({ db, client, log, dropRoot: config.dropoffDir, adminKey: admin.key, planMaxBytes: config.api.planMaxBytes, uploadMaxBytes: config.api.uploadMaxBytes, stability: config.stability, bodyMaxBytes: config.api.bodyMaxBytes, reporting: { ...reportingOptionsFrom(config, secrets, deliveryFeed, deliveryClient), events: events.publisher }, operations: operationsOptions(config), distribution: config.distribution, instruments: config.instruments, openReads: config.api.openReads, rateLimit: config.api.rateLimit, streamsPerKey: config.api.streamsPerKey, requestTimeoutMs: config.api.requestTimeoutMs });
       await app.listen({ host: config.api.host, port: config.api.port });
-      const grpcServer = config.grpc.port === 0 ? null : await startGrpcServer({
-        service: createReportingService({
-          db, client, secretsKey: secrets, allowPrivateDestinations: config.reporting.allowPrivateDestinations, adminKey: admin.key, feed: deliveryFeed, pollMs: config.reporting.streamPollMs,
-        }),
-        log, host: config.api.host, port: config.grpc.port, streamsPerKey: config.api.streamsPerKey,
-      });
+      const grpcServer = await startReportingGrpc(config, { db, client, log, secretsKey: secrets, adminKey: admin.key, feed: deliveryFeed });
       const watcher = await startWatcher({ client, dropRoot: config.dropoffDir, stability: config.stability, log });
 
       const apiUrl = `http://${config.api.host === '0.0.0.0' ? 'localhost' : config.api.host}:${config.api.port}`;

@@ -1,9 +1,9 @@
-// `refdata doctor`: checks Temporal, the database, drop folders, Kafka, channels and schedules; says what is wrong and how to fix it.
+// `refdata doctor`: checks Temporal, the database, drop folders, disk, memory and task-queue pollers, Kafka, channels and schedules; says what is wrong and how to fix it.
 import { Command } from 'commander';
 import { ConfigError, loadConfig, type Config } from '../config';
 import { silentLogger } from '../log/logger';
 import { openDb, temporalAddressOf } from '../runtime';
-import { checkChannels, checkDatabase, checkDropFolders, checkEmbedded, checkKafka, checkSchedules, checkTemporal, type CheckResult } from '../doctor/checks';
+import { checkChannels, checkDatabase, checkDropFolders, checkEmbedded, checkHost, checkKafka, checkSchedules, checkTemporal, type CheckResult } from '../doctor/checks';
 import { embeddedDataDir } from '../db';
 import { embeddedStatus } from '../db/postgres/embedded-server';
 
@@ -21,6 +21,7 @@ export async function runDoctor(config: Config, opts: DoctorOptions = {}): Promi
   try {
     if (temporal.client) results.push(...(await checkSchedules(config, temporal.client).catch((err: Error) => [failed('schedules', err)])));
     else results.push({ area: 'schedules', level: 'skip', detail: 'not checked: Temporal is not reachable' });
+    results.push(...(await checkHost(config, temporal.client).catch((err: Error) => [failed('host', err)])));
   } finally {
     await temporal.close();
   }
@@ -66,7 +67,7 @@ export function exitCodeOf(results: CheckResult[], strict = false): number {
 
 export function doctorCommand(): Command {
   return new Command('doctor')
-    .description('check Temporal, the database, drop folders, Kafka, channels and schedules; print what is wrong and how to fix it')
+    .description('check Temporal, the database, drop folders, disk space, task-queue pollers, Kafka, channels and schedules; print what is wrong and how to fix it')
     .option('--json', 'print the results as JSON')
     .option('--strict', 'treat warnings as problems (non-zero exit)')
     .option('--timeout <ms>', 'per network check', (v) => Number.parseInt(v, 10), 5000)

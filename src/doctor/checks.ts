@@ -13,6 +13,7 @@ import { dropFolderTree } from '../drop-folders';
 import { searchAttributeTypes } from '../ids';
 import { scheduleSpecs } from '../temporal/schedules';
 import { readSearchAttributeGaps } from '../temporal/search-attributes';
+import { POLLER_LIVE_MS, readHost } from '../metrics/host-health';
 
 export type CheckLevel = 'ok' | 'warn' | 'fail' | 'skip';
 
@@ -233,4 +234,30 @@ function tcpConnect(host: string, port: number, timeoutMs: number): Promise<void
     });
     socket.once('error', (err) => reject(err));
   });
+}
+
+/** Disk space of the drop, archive and state folders, the host's memory, and a live poller on each watched task queue. */
+export async function checkHost(config: Config, client: Client | null): Promise<CheckResult[]> {
+  const t = config.alerts.host ?? { diskFreeMinMb: 0, memoryRssMaxMb: 0, taskQueues: [] };
+  const snap = await readHost({
+    dropRoot: config.dropoffDir, stateDir: config.stateDir, taskQueues: t.taskQueues,
+    temporal: client ? { workflowService: client.workflowService, namespace: config.temporal.namespace } : undefined,
+  });
+  const mib = (b: number) => `${Math.floor(b / 2 ** 20).toLocaleString('en-US')} MiB`;
+  const out: CheckResult[] = snap.disk.map((d) => {
+    if (d.freeBytes === undefined) return warn('disk', `${d.folder} folder ${d.path}: free space not readable (${d.error})`, 'create the folder (refdata dev / watch create the drop tree) or correct its setting');
+    const line = `${d.folder} folder ${d.path}: ${mib(d.freeBytes)} free of ${mib(d.sizeBytes ?? 0)}`;
+    return t.diskFreeMinMb > 0 && d.freeBytes < t.diskFreeMinMb * 2 ** 20
+      ? warn('disk', `${line}, under REFDATA_ALERT_DISK_FREE_MB=${t.diskFreeMinMb}`, 'free space or grow the volume; shorten REFDATA_ARCHIVE_RETENTION_DAYS / REFDATA_BKP_RETENTION_DAYS so the cleanup removes more')
+      : ok('disk', line);
+  });
+  out.push(ok('memory', `host: ${mib(snap.memory.hostFreeBytes)} free of ${mib(snap.memory.hostTotalBytes)} (the API alerts on its own resident memory over REFDATA_ALERT_MEMORY_RSS_MB)`));
+  if (!t.taskQueues.length) out.push({ area: 'task queues', level: 'skip', detail: 'REFDATA_ALERT_TASK_QUEUES is none' });
+  else if (!client) out.push({ area: 'task queues', level: 'skip', detail: 'not checked: Temporal is not reachable' });
+  for (const q of client ? snap.taskQueues : []) {
+    if (q.error) out.push(fail('task queues', `${q.taskQueue}: ${q.error}`, 'check Temporal (above)'));
+    else if (q.pollers > 0) out.push(ok('task queues', `${q.taskQueue}: ${q.pollers} worker${q.pollers > 1 ? 's' : ''} polling (last poll ${q.lastPollAt})`));
+    else out.push(warn('task queues', `${q.taskQueue}: no worker has polled in the last ${POLLER_LIVE_MS / 60_000} min; its runs wait`, `start \`refdata worker\` (or \`refdata worker --queues ${q.taskQueue}\`); if no worker is meant to run it, leave it out of REFDATA_ALERT_TASK_QUEUES`));
+  }
+  return out;
 }

@@ -130,6 +130,27 @@ export const alertsActive = new Gauge({
   registers,
 });
 
+export const diskFreeBytes = new Gauge({
+  name: 'refdata_disk_free_bytes',
+  help: 'Free space (for an unprivileged process) on the file system of a watched folder: drop, archive (the fullest processed/ or error/), state.',
+  labelNames: ['folder'] as const,
+  registers,
+});
+
+export const diskSizeBytes = new Gauge({
+  name: 'refdata_disk_size_bytes',
+  help: 'Size of the file system of a watched folder: drop, archive, state.',
+  labelNames: ['folder'] as const,
+  registers,
+});
+
+export const taskQueuePollers = new Gauge({
+  name: 'refdata_task_queue_pollers',
+  help: 'Workers that polled a task queue in the last 2 minutes (Temporal DescribeTaskQueue, workflow and activity pollers by identity); 0 = no worker.',
+  labelNames: ['task_queue'] as const,
+  registers,
+});
+
 export const notificationsTotal = new Counter({
   name: 'refdata_notifications_total',
   help: 'Operator notifications raised, by kind.',

@@ -9,10 +9,11 @@ import { defaultRetryPolicies } from '../reporting/retry-policy';
 import type { ChannelType } from '../channels/types';
 import { alertsActive, ingestRowsPerSecond, setOutboxLag, syncErrorRatio, syncLastDurationSeconds, syncLastSuccessSeconds } from './registry';
 import { ingestRate, lastSuccessfulSync, syncDuration, syncErrorRate } from './performance-alerts';
+import { hostAlerts, recordHostMetrics, type HostSnapshot } from './host-health';
 
 /** What one check found: firing or not, and if firing, what to tell the operator. */
 export interface AlertStatus {
-  /** Stable name: file_error_rate, sync_failed, delivery_overdue, outbox_lag, sync_duration, sync_error_rate, sync_stale, ingest_rate. */
+  /** Stable name: file_error_rate, sync_failed, delivery_overdue, outbox_lag, sync_duration, sync_error_rate, sync_stale, ingest_rate, disk_free_<folder>, memory_rss, task_queue_pollers. */
   alert: string;
   firing: boolean;
   /** Identifies what fired (a run id, a set of deliveries); a new instance while firing is raised again. */
@@ -40,6 +41,8 @@ export interface ThresholdDeps {
   now?: () => Date;
   /** Deliveries not delivered by their deadline (overdueFromStore reads the delivery store); absent: not checked. */
   overdueDeliveries?: (defaultDeadlineMinutes: number, now: Date) => Promise<OverdueDelivery[]>;
+  /** Disk, memory and task-queue pollers now (host-health.ts readHost); absent: not checked. */
+  host?: () => Promise<HostSnapshot>;
 }
 
 export interface ThresholdEvaluator {
@@ -51,12 +54,13 @@ export interface ThresholdEvaluator {
 export function createThresholdEvaluator(deps: ThresholdDeps): ThresholdEvaluator {
   const now = deps.now ?? (() => new Date());
   const active = new Map<string, AlertStatus>();
-  const checks: Array<() => Promise<AlertStatus | null>> = [
+  const checks: Array<() => Promise<AlertStatus | AlertStatus[] | null>> = [
     () => fileErrorRate(deps, now()),
     () => syncFailed(deps),
     () => (deps.overdueDeliveries ? deliveryOverdue(deps.overdueDeliveries, deps.config, now()) : Promise.resolve(null)),
     () => outboxLag(deps),
     ...performanceChecks(deps, now),
+    () => hostChecks(deps),
   ];
 
   function transition(s: AlertStatus): void {
@@ -89,9 +93,10 @@ export function createThresholdEvaluator(deps: ThresholdDeps): ThresholdEvaluato
         deps.log.warn({ event: 'alert.check_failed', err: err.message }, 'an alert check could not run');
         return null;
       });
-      if (!s) continue;
-      transition(s);
-      out.push(s);
+      for (const one of [s ?? []].flat()) {
+        transition(one);
+        out.push(one);
+      }
     }
     return out;
   }
@@ -140,6 +145,14 @@ function performanceChecks(deps: ThresholdDeps, now: () => Date): Array<() => Pr
       return s;
     },
   ];
+}
+
+/** The host's checks: one snapshot per evaluation, kept as metrics, each threshold an alert of its own. */
+async function hostChecks(deps: ThresholdDeps): Promise<AlertStatus[] | null> {
+  if (!deps.host || !deps.config.host) return null;
+  const snapshot = await deps.host();
+  recordHostMetrics(snapshot);
+  return hostAlerts(snapshot, deps.config.host);
 }
 
 /** Share of files finished in the window that went to error/ (duplicates count as fine, cancellations not at all). */

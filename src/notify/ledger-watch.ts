@@ -1,13 +1,13 @@
 // Notifications from the ledger: failures recorded since the last look (files in error, failed or timed-out syncs, failed
-// deliveries, channels paused or switched off) are raised here, so an API that runs apart from the worker still hears of them; the same event
+// distribution runs, failed deliveries, channels paused or switched off) are raised here, so an API that runs apart from the worker still hears of them; the same event
 // raised in-process by an activity is not shown twice.
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import type { Notifier } from './notifier';
-import { deliveryErrorText, notifyChannelDisabled, notifyChannelUnhealthy, notifyDeliveryFailed, notifyFileFailed, notifySyncFailed } from './events';
+import { deliveryErrorText, notifyChannelDisabled, notifyChannelUnhealthy, notifyDeliveryFailed, notifyDistributionFailed, notifyFileFailed, notifySyncFailed } from './events';
 
 export interface LedgerWatchDeps {
-  db: Pick<Database, 'listTracking' | 'instruments' | 'distribution'>;
+  db: Pick<Database, 'listTracking' | 'instruments' | 'distribution'> & Partial<Pick<Database, 'distributionRuns'>>;
   notifier: Notifier;
   log: Logger;
   intervalMs?: number;
@@ -38,6 +38,10 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
       const at = s.finishedAt ? Date.parse(s.finishedAt) : NaN;
       if (!(at >= from) || (s.status !== 'failed' && s.status !== 'guard_tripped' && s.status !== 'timed_out')) continue;
       if (notifySyncFailed(deps.notifier, { syncRunId: s.runId, workflowId: s.workflowId, status: s.status, message: s.errorMessage ?? s.status })) raised++;
+    }
+    for (const r of deps.db.distributionRuns ? await deps.db.distributionRuns.listRuns({ status: 'failed', limit: 5 }) : []) {
+      const at = r.finishedAt ? Date.parse(r.finishedAt) : NaN;
+      if (at >= from && notifyDistributionFailed(deps.notifier, { workflowId: r.workflowId, businessDate: r.businessDate, message: r.errorMessage ?? 'the run failed' })) raised++;
     }
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
       const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';

@@ -36,6 +36,8 @@ beforeAll(async () => {
     REFDATA_DROPOFF_DIR: dropRoot,
     REFDATA_STATE_DIR: path.join(dir, 'state'),
     LOG_LEVEL: 'silent',
+    // No worker runs here: test/integration/host-health.test.ts covers the task-queue pollers.
+    REFDATA_ALERT_TASK_QUEUES: 'none',
   };
   const { connection, client } = await connectTemporal(env.TEMPORAL_ADDRESS, env.TEMPORAL_NAMESPACE);
   await applySchedules(client, scheduleSpecs(loadConfig(env)));

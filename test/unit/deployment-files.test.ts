@@ -53,12 +53,18 @@ describe('docker-compose.yml', () => {
     expect(Object.values(taskQueues).length).toBeGreaterThan(1);
   });
 
-  it('publishes only the API to every interface; the database, Temporal gRPC and its UI only on 127.0.0.1', () => {
+  it('publishes only the API (REST and gRPC) to every interface; the database, Temporal gRPC and its UI only on 127.0.0.1', () => {
     const published = Object.entries(compose.services).flatMap(([name, svc]) => (svc.ports ?? []).map((p) => [name, String(p)] as const));
     expect(published.length).toBeGreaterThan(1);
     for (const [name, port] of published) {
-      if (name === 'api') expect(port, name).toBe('3000:3000');
-      else expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
+      if (name !== 'api') expect(port, `${name} publishes ${port}`).toMatch(/^127\.0\.0\.1:\d+:\d+$/);
     }
+    expect(compose.services.api!.ports).toEqual(['3000:3000', '50051:50051']);
+  });
+
+  it('serves the gRPC ReportingStream from the API container on the port it publishes', () => {
+    const env = compose.services.api!.environment as Record<string, unknown>;
+    expect(env.REFDATA_GRPC_PORT).toBe('50051');
+    expect(env.REFDATA_API_HOST).toBe('0.0.0.0');
   });
 });
