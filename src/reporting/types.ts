@@ -144,6 +144,10 @@ export interface DeliveryRecord {
   requestedAt: Date;
   createdAt: Date;
   updatedAt: Date;
+  /** The subscription type that held this delivery until a release (schedule, deliver-now, trigger event); null: started at once. */
+  heldFor: SubscriptionType | null;
+  /** When a held delivery's run was started. */
+  releasedAt: Date | null;
 }
 
 export interface ApiKeyRecord {
