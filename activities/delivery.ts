@@ -12,6 +12,7 @@ import { statusChangeOf, type DeliveryNotifier } from '../src/reporting/notifier
 import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
 import { protectMessage } from '../src/reporting/encrypt-delivery';
+import { convertMessage } from '../src/reporting/report-format';
 import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
 import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
@@ -40,6 +41,8 @@ export interface DeliveryActivityDeps {
   ensureProbe?: (channelId: string, firstProbeInMs: number) => Promise<void>;
   /** Where encrypted copies of files are written for deliveries that require encryption (default: the system's temp dir). */
   encryptedDir?: string;
+  /** Where copies converted to a subscription's format (JSON, XLSX) are written (default: the system's temp dir). */
+  convertedDir?: string;
 }
 
 export interface AttemptInput {
@@ -215,8 +218,13 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
 
       const beat = input.attemptTimeoutMs > 3 * HEARTBEAT_EVERY_MS ? setInterval(() => ctx.heartbeat({ attempt }), HEARTBEAT_EVERY_MS) : null;
       try {
+        // The subscription's format first (a CSV report as JSON or XLSX), then encryption of what is sent.
+        const converted = await convertMessage({
+          deliveryId: d.deliveryId, message: d.payload.message, format: d.payload.format, dir: deps.convertedDir ?? path.join(os.tmpdir(), 'refdata-converted'),
+          onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'report-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
+        });
         const message = await protectMessage({
-          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: d.payload.message, reportRequires: d.payload.report.encryptionRequired,
+          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: converted, reportRequires: d.payload.report.encryptionRequired,
           config, dir: deps.encryptedDir ?? path.join(os.tmpdir(), 'refdata-encrypted'),
           onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'encrypted-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
         });

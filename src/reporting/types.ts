@@ -16,6 +16,10 @@ export type ReportType = (typeof reportTypes)[number];
 export const subscriptionTypes = ['REAL_TIME', 'SCHEDULED', 'ON_DEMAND', 'TRIGGERED'] as const;
 export type SubscriptionType = (typeof subscriptionTypes)[number];
 
+/** What `format_preferences` may name: CSV reports are sent as they are, or converted to JSON or XLSX. */
+export const reportFormats = ['CSV', 'JSON', 'XLSX'] as const;
+export type ReportFormat = (typeof reportFormats)[number];
+
 export const subscriptionStatuses = ['active', 'paused', 'cancelled'] as const;
 export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 
@@ -119,6 +123,8 @@ export interface ReportInfo {
 export interface DeliveryPayload {
   message: DeliveryMessage;
   report: ReportInfo;
+  /** The subscription's format preference when it was planned: CSV files are sent converted to it (src/reporting/report-format.ts). */
+  format?: ReportFormat | null;
 }
 
 export interface DeliveryRecord {
