@@ -9,6 +9,7 @@ import { backUpFiles } from '../src/distribution/backup';
 import { compactDate, type DistributionKind } from '../src/distribution/file-names';
 import { generateRunFiles, type GenerateProgress } from '../src/distribution/generate';
 import type { DeliveryStarter, DistributionConfig } from '../src/distribution/types';
+import type { FireTrigger } from '../src/reporting/trigger-events';
 
 export interface DistributionActivityDeps {
   db: Database;
@@ -19,6 +20,8 @@ export interface DistributionActivityDeps {
   notifyProgress?: (workflowId: string, progress: GenerateProgress) => Promise<void>;
   /** How long an export may go without a byte before its keep-alive heartbeats stop (tests shorten it). */
   exportSilenceLimitMs?: number;
+  /** TRIGGERED subscriptions naming this activity's events get their held deliveries released (src/reporting/trigger-events.ts). */
+  fireTrigger?: FireTrigger;
 }
 
 /**
@@ -153,6 +156,7 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       const run = await store.finishRun(input.runId, outcome);
       if (input.status !== 'succeeded') deps.log.warn({ event: 'distribution.failed', runId: input.runId, status: input.status, message: input.message }, `distribution ${input.runId} ${input.status}`);
       else deps.log.info({ event: 'distribution.succeeded', runId: input.runId, watermark: run?.watermark }, `distribution ${input.runId} succeeded`);
+      await deps.fireTrigger?.(input.status === 'succeeded' ? 'distribution.succeeded' : 'distribution.failed');
     },
   };
 }

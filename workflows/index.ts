@@ -6,3 +6,4 @@ export * from './delivery';
 export * from './distribution';
 export * from './channel-probe';
 export * from './reference-config-check';
+export * from './subscription-release';

@@ -45,10 +45,12 @@ export interface ChannelRef {
 
 export interface DeliveryPreferences {
   channels: ChannelRef[];
-  /** Cron expression for SCHEDULED subscriptions; kept for the scheduler, not interpreted by deliveries. */
+  /** Five-field cron (UTC) of a SCHEDULED subscription: its Temporal Schedule releases the held deliveries then. */
   schedule: string | null;
   formatPreferences: string[];
   notificationSettings: Record<string, unknown>;
+  /** TRIGGERED subscriptions: the events that release their held deliveries (src/reporting/trigger-events.ts). */
+  triggerEvents?: string[];
 }
 
 /** Which reports of a subscribed type a subscription wants; absent fields match everything. */
