@@ -4,6 +4,7 @@
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import type { Notifier } from './notifier';
+import { failureRecipients } from '../reporting/failure-notice';
 import { deliveryErrorText, notifyChannelDisabled, notifyChannelUnhealthy, notifyDeliveryFailed, notifyFileFailed, notifySyncFailed } from './events';
 
 export interface LedgerWatchDeps {
@@ -40,6 +41,9 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
       if (notifySyncFailed(deps.notifier, { syncRunId: s.runId, workflowId: s.workflowId, status: s.status, message: s.errorMessage ?? s.status })) raised++;
     }
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
+      // The subscription's notification_settings.on_failure may leave operators out (src/reporting/failure-notice.ts).
+      const sub = await deps.db.distribution.getSubscription(d.subscriptionId);
+      if (!failureRecipients(sub?.deliveryPreferences.notificationSettings ?? {}, d.subscriberId).operators) continue;
       const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';
       if (notifyDeliveryFailed(deps.notifier, { deliveryId: d.deliveryId, channel: d.channel, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, message })) raised++;
     }

@@ -89,7 +89,7 @@ export async function subscribe(deps: SubscriptionDeps, caller: Caller, req: Sub
   const subscriberType = req.subscriber_type ?? 'REAL_TIME';
   const p = req.delivery_preferences;
   const triggers = p.trigger_events ?? [];
-  checkPreferences(subscriberType, { schedule: p.schedule ?? null, formatPreferences: p.format_preferences ?? [], triggerEvents: triggers });
+  checkPreferences(subscriberType, { schedule: p.schedule ?? null, formatPreferences: p.format_preferences ?? [], triggerEvents: triggers, notificationSettings: p.notification_settings });
   const generated: SubscribeResponse['generated_secrets'] = [];
   const channels: NewChannel[] = [];
   for (const entry of req.delivery_preferences.channels) channels.push(await prepareChannel(deps, req, subscriptionId, entry, generated));
@@ -252,7 +252,11 @@ export async function updateSubscription(deps: SubscriptionDeps, caller: Caller,
 }
 
 /** What the type needs: SCHEDULED a five-field cron, TRIGGERED at least one known event; known formats for everyone. */
-function checkPreferences(type: SubscriptionType, p: Pick<DeliveryPreferences, 'schedule' | 'formatPreferences' | 'triggerEvents'>): void {
+function checkPreferences(type: SubscriptionType, p: Pick<DeliveryPreferences, 'schedule' | 'formatPreferences' | 'triggerEvents'> & { notificationSettings?: Record<string, unknown> }): void {
+  const onFailure = p.notificationSettings?.on_failure;
+  if (onFailure !== undefined && !(Array.isArray(onFailure) && onFailure.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 100))) {
+    throw badRequest('INVALID_NOTIFICATION_SETTINGS', 'notification_settings.on_failure must be a list of names: "operators", "subscriber" and/or dashboard audiences');
+  }
   if (type === 'SCHEDULED' && !p.schedule) throw badRequest('SCHEDULE_REQUIRED', 'a SCHEDULED subscription needs delivery_preferences.schedule, a five-field cron in UTC such as "0 8 * * 1-5"');
   if (p.schedule && !CRON_PATTERN.test(p.schedule.trim())) throw badRequest('INVALID_SCHEDULE', `schedule ${JSON.stringify(p.schedule)} is not a five-field cron such as "0 8 * * 1-5"`);
   const unknownFormat = unknownFormats(p.formatPreferences);
