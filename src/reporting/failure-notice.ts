@@ -17,10 +17,13 @@ export function failureRecipients(settings: Record<string, unknown>, subscriberI
   return { operators: names.includes('operators'), audience };
 }
 
-/** The dashboard notice of a failed delivery; its id differs from the delivery's own notice (= deliveryId) and per replay. */
+/**
+ * The dashboard notice of a failed delivery. Its id is the delivery's, as a dashboard delivery's own notice is: that ties it
+ * to the subscriber (their notification list) and lets a later successful replay of a dashboard delivery replace it.
+ */
 export function failureNotice(d: DeliveryRecord, audience: string[], reason: string, at: Date): DashboardNotification {
   return {
-    id: `delivery-failed:${d.deliveryId}:${d.replayCount}`,
+    id: d.deliveryId,
     createdAt: at.toISOString(),
     severity: 'warning',
     audience,
