@@ -202,7 +202,10 @@ export interface DistributionStore {
   recordFailure(deliveryId: string, status: Extract<DeliveryStatus, 'retrying' | 'waiting' | 'failed' | 'cancelled'>, errorDetails: string): Promise<DeliveryRecord | null>;
   /** A replay was requested: pending again, retry count 0, replay_count + 1, requested now. */
   markReplayRequested(deliveryId: string): Promise<DeliveryRecord | null>;
-  /** Held deliveries of a subscription not released yet (oldest first), still `pending`. */
+  /**
+   * Held deliveries of a subscription not marked released yet (oldest first), except cancelled ones. One whose run a
+   * release started before it was cut short may have moved on (even delivered): the next release marks it without sending again.
+   */
   listHeldDeliveries(subscriptionId: string, limit: number): Promise<DeliveryRecord[]>;
   /** Marks held deliveries released (their runs were started); returns how many were not released before. */
   markReleased(deliveryIds: readonly string[]): Promise<number>;

@@ -35,7 +35,8 @@ export async function releaseHeldDeliveries(deps: ReleaseDeps, subscriptionId: s
   for (;;) {
     const held = await deps.db.distribution.listHeldDeliveries(subscriptionId, RELEASE_PAGE);
     if (held.length === 0) break;
-    for (const d of held) await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
+    // Only those still pending: one a cut-short release started has gone on by itself and is only marked here.
+    for (const d of held) if (d.status === 'pending') await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
     await deps.db.distribution.markReleased(held.map((d) => d.deliveryId));
     released.push(...held.map((d) => d.deliveryId));
     if (held.length < RELEASE_PAGE) break;

@@ -267,13 +267,13 @@ function checkPreferences(type: SubscriptionType, p: Pick<DeliveryPreferences, '
   if (type === 'TRIGGERED' && events.length === 0) throw badRequest('TRIGGER_EVENTS_REQUIRED', `a TRIGGERED subscription needs delivery_preferences.trigger_events (${triggerEvents.join(', ')})`);
 }
 
-/** Temporal refuses a cron it cannot read (a field out of range): that is the caller's 400, not our 500. */
+/** Temporal refuses a cron it cannot read (a field out of range; the client reports it as a TypeError): the caller's 400, not our 500. */
 async function syncSchedule(deps: Pick<SubscriptionDeps, 'client'>, sub: SubscriptionRecord): Promise<void> {
   try {
     await syncSubscriptionSchedule(deps.client, sub);
   } catch (err) {
     const grpcCode = (err as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (err as { code?: unknown }).code;
-    if (grpcCode === 3) throw badRequest('INVALID_SCHEDULE', `Temporal refused schedule ${JSON.stringify(sub.deliveryPreferences.schedule)}: ${(err as Error).message}`);
+    if (err instanceof TypeError || grpcCode === 3) throw badRequest('INVALID_SCHEDULE', `Temporal refused schedule ${JSON.stringify(sub.deliveryPreferences.schedule)}: ${(err as Error).message}`);
     throw err;
   }
 }

@@ -248,7 +248,11 @@ describe('subscription types', () => {
     const quietId = accepted.find((d) => d.subscription_id === quiet)!.delivery_id;
     const loudId = accepted.find((d) => d.subscription_id === loud)!.delivery_id;
 
-    const notices = await sql<{ id: string; subscriber_id: string | null; body: string }>('SELECT id, subscriber_id, body::text AS body FROM dist.notifications WHERE report_id = $1', ['alert_fail_1']);
+    // The run records its end (and the notice) just after the attempt recorded `failed`.
+    const notices = await waitFor('the failure notice', async () => {
+      const rows = await sql<{ id: string; subscriber_id: string | null; body: string }>('SELECT id, subscriber_id, body::text AS body FROM dist.notifications WHERE report_id = $1', ['alert_fail_1']);
+      return rows.length > 0 ? rows : null;
+    }, 30_000);
     expect(notices.map((n) => ({ id: n.id, subscriber: n.subscriber_id }))).toEqual([{ id: quietId, subscriber: 'fail_sub' }]);
     expect(JSON.parse(notices[0].body)).toMatchObject({ audience: ['fail_sub'], severity: 'warning', metadata: { delivery_id: quietId } });
 

@@ -180,7 +180,7 @@ export function markFailureSql(id: string, status: 'retrying' | 'waiting' | 'fai
 }
 
 export const listHeldDeliveriesSql = (subscriptionId: string, limit: number): Statement => ({
-  text: "SELECT TOP (@limit) * FROM dist.delivery_history WHERE subscription_id = @subscription_id AND held_for IS NOT NULL AND released_at IS NULL AND status = N'pending' ORDER BY created_at, delivery_id",
+  text: "SELECT TOP (@limit) * FROM dist.delivery_history WHERE subscription_id = @subscription_id AND held_for IS NOT NULL AND released_at IS NULL AND status <> N'cancelled' ORDER BY created_at, delivery_id",
   params: { subscription_id: text(subscriptionId), limit: limitOf(limit) },
 });
 

@@ -233,7 +233,7 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
 
     async listHeldDeliveries(subscriptionId, limit) {
       const rows = await exec.query(
-        `SELECT * FROM dist.delivery_history WHERE subscription_id = $1 AND held_for IS NOT NULL AND released_at IS NULL AND status = 'pending'
+        `SELECT * FROM dist.delivery_history WHERE subscription_id = $1 AND held_for IS NOT NULL AND released_at IS NULL AND status <> 'cancelled'
           ORDER BY created_at, delivery_id LIMIT $2`,
         [subscriptionId, limitOf(limit)],
       );
