@@ -28,6 +28,7 @@ describe('workflow replay', () => {
     expect(files.some((f) => f.startsWith('distribution-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('channel-probe-'))).toBe(true);
     expect(files.some((f) => f.startsWith('delivery-waited-for-channel'))).toBe(true);
+    expect(files.some((f) => f.startsWith('subscription-release-'))).toBe(true);
   });
 
   for (const file of files) {
