@@ -68,8 +68,14 @@ export interface RunningWorker {
 
 export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client' | 'notifier' | 'delivery'>) {
   const retry = (deps.config.reporting ?? loadConfig({}).reporting).retry;
-  // TRIGGERED subscriptions hear the events of the activities below in whichever worker runs them.
-  const fireTrigger: FireTrigger = async (event) => void (await releaseForEvent({ db: deps.db, client: deps.client, retry, log: deps.log.child({ component: 'subscriptions' }) }, event));
+  // TRIGGERED subscriptions hear the events of the activities below in whichever worker runs them. A release that fails
+  // must not fail (and so repeat) the sync or load that fired it: it is logged, and what was held waits for the next
+  // such event or a deliver-now.
+  const subsLog = deps.log.child({ component: 'subscriptions' });
+  const fireTrigger: FireTrigger = async (event) => {
+    await releaseForEvent({ db: deps.db, client: deps.client, retry, log: subsLog }, event)
+      .catch((err: unknown) => subsLog.warn({ err, trigger: event }, `${event}: TRIGGERED subscriptions were not released; their deliveries stay held until the next ${event} or a deliver-now`));
+  };
   return {
     ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier(), fireTrigger }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),

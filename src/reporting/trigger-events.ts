@@ -19,8 +19,8 @@ export const isTriggerEvent = (name: string): name is TriggerEvent => (triggerEv
 export type FireTrigger = (event: TriggerEvent) => Promise<void>;
 
 /**
- * Releases what every active TRIGGERED subscription naming `event` holds. Throws on a database or Temporal error, so the
- * activity that fired it is retried (a release is idempotent) and no trigger is lost.
+ * Releases what every active TRIGGERED subscription naming `event` holds; idempotent. Throws on a database or Temporal
+ * error (the worker's FireTrigger logs it rather than fail the sync or load that fired it).
  */
 export async function releaseForEvent(deps: ReleaseDeps & { log?: Logger }, event: TriggerEvent): Promise<{ subscriptions: number; released: number }> {
   const subs = (await deps.db.distribution.listSubscriptions({ status: 'active', limit: 10_000 }))
