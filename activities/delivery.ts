@@ -13,7 +13,6 @@ import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
 import { protectMessage } from '../src/reporting/encrypt-delivery';
 import { convertMessage } from '../src/reporting/report-format';
-import { failureNotice, failureRecipients } from '../src/reporting/failure-notice';
 import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
 import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
@@ -174,13 +173,6 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
     }
   }
 
-  /** The dashboard audiences the subscription's notification_settings name hear of the failure (operators: the ledger watch). */
-  async function tellSubscriberOfFailure(d: DeliveryRecord, reason: string): Promise<void> {
-    const sub = await store.getSubscription(d.subscriptionId);
-    const { audience } = failureRecipients(sub?.deliveryPreferences.notificationSettings ?? {}, d.subscriberId);
-    if (audience.length > 0) await store.upsertNotification(failureNotice(d, audience, reason, now()));
-  }
-
   async function publish(d: DeliveryRecord, eventId: string): Promise<string> {
     const topic = (deps.topicFor ?? deliveredTopic)(d.reportType);
     const payload = reportDistributedEvent(d, eventId, topic, d.deliveryTime ?? now());
@@ -272,9 +264,7 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
       }
       // The last attempt's own error says more than "deadline exceeded"; keep it beside the final reason.
       const details = JSON.stringify({ code: input.code, message: input.message, ...(previous && (previous as { code?: string }).code !== input.code ? { lastError: previous } : {}) });
-      const ended = await store.recordFailure(input.deliveryId, input.status, details);
-      announce(ended);
-      if (ended?.status === 'failed') await tellSubscriberOfFailure(ended, `${input.code}: ${input.message}`);
+      announce(await store.recordFailure(input.deliveryId, input.status, details));
     },
 
     /** `report_distributed` for a delivered delivery; the event id comes from the workflow, so a retry publishes the same event. */

@@ -248,15 +248,15 @@ describe('subscription types', () => {
     const quietId = accepted.find((d) => d.subscription_id === quiet)!.delivery_id;
     const loudId = accepted.find((d) => d.subscription_id === loud)!.delivery_id;
 
-    // The run records its end (and the notice) just after the attempt recorded `failed`.
+    // The ledger watch (the API's) hears of failed deliveries and tells whom each subscription names.
     const notices = await waitFor('the failure notice', async () => {
+      await watch.poll();
       const rows = await sql<{ id: string; subscriber_id: string | null; body: string }>('SELECT id, subscriber_id, body::text AS body FROM dist.notifications WHERE report_id = $1', ['alert_fail_1']);
       return rows.length > 0 ? rows : null;
     }, 30_000);
     expect(notices.map((n) => ({ id: n.id, subscriber: n.subscriber_id }))).toEqual([{ id: quietId, subscriber: 'fail_sub' }]);
     expect(JSON.parse(notices[0].body)).toMatchObject({ audience: ['fail_sub'], severity: 'warning', metadata: { delivery_id: quietId } });
 
-    await watch.poll();
     const raised = notifier.recent().filter((n) => n.kind === 'delivery.failed').map((n) => n.refs.deliveryId);
     expect(raised).toContain(loudId);
     expect(raised).not.toContain(quietId);
