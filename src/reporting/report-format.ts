@@ -1,7 +1,7 @@
 // `format_preferences`: the first format a subscription prefers that refdata can produce, and the converted copy of a
 // CSV report file in that format (JSON: an array of objects keyed by the header; XLSX: one worksheet, via exceljs).
-// Copies are made once per delivery (written under .part, then renamed) and reused by its retries, like encrypted ones.
-import { createHash } from 'node:crypto';
+// Copies are made once per delivery (written under a .part name, then renamed) and reused by its retries, like encrypted ones.
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import { once } from 'node:events';
@@ -113,7 +113,8 @@ export async function convertMessage(input: ConvertInput): Promise<DeliveryMessa
     // A copy from an earlier attempt is complete (renamed into place only when written): the same bytes go again.
     let bytes = (await fs.stat(out).catch(() => null))?.size;
     if (bytes === undefined) {
-      const part = `${out}.part`;
+      // Unique per attempt: an attempt that timed out may still be converting, and must not write into this one's file.
+      const part = `${out}.${randomBytes(6).toString('hex')}.part`;
       try {
         if (format === 'JSON') await writeJson(a.path, part);
         else await writeXlsx(a.path, part, a.fileName);
