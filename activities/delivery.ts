@@ -13,6 +13,7 @@ import { nextRetryDelayMs } from '../src/reporting/retry-policy';
 import { openChannelConfig, type SecretsKey } from '../src/reporting/sealed-config';
 import { protectMessage } from '../src/reporting/encrypt-delivery';
 import { withDownloadLinks, type DownloadLinkSettings } from '../src/reporting/download-links';
+import { convertMessage } from '../src/reporting/report-format';
 import type { ChannelRecord, DeliveryRecord } from '../src/reporting/types';
 import { announceChannelDisabled, announceChannelRecovered, announceChannelUnhealthy, announceDeliveryChange } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
@@ -45,6 +46,8 @@ export interface DeliveryActivityDeps {
   emailAttachMaxBytes?: number;
   /** Where encrypted copies of files are written for deliveries that require encryption (default: the system's temp dir). */
   encryptedDir?: string;
+  /** Where copies converted to a subscription's format (JSON, XLSX) are written (default: the system's temp dir). */
+  convertedDir?: string;
 }
 
 export interface AttemptInput {
@@ -220,13 +223,18 @@ export function createDeliveryActivities(deps: DeliveryActivityDeps) {
 
       const beat = input.attemptTimeoutMs > 3 * HEARTBEAT_EVERY_MS ? setInterval(() => ctx.heartbeat({ attempt }), HEARTBEAT_EVERY_MS) : null;
       try {
-        // Links are signed per attempt, so each one works for the full TTL from the time it was sent; an encrypted
-        // copy gets none (the route serves only the files the delivery recorded).
-        const recorded = d.channel === 'EMAIL' && deps.downloadLinks
+        // Large email files become signed links first (the route serves only the files the delivery recorded, so a
+        // link always names the original), then the subscription's format (a CSV report as JSON or XLSX), then
+        // encryption of what is sent.
+        const linked = d.channel === 'EMAIL' && deps.downloadLinks
           ? { ...d.payload.message, attachments: withDownloadLinks(deps.downloadLinks, d.deliveryId, d.payload.message.attachments, now()) }
           : d.payload.message;
+        const converted = await convertMessage({
+          deliveryId: d.deliveryId, message: linked, format: d.payload.format, dir: deps.convertedDir ?? path.join(os.tmpdir(), 'refdata-converted'),
+          onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'report-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
+        });
         const message = await protectMessage({
-          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: recorded, reportRequires: d.payload.report.encryptionRequired,
+          deliveryId: d.deliveryId, channel: d.channel, channelId: d.channelId, message: converted, reportRequires: d.payload.report.encryptionRequired,
           config, dir: deps.encryptedDir ?? path.join(os.tmpdir(), 'refdata-encrypted'),
           onCopy: (f) => deps.db.retention.recordDeliveryFile({ path: f.path, kind: 'encrypted-copy', reportId: d.payload.report.reportId, deliveryId: d.deliveryId, bytes: f.bytes }),
         });

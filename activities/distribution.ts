@@ -12,6 +12,7 @@ import type { DeliveryStarter, DistributionConfig } from '../src/distribution/ty
 import { recordDistributionFile, recordDistributionRun } from '../src/metrics/registry';
 import { notifyDistributionFailed } from '../src/notify/events';
 import type { Notifier } from '../src/notify/notifier';
+import type { FireTrigger } from '../src/reporting/trigger-events';
 
 export interface DistributionActivityDeps {
   db: Database;
@@ -24,6 +25,8 @@ export interface DistributionActivityDeps {
   exportSilenceLimitMs?: number;
   /** Operator notifications: a failed run raises `distribution.failed` here (an API apart hears it from the ledger). */
   notifier?: Notifier;
+  /** TRIGGERED subscriptions naming this activity's events get their held deliveries released (src/reporting/trigger-events.ts). */
+  fireTrigger?: FireTrigger;
 }
 
 /**
@@ -165,6 +168,7 @@ export function createDistributionActivities(deps: DistributionActivityDeps) {
       }
       if (input.status !== 'succeeded') deps.log.warn({ event: 'distribution.failed', runId: input.runId, status: input.status, message: input.message }, `distribution ${input.runId} ${input.status}`);
       else deps.log.info({ event: 'distribution.succeeded', runId: input.runId, watermark: run?.watermark }, `distribution ${input.runId} succeeded`);
+      await deps.fireTrigger?.(input.status === 'succeeded' ? 'distribution.succeeded' : 'distribution.failed');
     },
   };
 }

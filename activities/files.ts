@@ -13,6 +13,7 @@ import type { Notifier } from '../src/notify/notifier';
 import { notifyFileFailed } from '../src/notify/events';
 import { outcomeCategory } from '../src/error-analysis';
 import { sha256File } from './plan';
+import type { FireTrigger } from '../src/reporting/trigger-events';
 
 export interface FileActivityDeps {
   db: Database;
@@ -21,6 +22,8 @@ export interface FileActivityDeps {
   now?: () => Date;
   /** Operator notifications (the dashboard); none in tests that do not look. */
   notifier?: Notifier;
+  /** TRIGGERED subscriptions naming this activity's events get their held deliveries released (src/reporting/trigger-events.ts). */
+  fireTrigger?: FireTrigger;
 }
 
 export interface ErrorReport {
@@ -187,6 +190,7 @@ export function createFileActivities(deps: FileActivityDeps) {
       await deps.db.failures.setCategory(input.filePath, await outcomeCategory(input));
       audit(deps.log, `file.${input.status}`, { filePath: input.filePath, rows: input.rowsLoaded, quarantined: input.rowsQuarantined ?? 0, archivedTo: input.archivedTo, error: input.errorMessage }, input.status === 'error' ? 'warn' : 'info');
       recordFileOutcome(input.status);
+      if (input.status === 'loaded' || input.status === 'error') await deps.fireTrigger?.(`file.${input.status}`);
       if ((input.status === 'error' || input.status === 'cancelled') && deps.notifier) {
         notifyFileFailed(deps.notifier, { ...activityIds(), filePath: input.filePath, status: input.status, message: input.errorMessage, archivedTo: input.archivedTo });
       }

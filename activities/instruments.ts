@@ -18,6 +18,7 @@ import { summaryLine } from '../src/instruments/report';
 import { announceSyncEnded } from '../src/notify/events';
 import type { InstrumentSyncReport, SyncRunStatus, SyncTrigger } from '../src/instruments/types';
 import type { SyncProgress, SyncSource } from '../workflows/instrument-sync';
+import type { FireTrigger } from '../src/reporting/trigger-events';
 
 export interface InstrumentActivityDeps {
   db: Database;
@@ -29,6 +30,8 @@ export interface InstrumentActivityDeps {
   notifyProgress?: (workflowId: string, progress: SyncProgress) => Promise<void>;
   /** Replaces the destination policy's check of a URL source's hops; tests only (to serve hop 0 from loopback). */
   checkDestination?: DownloadOptions['checkDestination'];
+  /** TRIGGERED subscriptions naming this activity's events get their held deliveries released (src/reporting/trigger-events.ts). */
+  fireTrigger?: FireTrigger;
 }
 
 export interface FetchedFile {
@@ -191,12 +194,14 @@ export function createInstrumentActivities(deps: InstrumentActivityDeps) {
       if (report.guard?.bypassed) log.warn({ reasons: report.guard.reasons }, 'guard bypassed by force');
       log.info({ event: 'instruments.synced', ...report, bySegment: undefined, byType: undefined }, `instrument sync: ${summaryLine(report)}`);
       announceSyncEnded(deps.log, { syncRunId: input.runId, status: 'succeeded', report });
+      await deps.fireTrigger?.('sync.succeeded');
       return report;
     },
 
     async failInstrumentSync(input: { runId: string; status: Extract<SyncRunStatus, 'failed' | 'cancelled' | 'guard_tripped' | 'timed_out'>; message: string }): Promise<void> {
       await store.failSyncRun(input.runId, input.status, input.message);
       announceSyncEnded(deps.log, { syncRunId: input.runId, status: input.status, message: input.message });
+      await deps.fireTrigger?.('sync.failed');
     },
 
     /** Drops the run's staging table and its downloaded file (a --file source is the operator's and stays). */

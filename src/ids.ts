@@ -116,3 +116,13 @@ export const searchAttributes = {
   BusinessDate: defineSearchAttributeKey('BusinessDate', SearchAttributeType.KEYWORD),
   SyncTrigger: defineSearchAttributeKey('SyncTrigger', SearchAttributeType.KEYWORD),
 };
+
+/** The Temporal Schedule of a SCHEDULED subscription: it releases the subscription's held deliveries on its cron. */
+export function subscriptionScheduleId(subscriptionId: string): string {
+  return `subscription-delivery:${subscriptionId}`;
+}
+
+/** Base id of a subscription's release runs (a schedule appends its timestamp; deliver-now and triggers add their own suffix). */
+export function subscriptionReleaseWorkflowId(subscriptionId: string): string {
+  return `subscription-release:${subscriptionId}`;
+}

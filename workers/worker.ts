@@ -16,6 +16,8 @@ import { createInstrumentActivities } from '../activities/instruments';
 import { syncProgressSignal } from '../workflows/instrument-sync';
 import { createDeliveryActivities } from '../activities/delivery';
 import { createChannelHealthActivities } from '../activities/channel-health';
+import { createSubscriptionReleaseActivities } from '../activities/subscription-release';
+import { releaseForEvent, type FireTrigger } from '../src/reporting/trigger-events';
 import { probeChannel } from '../src/channels/probe';
 import { defaultChannelHealthSettings } from '../src/reporting/channel-health';
 import { createDistributionActivities } from '../activities/distribution';
@@ -68,8 +70,17 @@ export interface RunningWorker {
 
 export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' | 'client' | 'notifier' | 'delivery'>) {
   const distribution = deps.config.distribution ?? loadConfig({ REFDATA_STATE_DIR: deps.config.stateDir ?? path.join(os.tmpdir(), 'refdata') }).distribution;
+  const retry = (deps.config.reporting ?? loadConfig({}).reporting).retry;
+  // TRIGGERED subscriptions hear the events of the activities below in whichever worker runs them. A release that fails
+  // must not fail (and so repeat) the sync or load that fired it: it is logged, and what was held waits for the next
+  // such event or a deliver-now.
+  const subsLog = deps.log.child({ component: 'subscriptions' });
+  const fireTrigger: FireTrigger = async (event) => {
+    await releaseForEvent({ db: deps.db, client: deps.client, retry, log: subsLog }, event)
+      .catch((err: unknown) => subsLog.warn({ err, trigger: event }, `${event}: TRIGGERED subscriptions were not released; their deliveries stay held until the next ${event} or a deliver-now`));
+  };
   return {
-    ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier() }),
+    ...createFileActivities({ db: deps.db, log: deps.log, dropRoot: deps.config.dropoffDir, notifier: deps.notifier ?? processNotifier(), fireTrigger }),
     ...createPlanActivities({ db: deps.db, log: deps.log }),
     ...createReferenceConfigActivities({ db: deps.db, log: deps.log, notifier: deps.notifier ?? processNotifier() }),
     ...createCleanupActivities({
@@ -93,17 +104,20 @@ export function buildActivities(deps: Pick<WorkerDeps, 'db' | 'log' | 'config' |
       // Callers that pass no instrument settings (tests of other flows) get the documented defaults.
       config: deps.config.instruments ?? loadConfig({}).instruments,
       tempDir: path.join(deps.config.stateDir ?? os.tmpdir(), 'tmp', 'instrument-sync'),
+      fireTrigger,
       notifyProgress: async (workflowId, progress) => {
         await deps.client.workflow.getHandle(workflowId).signal(syncProgressSignal, progress);
       },
     }),
     ...createDeliveryActivities(deliveryActivityDeps({ ...deps, notifier: deps.notifier ?? processNotifier() }, deps.delivery ?? {}, discardEvents)),
     ...channelHealthActivities(deps),
+    ...createSubscriptionReleaseActivities({ db: deps.db, log: deps.log.child({ component: 'subscriptions' }), client: deps.client, retry }),
     ...createDistributionActivities({
       db: deps.db,
       log: deps.log.child({ component: 'distribution' }),
       // Without settings (tests of other flows) the documented defaults, under the state dir or the system's temp dir.
       config: distribution,
+      fireTrigger,
       deliveries: createDeliveryStarter({
         db: deps.db, client: deps.client, retry: (deps.config.reporting ?? loadConfig({}).reporting).retry, retentionDays: deps.config.distribution?.backupRetentionDays,
         events: deps.delivery?.events, topicFor: (reportType) => deliveredTopic(reportType, deps.config.events?.topics.deliveredTemplate),

@@ -7,3 +7,4 @@ export * from './distribution';
 export * from './channel-probe';
 export * from './reference-config-check';
 export * from './intraday-deltas';
+export * from './subscription-release';

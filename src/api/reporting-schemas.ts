@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox';
 import { channelTypes } from '../channels/types';
 import { deliveryStatuses, reportTypes, subscriptionTypes } from '../reporting/types';
+import { triggerEvents } from '../reporting/trigger-events';
 
 const literals = <T extends string>(values: readonly T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
@@ -31,9 +32,10 @@ export const SubscribeBody = Type.Object({
   report_types: Type.Array(ReportTypeT, { minItems: 1, maxItems: reportTypes.length }),
   delivery_preferences: Type.Object({
     channels: Type.Array(ChannelEntry, { minItems: 1, maxItems: 10, description: 'a channel type alone (its defaults), or {channel_type, config}; see docs/channels.md for each config' }),
-    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
-    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100, description: 'SCHEDULED: five-field cron in UTC; a Temporal Schedule sends what the subscription collected then' }), Type.Null()])),
+    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20, description: 'the first of CSV, JSON, XLSX listed is the format CSV report files are sent in' })),
+    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'on_failure: who hears of a failed delivery: "operators" (default), "subscriber", and/or other dashboard audience names; [] for nobody' })),
+    trigger_events: Type.Optional(Type.Array(literals(triggerEvents), { maxItems: triggerEvents.length, description: 'TRIGGERED: the events that send what the subscription holds' })),
   }, { additionalProperties: false }),
   filters: Type.Optional(FiltersBody),
 }, { additionalProperties: false });
@@ -75,6 +77,7 @@ export const SubscriptionView = Type.Object({
     schedule: Nullable(Type.String()),
     format_preferences: Type.Array(Type.String()),
     notification_settings: Type.Record(Type.String(), Type.Unknown()),
+    trigger_events: Type.Optional(Type.Array(Type.String())),
   }),
   filters: Type.Union([Type.Object({ portfolio_ids: Type.Optional(Type.Array(Type.String())), metadata: Type.Optional(Type.Record(Type.String(), Type.String())) }), Type.Null()]),
   status: Type.String(),
@@ -99,9 +102,10 @@ export const PatchSubscriptionBody = Type.Object({
       Type.Union([ChannelEntry, Type.Object({ channel_id: Id }, { additionalProperties: false })]),
       { minItems: 1, maxItems: 10, description: 'the whole new set: {channel_id} keeps a channel as it is, a type or {channel_type, config} adds one; channels not listed are removed' },
     )),
-    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
-    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20 })),
-    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    schedule: Type.Optional(Type.Union([Type.String({ maxLength: 100, description: 'SCHEDULED: five-field cron in UTC; a Temporal Schedule sends what the subscription collected then' }), Type.Null()])),
+    format_preferences: Type.Optional(Type.Array(Type.String({ maxLength: 50 }), { maxItems: 20, description: 'the first of CSV, JSON, XLSX listed is the format CSV report files are sent in' })),
+    notification_settings: Type.Optional(Type.Record(Type.String(), Type.Unknown(), { description: 'on_failure: who hears of a failed delivery: "operators" (default), "subscriber", and/or other dashboard audience names; [] for nobody' })),
+    trigger_events: Type.Optional(Type.Array(literals(triggerEvents), { maxItems: triggerEvents.length, description: 'TRIGGERED: the events that send what the subscription holds' })),
   }, { additionalProperties: false, minProperties: 1 })),
   filters: Type.Optional(FiltersBody),
   expected_version: Type.Optional(Type.Integer({ minimum: 1, description: 'apply only at this version, else 409 (the same as an If-Match header)' })),
@@ -149,6 +153,7 @@ export const DeliverResponse = Type.Object({
     channel_id: Type.String(),
     workflow_id: Type.String(),
     new: Type.Boolean({ description: 'false when the same report had already been handed to this subscription and channel' }),
+    held_for: Nullable(Type.String({ description: 'SCHEDULED, ON_DEMAND or TRIGGERED: kept until the subscription\'s schedule, deliver-now or trigger event; null: started now' })),
   })),
   skipped: Type.Array(Type.Object({ subscription_id: Type.String(), channel_id: Type.String(), reason: Type.String() })),
 });
@@ -172,6 +177,13 @@ export const DeliveryStatusView = Type.Object({
   run_id: Nullable(Type.String()),
   created_at: Time,
   updated_at: Time,
+  held_for: Type.Optional(Nullable(Type.String({ description: 'the subscription type that held it until a release' }))),
+  released_at: Type.Optional(Nullable(Time)),
+});
+
+export const DeliverNowResponse = Type.Object({
+  subscription_id: Type.String(),
+  released: Type.Array(DeliveryStatusView, { description: 'the held deliveries this call started (none: nothing was held)' }),
 });
 
 export const ReplayBody = Type.Union([Type.Object({ reason: Type.Optional(Type.String({ maxLength: 500 })) }, { additionalProperties: false }), Type.Null()]);

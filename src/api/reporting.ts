@@ -19,12 +19,12 @@ import type { DeliveryNotifier } from '../reporting/notifier';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import type { SecretsKey } from '../reporting/sealed-config';
 import {
-  changeSubscription, channelStatus, listSubscriptions, subscribe, updateSubscription, type SubscribeRequest, type SubscriptionAction, type SubscriptionUpdateRequest,
+  changeSubscription, channelStatus, deliverNow, listSubscriptions, subscribe, updateSubscription, type SubscribeRequest, type SubscriptionAction, type SubscriptionUpdateRequest,
 } from '../reporting/subscriptions';
 import { callerOf, requireRole } from './auth';
 import { reportingStreamRoute } from './reporting-stream';
 import {
-  ChannelResponse, ChannelStatusResponse, PatchChannelBody, PatchSubscriptionBody, PatchSubscriptionResponse, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView,
+  ChannelResponse, ChannelStatusResponse, DeliverNowResponse, PatchChannelBody, PatchSubscriptionBody, PatchSubscriptionResponse, ResumeChannelResponse, DeliverBody, DeliverResponse, DeliveryStatusView,
   BulkReplayBody, BulkReplayResponse, ReplayBody, ReplayResponse, StatsQuery, StatsResponse, SubscribeBody, SubscribeResponse, SubscriptionView,
 } from './reporting-schemas';
 import { ErrorBody } from './schemas';
@@ -94,7 +94,7 @@ function versionOf(header: string | undefined): number | null {
 export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync => async (app) => {
   const auth = { adminKey: deps.adminKey, keys: deps.db.distribution };
   const o = deps.options;
-  const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations };
+  const subs = { db: deps.db, client: deps.client, secretsKey: o.secretsKey, allowPrivateDestinations: o.allowPrivateDestinations, retry: o.retry };
   const dels = {
     db: deps.db, client: o.deliveryClient ?? deps.client, eagerStart: o.deliveryClient !== undefined, reportRoots: o.reportRoots, retry: o.retry,
     events: o.events ?? createOutboxPublisher(deps.db.outbox), topicFor: o.topicFor,
@@ -172,6 +172,19 @@ export const reportingPlugin = (deps: ReportingPluginDeps): FastifyPluginAsync =
     const { subscription_id } = req.params as { subscription_id: string };
     return answer(reply, 200, () => changeSubscription(subs, callerOf(req), subscription_id, 'cancel'));
   });
+
+  app.post('/api/v1/reporting/subscriptions/:subscription_id/deliver-now', {
+    preHandler: requireRole(auth, everyone),
+    schema: {
+      tags: ['reporting'],
+      summary: 'Send what a subscription holds now (ON_DEMAND; also SCHEDULED or TRIGGERED ahead of time): each held delivery starts its run, once',
+      description: 'Deliveries of ON_DEMAND, SCHEDULED and TRIGGERED subscriptions wait (status pending, held_for set) until released. '
+        + 'This releases every held one of the subscription and lists them; none held: an empty list. 409 when the subscription is paused or cancelled.',
+      security,
+      params: Type.Object({ subscription_id: Type.String({ minLength: 1, maxLength: 100 }) }),
+      response: { 202: DeliverNowResponse, ...errors },
+    },
+  }, async (req, reply) => answer(reply, 202, () => deliverNow(subs, callerOf(req), (req.params as { subscription_id: string }).subscription_id)));
 
   app.post('/api/v1/reporting/deliver', {
     preHandler: requireRole(auth, staff),

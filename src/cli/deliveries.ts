@@ -1,9 +1,11 @@
-// `refdata deliveries list|replay`: find deliveries by status, time and channel, and replay failed ones in bulk.
+// `refdata deliveries list|replay|deliver-now`: find deliveries by status, time and channel, replay failed ones in bulk,
+// and send what a held (ON_DEMAND, SCHEDULED, TRIGGERED) subscription collected.
 import { Command, Option } from 'commander';
 import { baseServices, openDb, openTemporal } from '../runtime';
 import { channelTypes, type ChannelType } from '../channels/types';
 import { cliCaller } from '../reporting/api-keys';
 import { replayMatching } from '../reporting/deliveries';
+import { deliverNow } from '../reporting/subscriptions';
 import { parseSince } from '../since';
 import { deliveryStatuses, type DeliveryStatus } from '../reporting/types';
 import { deliveryView, type DeliveryView } from '../reporting/views';
@@ -63,6 +65,27 @@ export function deliveriesCommand(): Command {
         if (out.refused.length > 0) process.exitCode = 1;
       } finally {
         await temporal?.connection.close();
+        await db.close();
+      }
+    });
+  cmd
+    .command('deliver-now <subscription-id>')
+    .description('send what a subscription holds now (ON_DEMAND; SCHEDULED or TRIGGERED ahead of time): each held delivery starts its run, once')
+    .option('--json', 'print JSON')
+    .action(async (subscriptionId: string, opts: { json?: boolean }) => {
+      const { config, log } = baseServices();
+      const db = await openDb(config, log);
+      const temporal = await openTemporal(config);
+      try {
+        const deps = { db, client: temporal.client, secretsKey: null, allowPrivateDestinations: config.reporting.allowPrivateDestinations, retry: config.reporting.retry };
+        const out = await deliverNow(deps, cliCaller, subscriptionId);
+        if (opts.json) process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+        else {
+          for (const d of out.released) process.stdout.write(line(d));
+          process.stderr.write(`${out.released.length} held deliveries of ${subscriptionId} released\n`);
+        }
+      } finally {
+        await temporal.connection.close();
         await db.close();
       }
     });

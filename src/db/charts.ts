@@ -1,6 +1,6 @@
 // Aggregates the dashboard's charts draw, each one query grouped in the database over a period [from, to):
 // loads per UTC day, failed files by category, deliveries per channel with latency percentiles, changes per sync.
-// Each dialect owns its SQL (src/db/postgres/charts.ts, src/db/mssql/charts.ts); migration 019 indexes the periods.
+// Each dialect owns its SQL (src/db/postgres/charts.ts, src/db/mssql/charts.ts); migration 016 indexes the periods.
 
 export interface ChartRange {
   from: Date;

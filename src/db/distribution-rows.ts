@@ -82,6 +82,8 @@ export function deliveryFromRow(r: Row): DeliveryRecord {
     requestedAt: date(r.requested_at)!,
     createdAt: date(r.created_at)!,
     updatedAt: date(r.updated_at)!,
+    heldFor: (text(r.held_for) as SubscriptionType | null) ?? null,
+    releasedAt: date(r.released_at),
   };
 }
 

@@ -3,7 +3,7 @@
 import type { ChannelType } from '../channels/types';
 import type { DashboardNotification } from '../channels/dashboard';
 import type {
-  ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryRecord, DeliveryStatus, SubscriptionRecord, SubscriptionStatus,
+  ApiKeyRecord, ApiRole, ChannelRecord, DeliveryPayload, DeliveryRecord, DeliveryStatus, SubscriptionRecord, SubscriptionStatus, SubscriptionType,
 } from '../reporting/types';
 
 /**
@@ -56,6 +56,8 @@ export interface NewDelivery {
   priority: number;
   payload: DeliveryPayload;
   workflowId: string;
+  /** Set for a SCHEDULED, ON_DEMAND or TRIGGERED subscription: the row waits for a release instead of starting (migration 014). */
+  heldFor?: SubscriptionType | null;
 }
 
 export interface DeliveryFilter {
@@ -200,6 +202,13 @@ export interface DistributionStore {
   recordFailure(deliveryId: string, status: Extract<DeliveryStatus, 'retrying' | 'waiting' | 'failed' | 'cancelled'>, errorDetails: string): Promise<DeliveryRecord | null>;
   /** A replay was requested: pending again, retry count 0, replay_count + 1, requested now. */
   markReplayRequested(deliveryId: string): Promise<DeliveryRecord | null>;
+  /**
+   * Held deliveries of a subscription not marked released yet (oldest first), except cancelled ones. One whose run a
+   * release started before it was cut short may have moved on (even delivered): the next release marks it without sending again.
+   */
+  listHeldDeliveries(subscriptionId: string, limit: number): Promise<DeliveryRecord[]>;
+  /** Marks held deliveries released (their runs were started); returns how many were not released before. */
+  markReleased(deliveryIds: readonly string[]): Promise<number>;
 
   /** Sums per report type × channel over the hourly buckets that start at or after `since`. */
   statsSince(since: Date): Promise<ChannelStats[]>;

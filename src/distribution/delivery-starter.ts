@@ -11,6 +11,8 @@ import { announceDistribution, topicTypeOf } from '../reporting/event';
 import type { EventPublisher } from '../events/types';
 import type { DeliveryRetryPolicy } from '../reporting/retry-policy';
 import { deliveryInputOf, startFirstRun } from '../reporting/start-delivery';
+import { heldForOf } from '../reporting/held-deliveries';
+import { formatFor } from '../reporting/report-format';
 import { DEFAULT_PRIORITY, type ReportInfo } from '../reporting/types';
 import { contentTypeOf } from './file-names';
 import type { DeliveryRequest, DeliveryStarter } from './types';
@@ -64,8 +66,9 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
           const deliveryId = deliveryIdFor(req.reportId, sub.subscriptionId, c.channelId);
           planned.push({
             deliveryId, subscriptionId: sub.subscriptionId, subscriberId: sub.subscriberId, reportId: req.reportId, reportType: req.reportType,
-            channel: c.channelType, channelId: c.channelId, priority: DEFAULT_PRIORITY, workflowId: deliveryWorkflowId(deliveryId),
+            channel: c.channelType, channelId: c.channelId, priority: DEFAULT_PRIORITY, workflowId: deliveryWorkflowId(deliveryId), heldFor: heldForOf(sub),
             payload: {
+              format: formatFor(sub.deliveryPreferences.formatPreferences),
               message: {
                 deliveryId, createdAt, reportId: req.reportId, reportType: req.reportType, title: `Reference data ${req.reportId} (${req.businessDate})`,
                 summary: `${attachments.length} file(s) for business date ${req.businessDate}`, metadata: req.metadata, attachments,
@@ -76,8 +79,9 @@ export function createDeliveryStarter(deps: DeliveryStarterDeps): DeliveryStarte
         }
       }
       await deps.db.distribution.createDeliveries(planned);
-      // Every planned delivery gets its first run started or kept: a hand-off repeated after a crash heals itself.
-      for (const d of planned) await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
+      // Every planned delivery gets its first run started or kept: a hand-off repeated after a crash heals itself. Deliveries
+      // of SCHEDULED, ON_DEMAND and TRIGGERED subscriptions wait for their release (src/reporting/held-deliveries.ts).
+      for (const d of planned.filter((p) => !p.heldFor)) await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]));
       if (deps.events) await announceDistribution(deps.events, info, planned, DEFAULT_PRIORITY, deps.topicFor);
       return planned.map((d) => d.deliveryId);
     },

@@ -4,6 +4,7 @@
 import type { Database } from '../db/types';
 import type { Logger } from '../log/logger';
 import type { Notifier } from './notifier';
+import { failureNotice, failureRecipients } from '../reporting/failure-notice';
 import { deliveryErrorText, notifyChannelDisabled, notifyChannelUnhealthy, notifyDeliveryFailed, notifyDistributionFailed, notifyFileFailed, notifySyncFailed } from './events';
 
 export interface LedgerWatchDeps {
@@ -45,6 +46,12 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
     }
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
       const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';
+      // The subscription's notification_settings.on_failure: its dashboard audiences get a notice (once: keyed by the
+      // delivery id), and operators may be left out (src/reporting/failure-notice.ts).
+      const sub = await deps.db.distribution.getSubscription(d.subscriptionId);
+      const recipients = failureRecipients(sub?.deliveryPreferences.notificationSettings ?? {}, d.subscriberId);
+      if (recipients.audience.length > 0) await deps.db.distribution.upsertNotification(failureNotice(d, recipients.audience, message, now()));
+      if (!recipients.operators) continue;
       if (notifyDeliveryFailed(deps.notifier, { deliveryId: d.deliveryId, channel: d.channel, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, message })) raised++;
     }
     // Channels paused or switched off since the last look; the ids match the activity's, so one process shows each once.

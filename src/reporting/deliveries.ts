@@ -13,7 +13,9 @@ import type { EventPublisher } from '../events/types';
 import { resolveReportFile } from './report-file';
 import type { DeliveryRetryPolicy } from './retry-policy';
 import { deliveryInputOf, startFirstRun, startReplayRun } from './start-delivery';
-import { DEFAULT_PRIORITY, type Caller, type DeliveryRecord, type DeliveryStatus, type ReportInfo, type ReportType, type SubscriptionRecord } from './types';
+import { heldForOf } from './held-deliveries';
+import { formatFor } from './report-format';
+import { DEFAULT_PRIORITY, type Caller, type DeliveryRecord, type DeliveryStatus, type ReportInfo, type ReportType, type SubscriptionRecord, type SubscriptionType } from './types';
 import { deliveryView, type DeliveryView } from './views';
 
 export interface DeliveryDeps {
@@ -61,6 +63,8 @@ export interface AcceptedDelivery {
   workflow_id: string;
   /** false when this report had already been handed to this subscription × channel (the request was repeated). */
   new: boolean;
+  /** SCHEDULED, ON_DEMAND or TRIGGERED: kept until its subscription's release; null: started now. */
+  held_for: SubscriptionType | null;
 }
 
 export interface DeliverResponse {
@@ -147,14 +151,15 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
       const deliveryId = deliveryIdFor(report.reportId, sub.subscriptionId, c.channelId);
       planned.push({
         deliveryId, subscriptionId: sub.subscriptionId, subscriberId: sub.subscriberId, reportId: report.reportId, reportType: report.reportType,
-        channel: c.channelType, channelId: c.channelId, priority, payload: { message: { ...message, deliveryId }, report }, workflowId: deliveryWorkflowId(deliveryId),
+        channel: c.channelType, channelId: c.channelId, priority, workflowId: deliveryWorkflowId(deliveryId), heldFor: heldForOf(sub),
+        payload: { message: { ...message, deliveryId }, report, format: formatFor(sub.deliveryPreferences.formatPreferences) },
       });
     }
   }
   const inserted = await deps.db.distribution.createDeliveries(planned);
   // Every planned delivery gets its run started (or kept): a request repeated after a crash between insert and start heals itself.
-  // A few at a time: a flood of starts would queue ahead of the workers' own calls on a busy server.
-  await inBatches(planned, 8, async (d) => {
+  // A few at a time: a flood of starts would queue ahead of the workers' own calls on a busy server. Held ones wait for their release.
+  await inBatches(planned.filter((d) => !d.heldFor), 8, async (d) => {
     await startFirstRun(deps.client, deliveryInputOf(d, deps.retry[d.channel]), { eager: deps.eagerStart });
   });
   // After the starts, so a request repeated after a failure here announces the same deliveries under the same event id.
@@ -163,7 +168,7 @@ export async function deliver(deps: DeliveryDeps, req: DeliverRequest): Promise<
     report_id: report.reportId,
     deliveries: planned.map((d) => ({
       delivery_id: d.deliveryId, subscription_id: d.subscriptionId, subscriber_id: d.subscriberId, channel: d.channel, channel_id: d.channelId,
-      workflow_id: d.workflowId, new: inserted.has(d.deliveryId),
+      workflow_id: d.workflowId, new: inserted.has(d.deliveryId), held_for: d.heldFor ?? null,
     })),
     skipped,
   };

@@ -48,6 +48,7 @@ export function deliveryActivityDeps(
     channelHealth: reporting?.channelHealth,
     alerts: base.notifier,
     encryptedDir: base.config.stateDir ? path.join(base.config.stateDir, 'encrypted') : undefined,
+    convertedDir: base.config.stateDir ? path.join(base.config.stateDir, 'converted') : undefined,
     ensureProbe: base.client ? (channelId, firstProbeInMs) => ensureChannelProbe(base.client!, channelId, firstProbeInMs) : undefined,
   };
 }

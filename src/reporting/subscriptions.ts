@@ -8,7 +8,13 @@ import { mayAccess } from './api-keys';
 import { checkDestination } from './destination';
 import { badRequest, conflict, forbidden, notFound, ReportingError } from './errors';
 import { NoSecretsKeyError, sealChannelConfig, type SecretsKey } from './sealed-config';
-import type { Caller, ReportType, SubscriptionRecord, SubscriptionType } from './types';
+import type { Caller, DeliveryPreferences, ReportType, SubscriptionRecord, SubscriptionType } from './types';
+import type { DeliveryRetryPolicy } from './retry-policy';
+import { releaseHeldDeliveries } from './held-deliveries';
+import { unknownFormats } from './report-format';
+import { CRON_PATTERN, syncSubscriptionSchedule } from './subscription-schedule';
+import { isTriggerEvent, triggerEvents } from './trigger-events';
+import { deliveryView, type DeliveryView } from './views';
 import { channelView, subscriptionView, type ChannelView, type SubscriptionView } from './views';
 
 export interface SubscriptionDeps {
@@ -16,6 +22,8 @@ export interface SubscriptionDeps {
   client: Client;
   secretsKey: SecretsKey | null;
   allowPrivateDestinations: boolean;
+  /** Retry policies per channel, for the deliveries a deliver-now or a change to REAL_TIME releases. */
+  retry?: Record<ChannelType, DeliveryRetryPolicy>;
 }
 
 export type ChannelRequest = ChannelType | { channel_type: ChannelType; config?: Record<string, unknown> };
@@ -30,6 +38,7 @@ export interface SubscribeRequest {
     schedule?: string | null;
     format_preferences?: string[];
     notification_settings?: Record<string, unknown>;
+    trigger_events?: string[];
   };
   filters?: { portfolio_ids?: string[]; metadata?: Record<string, string> } | null;
 }
@@ -77,26 +86,35 @@ export async function subscribe(deps: SubscriptionDeps, caller: Caller, req: Sub
   if (!mayAccess(caller, req.subscriber_id)) throw forbidden(`a subscriber key subscribes only its own subscriber (${caller.subscriberId})`);
   if (req.delivery_preferences.channels.length === 0) throw badRequest('NO_CHANNELS', 'delivery_preferences.channels must name at least one channel');
   const subscriptionId = req.subscription_id ?? newId('sub');
+  const subscriberType = req.subscriber_type ?? 'REAL_TIME';
+  const p = req.delivery_preferences;
+  const triggers = p.trigger_events ?? [];
+  checkPreferences(subscriberType, { schedule: p.schedule ?? null, formatPreferences: p.format_preferences ?? [], triggerEvents: triggers, notificationSettings: p.notification_settings });
   const generated: SubscribeResponse['generated_secrets'] = [];
   const channels: NewChannel[] = [];
   for (const entry of req.delivery_preferences.channels) channels.push(await prepareChannel(deps, req, subscriptionId, entry, generated));
-  const { created, subscription } = await deps.db.distribution.createSubscription(
-    {
-      subscriptionId,
-      subscriberId: req.subscriber_id,
-      subscriberType: req.subscriber_type ?? 'REAL_TIME',
-      reportTypes: [...new Set(req.report_types)],
-      deliveryPreferences: {
-        channels: channels.map((c) => ({ channelId: c.channelId, channelType: c.channelType })),
-        schedule: req.delivery_preferences.schedule ?? null,
-        formatPreferences: req.delivery_preferences.format_preferences ?? [],
-        notificationSettings: req.delivery_preferences.notification_settings ?? {},
-      },
-      filters: filtersOf(req.filters),
+  const planned = {
+    subscriptionId,
+    subscriberId: req.subscriber_id,
+    subscriberType,
+    reportTypes: [...new Set(req.report_types)],
+    deliveryPreferences: {
+      channels: channels.map((c) => ({ channelId: c.channelId, channelType: c.channelType })),
+      schedule: p.schedule ?? null,
+      formatPreferences: p.format_preferences ?? [],
+      notificationSettings: p.notification_settings ?? {},
+      ...(triggers.length > 0 ? { triggerEvents: [...new Set(triggers)] } : {}),
     },
-    channels,
-  );
-  if (!created) throw conflict('SUBSCRIPTION_EXISTS', `subscription ${subscriptionId} already exists`);
+    filters: filtersOf(req.filters),
+  };
+  // The schedule first: a cron Temporal refuses is a 400 before anything is stored.
+  if (subscriberType === 'SCHEDULED') await syncSchedule(deps, { ...planned, status: 'active', version: 1, createdAt: new Date(), updatedAt: new Date() });
+  const { created, subscription } = await deps.db.distribution.createSubscription(planned, channels);
+  if (!created) {
+    // Someone else's subscription of that id keeps its own schedule.
+    await syncSchedule(deps, subscription);
+    throw conflict('SUBSCRIPTION_EXISTS', `subscription ${subscriptionId} already exists`);
+  }
   return { subscription: subscriptionView(subscription, await deps.db.distribution.listChannels({ subscriptionId })), generated_secrets: generated };
 }
 
@@ -127,7 +145,13 @@ export async function changeSubscription(deps: SubscriptionDeps, caller: Caller,
   const status = action === 'pause' ? 'paused' : action === 'resume' ? 'active' : 'cancelled';
   const updated = await deps.db.distribution.setSubscriptionStatus(subscriptionId, status);
   if (!updated) throw notFound(`subscription ${subscriptionId}`);
+  // Paused with the subscription, removed when it is cancelled.
+  await syncSchedule(deps, updated);
   if (status === 'cancelled') {
+    // Held deliveries have no run to cancel: they end here, never sent.
+    for (const d of await deps.db.distribution.listHeldDeliveries(subscriptionId, 10_000)) {
+      await deps.db.distribution.recordFailure(d.deliveryId, 'cancelled', JSON.stringify({ code: 'CANCELLED', message: `subscription ${subscriptionId} was cancelled before this held delivery was released` }));
+    }
     for (const s of ['pending', 'sending', 'retrying', 'waiting'] as const) {
       for (const d of await deps.db.distribution.listDeliveries({ subscriptionId, status: s, limit: 10_000 })) {
         // A run that already ended is fine: nothing to cancel.
@@ -150,6 +174,7 @@ export interface SubscriptionUpdateRequest {
     schedule?: string | null;
     format_preferences?: string[];
     notification_settings?: Record<string, unknown>;
+    trigger_events?: string[];
   };
   filters?: SubscribeRequest['filters'];
   expected_version?: number;
@@ -197,18 +222,82 @@ export async function updateSubscription(deps: SubscriptionDeps, caller: Caller,
   if (req.filters !== undefined) change.filters = filtersOf(req.filters);
   if (req.delivery_preferences !== undefined) {
     const old = sub.deliveryPreferences;
+    const triggers = p.trigger_events ?? old.triggerEvents ?? [];
     change.deliveryPreferences = {
       channels,
       schedule: p.schedule === undefined ? old.schedule : p.schedule,
       formatPreferences: p.format_preferences ?? old.formatPreferences,
       notificationSettings: p.notification_settings ?? old.notificationSettings,
+      ...(triggers.length > 0 ? { triggerEvents: [...new Set(triggers)] } : {}),
     };
   }
+  const next: SubscriptionRecord = { ...sub, ...change, deliveryPreferences: change.deliveryPreferences ?? sub.deliveryPreferences };
+  checkPreferences(next.subscriberType, next.deliveryPreferences);
+  // The schedule first (a refused cron is a 400 with nothing stored); put back as stored if the update does not land.
+  const scheduled = sub.subscriberType === 'SCHEDULED' || next.subscriberType === 'SCHEDULED';
+  if (scheduled) await syncSchedule(deps, next);
   // The version read above is the one the change was built on: a concurrent change in between is a conflict too.
   const result = await deps.db.distribution.updateSubscription(subscriptionId, { change, addChannels, removeChannelIds, expectedVersion: sub.version });
-  if (!result) throw notFound(`subscription ${subscriptionId}`);
-  if (result.outcome === 'conflict') throw versionConflict(subscriptionId, expectedVersion ?? sub.version, result.subscription.version);
+  if (!result || result.outcome === 'conflict') {
+    const stored = result?.subscription ?? (await deps.db.distribution.getSubscription(subscriptionId));
+    if (scheduled && stored) await syncSchedule(deps, stored);
+    if (!result) throw notFound(`subscription ${subscriptionId}`);
+    throw versionConflict(subscriptionId, expectedVersion ?? sub.version, result.subscription.version);
+  }
+  // Now REAL_TIME: what it held goes out at once, as its new reports will.
+  if (next.subscriberType === 'REAL_TIME' && sub.subscriberType !== 'REAL_TIME' && deps.retry) {
+    await releaseHeldDeliveries({ db: deps.db, client: deps.client, retry: deps.retry }, subscriptionId);
+  }
   return { ...(await withChannels(deps, [result.subscription]))[0], generated_secrets: generated };
+}
+
+/** What the type needs: SCHEDULED a five-field cron, TRIGGERED at least one known event; known formats for everyone. */
+function checkPreferences(type: SubscriptionType, p: Pick<DeliveryPreferences, 'schedule' | 'formatPreferences' | 'triggerEvents'> & { notificationSettings?: Record<string, unknown> }): void {
+  const onFailure = p.notificationSettings?.on_failure;
+  if (onFailure !== undefined && !(Array.isArray(onFailure) && onFailure.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 100))) {
+    throw badRequest('INVALID_NOTIFICATION_SETTINGS', 'notification_settings.on_failure must be a list of names: "operators", "subscriber" and/or dashboard audiences');
+  }
+  if (type === 'SCHEDULED' && !p.schedule) throw badRequest('SCHEDULE_REQUIRED', 'a SCHEDULED subscription needs delivery_preferences.schedule, a five-field cron in UTC such as "0 8 * * 1-5"');
+  if (p.schedule && !CRON_PATTERN.test(p.schedule.trim())) throw badRequest('INVALID_SCHEDULE', `schedule ${JSON.stringify(p.schedule)} is not a five-field cron such as "0 8 * * 1-5"`);
+  const unknownFormat = unknownFormats(p.formatPreferences);
+  if (unknownFormat.length > 0) throw badRequest('INVALID_FORMAT', `format_preferences ${unknownFormat.join(', ')} unknown; refdata sends CSV, JSON or XLSX`);
+  const events = p.triggerEvents ?? [];
+  const unknownEvent = events.filter((e) => !isTriggerEvent(e));
+  if (unknownEvent.length > 0) throw badRequest('INVALID_TRIGGER_EVENT', `trigger_events ${unknownEvent.join(', ')} unknown; one of ${triggerEvents.join(', ')}`);
+  if (type === 'TRIGGERED' && events.length === 0) throw badRequest('TRIGGER_EVENTS_REQUIRED', `a TRIGGERED subscription needs delivery_preferences.trigger_events (${triggerEvents.join(', ')})`);
+}
+
+/** Temporal refuses a cron it cannot read (a field out of range; the client reports it as a TypeError): the caller's 400, not our 500. */
+async function syncSchedule(deps: Pick<SubscriptionDeps, 'client'>, sub: SubscriptionRecord): Promise<void> {
+  try {
+    await syncSubscriptionSchedule(deps.client, sub);
+  } catch (err) {
+    const grpcCode = (err as { cause?: { code?: unknown }; code?: unknown }).cause?.code ?? (err as { code?: unknown }).code;
+    if (err instanceof TypeError || grpcCode === 3) throw badRequest('INVALID_SCHEDULE', `Temporal refused schedule ${JSON.stringify(sub.deliveryPreferences.schedule)}: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+export interface DeliverNowResponse {
+  subscription_id: string;
+  released: DeliveryView[];
+}
+
+/**
+ * ON_DEMAND (and any held subscription): starts every delivery it holds now. Nothing held: nothing sent (the answer
+ * lists no deliveries); a report already delivered is replayed through the delivery's own replay.
+ */
+export async function deliverNow(deps: SubscriptionDeps, caller: Caller, subscriptionId: string): Promise<DeliverNowResponse> {
+  const sub = await getOwnSubscription(deps, caller, subscriptionId);
+  if (sub.status !== 'active') throw conflict(sub.status === 'paused' ? 'SUBSCRIPTION_PAUSED' : 'SUBSCRIPTION_CANCELLED', `subscription ${subscriptionId} is ${sub.status}; resume it first`);
+  if (!deps.retry) throw new Error('deliver-now needs the delivery retry policies');
+  const { released } = await releaseHeldDeliveries({ db: deps.db, client: deps.client, retry: deps.retry }, subscriptionId);
+  const views: DeliveryView[] = [];
+  for (const id of released) {
+    const d = await deps.db.distribution.getDelivery(id);
+    if (d) views.push(deliveryView(d));
+  }
+  return { subscription_id: subscriptionId, released: views };
 }
 
 function versionConflict(subscriptionId: string, expected: number, current: number): ReportingError {

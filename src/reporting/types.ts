@@ -16,6 +16,10 @@ export type ReportType = (typeof reportTypes)[number];
 export const subscriptionTypes = ['REAL_TIME', 'SCHEDULED', 'ON_DEMAND', 'TRIGGERED'] as const;
 export type SubscriptionType = (typeof subscriptionTypes)[number];
 
+/** What `format_preferences` may name: CSV reports are sent as they are, or converted to JSON or XLSX. */
+export const reportFormats = ['CSV', 'JSON', 'XLSX'] as const;
+export type ReportFormat = (typeof reportFormats)[number];
+
 export const subscriptionStatuses = ['active', 'paused', 'cancelled'] as const;
 export type SubscriptionStatus = (typeof subscriptionStatuses)[number];
 
@@ -41,10 +45,12 @@ export interface ChannelRef {
 
 export interface DeliveryPreferences {
   channels: ChannelRef[];
-  /** Cron expression for SCHEDULED subscriptions; kept for the scheduler, not interpreted by deliveries. */
+  /** Five-field cron (UTC) of a SCHEDULED subscription: its Temporal Schedule releases the held deliveries then. */
   schedule: string | null;
   formatPreferences: string[];
   notificationSettings: Record<string, unknown>;
+  /** TRIGGERED subscriptions: the events that release their held deliveries (src/reporting/trigger-events.ts). */
+  triggerEvents?: string[];
 }
 
 /** Which reports of a subscribed type a subscription wants; absent fields match everything. */
@@ -119,6 +125,8 @@ export interface ReportInfo {
 export interface DeliveryPayload {
   message: DeliveryMessage;
   report: ReportInfo;
+  /** The subscription's format preference when it was planned: CSV files are sent converted to it (src/reporting/report-format.ts). */
+  format?: ReportFormat | null;
 }
 
 export interface DeliveryRecord {
@@ -144,6 +152,10 @@ export interface DeliveryRecord {
   requestedAt: Date;
   createdAt: Date;
   updatedAt: Date;
+  /** The subscription type that held this delivery until a release (schedule, deliver-now, trigger event); null: started at once. */
+  heldFor: SubscriptionType | null;
+  /** When a held delivery's run was started. */
+  releasedAt: Date | null;
 }
 
 export interface ApiKeyRecord {

@@ -19,7 +19,7 @@ export interface SubscriptionView {
   subscriber_id: string;
   subscriber_type: string;
   report_types: string[];
-  delivery_preferences: { channels: ChannelView[]; schedule: string | null; format_preferences: string[]; notification_settings: Record<string, unknown> };
+  delivery_preferences: { channels: ChannelView[]; schedule: string | null; format_preferences: string[]; notification_settings: Record<string, unknown>; trigger_events?: string[] };
   filters: { portfolio_ids?: string[]; metadata?: Record<string, string> } | null;
   status: string;
   /** Adds one with every change; send it back as If-Match or expected_version to update safely. */
@@ -47,6 +47,8 @@ export interface DeliveryView {
   run_id: string | null;
   created_at: string;
   updated_at: string;
+  held_for: string | null;
+  released_at: string | null;
 }
 
 export function channelView(c: ChannelRecord): ChannelView {
@@ -77,6 +79,7 @@ export function subscriptionView(s: SubscriptionRecord, channels: ChannelRecord[
       schedule: p.schedule,
       format_preferences: p.formatPreferences,
       notification_settings: p.notificationSettings,
+      ...(p.triggerEvents ? { trigger_events: p.triggerEvents } : {}),
     },
     filters: s.filters ? { ...(s.filters.portfolioIds ? { portfolio_ids: s.filters.portfolioIds } : {}), ...(s.filters.metadata ? { metadata: s.filters.metadata } : {}) } : null,
     status: s.status,
@@ -106,5 +109,7 @@ export function deliveryView(d: DeliveryRecord): DeliveryView {
     run_id: d.runId,
     created_at: d.createdAt.toISOString(),
     updated_at: d.updatedAt.toISOString(),
+    held_for: d.heldFor,
+    released_at: d.releasedAt ? d.releasedAt.toISOString() : null,
   };
 }

@@ -23,7 +23,7 @@ export interface ScheduleSpecEntry {
 }
 
 /** Notes refdata writes when it pauses a schedule itself; only those pauses does it lift again. */
-const OWN_PAUSE_PREFIX = 'refdata: ';
+export const OWN_PAUSE_PREFIX = 'refdata: ';
 
 /**
  * Every schedule of this configuration. A missed sync is caught up within 6 hours (a server down at 06:00 and back

@@ -108,6 +108,12 @@ function matrix(): Entry[] {
       expect: { ...reportingUsers(404), 'other subscriber': 404 },
       note: 'another subscriber aims at `sub-a`\'s',
     },
+    {
+      route: 'POST /api/v1/reporting/subscriptions/:subscription_id/deliver-now',
+      request: () => ({ url: `/api/v1/reporting/subscriptions/${subscriptionId}/deliver-now` }),
+      expect: { ...reportingUsers(202), 'other subscriber': 404 },
+      note: '`sub-a`\'s subscription (nothing held: an empty list)',
+    },
     { route: 'POST /api/v1/reporting/deliver', request: { url: '/api/v1/reporting/deliver', body: {} }, expect: staff(400), note: 'an empty body' },
     { route: 'GET /api/v1/reporting/delivery/:delivery_id/status', request: { url: '/api/v1/reporting/delivery/no-such-delivery/status' }, expect: reportingUsers(404) },
     { route: 'POST /api/v1/reporting/delivery/:delivery_id/replay', request: { url: '/api/v1/reporting/delivery/no-such-delivery/replay', body: {} }, expect: reportingUsers(404) },

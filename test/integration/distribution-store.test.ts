@@ -258,5 +258,22 @@ for (const target of targets) {
       expect(await db.distribution.findApiKeyByHash(hashApiKey(`secret-${tag}`))).toBeNull();
       await expect(db.distribution.createApiKey({ keyId: `${keyId}b`, keyHash: hashApiKey('x'), role: 'subscriber', subscriberId: null, label: null })).rejects.toThrow();
     });
+
+    it('keeps held deliveries until marked released, oldest first, once; cancelled ones are not listed', async () => {
+      const held = (n: number): NewDelivery => ({ ...delivery(n), subscriptionId: `${subId}_held`, heldFor: 'SCHEDULED' });
+      await db.distribution.createDeliveries([held(101), held(102), held(103), { ...delivery(104), subscriptionId: `${subId}_held` }]);
+      expect(await db.distribution.getDelivery(`dlv_${tag}_101`)).toMatchObject({ status: 'pending', heldFor: 'SCHEDULED', releasedAt: null });
+      expect(await db.distribution.getDelivery(`dlv_${tag}_104`)).toMatchObject({ heldFor: null, releasedAt: null });
+      await db.distribution.recordFailure(`dlv_${tag}_103`, 'cancelled', '{"code":"CANCELLED","message":"x"}');
+      const listed = await db.distribution.listHeldDeliveries(`${subId}_held`, 10);
+      expect(listed.map((d) => d.deliveryId)).toEqual([`dlv_${tag}_101`, `dlv_${tag}_102`]);
+      expect(await db.distribution.markReleased([`dlv_${tag}_101`, `dlv_${tag}_102`])).toBe(2);
+      expect(await db.distribution.markReleased([`dlv_${tag}_101`])).toBe(0);
+      expect(await db.distribution.listHeldDeliveries(`${subId}_held`, 10)).toEqual([]);
+      const released = await db.distribution.getDelivery(`dlv_${tag}_101`);
+      expect(released?.releasedAt).toBeInstanceOf(Date);
+      expect(released?.status).toBe('pending');
+    });
+
   });
 }

@@ -55,6 +55,7 @@ describe('workflow replay', () => {
     expect(files.some((f) => f.startsWith('distribution-scheduled'))).toBe(true);
     expect(files.some((f) => f.startsWith('channel-probe-'))).toBe(true);
     expect(files.some((f) => f.startsWith('delivery-waited-for-channel'))).toBe(true);
+    expect(files.some((f) => f.startsWith('subscription-release-'))).toBe(true);
     expect(files.some((f) => f.startsWith('intraday-deltas-'))).toBe(true);
     // Syncs and loads from before intraday deltas (no marker) and after (marker, request).
     expect(files).toContain('instrument-sync-requested-intraday-delta.json');

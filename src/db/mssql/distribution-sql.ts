@@ -107,9 +107,9 @@ export const disableChannelSql = (channelId: string, reason: string): Statement 
   params: { channel_id: text(channelId), reason: text(reason.slice(0, 2000)) },
 });
 
-const DELIVERY_COLUMNS = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id'] as const;
-/** 10 parameters a row under SQL Server's 2,100-parameter limit. */
-export const DELIVERY_ROWS_PER_STATEMENT = 200;
+const DELIVERY_COLUMNS = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id', 'held_for'] as const;
+/** 11 parameters a row under SQL Server's 2,100-parameter limit. */
+export const DELIVERY_ROWS_PER_STATEMENT = 180;
 
 /** Inserts the deliveries that do not exist yet, in statements of at most DELIVERY_ROWS_PER_STATEMENT rows; each outputs the ids it inserted. */
 export function insertDeliveriesSql(deliveries: NewDelivery[]): Statement[] {
@@ -119,7 +119,7 @@ export function insertDeliveriesSql(deliveries: NewDelivery[]): Statement[] {
     const tuples = deliveries.slice(start, start + DELIVERY_ROWS_PER_STATEMENT).map((d, i) => {
       const values: Param[] = [
         text(d.deliveryId), text(d.subscriptionId), text(d.subscriberId), text(d.reportId), text(d.reportType), text(d.channel), text(d.channelId),
-        int(d.priority), text(JSON.stringify(d.payload)), text(d.workflowId),
+        int(d.priority), text(JSON.stringify(d.payload)), text(d.workflowId), text(d.heldFor ?? null),
       ];
       return `(${values.map((p, c) => ((params[`${DELIVERY_COLUMNS[c]}_${i}`] = p), `@${DELIVERY_COLUMNS[c]}_${i}`)).join(', ')})`;
     });
@@ -178,6 +178,16 @@ export function markFailureSql(id: string, status: 'retrying' | 'waiting' | 'fai
     params: { delivery_id: text(id), status: text(status), error_details: text(errorDetails.slice(0, 8000)) },
   };
 }
+
+export const listHeldDeliveriesSql = (subscriptionId: string, limit: number): Statement => ({
+  text: "SELECT TOP (@limit) * FROM dist.delivery_history WHERE subscription_id = @subscription_id AND held_for IS NOT NULL AND released_at IS NULL AND status <> N'cancelled' ORDER BY created_at, delivery_id",
+  params: { subscription_id: text(subscriptionId), limit: limitOf(limit) },
+});
+
+export const markReleasedSql = (deliveryIds: readonly string[]): Statement => ({
+  text: "UPDATE dist.delivery_history SET released_at = SYSUTCDATETIME() OUTPUT INSERTED.delivery_id WHERE released_at IS NULL AND delivery_id IN (SELECT j.id FROM OPENJSON(@delivery_ids) WITH (id nvarchar(100) '$') AS j)",
+  params: { delivery_ids: text(JSON.stringify(deliveryIds)) },
+});
 
 export const markReplaySql = (id: string): Statement => ({
   text: "UPDATE dist.delivery_history SET status = N'pending', retry_count = 0, replay_count = replay_count + 1, requested_at = SYSUTCDATETIME(),\n" +

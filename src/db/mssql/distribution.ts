@@ -137,6 +137,13 @@ export function createMssqlDistributionStore(pool: sql.ConnectionPool): Distribu
         if (status === 'failed') await run(tx, q.countStatSql(d, 'deliveries_failed'));
         return d;
       }),
+    async listHeldDeliveries(subscriptionId, limit) {
+      return (await rowsOf(pool, q.listHeldDeliveriesSql(subscriptionId, limit))).map(deliveryFromRow);
+    },
+    async markReleased(deliveryIds) {
+      if (deliveryIds.length === 0) return 0;
+      return (await rowsOf(pool, q.markReleasedSql(deliveryIds))).length;
+    },
     async markReplayRequested(deliveryId) {
       const row = await one(pool, q.markReplaySql(deliveryId));
       return row ? deliveryFromRow(row) : null;

@@ -170,10 +170,10 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
 
     async createDeliveries(deliveries: NewDelivery[]) {
       if (deliveries.length === 0) return new Set();
-      const cols = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id'];
+      const cols = ['delivery_id', 'subscription_id', 'subscriber_id', 'report_id', 'report_type', 'channel', 'channel_id', 'priority', 'payload', 'workflow_id', 'held_for'];
       const params: SqlValue[] = [];
       const tuples = deliveries.map((d) => {
-        const values: SqlValue[] = [d.deliveryId, d.subscriptionId, d.subscriberId, d.reportId, d.reportType, d.channel, d.channelId, d.priority, JSON.stringify(d.payload), d.workflowId];
+        const values: SqlValue[] = [d.deliveryId, d.subscriptionId, d.subscriberId, d.reportId, d.reportType, d.channel, d.channelId, d.priority, JSON.stringify(d.payload), d.workflowId, d.heldFor ?? null];
         const refs = values.map((v) => `$${params.push(v)}`);
         refs[8] = `${refs[8]}::jsonb`;
         return `(${refs.join(', ')}, 'pending')`;
@@ -229,6 +229,24 @@ export function createPostgresDistributionStore(exec: PgExecutor): DistributionS
       if (status === 'failed') params.push(statsShardOf(deliveryId));
       const [row] = await exec.query(recordFailureSql(status), params);
       return row ? deliveryFromRow(row) : null;
+    },
+
+    async listHeldDeliveries(subscriptionId, limit) {
+      const rows = await exec.query(
+        `SELECT * FROM dist.delivery_history WHERE subscription_id = $1 AND held_for IS NOT NULL AND released_at IS NULL AND status <> 'cancelled'
+          ORDER BY created_at, delivery_id LIMIT $2`,
+        [subscriptionId, limitOf(limit)],
+      );
+      return rows.map(deliveryFromRow);
+    },
+
+    async markReleased(deliveryIds) {
+      if (deliveryIds.length === 0) return 0;
+      const rows = await exec.query(
+        'UPDATE dist.delivery_history SET released_at = clock_timestamp() WHERE delivery_id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))) AND released_at IS NULL RETURNING delivery_id',
+        [JSON.stringify(deliveryIds)],
+      );
+      return rows.length;
     },
 
     async markReplayRequested(deliveryId) {

@@ -1,4 +1,4 @@
--- SQL Server mirror of sql/postgres/019_chart_indexes.sql: the dashboard's charts read a period by start or creation
+-- SQL Server mirror of sql/postgres/016_chart_indexes.sql: the dashboard's charts read a period by start or creation
 -- time (loads by started_at, deliveries by created_at).
 IF NOT EXISTS (SELECT 1 FROM sys.indexes WHERE name = N'ix_loads_started_at' AND object_id = OBJECT_ID(N'ref.loads'))
   CREATE INDEX ix_loads_started_at ON ref.loads (started_at);
