@@ -13,7 +13,21 @@ import { ChannelError } from '../channels/errors';
 import type { DeliveryAttachment, DeliveryMessage } from '../channels/types';
 import { reportFormats, type ReportFormat } from './types';
 
-/** The first preference refdata can produce (case-insensitive); null when none is given (files go as they are). */
+/**
+ * Formats reports already come in and that refdata never converts into: a subscription that prefers one gets its
+ * files as produced (a PDF performance report stays a PDF; a CSV one goes in the next format listed, or as CSV).
+ */
+const AS_PRODUCED = ['PDF'] as const;
+
+const known = (p: string): string | null => {
+  const f = p.trim().toUpperCase();
+  return (reportFormats as readonly string[]).includes(f) || (AS_PRODUCED as readonly string[]).includes(f) ? f : null;
+};
+
+/**
+ * The first preference refdata can convert a CSV report into (case-insensitive); null when none is given (files go as
+ * they are). A PDF preference is skipped here: a PDF report needs no conversion, and a CSV one cannot become a PDF.
+ */
 export function formatFor(preferences: readonly string[]): ReportFormat | null {
   for (const p of preferences) {
     const f = p.trim().toUpperCase();
@@ -24,7 +38,7 @@ export function formatFor(preferences: readonly string[]): ReportFormat | null {
 
 /** Preferences refdata does not know, for a clear 400 at subscribe time. */
 export function unknownFormats(preferences: readonly string[]): string[] {
-  return preferences.filter((p) => !(reportFormats as readonly string[]).includes(p.trim().toUpperCase()));
+  return preferences.filter((p) => known(p) === null);
 }
 
 const isCsv = (a: DeliveryAttachment) => a.fileName.toLowerCase().endsWith('.csv') || a.contentType.startsWith('text/csv');

@@ -260,7 +260,7 @@ function checkPreferences(type: SubscriptionType, p: Pick<DeliveryPreferences, '
   if (type === 'SCHEDULED' && !p.schedule) throw badRequest('SCHEDULE_REQUIRED', 'a SCHEDULED subscription needs delivery_preferences.schedule, a five-field cron in UTC such as "0 8 * * 1-5"');
   if (p.schedule && !CRON_PATTERN.test(p.schedule.trim())) throw badRequest('INVALID_SCHEDULE', `schedule ${JSON.stringify(p.schedule)} is not a five-field cron such as "0 8 * * 1-5"`);
   const unknownFormat = unknownFormats(p.formatPreferences);
-  if (unknownFormat.length > 0) throw badRequest('INVALID_FORMAT', `format_preferences ${unknownFormat.join(', ')} unknown; refdata sends CSV, JSON or XLSX`);
+  if (unknownFormat.length > 0) throw badRequest('INVALID_FORMAT', `format_preferences ${unknownFormat.join(', ')} unknown; refdata sends CSV, JSON or XLSX (converted from CSV reports), or PDF as produced`);
   const events = p.triggerEvents ?? [];
   const unknownEvent = events.filter((e) => !isTriggerEvent(e));
   if (unknownEvent.length > 0) throw badRequest('INVALID_TRIGGER_EVENT', `trigger_events ${unknownEvent.join(', ')} unknown; one of ${triggerEvents.join(', ')}`);

@@ -118,7 +118,7 @@ describe('subscription types', () => {
         subscriber_id: 'bad', report_types: ['RISK_REPORT'], ...body,
       })).json.error as { code: string };
     const channels = ['DASHBOARD_NOTIFICATION'];
-    expect(await bad({ delivery_preferences: { channels, format_preferences: ['pdf'] } })).toMatchObject({ code: 'INVALID_FORMAT' });
+    expect(await bad({ delivery_preferences: { channels, format_preferences: ['xml'] } })).toMatchObject({ code: 'INVALID_FORMAT' });
     expect(await bad({ subscriber_type: 'SCHEDULED', delivery_preferences: { channels } })).toMatchObject({ code: 'SCHEDULE_REQUIRED' });
     expect(await bad({ subscriber_type: 'SCHEDULED', delivery_preferences: { channels, schedule: 'every day' } })).toMatchObject({ code: 'INVALID_SCHEDULE' });
     expect(await bad({ subscriber_type: 'TRIGGERED', delivery_preferences: { channels } })).toMatchObject({ code: 'TRIGGER_EVENTS_REQUIRED' });

@@ -11,6 +11,23 @@ import { nearestRank } from '../support/percentile';
 const targets = databaseTargets('charts_');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The SQL Server suites share one database, and other files write loads and deliveries in the same hours: there this
+ * file's rows are moved back SHIFT_DAYS days (times of day and durations kept), into hours nobody else writes, before
+ * they are counted. PostgreSQL gives each file its own database, so nothing moves there.
+ */
+const SHIFT_DAYS = 7919;
+async function onSharedMssql(text: string): Promise<void> {
+  const { default: sql } = await import('mssql');
+  const { parseMssqlUrl } = await import('../../src/db/mssql/url');
+  const pool = await new sql.ConnectionPool(parseMssqlUrl(process.env.MSSQL_URL!)).connect();
+  try {
+    await pool.request().query(text);
+  } finally {
+    await pool.close();
+  }
+}
+
 function payload(reportId: string): DeliveryPayload {
   return {
     message: { deliveryId: 'x', createdAt: '2025-06-21T10:00:00.000Z', reportId, reportType: 'RISK_REPORT', title: 't', metadata: {}, attachments: [] },
@@ -26,8 +43,16 @@ for (const target of targets) {
     let db: Database;
     let cleanup: () => Promise<void>;
     const tag = Math.random().toString(36).slice(2, 8);
-    const today = () => new Date().toISOString().slice(0, 10);
-    const around = () => ({ from: new Date(Date.now() - 3600_000), to: new Date(Date.now() + 3600_000) });
+    const shiftDays = target.name === 'mssql' ? SHIFT_DAYS : 0;
+    const shifted = (ms: number) => new Date(ms - shiftDays * 86_400_000);
+    const today = () => shifted(Date.now()).toISOString().slice(0, 10);
+    /** The hours this file's rows are in once moved (see moveBack). */
+    const aroundMoved = () => ({ from: shifted(Date.now() - 3600_000), to: shifted(Date.now() + 3600_000) });
+    /** Moves this file's rows of `table` (matched by `where`) back by shiftDays on SQL Server; see onSharedMssql. */
+    const moveBack = async (table: string, columns: string[], where: string) => {
+      if (shiftDays === 0) return;
+      await onSharedMssql(`UPDATE ${table} SET ${columns.map((c) => `${c} = DATEADD(day, -${shiftDays}, ${c})`).join(', ')} WHERE ${where}`);
+    };
     const before = { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2024-01-15T00:00:00Z') };
 
     beforeAll(async () => {
@@ -50,8 +75,9 @@ for (const target of targets) {
       const b = await loadOne(2, 5);
       const aborted = await db.beginLoad({ loadId: `cl3${tag}`, target: table, mode: 'append', columns, filePath: '/f3', fileHash: null });
       await db.abortLoad(aborted.loadId);
+      await moveBack('ref.loads', ['started_at', 'finished_at'], `load_id LIKE 'cl_${tag}'`);
 
-      const days = await db.charts.loadsPerDay(around());
+      const days = await db.charts.loadsPerDay(aroundMoved());
       expect(days).toHaveLength(1);
       const [day] = days;
       expect(day).toMatchObject({ day: today(), loads: 3, loaded: 2, aborted: 1, reverted: 0, loading: 0, rows: 12 });
@@ -74,7 +100,8 @@ for (const target of targets) {
       await fail(3, 'SCHEMA_MISMATCH');
       await fail(4, null);
       await db.upsertTracking({ filePath: `/drop/good_${tag}.csv`, fileName: 'good.csv', status: 'loaded' });
-      expect(await db.charts.failuresByCategory(around())).toEqual([
+      await moveBack('ref.file_monitor_tracking', ['processed_at', 'created_at'], `file_path LIKE '/drop/bad[_]${tag}[_]%' OR file_path = '/drop/good_${tag}.csv'`);
+      expect(await db.charts.failuresByCategory(aroundMoved())).toEqual([
         { category: 'MALFORMED_CSV', files: 2 }, { category: 'SCHEMA_MISMATCH', files: 1 }, { category: null, files: 1 },
       ]);
       expect(await db.charts.failuresByCategory(before)).toEqual([]);
@@ -109,7 +136,8 @@ for (const target of targets) {
 
       const latencies = await Promise.all(hooks.slice(0, 10).map(async (d) => (await db.distribution.getDelivery(d.deliveryId))!.latencyMs!));
       expect(new Set(latencies).size).toBeGreaterThan(2);
-      const rows = await db.charts.deliveriesByChannel(around());
+      await moveBack('dist.delivery_history', ['created_at', 'updated_at'], `delivery_id LIKE 'cd[_]${tag}[_]%'`);
+      const rows = await db.charts.deliveriesByChannel(aroundMoved());
       expect(rows).toEqual([
         { channel: 'API_WEBHOOK', deliveries: 12, delivered: 10, failed: 1, cancelled: 0, inProgress: 1, p50LatencyMs: nearestRank(latencies, 0.5), p95LatencyMs: nearestRank(latencies, 0.95) },
         { channel: 'EMAIL', deliveries: 2, delivered: 0, failed: 1, cancelled: 0, inProgress: 1, p50LatencyMs: null, p95LatencyMs: null },
@@ -123,20 +151,21 @@ for (const target of targets) {
         await sleep(15);
       }
       await db.instruments.failSyncRun(`cs2_${tag}`, 'failed', 'no file');
-      const runs = await db.charts.syncChanges(around(), 10);
+      await moveBack('ref.instrument_sync_runs', ['started_at', 'finished_at'], `run_id LIKE 'cs_[_]${tag}'`);
+      const runs = await db.charts.syncChanges(aroundMoved(), 10);
       expect(runs.map((r) => [r.runId, r.status, r.trigger, r.added, r.deactivated])).toEqual([
         [`cs1_${tag}`, 'running', 'api', null, null], [`cs2_${tag}`, 'failed', 'api', null, null], [`cs3_${tag}`, 'running', 'api', null, null],
       ]);
       expect(runs[0]!.startedAt).toBeInstanceOf(Date);
-      expect((await db.charts.syncChanges(around(), 2)).map((r) => r.runId)).toEqual([`cs2_${tag}`, `cs3_${tag}`]);
+      expect((await db.charts.syncChanges(aroundMoved(), 2)).map((r) => r.runId)).toEqual([`cs2_${tag}`, `cs3_${tag}`]);
       expect(await db.charts.syncChanges(before, 10)).toEqual([]);
     });
 
     it('migration 016 (the charts\' indexes) rolls back and applies again; the charts answer the same without it', async () => {
-      const withIndexes = await db.charts.deliveriesByChannel(around());
+      const withIndexes = await db.charts.deliveriesByChannel(aroundMoved());
       const down = await db.migrateDown(15);
       expect(down.find((m) => m.version === 16)?.appliedAt).toBeNull();
-      expect(await db.charts.deliveriesByChannel(around())).toEqual(withIndexes);
+      expect(await db.charts.deliveriesByChannel(aroundMoved())).toEqual(withIndexes);
       expect((await db.migrate()).find((m) => m.version === 16)?.appliedAt).toBeInstanceOf(Date);
     });
   });

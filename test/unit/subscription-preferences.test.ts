@@ -22,7 +22,12 @@ describe('format_preferences', () => {
     [['pdf'], null],
   ])('%j gives %s', (prefs, want) => expect(formatFor(prefs)).toBe(want));
 
-  it('names the preferences refdata cannot produce', () => expect(unknownFormats(['csv', 'PDF', 'xml'])).toEqual(['PDF', 'xml']));
+  it('names the preferences refdata cannot produce', () => expect(unknownFormats(['csv', 'PDF', 'xml', 'docx'])).toEqual(['xml', 'docx']));
+  it('a PDF preference is accepted and converts nothing: CSV reports take the next format listed, or stay CSV', () => {
+    expect(unknownFormats(['pdf'])).toEqual([]);
+    expect(formatFor(['pdf'])).toBeNull();
+    expect(formatFor(['json', 'pdf'])).toBe('JSON');
+  });
 });
 
 describe('notification_settings.on_failure', () => {
