@@ -9,7 +9,8 @@ import type { RoleAuth } from './auth';
 import { acceptKeyedSocket } from './socket-auth';
 import { ErrorBody } from './schemas';
 
-const NotificationSchema = Type.Object({
+/** One operator notification as the API shows it (also the base of a stored one: src/api/notifications.ts). */
+export const NotificationSchema = Type.Object({
   id: Type.String(),
   at: Type.String({ format: 'date-time' }),
   kind: Type.String(),

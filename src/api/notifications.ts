@@ -10,6 +10,7 @@ import { keepNotifications } from '../notify/keeper';
 import type { Notifier } from '../notify/notifier';
 import { SinceError, parseSince } from '../since';
 import { readRoles, requireRole, type RoleAuth } from './auth';
+import { NotificationSchema } from './events';
 import { ErrorBody } from './schemas';
 
 export interface NotificationsPluginDeps {
@@ -20,21 +21,14 @@ export interface NotificationsPluginDeps {
   outbound: OutboundAlertSettings | null;
 }
 
-const StoredNotificationSchema = Type.Object({
-  id: Type.String(),
-  at: Type.String({ format: 'date-time' }),
-  kind: Type.String(),
-  severity: Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]),
-  title: Type.String(),
-  message: Type.String(),
-  workflowId: Type.Optional(Type.String()),
-  refs: Type.Record(Type.String(), Type.String()),
+/** A notification as the feed shows it, plus what the alert channel did with it. */
+const StoredNotificationSchema = Type.Composite([NotificationSchema, Type.Object({
   sent: Type.Object({
     channel: Type.Union([Type.String(), Type.Null()], { description: 'the alert channel it went to (EMAIL, SLACK_INTEGRATION); null: not sent' }),
     at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     error: Type.Union([Type.String(), Type.Null()], { description: 'why the alert channel did not take it' }),
   }),
-});
+})]);
 
 /** The cursor is the last item's (at, id), opaque to clients. */
 function cursorOf(n: { at: string; id: string }): string {
