@@ -44,13 +44,18 @@ export function createLedgerWatch(deps: LedgerWatchDeps): { poll(): Promise<numb
       const at = r.finishedAt ? Date.parse(r.finishedAt) : NaN;
       if (at >= from && notifyDistributionFailed(deps.notifier, { workflowId: r.workflowId, businessDate: r.businessDate, message: r.errorMessage ?? 'the run failed' })) raised++;
     }
+    // One lookup per subscription per look, however many of its deliveries failed.
+    const settingsOf = new Map<string, Promise<Record<string, unknown>>>();
     for (const d of await deps.db.distribution.listDeliveries({ status: 'failed', since: new Date(from), limit: 50 })) {
       const message = deliveryErrorText(d.errorDetails) ?? 'the delivery failed';
       // The subscription's notification_settings.on_failure: its dashboard audiences get a notice (once: keyed by the
       // delivery id), and operators may be left out (src/reporting/failure-notice.ts).
-      const sub = await deps.db.distribution.getSubscription(d.subscriptionId);
-      const recipients = failureRecipients(sub?.deliveryPreferences.notificationSettings ?? {}, d.subscriberId);
-      if (recipients.audience.length > 0) await deps.db.distribution.upsertNotification(failureNotice(d, recipients.audience, message, now()));
+      if (!settingsOf.has(d.subscriptionId)) {
+        settingsOf.set(d.subscriptionId, deps.db.distribution.getSubscription(d.subscriptionId).then((sub) => sub?.deliveryPreferences.notificationSettings ?? {}));
+      }
+      const recipients = failureRecipients(await settingsOf.get(d.subscriptionId)!, d.subscriberId);
+      // Dated when the delivery failed (its row's last change), not when this look ran: every look writes the same notice.
+      if (recipients.audience.length > 0) await deps.db.distribution.upsertNotification(failureNotice(d, recipients.audience, message, d.updatedAt));
       if (!recipients.operators) continue;
       if (notifyDeliveryFailed(deps.notifier, { deliveryId: d.deliveryId, channel: d.channel, workflowId: d.workflowId, runId: d.runId ?? undefined, subscriptionId: d.subscriptionId, message })) raised++;
     }

@@ -10,8 +10,6 @@ import { waitFor } from './harness';
 import { parseMultipart, startHttpReceiver, type HttpReceiver, type ReceivedRequest } from '../support/peers/http-receiver';
 import { call, startReportingSystem, type ReportingSystem } from '../support/reporting-system';
 import { fastPolicies } from '../support/reporting';
-import { createNodePgExecutor } from '../../src/db/postgres/node-pg';
-import type { SqlValue } from '../../src/db/postgres/executor';
 import { subscriptionScheduleId } from '../../src/ids';
 import { buildActivities } from '../../workers/worker';
 import { silentLogger } from '../../src/log/logger';
@@ -34,15 +32,6 @@ afterAll(async () => {
   await receiver?.close();
   await sys?.stop();
 });
-
-async function sql<T extends Record<string, unknown>>(text: string, params: SqlValue[] = []): Promise<T[]> {
-  const pg = createNodePgExecutor(sys.dbUrl);
-  try {
-    return await pg.query<T>(text, params);
-  } finally {
-    await pg.close();
-  }
-}
 
 const CSV = 'isin,name,qty\nINE000000001,Alpha "A",10\nINE000000002,"Beta, B",20\n';
 const ROWS = [['isin', 'name', 'qty'], ['INE000000001', 'Alpha "A"', '10'], ['INE000000002', 'Beta, B', '20']];
@@ -73,7 +62,7 @@ const filePart = (r: ReceivedRequest) => parseMultipart(r.body, String(r.headers
 
 async function finalStatus(deliveryId: string): Promise<string> {
   return waitFor(`delivery ${deliveryId} final`, async () => {
-    const [row] = await sql<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [deliveryId]);
+    const [row] = await sys.rows<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [deliveryId]);
     return row && ['delivered', 'failed', 'cancelled'].includes(row.status) ? row.status : null;
   }, 60_000);
 }
@@ -122,7 +111,7 @@ describe('subscription types', () => {
     expect(await bad({ subscriber_type: 'SCHEDULED', delivery_preferences: { channels } })).toMatchObject({ code: 'SCHEDULE_REQUIRED' });
     expect(await bad({ subscriber_type: 'SCHEDULED', delivery_preferences: { channels, schedule: 'every day' } })).toMatchObject({ code: 'INVALID_SCHEDULE' });
     expect(await bad({ subscriber_type: 'TRIGGERED', delivery_preferences: { channels } })).toMatchObject({ code: 'TRIGGER_EVENTS_REQUIRED' });
-    expect(await sql("SELECT 1 FROM dist.report_subscriptions WHERE subscriber_id = 'bad'")).toEqual([]);
+    expect(await sys.rows("SELECT 1 FROM dist.report_subscriptions WHERE subscriber_id = 'bad'")).toEqual([]);
   });
 
   it('ON_DEMAND holds every report until asked, then sends each once', async () => {
@@ -135,7 +124,7 @@ describe('subscription types', () => {
     const probe = await deliverCsv('risk_od_probe', 'RISK_REPORT', ['od_probe']);
     expect(await finalStatus(probe[0].delivery_id)).toBe('delivered');
     expect(requestsAt('/od')).toHaveLength(0);
-    const held = await sql<{ status: string; held_for: string; released_at: Date | null }>(
+    const held = await sys.rows<{ status: string; held_for: string; released_at: Date | null }>(
       'SELECT status, held_for, released_at FROM dist.delivery_history WHERE subscription_id = $1 ORDER BY report_id', [subscriptionId]);
     expect(held).toEqual([{ status: 'pending', held_for: 'ON_DEMAND', released_at: null }, { status: 'pending', held_for: 'ON_DEMAND', released_at: null }]);
     await expect(sys.client.workflow.getHandle(`delivery:${first[0].delivery_id}`).describe()).rejects.toThrow();
@@ -152,7 +141,7 @@ describe('subscription types', () => {
     const again = await call(sys.baseUrl, own, 'POST', `/api/v1/reporting/subscriptions/${subscriptionId}/deliver-now`);
     expect(again.json.released).toEqual([]);
     expect(requestsAt('/od').map((r) => r.headers['webhook-id']).sort()).toEqual([first[0].delivery_id, second[0].delivery_id].sort());
-    const rows = await sql<{ released: boolean }>('SELECT released_at IS NOT NULL AS released FROM dist.delivery_history WHERE subscription_id = $1', [subscriptionId]);
+    const rows = await sys.rows<{ released: boolean }>('SELECT released_at IS NOT NULL AS released FROM dist.delivery_history WHERE subscription_id = $1', [subscriptionId]);
     expect(rows).toEqual([{ released: true }, { released: true }]);
   });
 
@@ -168,8 +157,8 @@ describe('subscription types', () => {
     expect(accepted[0].held_for).toBe('SCHEDULED');
 
     // Fault: marking the release fails (as if the worker died after starting the runs); the release is retried.
-    await sql(`CREATE FUNCTION dist.refuse_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected release failure'; END $$`);
-    await sql('CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON dist.delivery_history FOR EACH ROW EXECUTE FUNCTION dist.refuse_release()');
+    await sys.rows(`CREATE FUNCTION dist.refuse_release() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected release failure'; END $$`);
+    await sys.rows('CREATE TRIGGER refuse_release BEFORE UPDATE OF released_at ON dist.delivery_history FOR EACH ROW EXECUTE FUNCTION dist.refuse_release()');
     try {
       await handle.trigger();
       expect(await finalStatus(accepted[0].delivery_id)).toBe('delivered');
@@ -182,11 +171,11 @@ describe('subscription types', () => {
         return d.raw.pendingActivities?.some((a) => (a.attempt ?? 0) > 1) ? true : null;
       }, 60_000);
     } finally {
-      await sql('DROP TRIGGER refuse_release ON dist.delivery_history');
-      await sql('DROP FUNCTION dist.refuse_release()');
+      await sys.rows('DROP TRIGGER refuse_release ON dist.delivery_history');
+      await sys.rows('DROP FUNCTION dist.refuse_release()');
     }
     await waitFor('the release marked', async () => {
-      const [row] = await sql<{ released_at: Date | null }>('SELECT released_at FROM dist.delivery_history WHERE delivery_id = $1', [accepted[0].delivery_id]);
+      const [row] = await sys.rows<{ released_at: Date | null }>('SELECT released_at FROM dist.delivery_history WHERE delivery_id = $1', [accepted[0].delivery_id]);
       return row?.released_at ?? null;
     }, 60_000);
     // A second scheduled run finds nothing held.
@@ -205,7 +194,7 @@ describe('subscription types', () => {
     const refused = await call(sys.baseUrl, operator, 'PATCH', `/api/v1/reporting/subscriptions/${subscriptionId}`, { delivery_preferences: { schedule: '99 99 * * *' } });
     expect(refused.status).toBe(400);
     expect((await handle.describe()).spec.calendars?.[0]?.hour).toEqual([{ start: 5, end: 5, step: 1 }]);
-    const [stored] = await sql<{ schedule: string }>("SELECT delivery_preferences->>'schedule' AS schedule FROM dist.report_subscriptions WHERE subscription_id = $1", [subscriptionId]);
+    const [stored] = await sys.rows<{ schedule: string }>("SELECT delivery_preferences->>'schedule' AS schedule FROM dist.report_subscriptions WHERE subscription_id = $1", [subscriptionId]);
     expect(stored.schedule).toBe('30 5 * * 1-5');
 
     await call(sys.baseUrl, operator, 'PATCH', `/api/v1/reporting/subscriptions/${subscriptionId}`, { action: 'pause' });
@@ -217,7 +206,7 @@ describe('subscription types', () => {
     const late = await deliverCsv('risk_sched_2', 'RISK_REPORT', ['sched']);
     expect((await call(sys.baseUrl, operator, 'DELETE', `/api/v1/reporting/subscriptions/${subscriptionId}`)).status).toBe(200);
     await expect(handle.describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
-    const [cancelled] = await sql<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [late[0].delivery_id]);
+    const [cancelled] = await sys.rows<{ status: string }>('SELECT status FROM dist.delivery_history WHERE delivery_id = $1', [late[0].delivery_id]);
     expect(cancelled.status).toBe('cancelled');
   });
 
@@ -233,7 +222,7 @@ describe('subscription types', () => {
     const loadDelivery = accepted.find((d) => d.subscription_id === onLoad)!;
     expect(await finalStatus(loadDelivery.delivery_id)).toBe('delivered');
     expect(requestsAt('/trig-load')).toHaveLength(1);
-    const [still] = await sql<{ status: string; released_at: Date | null }>('SELECT status, released_at FROM dist.delivery_history WHERE subscription_id = $1', [onSync]);
+    const [still] = await sys.rows<{ status: string; released_at: Date | null }>('SELECT status, released_at FROM dist.delivery_history WHERE subscription_id = $1', [onSync]);
     expect(still).toEqual({ status: 'pending', released_at: null });
     expect(requestsAt('/trig-sync')).toHaveLength(0);
   });
@@ -251,11 +240,17 @@ describe('subscription types', () => {
     // The ledger watch (the API's) hears of failed deliveries and tells whom each subscription names.
     const notices = await waitFor('the failure notice', async () => {
       await watch.poll();
-      const rows = await sql<{ id: string; subscriber_id: string | null; body: string }>('SELECT id, subscriber_id, body::text AS body FROM dist.notifications WHERE report_id = $1', ['alert_fail_1']);
+      const rows = await sys.rows<{ id: string; subscriber_id: string | null; body: string }>('SELECT id, subscriber_id, body::text AS body FROM dist.notifications WHERE report_id = $1', ['alert_fail_1']);
       return rows.length > 0 ? rows : null;
     }, 30_000);
     expect(notices.map((n) => ({ id: n.id, subscriber: n.subscriber_id }))).toEqual([{ id: quietId, subscriber: 'fail_sub' }]);
     expect(JSON.parse(notices[0].body)).toMatchObject({ audience: ['fail_sub'], severity: 'warning', metadata: { delivery_id: quietId } });
+    // Dated when the delivery failed, and the same however often the watch looks again.
+    const [failedAt] = await sys.rows<{ updated_at: Date }>('SELECT updated_at FROM dist.delivery_history WHERE delivery_id = $1', [quietId]);
+    expect((JSON.parse(notices[0].body) as { createdAt: string }).createdAt).toBe(failedAt!.updated_at.toISOString());
+    await watch.poll();
+    const [again] = await sys.rows<{ body: string }>('SELECT body::text AS body FROM dist.notifications WHERE id = $1', [quietId]);
+    expect(again!.body).toBe(notices[0].body);
 
     const raised = notifier.recent().filter((n) => n.kind === 'delivery.failed').map((n) => n.refs.deliveryId);
     expect(raised).toContain(loudId);
